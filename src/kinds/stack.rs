@@ -1,0 +1,92 @@
+//! Stack: the settings every resource of a stack shares (region, VPC, tags, resync, parameters).
+
+use super::{GENERIC_NAME, KindDef};
+use crate::manifest::schema::*;
+use serde_json::Value as Json;
+
+pub const REGION: StrRule = StrRule {
+    expected: "an AWS region such as eu-west-1",
+    check: |s| {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() >= 3
+            && parts[0].len() == 2
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+            && parts.last().is_some_and(|p| p.parse::<u8>().is_ok())
+    },
+};
+
+/// `60s`, `5m`, `1h`, or a six-field cron expression (`0 */5 * * * *`).
+pub const RESYNC: StrRule = StrRule {
+    expected: "a duration from 10s to 24h (like 60s, 5m, 1h) or a 6-field cron expression",
+    check: |s| parse_duration_secs(s).is_some_and(|d| (10..=86_400).contains(&d)) || is_cron(s),
+};
+
+pub const PARAM_NAME: StrRule = StrRule {
+    expected: "a parameter name (letters, digits and _, starting with a letter)",
+    check: |s| {
+        (1..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    },
+};
+
+pub fn definition() -> KindDef {
+    KindDef {
+        fields: vec![
+            req("region", string(REGION)),
+            req("vpc", Shape::Selector { id_prefix: "vpc-" }),
+            opt("defaultTags", tags()),
+            opt("resync", string(RESYNC)),
+            opt("params", dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50)),
+        ],
+        outputs: &["vpcId"],
+        retain_by_default: false,
+        name_rule: GENERIC_NAME,
+        check,
+    }
+}
+
+fn check(spec: &Json, c: &mut Checker) {
+    // Parameters are literal values other manifests reference; they may not reference anything.
+    if let Some(params) = spec.get("params").and_then(Json::as_object) {
+        for (k, v) in params {
+            if v.as_str().is_some_and(|s| s.contains("${")) {
+                c.error_at(&format!("params.{k}"), "expected a literal value; parameters cannot hold references");
+            }
+        }
+    }
+}
+
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+fn is_cron(s: &str) -> bool {
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    fields.len() == 6 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_and_resync() {
+        assert!((REGION.check)("eu-west-1"));
+        assert!((REGION.check)("us-gov-west-1"));
+        assert!(!(REGION.check)("Europe"));
+        assert!((RESYNC.check)("60s"));
+        assert!((RESYNC.check)("5m"));
+        assert!(!(RESYNC.check)("1s"));
+        assert!(!(RESYNC.check)("sometimes"));
+        assert!((RESYNC.check)("0 */5 * * * *"));
+    }
+}

@@ -1,0 +1,7 @@
+//! steward: keeps a small AWS stack the way its owners said it should be.
+//!
+//! Layers, each knowing one thing: `manifest` (parse, validate, references; pure), `kinds` (one file
+//! per resource kind), `store` (desired state, history and status in DynamoDB), `cli` (the verbs).
+
+pub mod kinds;
+pub mod manifest;

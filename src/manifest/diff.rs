@@ -1,0 +1,90 @@
+//! Field-by-field differences between two JSON values, for `diff`, `history` and drift reports.
+
+use serde_json::Value as Json;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// `spec.image.env.FLASK_ENV`, `spec.subnets[1]`.
+    pub path: String,
+    /// None when the field is absent on that side.
+    pub old: Option<Json>,
+    pub new: Option<Json>,
+}
+
+impl fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let show = |v: &Option<Json>| v.as_ref().map_or("(absent)".to_string(), |v| v.to_string());
+        write!(f, "{}: {} → {}", self.path, show(&self.old), show(&self.new))
+    }
+}
+
+/// Every leaf that differs. Lists are compared position by position; a list of different length
+/// reports the extra or missing items.
+pub fn changes(root: &str, old: &Json, new: &Json) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    compare(root.to_string(), Some(old), Some(new), &mut out);
+    out
+}
+
+fn compare(path: String, old: Option<&Json>, new: Option<&Json>, out: &mut Vec<FieldChange>) {
+    match (old, new) {
+        (Some(Json::Object(a)), Some(Json::Object(b))) => {
+            for (k, va) in a {
+                compare(join(&path, k), Some(va), b.get(k), out);
+            }
+            for (k, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+                compare(join(&path, k), None, Some(vb), out);
+            }
+        }
+        (Some(Json::Array(a)), Some(Json::Array(b))) => {
+            for i in 0..a.len().max(b.len()) {
+                compare(format!("{path}[{i}]"), a.get(i), b.get(i), out);
+            }
+        }
+        (a, b) if a != b => out.push(FieldChange { path, old: a.cloned(), new: b.cloned() }),
+        _ => {}
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// One line for history listings: the first change and how many more.
+pub fn summary(changes: &[FieldChange]) -> String {
+    match changes {
+        [] => "no spec change".into(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reports_changed_added_and_removed_leaves() {
+        let old = json!({"nodeType": "cache.t4g.micro", "env": {"A": "1", "B": "2"}, "subnets": ["a", "b"]});
+        let new = json!({"nodeType": "cache.t4g.small", "env": {"A": "1", "C": "3"}, "subnets": ["a"]});
+        let got: Vec<String> = changes("spec", &old, &new).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            vec![
+                "spec.nodeType: \"cache.t4g.micro\" → \"cache.t4g.small\"",
+                "spec.env.B: \"2\" → (absent)",
+                "spec.env.C: (absent) → \"3\"",
+                "spec.subnets[1]: \"b\" → (absent)",
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_values_have_no_changes() {
+        let v = json!({"a": [1, {"b": true}]});
+        assert!(changes("spec", &v, &v).is_empty());
+        assert_eq!(summary(&[]), "no spec change");
+    }
+}
