@@ -5,3 +5,5 @@
 
 pub mod kinds;
 pub mod manifest;
+pub mod cli;
+pub mod store;

@@ -1,0 +1,248 @@
+//! The `steward` command line: verbs that call the library and print. Exit codes: 0 success,
+//! 1 error, 2 "there are changes" for `diff` (the convention of `terraform plan -detailed-exitcode`).
+
+mod apply;
+mod edit;
+mod read;
+mod write;
+
+use crate::kinds::Kind;
+use crate::manifest::ResourceKey;
+use crate::store::{DEFAULT_TABLE, Store, StoredResource};
+use anyhow::{Result, anyhow, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "steward", version, about = "Keeps an AWS stack the way its owners said it should be")]
+pub struct Cli {
+    /// Stack to act on (default: every stack, or the one a KIND/NAME belongs to)
+    #[arg(long, global = true, env = "STEWARD_STACK")]
+    pub stack: Option<String>,
+    /// DynamoDB table holding the desired state
+    #[arg(long, global = true, env = "STEWARD_TABLE", default_value = DEFAULT_TABLE)]
+    pub table: String,
+    /// AWS region (default: the SDK's configuration chain)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Yaml,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create the DynamoDB table (idempotent; waits until it is active)
+    Bootstrap,
+    /// Validate manifests offline; prints every error and exits 1 if there is any
+    Validate {
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+    },
+    /// Write manifests as the desired state (all or nothing)
+    Apply {
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Show what would change without writing
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete stored resources of the files' stacks that the files no longer contain
+        #[arg(long)]
+        prune: bool,
+        /// A note recorded in history with every version this apply writes
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// List resources of the desired state
+    Get {
+        /// KIND or KIND/NAME
+        target: Option<String>,
+    },
+    /// Edit one resource's desired state in $EDITOR
+    Edit {
+        /// KIND/NAME
+        target: String,
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// Compare manifests with the stored desired state (exit 0 no change, 2 changes, 1 error)
+    Diff {
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+    },
+    /// Show every version of a resource
+    History {
+        /// KIND/NAME
+        target: String,
+    },
+    /// Write an earlier version of a resource as its new version
+    Rollback {
+        /// KIND/NAME
+        target: String,
+        /// The version to restore
+        #[arg(long = "to")]
+        to: u64,
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+    /// Stop reconciling a resource, or a whole stack with --stack
+    Pause {
+        /// KIND/NAME (omit with --stack to pause the stack)
+        target: Option<String>,
+    },
+    /// Reconcile a paused resource or stack again
+    Resume {
+        /// KIND/NAME (omit with --stack to resume the stack)
+        target: Option<String>,
+    },
+    /// Remove a resource from the desired state (its deletionPolicy decides what happens in AWS)
+    Delete {
+        /// KIND/NAME
+        target: String,
+        #[arg(short, long)]
+        message: Option<String>,
+    },
+}
+
+/// What every verb needs: the store, the caller's identity, and the global flags.
+pub struct Ctx {
+    pub store: Store,
+    pub stack: Option<String>,
+    pub output: Output,
+    sts: aws_sdk_sts::Client,
+}
+
+impl Ctx {
+    /// The caller's ARN, recorded with every change (`who changed it`).
+    pub async fn actor(&self) -> Result<String> {
+        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+            anyhow!("cannot tell who you are (sts:GetCallerIdentity): {}", aws_sdk_sts::error::DisplayErrorContext(e))
+        })?;
+        out.arn.ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no ARN"))
+    }
+
+    /// Finds the one live resource a `KIND/NAME` argument names, in --stack or in any stack.
+    pub async fn find(&self, target: &str) -> Result<StoredResource> {
+        self.find_in(target, false).await
+    }
+
+    /// Like `find`, but also finds a resource that was deleted from the desired state.
+    pub async fn find_any(&self, target: &str) -> Result<StoredResource> {
+        self.find_in(target, true).await
+    }
+
+    async fn find_in(&self, target: &str, include_deleted: bool) -> Result<StoredResource> {
+        let (kind, name) = parse_target(target)?;
+        let name = name.ok_or_else(|| anyhow!("expected KIND/NAME, got {target:?}"))?;
+        let stacks = self.stack.as_ref().map(|s| vec![s.clone()]);
+        let found: Vec<StoredResource> = self
+            .store
+            .resources(stacks.as_deref())
+            .await?
+            .into_iter()
+            .filter(|r| (include_deleted || !r.deleted) && r.manifest.key.kind == kind && r.manifest.key.name == name)
+            .collect();
+        match found.len() {
+            0 => bail!("{kind}/{name} not found{}", self.stack.as_ref().map(|s| format!(" in stack {s:?}")).unwrap_or_default()),
+            1 => Ok(found.into_iter().next().expect("one element")),
+            _ => {
+                let stacks: Vec<&str> = found.iter().map(|r| r.manifest.key.stack.as_str()).collect();
+                bail!("{kind}/{name} exists in several stacks ({}); pass --stack", stacks.join(", "))
+            }
+        }
+    }
+}
+
+/// `KIND` or `KIND/NAME`; kinds match in any letter case.
+pub fn parse_target(target: &str) -> Result<(Kind, Option<String>)> {
+    let (kind, name) = match target.split_once('/') {
+        Some((k, n)) => (k, Some(n.to_string())),
+        None => (target, None),
+    };
+    let kind = Kind::parse_loose(kind).ok_or_else(|| {
+        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        anyhow!("unknown kind {kind:?}; expected one of {}", known.join(", "))
+    })?;
+    if name.as_deref() == Some("") {
+        bail!("expected KIND/NAME, got {target:?}");
+    }
+    Ok((kind, name))
+}
+
+pub async fn aws_config(region: Option<String>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r));
+    }
+    loader.load().await
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Validate { files } = &cli.command {
+        // Offline: no AWS configuration is loaded at all.
+        return Ok(apply::validate(files, cli.stack.as_deref()));
+    }
+    let config = aws_config(cli.region.clone()).await;
+    let ctx = Ctx {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&config), &cli.table),
+        stack: cli.stack.clone(),
+        output: cli.output,
+        sts: aws_sdk_sts::Client::new(&config),
+    };
+    match cli.command {
+        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Bootstrap => {
+            let created = ctx.store.bootstrap().await?;
+            println!("table {} {}", ctx.store.table(), if created { "created" } else { "already exists" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Apply { files, dry_run, prune, message } => apply::apply(&ctx, &files, dry_run, prune, message).await,
+        Command::Diff { files } => apply::diff(&ctx, &files).await,
+        Command::Get { target } => read::get(&ctx, target.as_deref()).await,
+        Command::History { target } => read::history(&ctx, &target).await,
+        Command::Edit { target, message } => edit::edit(&ctx, &target, message).await,
+        Command::Rollback { target, to, message } => write::rollback(&ctx, &target, to, message).await,
+        Command::Pause { target } => write::pause(&ctx, target.as_deref(), true).await,
+        Command::Resume { target } => write::pause(&ctx, target.as_deref(), false).await,
+        Command::Delete { target, message } => write::delete(&ctx, &target, message).await,
+    }
+}
+
+/// Stored resources of one stack other than `except`, as manifests to validate a change against.
+pub(crate) async fn stack_context(ctx: &Ctx, stack: &str, except: &ResourceKey) -> Result<Vec<crate::manifest::Manifest>> {
+    let stored = ctx.store.resources(Some(&[stack.to_string()])).await?;
+    Ok(stored.into_iter().filter(|r| !r.deleted && &r.manifest.key != except).map(|r| r.manifest).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(parse_target("cachecluster/redis").unwrap(), (Kind::CacheCluster, Some("redis".into())));
+        assert_eq!(parse_target("EcsService").unwrap(), (Kind::EcsService, None));
+        assert!(parse_target("Bucket/x").unwrap_err().to_string().starts_with("unknown kind \"Bucket\""));
+        assert!(parse_target("EcsService/").is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! `rollback`, `pause`/`resume` and `delete`: changes to one resource or stack.
+
+use super::{Ctx, stack_context};
+use crate::manifest::{Manifest, references, validate_set};
+use crate::store::Change;
+use anyhow::{Result, anyhow, bail};
+use std::process::ExitCode;
+
+pub async fn rollback(ctx: &Ctx, target: &str, to: u64, message: Option<String>) -> Result<ExitCode> {
+    let current = ctx.find_any(target).await?;
+    let key = current.manifest.key.clone();
+    let history = ctx.store.history(&key).await?;
+    let entry = history.iter().find(|e| e.version == to).ok_or_else(|| {
+        anyhow!("{key} has no version {to}; versions are 1 to {}", history.last().map_or(0, |e| e.version))
+    })?;
+    if entry.deleted {
+        bail!("version {to} of {key} records its deletion; pick a version that has a spec");
+    }
+    if !current.deleted && current.manifest.spec == entry.spec {
+        println!("{key} already has the spec of version {to}; nothing written");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let restored = Manifest { spec: entry.spec.clone(), source: crate::manifest::Source { file: format!("{key} version {to}"), line: 0 }, key: key.clone() };
+    validate_set(std::slice::from_ref(&restored), &stack_context(ctx, &key.stack, &key).await?)?;
+    let change = Change {
+        key: key.clone(),
+        base_version: Some(current.version),
+        spec: entry.spec.clone(),
+        deleted: false,
+        op: "rollback",
+        message: Some(message.unwrap_or_else(|| format!("rollback to version {to}"))),
+    };
+    ctx.store.commit(&[change], &ctx.actor().await?).await?;
+    println!("{key} rolled back to the spec of version {to} (now version {})", current.version + 1);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn pause(ctx: &Ctx, target: Option<&str>, paused: bool) -> Result<ExitCode> {
+    let verb = if paused { "paused" } else { "resumed" };
+    let actor = ctx.actor().await?;
+    match target {
+        Some(t) => {
+            let r = ctx.find(t).await?;
+            let key = r.manifest.key;
+            let changed = ctx.store.set_paused(&key.stack, Some(&key), paused, &actor).await?;
+            println!("{key} {}", if changed { verb.to_string() } else { format!("was already {verb}") });
+        }
+        None => {
+            let stack = ctx.stack.as_deref().ok_or_else(|| anyhow!("name a resource (KIND/NAME) or a stack (--stack S)"))?;
+            if !ctx.store.stacks().await?.iter().any(|s| s == stack) {
+                bail!("stack {stack:?} not found");
+            }
+            let changed = ctx.store.set_paused(stack, None, paused, &actor).await?;
+            println!("stack {stack} {}", if changed { verb.to_string() } else { format!("was already {verb}") });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn delete(ctx: &Ctx, target: &str, message: Option<String>) -> Result<ExitCode> {
+    let r = ctx.find(target).await?;
+    let key = r.manifest.key.clone();
+    let dependents: Vec<String> = stack_context(ctx, &key.stack, &key)
+        .await?
+        .iter()
+        .filter(|m| references::dependencies(m).contains(&key))
+        .map(|m| m.key.short())
+        .collect();
+    if !dependents.is_empty() {
+        bail!("{key} is referenced by {}; change or delete those first", dependents.join(", "));
+    }
+    let policy = r.manifest.deletion_policy().to_string();
+    let change = Change { key: key.clone(), base_version: Some(r.version), spec: r.manifest.spec, deleted: true, op: "delete", message };
+    ctx.store.commit(&[change], &ctx.actor().await?).await?;
+    let effect = if policy == "Delete" { "the controller will delete it in AWS" } else { "the controller will leave it in AWS (deletionPolicy Retain)" };
+    println!("{key} deleted from the desired state; {effect}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,383 @@
+//! The desired-state store in DynamoDB: one table, versioned resources, immutable history, per-stack
+//! generations and a table-wide change counter, all written together in one transaction.
+//!
+//! Layout (partition key `pk`, sort key `sk`):
+//! - `STACK#<stack>` / `RES#<Kind>#<name>`: the current spec, version, who/when/message, paused, deleted.
+//! - `STACK#<stack>` / `HIST#<Kind>#<name>#<version, 10 digits>`: one immutable item per version.
+//! - `STACK#<stack>` / `STATUS#<Kind>#<name>`: what the controller observed (written by the controller).
+//! - `STACK#<stack>` / `META`: the stack's generation (bumped by every change) and its paused flag.
+//! - `GLOBAL` / `CHANGES`: a counter every change bumps and the set of stack names, so one read tells
+//!   a controller whether anything changed anywhere.
+//!
+//! No item ever holds a secret: specs name SSM parameters, never their values.
+
+mod items;
+
+use crate::kinds::Kind;
+use crate::manifest::{Manifest, ResourceKey, Source};
+use anyhow::{Result, anyhow};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    TransactWriteItem, Update,
+};
+use items::{Item, n, s};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+pub const DEFAULT_TABLE: &str = "steward";
+/// DynamoDB's limit on the items of one TransactWriteItems call.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+const GLOBAL_PK: &str = "GLOBAL";
+const CHANGES_SK: &str = "CHANGES";
+
+/// A resource as stored: its manifest and the bookkeeping around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub manifest: Manifest,
+    pub version: u64,
+    /// The stack generation at this resource's last change (the controller's fast path reads it).
+    pub generation: u64,
+    pub deleted: bool,
+    pub paused: bool,
+    pub updated_by: String,
+    pub updated_at: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub spec: Json,
+    pub op: String,
+    pub by: String,
+    pub at: String,
+    pub message: Option<String>,
+    pub deleted: bool,
+}
+
+/// One resource to write. `base_version` is the version the change was computed from (None: the
+/// resource must not exist yet); the write fails if someone else changed it in between.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub key: ResourceKey,
+    pub base_version: Option<u64>,
+    pub spec: Json,
+    pub deleted: bool,
+    pub op: &'static str,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{key} was changed by {by} at {at} (now version {version}); re-read it and try again")]
+    Conflict { key: String, by: String, at: String, version: u64 },
+    #[error(
+        "this change writes {items} DynamoDB items, more than one transaction holds ({MAX_TRANSACTION_ITEMS}: 2 per changed resource, 1 per stack, 1 for the change counter); apply fewer resources at a time so that each apply stays all-or-nothing"
+    )]
+    TooLarge { items: usize },
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+}
+
+/// How many items a set of changes writes in its transaction: the rule `apply` is held to.
+pub fn transaction_items(changes: &[Change]) -> usize {
+    let stacks: BTreeSet<&str> = changes.iter().map(|c| c.key.stack.as_str()).collect();
+    2 * changes.len() + stacks.len() + 1
+}
+
+pub struct Store {
+    db: Client,
+    table: String,
+}
+
+fn res_sk(kind: Kind, name: &str) -> String {
+    format!("RES#{kind}#{name}")
+}
+
+fn hist_prefix(kind: Kind, name: &str) -> String {
+    format!("HIST#{kind}#{name}#")
+}
+
+fn stack_pk(stack: &str) -> String {
+    format!("STACK#{stack}")
+}
+
+fn aws_error<E: std::error::Error + Send + Sync + 'static>(what: &str, e: SdkError<E>) -> anyhow::Error {
+    anyhow!("{what}: {}", DisplayErrorContext(e))
+}
+
+impl Store {
+    pub fn new(db: Client, table: &str) -> Self {
+        Store { db, table: table.to_string() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table if it does not exist and waits until it is active. Returns true if created.
+    pub async fn bootstrap(&self) -> Result<bool> {
+        let key = |name: &str, key_type| KeySchemaElement::builder().attribute_name(name).key_type(key_type).build();
+        let attr = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        };
+        let created = match self
+            .db
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .send()
+            .await
+        {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => false,
+            Err(e) => return Err(aws_error("creating the table", e)),
+        };
+        for _ in 0..120 {
+            let out = self.db.describe_table().table_name(&self.table).send().await;
+            let status = out.map_err(|e| aws_error("describing the table", e))?.table.and_then(|t| t.table_status);
+            if status == Some(TableStatus::Active) {
+                return Ok(created);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Err(anyhow!("table {} did not become ACTIVE within 2 minutes", self.table))
+    }
+
+    /// Every stack that has ever had a change, from the change counter item.
+    pub async fn stacks(&self) -> Result<Vec<String>> {
+        let item = self.get_item(GLOBAL_PK, CHANGES_SK).await?;
+        let mut stacks: Vec<String> = item.as_ref().and_then(|i| i.get("stacks")).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+        stacks.sort();
+        Ok(stacks)
+    }
+
+    /// The table-wide change counter: it moves whenever any desired state changes.
+    pub async fn change_counter(&self) -> Result<u64> {
+        Ok(self.get_item(GLOBAL_PK, CHANGES_SK).await?.map(|i| Item(i).u64("counter")).unwrap_or(0))
+    }
+
+    /// A stack's generation and whether the whole stack is paused.
+    pub async fn stack_meta(&self, stack: &str) -> Result<(u64, bool)> {
+        let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);
+        Ok(item.map_or((0, false), |i| (i.u64("generation"), i.bool("paused"))))
+    }
+
+    async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<std::collections::HashMap<String, AttributeValue>>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("reading from the store", e))?;
+        Ok(out.item)
+    }
+
+    /// All items of a stack whose sort key starts with `prefix`, across pages.
+    async fn query_prefix(&self, stack: &str, prefix: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(&stack_pk(stack)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("querying the store", e))?;
+            items.extend(out.items.unwrap_or_default().into_iter().map(Item));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Current resources of the given stacks (all stacks when None), deleted ones included.
+    pub async fn resources(&self, stacks: Option<&[String]>) -> Result<Vec<StoredResource>> {
+        let stacks = match stacks {
+            Some(s) => s.to_vec(),
+            None => self.stacks().await?,
+        };
+        let mut out = Vec::new();
+        for stack in stacks {
+            for item in self.query_prefix(&stack, "RES#").await? {
+                out.push(item.resource()?);
+            }
+        }
+        out.sort_by(|a, b| a.manifest.key.cmp(&b.manifest.key));
+        Ok(out)
+    }
+
+    pub async fn resource(&self, key: &ResourceKey) -> Result<Option<StoredResource>> {
+        match self.get_item(&stack_pk(&key.stack), &res_sk(key.kind, &key.name)).await? {
+            Some(item) => Ok(Some(Item(item).resource()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every version of a resource, oldest first.
+    pub async fn history(&self, key: &ResourceKey) -> Result<Vec<HistoryEntry>> {
+        let items = self.query_prefix(&key.stack, &hist_prefix(key.kind, &key.name)).await?;
+        items.into_iter().map(|i| i.history()).collect()
+    }
+
+    /// Writes all changes in one transaction, or none of them. Concurrent writers to the same stack
+    /// are serialized by the stack generation; a change whose resource moved on fails with Conflict.
+    pub async fn commit(&self, changes: &[Change], actor: &str) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let items = transaction_items(changes);
+        if items > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::TooLarge { items });
+        }
+        let stacks: BTreeSet<&str> = changes.iter().map(|c| c.key.stack.as_str()).collect();
+        // Another writer may bump a stack's generation between our read and our write; that alone is
+        // no conflict for us, so read the generations again and retry.
+        for _ in 0..8 {
+            let mut generations = BTreeMap::new();
+            for stack in &stacks {
+                generations.insert(*stack, self.stack_meta(stack).await?.0);
+            }
+            let now = now();
+            let mut tx = Vec::new();
+            for c in changes {
+                tx.push(items::resource_update(&self.table, c, generations[c.key.stack.as_str()] + 1, actor, &now)?);
+                tx.push(items::history_put(&self.table, c, actor, &now)?);
+            }
+            for (stack, generation) in &generations {
+                tx.push(items::generation_bump(&self.table, stack, *generation, None)?);
+            }
+            tx.push(self.counter_bump(&stacks)?);
+            match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let failed = cancelled_indexes(&e).ok_or_else(|| aws_error("writing to the store", e))?;
+                    // Items 0..2n are the changes (resource, history); the rest are the counters.
+                    if let Some(index) = failed.iter().find(|i| **i < 2 * changes.len()) {
+                        return Err(self.conflict(&changes[index / 2].key).await);
+                    }
+                }
+            }
+        }
+        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+    }
+
+    async fn conflict(&self, key: &ResourceKey) -> StoreError {
+        match self.resource(key).await {
+            Ok(Some(r)) => StoreError::Conflict { key: key.short(), by: r.updated_by, at: r.updated_at, version: r.version },
+            Ok(None) => StoreError::Other(anyhow!("{} was removed from the store concurrently; try again", key.short())),
+            Err(e) => StoreError::Other(e),
+        }
+    }
+
+    fn counter_bump(&self, stacks: &BTreeSet<&str>) -> Result<TransactWriteItem> {
+        let names: Vec<String> = stacks.iter().map(|s| s.to_string()).collect();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(GLOBAL_PK))
+            .key("sk", s(CHANGES_SK))
+            .update_expression("ADD #counter :one, stacks :stacks")
+            .expression_attribute_names("#counter", "counter")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":stacks", AttributeValue::Ss(names))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Pauses or resumes one resource (`Some(key)`) or a whole stack (`None`). Returns false when
+    /// it already was in that state.
+    pub async fn set_paused(&self, stack: &str, key: Option<&ResourceKey>, paused: bool, actor: &str) -> Result<bool, StoreError> {
+        for _ in 0..8 {
+            let (generation, stack_paused) = self.stack_meta(stack).await?;
+            let current = match key {
+                Some(k) => self.resource(k).await?.filter(|r| !r.deleted).ok_or_else(|| anyhow!("{} is not in stack {stack:?}", k.short()))?.paused,
+                None => stack_paused,
+            };
+            if current == paused {
+                return Ok(false);
+            }
+            let mut tx = Vec::new();
+            if let Some(k) = key {
+                tx.push(items::pause_update(&self.table, k, paused, generation + 1, actor, &now())?);
+            }
+            let stack_flag = if key.is_none() { Some(paused) } else { None };
+            tx.push(items::generation_bump(&self.table, stack, generation, stack_flag)?);
+            tx.push(self.counter_bump(&BTreeSet::from([stack]))?);
+            match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => {
+                    cancelled_indexes(&e).ok_or_else(|| aws_error("writing to the store", e))?;
+                }
+            }
+        }
+        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+    }
+}
+
+/// The indexes of the transaction items whose condition failed, if the transaction was cancelled.
+fn cancelled_indexes(e: &SdkError<TransactWriteItemsError>) -> Option<Vec<usize>> {
+    let TransactWriteItemsError::TransactionCanceledException(t) = e.as_service_error()? else { return None };
+    let reasons = t.cancellation_reasons();
+    Some(
+        reasons
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code().is_some_and(|c| c == "ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect(),
+    )
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl StoredResource {
+    fn from_parts(key: ResourceKey, spec: Json) -> Manifest {
+        Manifest { key, spec, source: Source { file: "(store)".into(), line: 0 } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(stack: &str, name: &str) -> Change {
+        Change {
+            key: ResourceKey::new(stack, Kind::EcsCluster, name),
+            base_version: None,
+            spec: serde_json::json!({}),
+            deleted: false,
+            op: "create",
+            message: None,
+        }
+    }
+
+    #[test]
+    fn transaction_size_rule() {
+        let one_stack: Vec<Change> = (0..49).map(|i| change("a", &format!("c{i}"))).collect();
+        assert_eq!(transaction_items(&one_stack), 100);
+        let mut two_stacks = one_stack.clone();
+        two_stacks[0].key.stack = "b".into();
+        assert_eq!(transaction_items(&two_stacks), 101);
+    }
+}
