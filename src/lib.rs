@@ -3,7 +3,7 @@
 //! Layers, each knowing one thing: `manifest` (parse, validate, references; pure), `kinds` (one file
 //! per resource kind), `store` (desired state, history and status in DynamoDB), `cli` (the verbs).
 
+pub mod cli;
 pub mod kinds;
 pub mod manifest;
-pub mod cli;
 pub mod store;

@@ -29,25 +29,47 @@ impl Action {
 }
 
 /// What applying `manifests` over `stored` would do, resource by resource, and the store writes.
-pub fn plan(manifests: &[Manifest], stored: &[StoredResource], prune: bool, message: &Option<String>) -> Vec<(ResourceKey, Action, Option<Change>)> {
+pub fn plan(
+    manifests: &[Manifest],
+    stored: &[StoredResource],
+    prune: bool,
+    message: &Option<String>,
+) -> Vec<(ResourceKey, Action, Option<Change>)> {
     let by_key: BTreeMap<&ResourceKey, &StoredResource> = stored.iter().map(|r| (&r.manifest.key, r)).collect();
     let mut out = Vec::new();
     for m in manifests {
-        let change = |op| Change { key: m.key.clone(), base_version: None, spec: m.spec.clone(), deleted: false, op, message: message.clone() };
+        let change = |op| Change {
+            key: m.key.clone(),
+            base_version: None,
+            spec: m.spec.clone(),
+            deleted: false,
+            op,
+            message: message.clone(),
+        };
         match by_key.get(&m.key) {
             None => out.push((m.key.clone(), Action::Create, Some(change("create")))),
-            Some(r) if r.deleted => out.push((m.key.clone(), Action::Create, Some(Change { base_version: Some(r.version), ..change("create") }))),
+            Some(r) if r.deleted => out.push((
+                m.key.clone(),
+                Action::Create,
+                Some(Change { base_version: Some(r.version), ..change("create") }),
+            )),
             Some(r) if r.manifest.spec == m.spec => out.push((m.key.clone(), Action::Unchanged, None)),
             Some(r) => {
                 let fields = changes("spec", &r.manifest.spec, &m.spec);
-                out.push((m.key.clone(), Action::Configure(fields), Some(Change { base_version: Some(r.version), ..change("update") })));
+                out.push((
+                    m.key.clone(),
+                    Action::Configure(fields),
+                    Some(Change { base_version: Some(r.version), ..change("update") }),
+                ));
             }
         }
     }
     if prune {
         let stacks: BTreeSet<&str> = manifests.iter().map(|m| m.key.stack.as_str()).collect();
         let wanted: BTreeSet<&ResourceKey> = manifests.iter().map(|m| &m.key).collect();
-        for r in stored.iter().filter(|r| !r.deleted && stacks.contains(r.manifest.key.stack.as_str()) && !wanted.contains(&r.manifest.key)) {
+        for r in stored.iter().filter(|r| {
+            !r.deleted && stacks.contains(r.manifest.key.stack.as_str()) && !wanted.contains(&r.manifest.key)
+        }) {
             let change = Change {
                 key: r.manifest.key.clone(),
                 base_version: Some(r.version),
@@ -78,24 +100,39 @@ fn report(errors: &ValidationErrors) -> ExitCode {
 }
 
 /// Loads the files, reads the stored state of their stacks and validates the result as a whole.
-async fn load_against_store(ctx: &Ctx, files: &[PathBuf], prune: bool) -> Result<Result<(Vec<Manifest>, Vec<StoredResource>), ValidationErrors>> {
+async fn load_against_store(
+    ctx: &Ctx,
+    files: &[PathBuf],
+    prune: bool,
+) -> Result<Result<(Vec<Manifest>, Vec<StoredResource>), ValidationErrors>> {
     let manifests = match load_paths(files, ctx.stack.as_deref()) {
         Ok(m) => m,
         Err(e) => return Ok(Err(e)),
     };
-    let stacks: Vec<String> = manifests.iter().map(|m| m.key.stack.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let stacks: Vec<String> =
+        manifests.iter().map(|m| m.key.stack.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let stored = ctx.store.resources(Some(&stacks)).await?;
     let in_files: BTreeSet<&ResourceKey> = manifests.iter().map(|m| &m.key).collect();
     // With --prune, resources missing from the files are going away: nothing may still reference them.
     let context: Vec<Manifest> = if prune {
         Vec::new()
     } else {
-        stored.iter().filter(|r| !r.deleted && !in_files.contains(&r.manifest.key)).map(|r| r.manifest.clone()).collect()
+        stored
+            .iter()
+            .filter(|r| !r.deleted && !in_files.contains(&r.manifest.key))
+            .map(|r| r.manifest.clone())
+            .collect()
     };
     Ok(validate_set(&manifests, &context).map(|()| (manifests, stored)))
 }
 
-pub async fn apply(ctx: &Ctx, files: &[PathBuf], dry_run: bool, prune: bool, message: Option<String>) -> Result<ExitCode> {
+pub async fn apply(
+    ctx: &Ctx,
+    files: &[PathBuf],
+    dry_run: bool,
+    prune: bool,
+    message: Option<String>,
+) -> Result<ExitCode> {
     let (manifests, stored) = match load_against_store(ctx, files, prune).await? {
         Ok(v) => v,
         Err(e) => return Ok(report(&e)),

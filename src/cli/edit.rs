@@ -30,9 +30,15 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
             println!("edit cancelled: no changes made");
             return Ok(ExitCode::SUCCESS);
         }
-        let errors = match parse_manifests(&body, &format!("{key} (edited)"), Some(&key.stack)) {
-            Ok(ms) if ms.len() != 1 => one_error(&key.to_string(), format!("expected exactly one manifest, found {}", ms.len())),
-            Ok(ms) if ms[0].key != key => one_error(&key.to_string(), "kind, metadata.name and metadata.stack cannot change in edit".to_string()),
+        // Parse the whole file, comments included, so line numbers match what the user sees.
+        let shown_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let errors = match parse_manifests(&text, &shown_name, Some(&key.stack)) {
+            Ok(ms) if ms.len() != 1 => {
+                one_error(&key.to_string(), format!("expected exactly one manifest, found {}", ms.len()))
+            }
+            Ok(ms) if ms[0].key != key => {
+                one_error(&key.to_string(), "kind, metadata.name and metadata.stack cannot change in edit".to_string())
+            }
             Ok(mut ms) => {
                 let m = ms.remove(0);
                 match validate_set(std::slice::from_ref(&m), &stack_context(ctx, &key.stack, &key).await?) {
@@ -54,7 +60,14 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
         println!("{key} unchanged: the spec is the same (only formatting or comments changed)");
         return Ok(ExitCode::SUCCESS);
     }
-    let change = Change { key: key.clone(), base_version: Some(current.version), spec: manifest.spec, deleted: false, op: "edit", message };
+    let change = Change {
+        key: key.clone(),
+        base_version: Some(current.version),
+        spec: manifest.spec,
+        deleted: false,
+        op: "edit",
+        message,
+    };
     match ctx.store.commit(&[change], &ctx.actor().await?).await {
         Ok(()) => {
             println!("{key} edited (now version {})", current.version + 1);
@@ -70,7 +83,13 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
 }
 
 fn one_error(resource: &str, message: String) -> ValidationErrors {
-    ValidationErrors(vec![crate::manifest::ManifestError { file: "(edited)".into(), line: 0, resource: Some(resource.into()), path: String::new(), message }])
+    ValidationErrors(vec![crate::manifest::ManifestError {
+        file: "(edited)".into(),
+        line: 0,
+        resource: Some(resource.into()),
+        path: String::new(),
+        message,
+    }])
 }
 
 /// Drops our header and error comments from the top of the file, keeping the user's text.

@@ -153,7 +153,10 @@ impl Ctx {
             .filter(|r| (include_deleted || !r.deleted) && r.manifest.key.kind == kind && r.manifest.key.name == name)
             .collect();
         match found.len() {
-            0 => bail!("{kind}/{name} not found{}", self.stack.as_ref().map(|s| format!(" in stack {s:?}")).unwrap_or_default()),
+            0 => bail!(
+                "{kind}/{name} not found{}",
+                self.stack.as_ref().map(|s| format!(" in stack {s:?}")).unwrap_or_default()
+            ),
             1 => Ok(found.into_iter().next().expect("one element")),
             _ => {
                 let stacks: Vec<&str> = found.iter().map(|r| r.manifest.key.stack.as_str()).collect();
@@ -229,7 +232,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Stored resources of one stack other than `except`, as manifests to validate a change against.
-pub(crate) async fn stack_context(ctx: &Ctx, stack: &str, except: &ResourceKey) -> Result<Vec<crate::manifest::Manifest>> {
+pub(crate) async fn stack_context(
+    ctx: &Ctx,
+    stack: &str,
+    except: &ResourceKey,
+) -> Result<Vec<crate::manifest::Manifest>> {
     let stored = ctx.store.resources(Some(&[stack.to_string()])).await?;
     Ok(stored.into_iter().filter(|r| !r.deleted && &r.manifest.key != except).map(|r| r.manifest).collect())
 }

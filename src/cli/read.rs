@@ -49,7 +49,9 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&items)?);
         }
         Output::Table => {
-            let mut rows = vec![["STACK", "KIND", "NAME", "VERSION", "POLICY", "PAUSED", "UPDATED", "BY"].map(String::from).to_vec()];
+            let mut rows = vec![
+                ["STACK", "KIND", "NAME", "VERSION", "POLICY", "PAUSED", "UPDATED", "BY"].map(String::from).to_vec(),
+            ];
             for r in &resources {
                 let m = &r.manifest;
                 rows.push(vec![
@@ -91,7 +93,14 @@ pub async fn history(ctx: &Ctx, target: &str) -> Result<ExitCode> {
             (false, None) => "created".to_string(),
             (false, Some(p)) => summary(&changes("spec", p, &e.spec)),
         };
-        rows.push(vec![e.version.to_string(), e.at.clone(), e.by.clone(), e.op.clone(), e.message.clone().unwrap_or_default(), what]);
+        rows.push(vec![
+            e.version.to_string(),
+            e.at.clone(),
+            e.by.clone(),
+            e.op.clone(),
+            e.message.clone().unwrap_or_default(),
+            what,
+        ]);
         previous = if e.deleted { None } else { Some(&e.spec) };
     }
     print_table(&rows);
@@ -100,7 +109,8 @@ pub async fn history(ctx: &Ctx, target: &str) -> Result<ExitCode> {
 
 /// Left-aligned columns separated by two spaces, like kubectl.
 pub fn print_table(rows: &[Vec<String>]) {
-    let widths: Vec<usize> = (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         println!("{}", cells.join("  ").trim_end());

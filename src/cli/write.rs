@@ -20,7 +20,11 @@ pub async fn rollback(ctx: &Ctx, target: &str, to: u64, message: Option<String>)
         println!("{key} already has the spec of version {to}; nothing written");
         return Ok(ExitCode::SUCCESS);
     }
-    let restored = Manifest { spec: entry.spec.clone(), source: crate::manifest::Source { file: format!("{key} version {to}"), line: 0 }, key: key.clone() };
+    let restored = Manifest {
+        spec: entry.spec.clone(),
+        source: crate::manifest::Source { file: format!("{key} version {to}"), line: 0 },
+        key: key.clone(),
+    };
     validate_set(std::slice::from_ref(&restored), &stack_context(ctx, &key.stack, &key).await?)?;
     let change = Change {
         key: key.clone(),
@@ -46,7 +50,8 @@ pub async fn pause(ctx: &Ctx, target: Option<&str>, paused: bool) -> Result<Exit
             println!("{key} {}", if changed { verb.to_string() } else { format!("was already {verb}") });
         }
         None => {
-            let stack = ctx.stack.as_deref().ok_or_else(|| anyhow!("name a resource (KIND/NAME) or a stack (--stack S)"))?;
+            let stack =
+                ctx.stack.as_deref().ok_or_else(|| anyhow!("name a resource (KIND/NAME) or a stack (--stack S)"))?;
             if !ctx.store.stacks().await?.iter().any(|s| s == stack) {
                 bail!("stack {stack:?} not found");
             }
@@ -70,9 +75,20 @@ pub async fn delete(ctx: &Ctx, target: &str, message: Option<String>) -> Result<
         bail!("{key} is referenced by {}; change or delete those first", dependents.join(", "));
     }
     let policy = r.manifest.deletion_policy().to_string();
-    let change = Change { key: key.clone(), base_version: Some(r.version), spec: r.manifest.spec, deleted: true, op: "delete", message };
+    let change = Change {
+        key: key.clone(),
+        base_version: Some(r.version),
+        spec: r.manifest.spec,
+        deleted: true,
+        op: "delete",
+        message,
+    };
     ctx.store.commit(&[change], &ctx.actor().await?).await?;
-    let effect = if policy == "Delete" { "the controller will delete it in AWS" } else { "the controller will leave it in AWS (deletionPolicy Retain)" };
+    let effect = if policy == "Delete" {
+        "the controller will delete it in AWS"
+    } else {
+        "the controller will leave it in AWS (deletionPolicy Retain)"
+    };
     println!("{key} deleted from the desired state; {effect}");
     Ok(ExitCode::SUCCESS)
 }

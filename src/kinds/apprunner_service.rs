@@ -30,11 +30,8 @@ pub fn definition() -> KindDef {
         opt("startCommand", any_string()),
         opt("env", env()),
     ]);
-    let instance = Shape::Struct(vec![
-        req("cpu", int(256, 4096)),
-        req("memory", int(512, 12288)),
-        opt("instanceRole", arn()),
-    ]);
+    let instance =
+        Shape::Struct(vec![req("cpu", int(256, 4096)), req("memory", int(512, 12288)), opt("instanceRole", arn())]);
     let health_check = Shape::Struct(vec![
         opt("protocol", Shape::Enum(&["TCP", "HTTP"])),
         opt("path", any_string()),
@@ -43,7 +40,8 @@ pub fn definition() -> KindDef {
         opt("healthyThreshold", int(1, 20)),
         opt("unhealthyThreshold", int(1, 20)),
     ]);
-    let network = Shape::Struct(vec![req("egress", Shape::Enum(&["DEFAULT", "VPC"])), opt("vpcConnector", any_string())]);
+    let network =
+        Shape::Struct(vec![req("egress", Shape::Enum(&["DEFAULT", "VPC"])), opt("vpcConnector", any_string())]);
     KindDef {
         fields: vec![
             req("image", image),
@@ -67,16 +65,18 @@ fn check(spec: &Json, c: &mut Checker) {
     if let (Some(cpu), Some(memory)) = (cpu, memory) {
         match CPU_MEMORY.iter().find(|(c, _)| *c == cpu) {
             None => c.error_at("instance.cpu", format!("expected one of 256, 512, 1024, 2048, 4096, got {cpu}")),
-            Some((_, allowed)) if !allowed.contains(&memory) => c.error_at(
-                "instance.memory",
-                format!("expected one of {} for cpu {cpu}, got {memory}", join(allowed)),
-            ),
+            Some((_, allowed)) if !allowed.contains(&memory) => {
+                c.error_at("instance.memory", format!("expected one of {} for cpu {cpu}, got {memory}", join(allowed)))
+            }
             _ => {}
         }
     }
     if let Some(env) = spec.pointer("/image/env").and_then(Json::as_object) {
         for name in env.keys().filter(|k| k.starts_with("AWSAPPRUNNER")) {
-            c.error_at(&format!("image.env.{name}"), "expected a name not starting with AWSAPPRUNNER (reserved by App Runner)");
+            c.error_at(
+                &format!("image.env.{name}"),
+                "expected a name not starting with AWSAPPRUNNER (reserved by App Runner)",
+            );
         }
     }
     let egress = spec.pointer("/network/egress").and_then(Json::as_str);

@@ -14,7 +14,11 @@ pub const NAME: StrRule = StrRule {
 
 pub fn definition() -> KindDef {
     KindDef {
-        fields: vec![req("subnets", selectors("subnet-")), req("securityGroups", selectors("sg-")), opt("tags", tags())],
+        fields: vec![
+            req("subnets", selectors("subnet-")),
+            req("securityGroups", selectors("sg-")),
+            opt("tags", tags()),
+        ],
         outputs: &["arn"],
         retain_by_default: false,
         name_rule: NAME,

@@ -26,7 +26,9 @@ pub const NODE_TYPE: StrRule = StrRule {
         let parts: Vec<&str> = s.split('.').collect();
         parts.len() == 3
             && parts[0] == "cache"
-            && parts[1..].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            && parts[1..]
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
     },
 };
 
@@ -57,7 +59,10 @@ fn check(spec: &Json, c: &mut Checker) {
         if let Some(family) = group.strip_prefix("default.") {
             let major = version.split('.').next().unwrap_or_default();
             if !family.contains(major) {
-                c.error_at("parameterGroup", format!("expected a parameter group for engine version {version}, got {group:?}"));
+                c.error_at(
+                    "parameterGroup",
+                    format!("expected a parameter group for engine version {version}, got {group:?}"),
+                );
             }
         }
     }

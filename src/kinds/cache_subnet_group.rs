@@ -5,7 +5,9 @@ use crate::manifest::schema::*;
 
 pub const NAME: StrRule = StrRule {
     expected: "a subnet group name of 1 to 255 lowercase letters, digits or hyphens",
-    check: |s| (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+    check: |s| {
+        (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    },
 };
 
 pub fn definition() -> KindDef {

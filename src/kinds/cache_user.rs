@@ -26,7 +26,13 @@ pub const SSM_NAME: StrRule = StrRule {
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
-            req("userName", string(StrRule { expected: "a user name of 1 to 120 characters without spaces", check: |s| (1..=120).contains(&s.len()) && !s.contains(' ') })),
+            req(
+                "userName",
+                string(StrRule {
+                    expected: "a user name of 1 to 120 characters without spaces",
+                    check: |s| (1..=120).contains(&s.len()) && !s.contains(' '),
+                }),
+            ),
             opt("engine", Shape::Enum(&["redis", "valkey"])),
             req("accessString", any_string()),
             req("passwordParameter", string(SSM_NAME)),

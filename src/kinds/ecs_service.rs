@@ -32,7 +32,8 @@ fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
 }
 
 pub fn definition() -> KindDef {
-    let logs = Shape::Struct(vec![req("group", any_string()), opt("region", any_string()), req("streamPrefix", any_string())]);
+    let logs =
+        Shape::Struct(vec![req("group", any_string()), opt("region", any_string()), req("streamPrefix", any_string())]);
     let container = Shape::Struct(vec![
         req("name", string(NAME)),
         req("image", any_string()),
@@ -108,29 +109,41 @@ fn check(spec: &Json, c: &mut Checker) {
     let mut names = std::collections::HashSet::new();
     let mut container_cpu = 0;
     for (i, container) in containers.iter().enumerate() {
-        if let Some(name) = container.get("name").and_then(Json::as_str) {
-            if !names.insert(name.to_string()) {
-                c.error_at(&format!("taskDefinition.containers[{i}].name"), format!("expected a unique container name, {name:?} is used twice"));
-            }
+        if let Some(name) = container.get("name").and_then(Json::as_str)
+            && !names.insert(name.to_string())
+        {
+            c.error_at(
+                &format!("taskDefinition.containers[{i}].name"),
+                format!("expected a unique container name, {name:?} is used twice"),
+            );
         }
         container_cpu += container.get("cpu").and_then(Json::as_i64).unwrap_or(0);
-        if let (Some(m), Some(task)) = (container.get("memory").and_then(Json::as_i64), memory) {
-            if m > task {
-                c.error_at(&format!("taskDefinition.containers[{i}].memory"), format!("expected at most the task memory ({task}), got {m}"));
-            }
+        if let (Some(m), Some(task)) = (container.get("memory").and_then(Json::as_i64), memory)
+            && m > task
+        {
+            c.error_at(
+                &format!("taskDefinition.containers[{i}].memory"),
+                format!("expected at most the task memory ({task}), got {m}"),
+            );
         }
-        if let Some(env) = container.get("env").and_then(Json::as_object) {
-            if let Some(secrets) = container.get("secrets").and_then(Json::as_object) {
-                for name in env.keys().filter(|k| secrets.contains_key(*k)) {
-                    c.error_at(&format!("taskDefinition.containers[{i}].secrets.{name}"), "expected a name not also set in env");
-                }
+        if let Some(env) = container.get("env").and_then(Json::as_object)
+            && let Some(secrets) = container.get("secrets").and_then(Json::as_object)
+        {
+            for name in env.keys().filter(|k| secrets.contains_key(*k)) {
+                c.error_at(
+                    &format!("taskDefinition.containers[{i}].secrets.{name}"),
+                    "expected a name not also set in env",
+                );
             }
         }
     }
-    if let Some(cpu) = cpu {
-        if container_cpu > cpu {
-            c.error_at("taskDefinition.containers", format!("expected container cpu to sum to at most the task cpu ({cpu}), got {container_cpu}"));
-        }
+    if let Some(cpu) = cpu
+        && container_cpu > cpu
+    {
+        c.error_at(
+            "taskDefinition.containers",
+            format!("expected container cpu to sum to at most the task cpu ({cpu}), got {container_cpu}"),
+        );
     }
     if spec.get("launchType").and_then(Json::as_str).unwrap_or("FARGATE") == "FARGATE"
         && spec.pointer("/taskDefinition/executionRole").is_none()

@@ -186,7 +186,8 @@ fn file_error(file: &str, line: usize, message: String) -> ManifestError {
 /// Parses and validates every document of one file (schema only; see `validate_set` for the rules
 /// that span resources).
 pub fn parse_manifests(text: &str, file: &str, default_stack: Option<&str>) -> Result<Vec<Manifest>, ValidationErrors> {
-    let documents = yaml::parse_documents(text).map_err(|e| ValidationErrors(vec![file_error(file, e.line, e.message)]))?;
+    let documents =
+        yaml::parse_documents(text).map_err(|e| ValidationErrors(vec![file_error(file, e.line, e.message)]))?;
     let mut manifests = Vec::new();
     let mut errors = Vec::new();
     for doc in &documents {
@@ -207,26 +208,46 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
         message,
     };
     let Value::Map(entries) = &doc.value else {
-        return Err(vec![located(doc.line, None, "", format!("expected a manifest (a mapping), got {}", doc.type_name()))]);
+        return Err(vec![located(
+            doc.line,
+            None,
+            "",
+            format!("expected a manifest (a mapping), got {}", doc.type_name()),
+        )]);
     };
     let mut errors = Vec::new();
     for (k, _) in entries {
         if !["apiVersion", "kind", "metadata", "spec"].contains(&k.name.as_str()) {
-            errors.push(located(k.line, None, &k.name, "unknown field; expected apiVersion, kind, metadata, spec".into()));
+            errors.push(located(
+                k.line,
+                None,
+                &k.name,
+                "unknown field; expected apiVersion, kind, metadata, spec".into(),
+            ));
         }
     }
     let string_at = |node: Option<&Node>| node.and_then(Node::as_str).map(str::to_string);
     match doc.get("apiVersion") {
         Some(n) if n.as_str() == Some(API_VERSION) => {}
         Some(n) => errors.push(located(n.line, None, "apiVersion", format!("expected {API_VERSION}, got {}", show(n)))),
-        None => errors.push(located(doc.line, None, "apiVersion", format!("required field missing; expected {API_VERSION}"))),
+        None => errors.push(located(
+            doc.line,
+            None,
+            "apiVersion",
+            format!("required field missing; expected {API_VERSION}"),
+        )),
     }
     let kind = match doc.get("kind") {
         Some(n) => match n.as_str().and_then(Kind::parse) {
             Some(k) => Some(k),
             None => {
                 let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                errors.push(located(n.line, None, "kind", format!("expected one of {}, got {}", known.join(", "), show(n))));
+                errors.push(located(
+                    n.line,
+                    None,
+                    "kind",
+                    format!("expected one of {}, got {}", known.join(", "), show(n)),
+                ));
                 None
             }
         },
@@ -242,15 +263,32 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
         Some(Node { value: Value::Map(meta), line }) => {
             for (k, v) in meta {
                 match k.name.as_str() {
-                    "name" => name = string_at(Some(v)).or_else(|| {
-                        errors.push(located(v.line, None, "metadata.name", format!("expected a string, got {}", v.type_name())));
-                        None
-                    }),
+                    "name" => {
+                        name = string_at(Some(v)).or_else(|| {
+                            errors.push(located(
+                                v.line,
+                                None,
+                                "metadata.name",
+                                format!("expected a string, got {}", v.type_name()),
+                            ));
+                            None
+                        })
+                    }
                     "stack" => match v.as_str() {
                         Some(s) if (crate::kinds::GENERIC_NAME.check)(s) => stack = Some(s.to_string()),
-                        _ => errors.push(located(v.line, None, "metadata.stack", format!("expected {}, got {}", crate::kinds::GENERIC_NAME.expected, show(v)))),
+                        _ => errors.push(located(
+                            v.line,
+                            None,
+                            "metadata.stack",
+                            format!("expected {}, got {}", crate::kinds::GENERIC_NAME.expected, show(v)),
+                        )),
                     },
-                    _ => errors.push(located(k.line, None, &format!("metadata.{}", k.name), "unknown field; expected name, stack".into())),
+                    _ => errors.push(located(
+                        k.line,
+                        None,
+                        &format!("metadata.{}", k.name),
+                        "unknown field; expected name, stack".into(),
+                    )),
                 }
             }
             if !meta.iter().any(|(k, _)| k.name == "name") {
@@ -263,19 +301,29 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
     let Some(kind) = kind else { return Err(errors) };
     let def = kind.definition();
     let label = name.as_ref().map(|n| format!("{kind}/{n}"));
-    if let Some(n) = &name {
-        if !(def.name_rule.check)(n) {
-            let line = metadata.and_then(|m| m.get("name")).map_or(doc.line, |n| n.line);
-            errors.push(located(line, label.clone(), "metadata.name", format!("expected {}, got {}", def.name_rule.expected, quote(n))));
-        }
+    if let Some(n) = &name
+        && !(def.name_rule.check)(n)
+    {
+        let line = metadata.and_then(|m| m.get("name")).map_or(doc.line, |n| n.line);
+        errors.push(located(
+            line,
+            label.clone(),
+            "metadata.name",
+            format!("expected {}, got {}", def.name_rule.expected, quote(n)),
+        ));
     }
     if kind == Kind::Stack {
         // A Stack's name is its stack; metadata.stack may repeat it but not contradict it.
         let meta_stack = metadata.and_then(|m| m.get("stack")).and_then(Node::as_str);
-        if let (Some(s), Some(n)) = (meta_stack, &name) {
-            if s != n {
-                errors.push(located(doc.line, label.clone(), "metadata.stack", format!("expected the Stack's own name {n:?}, got {s:?}")));
-            }
+        if let (Some(s), Some(n)) = (meta_stack, &name)
+            && s != n
+        {
+            errors.push(located(
+                doc.line,
+                label.clone(),
+                "metadata.stack",
+                format!("expected the Stack's own name {n:?}, got {s:?}"),
+            ));
         }
         stack = name.clone();
     } else if stack.is_none() {
@@ -302,7 +350,11 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
         (def.check)(spec, &mut checker);
         let size = spec.to_string().len();
         if size > MAX_SPEC_BYTES {
-            checker.error(spec_node.line, "spec", format!("spec is {size} bytes as JSON; expected at most {MAX_SPEC_BYTES}"));
+            checker.error(
+                spec_node.line,
+                "spec",
+                format!("spec is {size} bytes as JSON; expected at most {MAX_SPEC_BYTES}"),
+            );
         }
         for r in references::find(spec) {
             if let Err((path, message)) = r {
@@ -340,7 +392,10 @@ pub fn validate_set(manifests: &[Manifest], stored: &[Manifest]) -> Result<(), V
                 line: m.source.line,
                 resource: Some(m.key.short()),
                 path: String::new(),
-                message: format!("defined twice in stack {:?}; first at {}:{}", m.key.stack, first.source.file, first.source.line),
+                message: format!(
+                    "defined twice in stack {:?}; first at {}:{}",
+                    m.key.stack, first.source.file, first.source.line
+                ),
             });
         }
     }
@@ -356,7 +411,10 @@ pub fn validate_set(manifests: &[Manifest], stored: &[Manifest]) -> Result<(), V
                 line: m.source.line,
                 resource: Some(m.key.short()),
                 path: "metadata.stack".into(),
-                message: format!("expected a Stack manifest named {:?} (in these files or already applied)", m.key.stack),
+                message: format!(
+                    "expected a Stack manifest named {:?} (in these files or already applied)",
+                    m.key.stack
+                ),
             });
         }
     }

@@ -26,7 +26,11 @@ pub fn find(spec: &Json) -> Vec<Result<Reference, (String, String)>> {
                 found.push(Err((path.to_string(), "expected `}` to close the reference `${…`".to_string())));
                 return;
             };
-            found.push(parse(&after[..end]).map(|(kind, name, output)| Reference { path: path.to_string(), kind, name, output }).map_err(|m| (path.to_string(), m)));
+            found.push(
+                parse(&after[..end])
+                    .map(|(kind, name, output)| Reference { path: path.to_string(), kind, name, output })
+                    .map_err(|m| (path.to_string(), m)),
+            );
             rest = &after[end + 1..];
         }
     });
@@ -73,10 +77,10 @@ pub fn dependencies(manifest: &Manifest) -> BTreeSet<ResourceKey> {
 }
 
 fn output_exists(target: &Manifest, output: &str) -> bool {
-    if target.key.kind == Kind::Stack {
-        if let Some(param) = output.strip_prefix("params.") {
-            return target.spec.get("params").and_then(|p| p.get(param)).is_some();
-        }
+    if target.key.kind == Kind::Stack
+        && let Some(param) = output.strip_prefix("params.")
+    {
+        return target.spec.get("params").and_then(|p| p.get(param)).is_some();
     }
     target.key.kind.definition().outputs.contains(&output)
 }
@@ -89,13 +93,21 @@ pub fn check(manifests: &[Manifest], all: &BTreeMap<ResourceKey, &Manifest>) -> 
         for r in of(m) {
             let target = ResourceKey::new(&m.key.stack, r.kind, &r.name);
             let message = match all.get(&target) {
-                None => Some(format!("references {}/{}, which is not defined in stack {:?}", r.kind, r.name, m.key.stack)),
+                None => {
+                    Some(format!("references {}/{}, which is not defined in stack {:?}", r.kind, r.name, m.key.stack))
+                }
                 Some(t) if !output_exists(t, &r.output) => {
                     let mut outputs: Vec<String> = r.kind.definition().outputs.iter().map(|s| s.to_string()).collect();
                     if r.kind == Kind::Stack {
                         outputs.push("params.<name>".into());
                     }
-                    Some(format!("{}/{} has no output {:?}; expected one of {}", r.kind, r.name, r.output, outputs.join(", ")))
+                    Some(format!(
+                        "{}/{} has no output {:?}; expected one of {}",
+                        r.kind,
+                        r.name,
+                        r.output,
+                        outputs.join(", ")
+                    ))
                 }
                 Some(_) if target == m.key => Some("a resource cannot reference itself".into()),
                 Some(_) => None,
@@ -114,7 +126,8 @@ pub fn check(manifests: &[Manifest], all: &BTreeMap<ResourceKey, &Manifest>) -> 
     let cycles = find_cycles(all.values().copied());
     for cycle in cycles {
         // Report a cycle once, on a member that is part of the set being validated if possible.
-        let at = cycle.iter().find_map(|k| manifests.iter().find(|m| &m.key == k)).or_else(|| all.get(&cycle[0]).copied());
+        let at =
+            cycle.iter().find_map(|k| manifests.iter().find(|m| &m.key == k)).or_else(|| all.get(&cycle[0]).copied());
         if let Some(m) = at {
             let mut names: Vec<String> = cycle.iter().map(ResourceKey::short).collect();
             names.push(cycle[0].short());
@@ -137,7 +150,8 @@ pub fn topological_order(manifests: &[Manifest]) -> Vec<ResourceKey> {
     let mut pending: BTreeMap<ResourceKey, BTreeSet<ResourceKey>> = manifests
         .iter()
         .map(|m| {
-            let mut deps: BTreeSet<ResourceKey> = dependencies(m).into_iter().filter(|d| keys.contains(d) && d != &m.key).collect();
+            let mut deps: BTreeSet<ResourceKey> =
+                dependencies(m).into_iter().filter(|d| keys.contains(d) && d != &m.key).collect();
             let stack = ResourceKey::new(&m.key.stack, Kind::Stack, &m.key.stack);
             if m.key != stack && keys.contains(&stack) {
                 deps.insert(stack);
@@ -166,7 +180,8 @@ pub fn topological_order(manifests: &[Manifest]) -> Vec<ResourceKey> {
 }
 
 fn find_cycles<'a>(manifests: impl Iterator<Item = &'a Manifest>) -> Vec<Vec<ResourceKey>> {
-    let graph: BTreeMap<ResourceKey, BTreeSet<ResourceKey>> = manifests.map(|m| (m.key.clone(), dependencies(m))).collect();
+    let graph: BTreeMap<ResourceKey, BTreeSet<ResourceKey>> =
+        manifests.map(|m| (m.key.clone(), dependencies(m))).collect();
     let mut state: BTreeMap<&ResourceKey, u8> = BTreeMap::new(); // 1 = on the path, 2 = done
     let mut cycles = Vec::new();
     for start in graph.keys() {

@@ -18,16 +18,32 @@ pub const ANY_STRING: StrRule = StrRule { expected: "a string", check: |_| true 
 #[derive(Clone)]
 pub enum Shape {
     /// A string; values holding a `${…}` reference skip the rule (it applies to the resolved value).
-    Str { rule: StrRule, max_len: usize },
-    Int { min: i64, max: i64 },
+    Str {
+        rule: StrRule,
+        max_len: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     Enum(&'static [&'static str]),
-    List { item: Box<Shape>, min: usize, max: usize },
+    List {
+        item: Box<Shape>,
+        min: usize,
+        max: usize,
+    },
     Struct(Vec<Field>),
     /// A mapping with free keys (environment variables, tags).
-    Dict { key: StrRule, value: Box<Shape>, max: usize },
+    Dict {
+        key: StrRule,
+        value: Box<Shape>,
+        max: usize,
+    },
     /// An AWS object picked by id (`sg-…`), by `{byTag: {K: V}}`, or by a `${…}` reference.
-    Selector { id_prefix: &'static str },
+    Selector {
+        id_prefix: &'static str,
+    },
 }
 
 #[derive(Clone)]
@@ -220,7 +236,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn walk_struct(&mut self, node: &Node, fields: &[Field], entries: &[(super::yaml::Key, Node)], path: &str) -> Option<Json> {
+    fn walk_struct(
+        &mut self,
+        node: &Node,
+        fields: &[Field],
+        entries: &[(super::yaml::Key, Node)],
+        path: &str,
+    ) -> Option<Json> {
         let mut out = Map::new();
         let mut ok = true;
         for (k, v) in entries {
@@ -241,7 +263,11 @@ impl<'a> Checker<'a> {
         }
         for field in fields.iter().filter(|f| f.required) {
             if !entries.iter().any(|(k, _)| k.name == field.name) {
-                self.error(node.line, &format!("{path}.{}", field.name), format!("required field missing; expected {}", describe(&field.shape)));
+                self.error(
+                    node.line,
+                    &format!("{path}.{}", field.name),
+                    format!("required field missing; expected {}", describe(&field.shape)),
+                );
                 ok = false;
             }
         }
@@ -364,7 +390,8 @@ mod tests {
     fn all_errors_are_reported_with_paths_and_lines() {
         let (v, errors) = check("port: 70000\nname: [1]\nmode: c\nextra: 1\n", &shape());
         assert!(v.is_none());
-        let got: Vec<(usize, &str, &str)> = errors.iter().map(|e| (e.line, e.path.as_str(), e.message.as_str())).collect();
+        let got: Vec<(usize, &str, &str)> =
+            errors.iter().map(|e| (e.line, e.path.as_str(), e.message.as_str())).collect();
         assert_eq!(
             got,
             vec![

@@ -65,7 +65,8 @@ fn wrong_api_version_kind_and_unknown_top_level_fields() {
 
 #[test]
 fn metadata_rules() {
-    let text = "apiVersion: steward/v1\nkind: CacheCluster\nmetadata: {name: Bad_Name, owner: me}\nspec:\n".to_string() + GOOD_CLUSTER;
+    let text = "apiVersion: steward/v1\nkind: CacheCluster\nmetadata: {name: Bad_Name, owner: me}\nspec:\n".to_string()
+        + GOOD_CLUSTER;
     assert_eq!(
         errors_of(&text),
         vec![
@@ -78,16 +79,20 @@ fn metadata_rules() {
 
 #[test]
 fn injection_attempts_in_names_are_refused() {
-    let text = with_stack("apiVersion: steward/v1\nkind: EcsCluster\nmetadata: {name: \"x; rm -rf /\", stack: s}\nspec: {}\n");
+    let text =
+        with_stack("apiVersion: steward/v1\nkind: EcsCluster\nmetadata: {name: \"x; rm -rf /\", stack: s}\nspec: {}\n");
     assert_eq!(
         errors_of(&text),
-        vec!["f.yaml:11: EcsCluster/x; rm -rf /: metadata.name: expected a cluster name of 1 to 255 letters, digits, '-' or '_', got \"x; rm -rf /\""]
+        vec![
+            "f.yaml:11: EcsCluster/x; rm -rf /: metadata.name: expected a cluster name of 1 to 255 letters, digits, '-' or '_', got \"x; rm -rf /\""
+        ]
     );
 }
 
 #[test]
 fn unknown_spec_fields_wrong_types_and_ranges_are_all_reported() {
-    let spec = "  engine: redis\n  engineVersion: 6.2\n  nodeType: t4g.micro\n  port: 80\n  subnetGroup: g\n  colour: blue\n";
+    let spec =
+        "  engine: redis\n  engineVersion: 6.2\n  nodeType: t4g.micro\n  port: 80\n  subnetGroup: g\n  colour: blue\n";
     assert_eq!(
         errors_of(&cluster(spec)),
         vec![
@@ -104,7 +109,9 @@ fn engine_and_parameter_group_must_agree() {
     let spec = GOOD_CLUSTER.replace("6.2", "7.1") + "  parameterGroup: default.redis6.x\n";
     assert_eq!(
         errors_of(&cluster(&spec)),
-        vec!["f.yaml:17: CacheCluster/redis: spec.parameterGroup: expected a parameter group for engine version 7.1, got \"default.redis6.x\""]
+        vec![
+            "f.yaml:17: CacheCluster/redis: spec.parameterGroup: expected a parameter group for engine version 7.1, got \"default.redis6.x\""
+        ]
     );
 }
 
@@ -131,15 +138,21 @@ fn fargate_cpu_memory_pairs() {
     assert_eq!(errors_of(&worker(256, 512, "")), Vec::<String>::new());
     assert_eq!(
         errors_of(&worker(256, 4096, "")),
-        vec!["f.yaml:20: EcsService/w: spec.taskDefinition.memory: expected 512, 1024, 2048 for Fargate cpu 256, got 4096"]
+        vec![
+            "f.yaml:20: EcsService/w: spec.taskDefinition.memory: expected 512, 1024, 2048 for Fargate cpu 256, got 4096"
+        ]
     );
     assert_eq!(
         errors_of(&worker(300, 1024, "")),
-        vec!["f.yaml:19: EcsService/w: spec.taskDefinition.cpu: expected a Fargate cpu value (256, 512, 1024, 2048, 4096, 8192, 16384), got 300"]
+        vec![
+            "f.yaml:19: EcsService/w: spec.taskDefinition.cpu: expected a Fargate cpu value (256, 512, 1024, 2048, 4096, 8192, 16384), got 300"
+        ]
     );
     assert_eq!(
         errors_of(&worker(1024, 1000, "")),
-        vec!["f.yaml:20: EcsService/w: spec.taskDefinition.memory: expected 2048, 3072, 4096, 5120, 6144, 7168, 8192 for Fargate cpu 1024, got 1000"]
+        vec![
+            "f.yaml:20: EcsService/w: spec.taskDefinition.memory: expected 2048, 3072, 4096, 5120, 6144, 7168, 8192 for Fargate cpu 1024, got 1000"
+        ]
     );
 }
 
@@ -147,7 +160,9 @@ fn fargate_cpu_memory_pairs() {
 fn env_names_are_checked() {
     assert_eq!(
         errors_of(&worker(256, 512, ", 9LIVES: x")),
-        vec!["f.yaml:24: EcsService/w: spec.taskDefinition.containers[0].env.9LIVES: expected the key to be an environment variable name (letters, digits and _, not starting with a digit)"]
+        vec![
+            "f.yaml:24: EcsService/w: spec.taskDefinition.containers[0].env.9LIVES: expected the key to be an environment variable name (letters, digits and _, not starting with a digit)"
+        ]
     );
 }
 
@@ -162,11 +177,15 @@ fn apprunner_sizes_arns_and_egress() {
     assert_eq!(errors_of(&apprunner("{cpu: 1024, memory: 2048}", "")), Vec::<String>::new());
     assert_eq!(
         errors_of(&apprunner("{cpu: 1024, memory: 512}", "")),
-        vec!["f.yaml:14: AppRunnerService/web1: spec.instance.memory: expected one of 2048, 3072, 4096 for cpu 1024, got 512"]
+        vec![
+            "f.yaml:14: AppRunnerService/web1: spec.instance.memory: expected one of 2048, 3072, 4096 for cpu 1024, got 512"
+        ]
     );
     assert_eq!(
         errors_of(&apprunner("{cpu: 1024, memory: 2048, instanceRole: mmweb-exec}", "")),
-        vec!["f.yaml:14: AppRunnerService/web1: spec.instance.instanceRole: expected an ARN (arn:aws:service:region:account:resource), got \"mmweb-exec\""]
+        vec![
+            "f.yaml:14: AppRunnerService/web1: spec.instance.instanceRole: expected an ARN (arn:aws:service:region:account:resource), got \"mmweb-exec\""
+        ]
     );
     assert_eq!(
         errors_of(&apprunner("{cpu: 1024, memory: 2048}", "  network: {egress: VPC}\n")),
@@ -176,7 +195,9 @@ fn apprunner_sizes_arns_and_egress() {
 
 #[test]
 fn endpoint_type_decides_which_fields_apply() {
-    let text = with_stack("apiVersion: steward/v1\nkind: VpcEndpoint\nmetadata: {name: s3, stack: s}\nspec:\n  service: s3\n  type: Gateway\n  subnets: [subnet-0123abcd]\n");
+    let text = with_stack(
+        "apiVersion: steward/v1\nkind: VpcEndpoint\nmetadata: {name: s3, stack: s}\nspec:\n  service: s3\n  type: Gateway\n  subnets: [subnet-0123abcd]\n",
+    );
     assert_eq!(
         errors_of(&text),
         vec![
@@ -188,7 +209,9 @@ fn endpoint_type_decides_which_fields_apply() {
 
 #[test]
 fn cache_user_password_length_and_no_literal_password() {
-    let text = with_stack("apiVersion: steward/v1\nkind: CacheUser\nmetadata: {name: admin, stack: s}\nspec:\n  userName: admin\n  accessString: on ~* +@all\n  passwordParameter: /app/pw\n  passwordLength: 8\n  password: hunter2hunter2hunter2\n");
+    let text = with_stack(
+        "apiVersion: steward/v1\nkind: CacheUser\nmetadata: {name: admin, stack: s}\nspec:\n  userName: admin\n  accessString: on ~* +@all\n  passwordParameter: /app/pw\n  passwordLength: 8\n  password: hunter2hunter2hunter2\n",
+    );
     let errors = errors_of(&text);
     assert_eq!(errors[0], "f.yaml:16: CacheUser/admin: spec.passwordLength: expected an integer from 16 to 128, got 8");
     assert!(errors[1].starts_with("f.yaml:17: CacheUser/admin: spec.password: unknown field"), "{}", errors[1]);
@@ -217,7 +240,9 @@ fn reference_cycles_are_reported() {
     );
     assert_eq!(
         errors_of(&text),
-        vec!["f.yaml:9: AppRunnerCustomDomain/a: reference cycle: AppRunnerCustomDomain/a -> AppRunnerCustomDomain/b -> AppRunnerCustomDomain/a"]
+        vec![
+            "f.yaml:9: AppRunnerCustomDomain/a: reference cycle: AppRunnerCustomDomain/a -> AppRunnerCustomDomain/b -> AppRunnerCustomDomain/a"
+        ]
     );
 }
 
@@ -255,7 +280,10 @@ fn duplicates_and_missing_stack() {
 
 #[test]
 fn yaml_problems_and_non_manifests() {
-    assert_eq!(errors_of("a: [1\n"), vec!["f.yaml:2: invalid YAML: while parsing a flow sequence, expected ',' or ']'"]);
+    assert_eq!(
+        errors_of("a: [1\n"),
+        vec!["f.yaml:2: invalid YAML: while parsing a flow sequence, expected ',' or ']'"]
+    );
     assert_eq!(errors_of("- 1\n- 2\n"), vec!["f.yaml:1: expected a manifest (a mapping), got a list"]);
     assert_eq!(errors_of("kind: Stack\nkind: Stack\n"), vec!["f.yaml:2: duplicate key `kind`"]);
 }
@@ -263,10 +291,16 @@ fn yaml_problems_and_non_manifests() {
 #[test]
 fn huge_values_are_refused() {
     let long = "x".repeat(5000);
-    let text = with_stack(&format!("apiVersion: steward/v1\nkind: EcsCluster\nmetadata: {{name: c, stack: s}}\nspec: {{tags: {{A: {long}}}}}\n"));
+    let text = with_stack(&format!(
+        "apiVersion: steward/v1\nkind: EcsCluster\nmetadata: {{name: c, stack: s}}\nspec: {{tags: {{A: {long}}}}}\n"
+    ));
     let errors = errors_of(&text);
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("f.yaml:12: EcsCluster/c: spec.tags.A: expected at most 2048 characters, got 5000"), "{}", errors[0]);
+    assert!(
+        errors[0].starts_with("f.yaml:12: EcsCluster/c: spec.tags.A: expected at most 2048 characters, got 5000"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]

@@ -72,10 +72,8 @@ pub struct SyntaxError {
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder::default();
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            line: e.marker().line(),
-            message: format!("invalid YAML: {}", e.info()),
-        })?;
+        let (event, span) =
+            item.map_err(|e| SyntaxError { line: e.marker().line(), message: format!("invalid YAML: {}", e.info()) })?;
         builder.on_event(event, span.start.line())?;
     }
     Ok(builder.documents)
@@ -180,14 +178,12 @@ fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
         "false" | "False" | "FALSE" => return Value::Bool(false),
         _ => {}
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
     }
-    let looks_numeric = text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+    let looks_numeric = text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
         && text.bytes().any(|b| b.is_ascii_digit());
     if looks_numeric {
         if let Ok(i) = text.parse::<i64>() {
@@ -285,11 +281,7 @@ fn scalar_string(s: &str) -> String {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./@()+=,".contains(c))
         && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '_')
         && resolve_scalar(s, ScalarStyle::Plain) == Value::Str(s.to_string());
-    if plain_safe {
-        s.to_string()
-    } else {
-        serde_json::Value::String(s.to_string()).to_string()
-    }
+    if plain_safe { s.to_string() } else { serde_json::Value::String(s.to_string()).to_string() }
 }
 
 #[cfg(test)]

@@ -42,7 +42,8 @@ impl Item {
     }
 
     fn spec(&self) -> Result<serde_json::Value> {
-        serde_json::from_str(&self.str("spec")).with_context(|| format!("store item {} holds an unreadable spec", self.str("sk")))
+        serde_json::from_str(&self.str("spec"))
+            .with_context(|| format!("store item {} holds an unreadable spec", self.str("sk")))
     }
 
     pub fn resource(self) -> Result<StoredResource> {
@@ -92,7 +93,9 @@ pub fn resource_update(table: &str, c: &Change, generation: u64, actor: &str, no
     let set = "SET stack = :stack, kind = :kind, #name = :name, #spec = :spec, version = :version, \
                generation = :generation, updatedBy = :by, updatedAt = :at, deleted = :deleted";
     update = match &c.message {
-        Some(m) => update.update_expression(format!("{set}, message = :message")).expression_attribute_values(":message", s(m)),
+        Some(m) => {
+            update.update_expression(format!("{set}, message = :message")).expression_attribute_values(":message", s(m))
+        }
         None => update.update_expression(format!("{set} REMOVE message")),
     };
     update = match c.base_version {
@@ -131,7 +134,9 @@ pub fn generation_bump(table: &str, stack: &str, current: u64, paused: Option<bo
         .expression_attribute_values(":next", n(current + 1));
     let set = "SET generation = :next";
     update = match paused {
-        Some(p) => update.update_expression(format!("{set}, paused = :paused")).expression_attribute_values(":paused", AttributeValue::Bool(p)),
+        Some(p) => update
+            .update_expression(format!("{set}, paused = :paused"))
+            .expression_attribute_values(":paused", AttributeValue::Bool(p)),
         None => update.update_expression(set),
     };
     update = if current == 0 {
@@ -142,7 +147,14 @@ pub fn generation_bump(table: &str, stack: &str, current: u64, paused: Option<bo
     Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
-pub fn pause_update(table: &str, key: &ResourceKey, paused: bool, generation: u64, actor: &str, now: &str) -> Result<TransactWriteItem> {
+pub fn pause_update(
+    table: &str,
+    key: &ResourceKey,
+    paused: bool,
+    generation: u64,
+    actor: &str,
+    now: &str,
+) -> Result<TransactWriteItem> {
     let update = Update::builder()
         .table_name(table)
         .key("pk", s(&stack_pk(&key.stack)))

@@ -155,7 +155,8 @@ impl Store {
     /// Every stack that has ever had a change, from the change counter item.
     pub async fn stacks(&self) -> Result<Vec<String>> {
         let item = self.get_item(GLOBAL_PK, CHANGES_SK).await?;
-        let mut stacks: Vec<String> = item.as_ref().and_then(|i| i.get("stacks")).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+        let mut stacks: Vec<String> =
+            item.as_ref().and_then(|i| i.get("stacks")).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
         stacks.sort();
         Ok(stacks)
     }
@@ -283,8 +284,12 @@ impl Store {
 
     async fn conflict(&self, key: &ResourceKey) -> StoreError {
         match self.resource(key).await {
-            Ok(Some(r)) => StoreError::Conflict { key: key.short(), by: r.updated_by, at: r.updated_at, version: r.version },
-            Ok(None) => StoreError::Other(anyhow!("{} was removed from the store concurrently; try again", key.short())),
+            Ok(Some(r)) => {
+                StoreError::Conflict { key: key.short(), by: r.updated_by, at: r.updated_at, version: r.version }
+            }
+            Ok(None) => {
+                StoreError::Other(anyhow!("{} was removed from the store concurrently; try again", key.short()))
+            }
             Err(e) => StoreError::Other(e),
         }
     }
@@ -305,11 +310,23 @@ impl Store {
 
     /// Pauses or resumes one resource (`Some(key)`) or a whole stack (`None`). Returns false when
     /// it already was in that state.
-    pub async fn set_paused(&self, stack: &str, key: Option<&ResourceKey>, paused: bool, actor: &str) -> Result<bool, StoreError> {
+    pub async fn set_paused(
+        &self,
+        stack: &str,
+        key: Option<&ResourceKey>,
+        paused: bool,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
         for _ in 0..8 {
             let (generation, stack_paused) = self.stack_meta(stack).await?;
             let current = match key {
-                Some(k) => self.resource(k).await?.filter(|r| !r.deleted).ok_or_else(|| anyhow!("{} is not in stack {stack:?}", k.short()))?.paused,
+                Some(k) => {
+                    self.resource(k)
+                        .await?
+                        .filter(|r| !r.deleted)
+                        .ok_or_else(|| anyhow!("{} is not in stack {stack:?}", k.short()))?
+                        .paused
+                }
                 None => stack_paused,
             };
             if current == paused {

@@ -1,0 +1,205 @@
+//! Test harness: real processes over loopback. A moto server per test binary (free port, stopped
+//! when the binary exits), one moto account per test for isolation, and the real `steward` binary.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const REGION: &str = "eu-west-1";
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `program` under a small shell watchdog that kills it when this test process exits,
+/// however it exits, so no server outlives its tests.
+pub fn spawn_with_watchdog(program: &str, args: &[String], log: &Path) {
+    let me = std::process::id();
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let script = format!(
+        "{program} {} >'{}' 2>&1 & child=$!; trap 'kill $child 2>/dev/null' EXIT; \
+         while kill -0 {me} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done",
+        quoted.join(" "),
+        log.display()
+    );
+    let mut child = Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).spawn().expect("starting a server");
+    // Reap the watchdog when it ends so it leaves no zombie behind.
+    std::thread::spawn(move || child.wait());
+}
+
+/// Waits until `url` answers HTTP at all.
+pub fn wait_for_http(url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = url.trim_start_matches("http://");
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} did not start listening on {url} within 60 s");
+}
+
+/// The moto server shared by the tests of this binary.
+pub fn moto_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("steward-test-moto-{port}.log"));
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        spawn_with_watchdog(
+            &format!("{python} -m moto.server"),
+            &["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()],
+            &log,
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for_http(&url, "moto");
+        url
+    })
+}
+
+/// Credentials for a fresh moto account, obtained the ordinary way (sts:AssumeRole), so that each
+/// test sees only its own resources.
+pub struct Account {
+    pub id: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: String,
+}
+
+static NEXT_ACCOUNT: AtomicU32 = AtomicU32::new(1);
+
+pub fn new_account() -> Account {
+    let id = format!("{:06}{:06}", std::process::id() % 1_000_000, NEXT_ACCOUNT.fetch_add(1, Ordering::SeqCst));
+    let url = moto_url().to_string();
+    let role = format!("arn:aws:iam::{id}:role/steward-test");
+    let creds = runtime().block_on(async move {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let out = aws_sdk_sts::Client::new(&config)
+            .assume_role()
+            .role_arn(role)
+            .role_session_name("test")
+            .send()
+            .await
+            .expect("sts:AssumeRole on moto");
+        out.credentials.expect("credentials")
+    });
+    Account {
+        id,
+        access_key: creds.access_key_id,
+        secret_key: creds.secret_access_key,
+        session_token: creds.session_token,
+    }
+}
+
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap())
+}
+
+/// One test's world: its own moto account, a table, and a way to run `steward` in it.
+pub struct World {
+    pub account: Account,
+    pub table: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+impl World {
+    pub fn new() -> Self {
+        World { account: new_account(), table: "steward".into(), dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// A `steward` command with only the standard AWS configuration pointing it at moto.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+        cmd.args(args);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("STEWARD_")) {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_ENDPOINT_URL", moto_url())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", &self.account.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.account.secret_key)
+            .env("AWS_SESSION_TOKEN", &self.account.session_token)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("STEWARD_TABLE", &self.table)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.command(args).output().expect("running steward"))
+    }
+
+    /// Runs and insists on exit 0.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.run(args);
+        assert_eq!(run.code(), 0, "steward {args:?} failed:\n{}\n{}", run.stdout(), run.stderr());
+        run.stdout()
+    }
+
+    pub fn bootstrap_and_apply_seed(&self) {
+        self.ok(&["bootstrap"]);
+        self.ok(&["apply", "-f", repo_path("desired-state/mentor-match").to_str().unwrap()]);
+    }
+
+    pub fn get_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["get", "-o", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// A copy of the Mentor Match desired state that a test may change.
+    pub fn seed_copy(&self) -> PathBuf {
+        let to = self.dir.path().join("mentor-match");
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(repo_path("desired-state/mentor-match")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+        to
+    }
+
+    /// An executable script in the test's directory (used as $EDITOR).
+    pub fn script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+}
+
+pub fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
