@@ -1,0 +1,13 @@
+# Shared by the scripts in bootstrap/ and .ci/run.
+
+MOTO_VERSION=5.2.1
+
+# Installs moto[server] at the pinned version unless that version is already importable.
+ensure_moto() {
+  local have
+  have=$(python3 -c 'import moto, flask, flask_cors; print(moto.__version__)' 2>/dev/null || true)
+  if [ "$have" != "$MOTO_VERSION" ]; then
+    echo "installing moto[server]==$MOTO_VERSION" >&2
+    python3 -m pip install --quiet "moto[server]==$MOTO_VERSION"
+  fi
+}
