@@ -1,0 +1,98 @@
+//! The test hooks, under `/_emulator/` (a path AWS never uses), kept apart from the AWS surface:
+//!
+//! - `POST /_emulator/reset`: forget every resource, fault rule and logged request.
+//! - `POST /_emulator/config` `{"transitionMs": 0}`: how long creating/modifying/deleting last.
+//! - `POST /_emulator/faults` (a rule, see `faults.rs`), `DELETE /_emulator/faults`.
+//! - `GET /_emulator/requests`: calls served by `service:Operation`; `DELETE` clears the log.
+//! - `GET /_emulator/conformance`: responses that did not match the model (should be 0).
+//! - `POST /_emulator/out-of-band` `{"service", "region", "operation", "input"}`: runs an API call
+//!   the way a console user would, bypassing faults and the request log (delete a cluster, change
+//!   a node type, edit a service's environment, pause a service).
+//! - `POST /_emulator/elasticache/password-check` `{"region", "userId", "password"}`: whether the
+//!   user has that password, so tests can prove a secret was set without it ever being returned.
+
+use crate::server::{Call, Emulator, Reply, State, json_reply};
+use hyper::{Method, StatusCode};
+use serde_json::{Value as Json, json};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply {
+    let input: Json = serde_json::from_slice(body).unwrap_or(json!({}));
+    let bad = |m: String| json_reply(StatusCode::BAD_REQUEST, &json!({ "error": m }));
+    match (method.as_str(), path.trim_end_matches('/')) {
+        ("POST", "/_emulator/reset") => {
+            let mut state = emu.state.lock().unwrap();
+            *state = State::new(state.transition);
+            emu.faults.lock().unwrap().clear();
+            json_reply(StatusCode::OK, &json!({ "reset": true }))
+        }
+        ("POST", "/_emulator/config") => match input.get("transitionMs").and_then(Json::as_u64) {
+            Some(ms) => {
+                emu.state.lock().unwrap().transition = Duration::from_millis(ms);
+                json_reply(StatusCode::OK, &json!({ "transitionMs": ms }))
+            }
+            None => bad("expected {\"transitionMs\": <milliseconds>}".into()),
+        },
+        ("POST", "/_emulator/faults") => match emu.faults.lock().unwrap().add(&input) {
+            Ok(()) => json_reply(StatusCode::OK, &json!({ "added": input })),
+            Err(e) => bad(e),
+        },
+        ("DELETE", "/_emulator/faults") => {
+            emu.faults.lock().unwrap().clear();
+            json_reply(StatusCode::OK, &json!({ "cleared": true }))
+        }
+        ("GET", "/_emulator/faults") => {
+            json_reply(StatusCode::OK, &json!({ "injected": emu.faults.lock().unwrap().injected }))
+        }
+        ("GET", "/_emulator/requests") => json_reply(StatusCode::OK, &json!(emu.state.lock().unwrap().requests)),
+        ("DELETE", "/_emulator/requests") => {
+            emu.state.lock().unwrap().requests.clear();
+            json_reply(StatusCode::OK, &json!({ "cleared": true }))
+        }
+        ("GET", "/_emulator/conformance") => {
+            let v = emu.apprunner_model.violations.load(Ordering::Relaxed)
+                + emu.elasticache_model.violations.load(Ordering::Relaxed);
+            json_reply(StatusCode::OK, &json!({ "violations": v }))
+        }
+        ("POST", "/_emulator/out-of-band") => out_of_band(emu, &input),
+        ("POST", "/_emulator/elasticache/password-check") => {
+            let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1");
+            let user = input.get("userId").and_then(Json::as_str).unwrap_or_default();
+            let password = input.get("password").and_then(Json::as_str).unwrap_or_default();
+            let mut state = emu.state.lock().unwrap();
+            match state.elasticache.entry(region.to_string()).or_default().password_matches(
+                user,
+                password,
+                Instant::now(),
+            ) {
+                Some(matches) => json_reply(StatusCode::OK, &json!({ "matches": matches })),
+                None => json_reply(StatusCode::NOT_FOUND, &json!({ "error": format!("user {user} not found") })),
+            }
+        }
+        _ => json_reply(StatusCode::NOT_FOUND, &json!({ "error": format!("no admin endpoint {method} {path}") })),
+    }
+}
+
+fn out_of_band(emu: &Emulator, input: &Json) -> Reply {
+    let service = input.get("service").and_then(Json::as_str).unwrap_or_default();
+    let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1").to_string();
+    let operation = input.get("operation").and_then(Json::as_str).unwrap_or_default();
+    let args = input.get("input").cloned().unwrap_or(json!({}));
+    let mut state = emu.state.lock().unwrap();
+    let call = Call {
+        region: region.clone(),
+        account: emu.account.clone(),
+        now: Instant::now(),
+        transition: state.transition,
+    };
+    let result = match service {
+        "apprunner" => state.apprunner.entry(region).or_default().call(operation, &args, &call),
+        "elasticache" => state.elasticache.entry(region).or_default().call(operation, &args, &call),
+        other => return json_reply(StatusCode::BAD_REQUEST, &json!({ "error": format!("unknown service {other:?}") })),
+    };
+    match result {
+        Ok(out) => json_reply(StatusCode::OK, &out),
+        Err(e) => json_reply(StatusCode::BAD_REQUEST, &json!({ "error": e.shape, "message": e.message })),
+    }
+}

@@ -1,0 +1,531 @@
+//! App Runner (one region): services with their operations, VPC connectors, custom domains and
+//! tags. Service calls made while an operation is in progress fail with InvalidStateException,
+//! as App Runner's API reference says.
+
+use crate::server::{ApiError, Call, OpResult};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// App Runner's instance sizes: cpu units → allowed memory (MB).
+const SIZES: &[(u32, &[u32])] = &[
+    (256, &[512, 1024]),
+    (512, &[1024]),
+    (1024, &[2048, 3072, 4096]),
+    (2048, &[4096, 6144]),
+    (4096, &[8192, 10240, 12288]),
+];
+
+#[derive(Default)]
+pub struct AppRunner {
+    services: BTreeMap<String, Service>,
+    connectors: BTreeMap<String, Connector>,
+    tags: BTreeMap<String, Vec<(String, String)>>,
+}
+
+struct Service {
+    json: Json,
+    status: &'static str,
+    until: Option<Instant>,
+    next: &'static str,
+    operations: Vec<Json>,
+    domains: BTreeMap<String, Domain>,
+}
+
+struct Domain {
+    www: bool,
+    records: Vec<Json>,
+    created: Instant,
+    deleting_until: Option<Instant>,
+}
+
+struct Connector {
+    json: Json,
+}
+
+fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Json::as_str)
+}
+
+fn epoch() -> f64 {
+    let now = chrono::Utc::now();
+    now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0
+}
+
+fn hex(len: usize) -> String {
+    (0..len).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect()
+}
+
+fn lower_alnum(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidRequestException", message)
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new("ResourceNotFoundException", format!("{what} not found"))
+}
+
+fn invalid_state(message: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidStateException", message)
+}
+
+/// `"1 vCPU"` / `"1024"` → 1024; `"2 GB"` / `"2048"` → 2048.
+fn units(value: &str, per_unit: f64) -> Option<u32> {
+    let v = value.trim();
+    if let Ok(n) = v.parse::<u32>() {
+        return Some(n);
+    }
+    let number: f64 = v.split_whitespace().next()?.parse().ok()?;
+    Some((number * per_unit).round() as u32)
+}
+
+fn tags_of(input: &Json) -> Vec<(String, String)> {
+    input
+        .get("Tags")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| (text(t, "Key").unwrap_or_default().to_string(), text(t, "Value").unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// Pages by `MaxResults` and an opaque `NextToken` (the last key shown).
+fn page<T>(items: Vec<(String, T)>, input: &Json, default: usize) -> (Vec<T>, Option<String>) {
+    let max = input.get("MaxResults").and_then(Json::as_u64).map_or(default, |m| m as usize);
+    let after = text(input, "NextToken");
+    let rest: Vec<(String, T)> = items.into_iter().filter(|(k, _)| after.is_none_or(|t| k.as_str() > t)).collect();
+    let more = rest.len() > max;
+    let shown: Vec<(String, T)> = rest.into_iter().take(max).collect();
+    let token = if more { shown.last().map(|(k, _)| k.clone()) } else { None };
+    (shown.into_iter().map(|(_, v)| v).collect(), token)
+}
+
+fn with_token(mut out: Json, token: Option<String>) -> Json {
+    if let Some(t) = token {
+        out["NextToken"] = json!(t);
+    }
+    out
+}
+
+impl AppRunner {
+    fn settle(&mut self, now: Instant) {
+        let due = |until: Option<Instant>| until.is_some_and(|u| u <= now);
+        let deleted: Vec<String> =
+            self.services.iter().filter(|(_, s)| s.next == "DELETED" && due(s.until)).map(|(k, _)| k.clone()).collect();
+        for name in deleted {
+            if let Some(s) = self.services.remove(&name) {
+                self.tags.remove(s.json["ServiceArn"].as_str().unwrap_or_default());
+            }
+        }
+        for s in self.services.values_mut() {
+            if due(s.until) {
+                s.status = s.next;
+                s.until = None;
+                s.json["UpdatedAt"] = json!(epoch());
+                for op in s.operations.iter_mut().filter(|o| o["Status"] == "IN_PROGRESS") {
+                    op["Status"] = json!("SUCCEEDED");
+                    op["EndedAt"] = json!(epoch());
+                    op["UpdatedAt"] = json!(epoch());
+                }
+            }
+            s.domains.retain(|_, d| !due(d.deleting_until));
+        }
+    }
+
+    pub fn call(&mut self, operation: &str, input: &Json, call: &Call) -> OpResult {
+        self.settle(call.now);
+        match operation {
+            "CreateService" => self.create_service(input, call),
+            "DescribeService" => Ok(json!({ "Service": self.service(input)?.render() })),
+            "UpdateService" => self.update_service(input, call),
+            "DeleteService" => {
+                self.transition(input, call, &["RUNNING", "PAUSED", "CREATE_FAILED"], "DELETED", "DELETE_SERVICE")
+            }
+            "PauseService" => self.transition(input, call, &["RUNNING"], "PAUSED", "PAUSE_SERVICE"),
+            "ResumeService" => self.transition(input, call, &["PAUSED"], "RUNNING", "RESUME_SERVICE"),
+            "StartDeployment" => {
+                let out = self.transition(input, call, &["RUNNING"], "RUNNING", "START_DEPLOYMENT")?;
+                Ok(json!({ "OperationId": out["OperationId"] }))
+            }
+            "ListServices" => self.list_services(input),
+            "ListOperations" => {
+                let s = self.service(input)?;
+                let items: Vec<(String, Json)> =
+                    s.operations.iter().rev().enumerate().map(|(i, o)| (format!("{i:08}"), o.clone())).collect();
+                let (ops, token) = page(items, input, 20);
+                Ok(with_token(json!({ "OperationSummaryList": ops }), token))
+            }
+            "CreateVpcConnector" => self.create_connector(input, call),
+            "DescribeVpcConnector" => {
+                let c = self.connector(text(input, "VpcConnectorArn").unwrap_or_default())?;
+                Ok(json!({ "VpcConnector": c.json }))
+            }
+            "ListVpcConnectors" => {
+                let items: Vec<(String, Json)> =
+                    self.connectors.iter().map(|(k, c)| (k.clone(), c.json.clone())).collect();
+                let (list, token) = page(items, input, 20);
+                Ok(with_token(json!({ "VpcConnectors": list }), token))
+            }
+            "DeleteVpcConnector" => self.delete_connector(input),
+            "AssociateCustomDomain" => self.associate(input, call),
+            "DescribeCustomDomains" => self.describe_domains(input, call),
+            "DisassociateCustomDomain" => self.disassociate(input, call),
+            "TagResource" => {
+                let arn = text(input, "ResourceArn").unwrap_or_default();
+                let new = tags_of(input);
+                let list = self.tag_list(arn)?;
+                for (k, v) in new {
+                    match list.iter_mut().find(|(key, _)| *key == k) {
+                        Some(t) => t.1 = v,
+                        None => list.push((k, v)),
+                    }
+                }
+                Ok(json!({}))
+            }
+            "UntagResource" => {
+                let keys: Vec<String> = input
+                    .get("TagKeys")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect();
+                self.tag_list(text(input, "ResourceArn").unwrap_or_default())?.retain(|(k, _)| !keys.contains(k));
+                Ok(json!({}))
+            }
+            "ListTagsForResource" => {
+                let list = self.tag_list(text(input, "ResourceArn").unwrap_or_default())?;
+                Ok(json!({ "Tags": list.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect::<Vec<_>>() }))
+            }
+            other => {
+                Err(ApiError::new("UnknownOperationException", format!("The emulator does not implement {other}.")))
+            }
+        }
+    }
+
+    fn tag_list(&mut self, arn: &str) -> Result<&mut Vec<(String, String)>, ApiError> {
+        let exists = self.services.values().any(|s| s.json["ServiceArn"] == arn)
+            || self.connectors.values().any(|c| c.json["VpcConnectorArn"] == arn && c.json["Status"] == "ACTIVE");
+        if !exists {
+            return Err(not_found(&format!("Resource {arn}")));
+        }
+        Ok(self.tags.entry(arn.to_string()).or_default())
+    }
+
+    fn service(&self, input: &Json) -> Result<&Service, ApiError> {
+        let arn = text(input, "ServiceArn").unwrap_or_default();
+        self.services.values().find(|s| s.json["ServiceArn"] == arn).ok_or_else(|| not_found(&format!("Service {arn}")))
+    }
+
+    fn service_mut(&mut self, input: &Json) -> Result<&mut Service, ApiError> {
+        let arn = text(input, "ServiceArn").unwrap_or_default();
+        self.services
+            .values_mut()
+            .find(|s| s.json["ServiceArn"] == arn)
+            .ok_or_else(|| not_found(&format!("Service {arn}")))
+    }
+
+    fn connector(&self, arn: &str) -> Result<&Connector, ApiError> {
+        self.connectors
+            .values()
+            .find(|c| c.json["VpcConnectorArn"] == arn)
+            .ok_or_else(|| not_found(&format!("VPC connector {arn}")))
+    }
+
+    /// Checks and normalizes the configuration members a service is created or updated with.
+    fn configuration(&self, input: &Json, base: Option<&Json>) -> Result<Json, ApiError> {
+        let mut cfg = base.cloned().unwrap_or_else(|| {
+            json!({
+                "InstanceConfiguration": { "Cpu": "1024", "Memory": "2048" },
+                "HealthCheckConfiguration": { "Protocol": "TCP", "Path": "/", "Interval": 5, "Timeout": 2, "HealthyThreshold": 1, "UnhealthyThreshold": 5 },
+                "NetworkConfiguration": { "EgressConfiguration": { "EgressType": "DEFAULT" }, "IngressConfiguration": { "IsPubliclyAccessible": true }, "IpAddressType": "IPV4" },
+                "ObservabilityConfiguration": { "ObservabilityEnabled": false },
+            })
+        });
+        if let Some(source) = input.get("SourceConfiguration") {
+            if source.get("ImageRepository").is_none() && source.get("CodeRepository").is_none() {
+                return Err(invalid("SourceConfiguration needs an ImageRepository or a CodeRepository."));
+            }
+            let private_ecr =
+                source.pointer("/ImageRepository/ImageRepositoryType").and_then(Json::as_str) == Some("ECR");
+            if private_ecr && source.pointer("/AuthenticationConfiguration/AccessRoleArn").is_none() {
+                return Err(invalid("An access role ARN is required for a private ECR image repository."));
+            }
+            cfg["SourceConfiguration"] = source.clone();
+        }
+        if let Some(instance) = input.get("InstanceConfiguration") {
+            let cpu = text(instance, "Cpu").map_or(Some(1024), |c| units(c, 1024.0));
+            let memory = text(instance, "Memory").map_or(Some(2048), |m| units(m, 1024.0));
+            let (Some(cpu), Some(memory)) = (cpu, memory) else { return Err(invalid("Invalid Cpu or Memory value.")) };
+            if !SIZES.iter().any(|(c, m)| *c == cpu && m.contains(&memory)) {
+                return Err(invalid(format!("Cpu {cpu} with Memory {memory} is not a supported combination.")));
+            }
+            let mut shown = json!({ "Cpu": cpu.to_string(), "Memory": memory.to_string() });
+            if let Some(role) = text(instance, "InstanceRoleArn") {
+                shown["InstanceRoleArn"] = json!(role);
+            }
+            cfg["InstanceConfiguration"] = shown;
+        }
+        if let Some(health) = input.get("HealthCheckConfiguration") {
+            let mut merged = json!({ "Protocol": "TCP", "Path": "/", "Interval": 5, "Timeout": 2, "HealthyThreshold": 1, "UnhealthyThreshold": 5 });
+            for (k, v) in health.as_object().into_iter().flatten() {
+                merged[k] = v.clone();
+            }
+            cfg["HealthCheckConfiguration"] = merged;
+        }
+        if let Some(network) = input.get("NetworkConfiguration") {
+            let egress = network.pointer("/EgressConfiguration/EgressType").and_then(Json::as_str).unwrap_or("DEFAULT");
+            let connector = network.pointer("/EgressConfiguration/VpcConnectorArn").and_then(Json::as_str);
+            match (egress, connector) {
+                ("VPC", None) => return Err(invalid("A VpcConnectorArn is required when EgressType is VPC.")),
+                ("DEFAULT", Some(_)) => return Err(invalid("VpcConnectorArn is only allowed when EgressType is VPC.")),
+                (_, Some(arn))
+                    if !self
+                        .connectors
+                        .values()
+                        .any(|c| c.json["VpcConnectorArn"] == arn && c.json["Status"] == "ACTIVE") =>
+                {
+                    return Err(invalid(format!("VPC connector {arn} does not exist or is not active.")));
+                }
+                _ => {}
+            }
+            let mut shown = json!({ "EgressConfiguration": { "EgressType": egress }, "IngressConfiguration": { "IsPubliclyAccessible": network.pointer("/IngressConfiguration/IsPubliclyAccessible").and_then(Json::as_bool).unwrap_or(true) }, "IpAddressType": text(network, "IpAddressType").unwrap_or("IPV4") });
+            if let Some(arn) = connector {
+                shown["EgressConfiguration"]["VpcConnectorArn"] = json!(arn);
+            }
+            cfg["NetworkConfiguration"] = shown;
+        }
+        if let Some(o) = input.get("ObservabilityConfiguration") {
+            cfg["ObservabilityConfiguration"] = o.clone();
+        }
+        Ok(cfg)
+    }
+
+    fn create_service(&mut self, input: &Json, call: &Call) -> OpResult {
+        let name = text(input, "ServiceName").unwrap_or_default().to_string();
+        if self.services.contains_key(&name) {
+            return Err(invalid(format!("Service with the provided name already exists: {name}")));
+        }
+        let cfg = self.configuration(input, None)?;
+        let id = hex(32);
+        let arn = format!("arn:aws:apprunner:{}:{}:service/{name}/{id}", call.region, call.account);
+        let now = epoch();
+        let mut json = json!({
+            "ServiceName": name, "ServiceId": id, "ServiceArn": arn,
+            "ServiceUrl": format!("{}.{}.awsapprunner.com", lower_alnum(10), call.region),
+            "CreatedAt": now, "UpdatedAt": now,
+            "AutoScalingConfigurationSummary": {
+                "AutoScalingConfigurationArn": format!("arn:aws:apprunner:{}:{}:autoscalingconfiguration/DefaultConfiguration/1/00000000000000000000000000000001", call.region, call.account),
+                "AutoScalingConfigurationName": "DefaultConfiguration", "AutoScalingConfigurationRevision": 1,
+                "Status": "ACTIVE", "CreatedAt": now, "HasAssociatedService": true, "IsDefault": true,
+            },
+        });
+        for (k, v) in cfg.as_object().into_iter().flatten() {
+            json[k] = v.clone();
+        }
+        self.tags.insert(arn, tags_of(input));
+        let mut service = Service {
+            json,
+            status: "OPERATION_IN_PROGRESS",
+            until: None,
+            next: "RUNNING",
+            operations: Vec::new(),
+            domains: BTreeMap::new(),
+        };
+        let op = service.start(call, "RUNNING", "CREATE_SERVICE");
+        let shown = service.render();
+        self.services.insert(name, service);
+        Ok(json!({ "Service": shown, "OperationId": op }))
+    }
+
+    fn update_service(&mut self, input: &Json, call: &Call) -> OpResult {
+        let current = self.service(input)?;
+        if current.status != "RUNNING" {
+            return Err(invalid_state(format!("You can't update a service in {} state.", current.status)));
+        }
+        let base = current.json.clone();
+        let cfg = self.configuration(input, Some(&base))?;
+        let service = self.service_mut(input)?;
+        for (k, v) in cfg.as_object().into_iter().flatten() {
+            service.json[k] = v.clone();
+        }
+        let op = service.start(call, "RUNNING", "UPDATE_SERVICE");
+        Ok(json!({ "Service": service.render(), "OperationId": op }))
+    }
+
+    /// Starts an operation that is allowed only in `from` states and ends in `to`.
+    fn transition(&mut self, input: &Json, call: &Call, from: &[&str], to: &'static str, kind: &str) -> OpResult {
+        let service = self.service_mut(input)?;
+        if !from.contains(&service.status) {
+            return Err(invalid_state(format!(
+                "The service is in {} state; {kind} needs {}.",
+                service.status,
+                from.join(" or ")
+            )));
+        }
+        let op = service.start(call, to, kind);
+        Ok(json!({ "Service": service.render(), "OperationId": op }))
+    }
+
+    fn list_services(&self, input: &Json) -> OpResult {
+        let items: Vec<(String, Json)> = self
+            .services
+            .iter()
+            .map(|(k, s)| {
+                let r = s.render();
+                let summary = json!({
+                    "ServiceName": r["ServiceName"], "ServiceId": r["ServiceId"], "ServiceArn": r["ServiceArn"],
+                    "ServiceUrl": r["ServiceUrl"], "CreatedAt": r["CreatedAt"], "UpdatedAt": r["UpdatedAt"], "Status": r["Status"],
+                });
+                (k.clone(), summary)
+            })
+            .collect();
+        let (list, token) = page(items, input, 20);
+        Ok(with_token(json!({ "ServiceSummaryList": list }), token))
+    }
+
+    fn create_connector(&mut self, input: &Json, call: &Call) -> OpResult {
+        let name = text(input, "VpcConnectorName").unwrap_or_default();
+        let active = self
+            .connectors
+            .values()
+            .filter(|c| c.json["VpcConnectorName"] == name && c.json["Status"] == "ACTIVE")
+            .count();
+        if active > 0 {
+            return Err(invalid(format!("A VPC connector named {name} already exists.")));
+        }
+        let revision = self.connectors.values().filter(|c| c.json["VpcConnectorName"] == name).count() + 1;
+        let arn =
+            format!("arn:aws:apprunner:{}:{}:vpcconnector/{name}/{revision}/{}", call.region, call.account, hex(32));
+        let json = json!({
+            "VpcConnectorName": name, "VpcConnectorArn": arn, "VpcConnectorRevision": revision,
+            "Subnets": input.get("Subnets").cloned().unwrap_or(json!([])),
+            "SecurityGroups": input.get("SecurityGroups").cloned().unwrap_or(json!([])),
+            "Status": "ACTIVE", "CreatedAt": epoch(),
+        });
+        self.tags.insert(arn.clone(), tags_of(input));
+        self.connectors.insert(arn, Connector { json: json.clone() });
+        Ok(json!({ "VpcConnector": json }))
+    }
+
+    fn delete_connector(&mut self, input: &Json) -> OpResult {
+        let arn = text(input, "VpcConnectorArn").unwrap_or_default().to_string();
+        let connector = self
+            .connectors
+            .get_mut(&arn)
+            .filter(|c| c.json["Status"] == "ACTIVE")
+            .ok_or_else(|| not_found(&format!("VPC connector {arn}")))?;
+        connector.json["Status"] = json!("INACTIVE");
+        connector.json["DeletedAt"] = json!(epoch());
+        let shown = connector.json.clone();
+        self.tags.remove(&arn);
+        Ok(json!({ "VpcConnector": shown }))
+    }
+
+    fn associate(&mut self, input: &Json, call: &Call) -> OpResult {
+        let domain = text(input, "DomainName").unwrap_or_default().to_string();
+        let www = input.get("EnableWWWSubdomain").and_then(Json::as_bool).unwrap_or(true);
+        let service = self.service_mut(input)?;
+        if service.status != "RUNNING" {
+            return Err(invalid_state(format!(
+                "The service is in {} state; custom domains need RUNNING.",
+                service.status
+            )));
+        }
+        if service.domains.get(&domain).is_some_and(|d| d.deleting_until.is_none()) {
+            return Err(invalid(format!("Domain {domain} is already associated with the service.")));
+        }
+        let record = |name: &str| json!({ "Name": format!("_{}.{name}.", hex(32)), "Type": "CNAME", "Value": format!("_{}.{}.acm-validations.aws.", hex(32), lower_alnum(10)) });
+        let mut records = vec![record(&domain)];
+        if www {
+            records.push(record(&format!("www.{domain}")));
+        }
+        service.domains.insert(domain.clone(), Domain { www, records, created: call.now, deleting_until: None });
+        let shown = service.domain_json(&domain, call);
+        Ok(
+            json!({ "DNSTarget": service.dns_target(), "ServiceArn": service.json["ServiceArn"], "CustomDomain": shown, "VpcDNSTargets": [] }),
+        )
+    }
+
+    fn describe_domains(&self, input: &Json, call: &Call) -> OpResult {
+        let service = self.service(input)?;
+        let items: Vec<(String, Json)> =
+            service.domains.keys().map(|d| (d.clone(), service.domain_json(d, call))).collect();
+        let (domains, token) = page(items, input, 5);
+        Ok(with_token(
+            json!({ "DNSTarget": service.dns_target(), "ServiceArn": service.json["ServiceArn"], "CustomDomains": domains, "VpcDNSTargets": [] }),
+            token,
+        ))
+    }
+
+    fn disassociate(&mut self, input: &Json, call: &Call) -> OpResult {
+        let domain = text(input, "DomainName").unwrap_or_default().to_string();
+        let service = self.service_mut(input)?;
+        let d = service
+            .domains
+            .get_mut(&domain)
+            .filter(|d| d.deleting_until.is_none())
+            .ok_or_else(|| not_found(&format!("Custom domain {domain}")))?;
+        d.deleting_until = Some(call.now + call.transition);
+        let shown = service.domain_json(&domain, call);
+        Ok(
+            json!({ "DNSTarget": service.dns_target(), "ServiceArn": service.json["ServiceArn"], "CustomDomain": shown, "VpcDNSTargets": [] }),
+        )
+    }
+}
+
+impl Service {
+    /// Begins an operation: the service is busy until the transition delay has passed.
+    fn start(&mut self, call: &Call, to: &'static str, kind: &str) -> String {
+        let id = format!("{}-{}-{}-{}-{}", hex(8), hex(4), hex(4), hex(4), hex(12));
+        self.status = "OPERATION_IN_PROGRESS";
+        self.next = to;
+        self.until = Some(call.now + call.transition);
+        let now = epoch();
+        self.json["UpdatedAt"] = json!(now);
+        self.operations.push(json!({
+            "Id": id, "Type": kind, "Status": "IN_PROGRESS", "TargetArn": self.json["ServiceArn"], "StartedAt": now, "UpdatedAt": now,
+        }));
+        id
+    }
+
+    fn render(&self) -> Json {
+        let mut shown = self.json.clone();
+        shown["Status"] = json!(self.status);
+        shown
+    }
+
+    fn dns_target(&self) -> Json {
+        self.json["ServiceUrl"].clone()
+    }
+
+    /// A domain's state follows time: CREATING, then PENDING_CERTIFICATE_DNS_VALIDATION, then ACTIVE
+    /// (the emulator plays the part of the DNS records being published).
+    fn domain_json(&self, name: &str, call: &Call) -> Json {
+        let d = &self.domains[name];
+        let elapsed = call.now.saturating_duration_since(d.created);
+        let (status, record_status) = if d.deleting_until.is_some() {
+            ("DELETING", "SUCCESS")
+        } else if elapsed < call.transition {
+            ("CREATING", "PENDING_VALIDATION")
+        } else if elapsed < call.transition * 2 {
+            ("PENDING_CERTIFICATE_DNS_VALIDATION", "PENDING_VALIDATION")
+        } else {
+            ("ACTIVE", "SUCCESS")
+        };
+        let records: Vec<Json> = d
+            .records
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["Status"] = json!(record_status);
+                r
+            })
+            .collect();
+        json!({ "DomainName": name, "EnableWWWSubdomain": d.www, "CertificateValidationRecords": records, "Status": status })
+    }
+}

@@ -1,0 +1,889 @@
+//! ElastiCache (one region): subnet groups, cache clusters, users, user groups and tags, with
+//! AWS-like asynchronous states (creating, modifying, deleting) that settle after the transition
+//! delay. Inputs and outputs use the model's member names; the server turns them into awsQuery.
+
+use crate::server::{ApiError, Call, OpResult};
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+pub const NODE_TYPES: &[&str] = &[
+    "cache.t3.micro",
+    "cache.t3.small",
+    "cache.t3.medium",
+    "cache.t4g.micro",
+    "cache.t4g.small",
+    "cache.t4g.medium",
+    "cache.m6g.large",
+    "cache.m7g.large",
+    "cache.r6g.large",
+    "cache.r7g.large",
+];
+
+/// Engine versions a client may ask for, and the full version AWS reports back for each.
+pub const ENGINE_VERSIONS: &[(&str, &str, &str)] = &[
+    ("redis", "6.0", "6.0.5"),
+    ("redis", "6.2", "6.2.6"),
+    ("redis", "7.0", "7.0.7"),
+    ("redis", "7.1", "7.1.0"),
+    ("valkey", "7.2", "7.2.6"),
+    ("valkey", "8.0", "8.0.1"),
+];
+
+const MAX_TAGS: usize = 50;
+
+#[derive(Default)]
+pub struct ElastiCache {
+    clusters: BTreeMap<String, Cluster>,
+    subnet_groups: BTreeMap<String, SubnetGroup>,
+    users: BTreeMap<String, User>,
+    user_groups: BTreeMap<String, UserGroup>,
+    tags: BTreeMap<String, Vec<(String, String)>>,
+}
+
+struct Cluster {
+    json: Json,
+    status: &'static str,
+    until: Option<Instant>,
+    /// Applied when a `modifying` transition ends.
+    pending: Map<String, Json>,
+    host: String,
+}
+
+struct SubnetGroup {
+    json: Json,
+}
+
+struct User {
+    json: Json,
+    status: &'static str,
+    until: Option<Instant>,
+    passwords: Vec<String>,
+}
+
+struct UserGroup {
+    json: Json,
+    status: &'static str,
+    until: Option<Instant>,
+    pending: Option<(Vec<String>, Vec<String>)>,
+}
+
+fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Json::as_str)
+}
+
+fn strings(input: &Json, key: &str) -> Vec<String> {
+    input
+        .get(key)
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn now_iso() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `eu-west-1` → `euw1`, `ap-southeast-1` → `apse1`, as in ElastiCache endpoint host names.
+fn region_code(region: &str) -> String {
+    let parts: Vec<&str> = region.split('-').collect();
+    let direction = |p: &str| match p {
+        "northeast" => "ne".to_string(),
+        "northwest" => "nw".to_string(),
+        "southeast" => "se".to_string(),
+        "southwest" => "sw".to_string(),
+        other => other.chars().take(1).collect(),
+    };
+    match parts.as_slice() {
+        [area, dir, n] => format!("{area}{}{n}", direction(dir)),
+        _ => region.replace('-', ""),
+    }
+}
+
+fn random_tag(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn arn(call: &Call, kind: &str, id: &str) -> String {
+    format!("arn:aws:elasticache:{}:{}:{kind}:{id}", call.region, call.account)
+}
+
+fn tags_of(input: &Json) -> Result<Vec<(String, String)>, ApiError> {
+    let tags: Vec<(String, String)> = input
+        .get("Tags")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| (text(t, "Key").unwrap_or_default().to_string(), text(t, "Value").unwrap_or_default().to_string()))
+        .collect();
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::new("TagQuotaPerResourceExceeded", format!("at most {MAX_TAGS} tags per resource")));
+    }
+    Ok(tags)
+}
+
+/// Pages through `items` by `MaxRecords` (20 to 100, default 100) and an opaque `Marker`.
+fn page(items: Vec<(String, Json)>, input: &Json) -> Result<(Vec<Json>, Option<String>), ApiError> {
+    let max = input.get("MaxRecords").and_then(Json::as_i64).unwrap_or(100);
+    if !(20..=100).contains(&max) {
+        return Err(ApiError::new("InvalidParameterValueException", "MaxRecords must be between 20 and 100."));
+    }
+    let after = text(input, "Marker");
+    let rest: Vec<(String, Json)> = items.into_iter().filter(|(k, _)| after.is_none_or(|m| k.as_str() > m)).collect();
+    let more = rest.len() > max as usize;
+    let shown: Vec<(String, Json)> = rest.into_iter().take(max as usize).collect();
+    let marker = if more { shown.last().map(|(k, _)| k.clone()) } else { None };
+    Ok((shown.into_iter().map(|(_, v)| v).collect(), marker))
+}
+
+impl ElastiCache {
+    /// Moves every resource whose transition has ended to its next state.
+    fn settle(&mut self, now: Instant) {
+        let due = |until: Option<Instant>| until.is_some_and(|u| u <= now);
+        self.clusters.retain(|_, c| !(c.status == "deleting" && due(c.until)));
+        for c in self.clusters.values_mut().filter(|c| due(c.until)) {
+            for (k, v) in std::mem::take(&mut c.pending) {
+                c.json[k] = v;
+            }
+            c.status = "available";
+            c.until = None;
+        }
+        let gone: Vec<String> =
+            self.users.iter().filter(|(_, u)| u.status == "deleting" && due(u.until)).map(|(k, _)| k.clone()).collect();
+        for id in gone {
+            if let Some(u) = self.users.remove(&id) {
+                self.tags.remove(u.json["ARN"].as_str().unwrap_or_default());
+            }
+        }
+        for u in self.users.values_mut().filter(|u| due(u.until)) {
+            u.status = "active";
+            u.until = None;
+        }
+        self.user_groups.retain(|_, g| !(g.status == "deleting" && due(g.until)));
+        for g in self.user_groups.values_mut().filter(|g| due(g.until)) {
+            if let Some((add, remove)) = g.pending.take() {
+                let mut ids: Vec<String> = g.json["UserIds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                ids.retain(|i| !remove.contains(i));
+                ids.extend(add);
+                g.json["UserIds"] = json!(ids);
+            }
+            g.status = "active";
+            g.until = None;
+        }
+        let live: Vec<String> =
+            self.users.values().map(|u| u.json["UserId"].as_str().unwrap_or_default().to_string()).collect();
+        for g in self.user_groups.values_mut() {
+            if let Some(ids) = g.json["UserIds"].as_array_mut() {
+                ids.retain(|i| i.as_str().is_some_and(|i| live.iter().any(|l| l == i)));
+            }
+        }
+    }
+
+    pub fn call(&mut self, operation: &str, input: &Json, call: &Call) -> OpResult {
+        self.settle(call.now);
+        if !self.users.contains_key("default") {
+            self.users.insert("default".into(), default_user(call));
+        }
+        match operation {
+            "CreateCacheSubnetGroup" => self.create_subnet_group(input, call),
+            "DescribeCacheSubnetGroups" => self.describe_subnet_groups(input),
+            "ModifyCacheSubnetGroup" => self.modify_subnet_group(input),
+            "DeleteCacheSubnetGroup" => self.delete_subnet_group(input),
+            "CreateCacheCluster" => self.create_cluster(input, call),
+            "DescribeCacheClusters" => self.describe_clusters(input),
+            "ModifyCacheCluster" => self.modify_cluster(input, call),
+            "DeleteCacheCluster" => self.delete_cluster(input, call),
+            "CreateUser" => self.create_user(input, call),
+            "DescribeUsers" => self.describe_users(input),
+            "ModifyUser" => self.modify_user(input, call),
+            "DeleteUser" => self.delete_user(input, call),
+            "CreateUserGroup" => self.create_user_group(input, call),
+            "DescribeUserGroups" => self.describe_user_groups(input),
+            "ModifyUserGroup" => self.modify_user_group(input, call),
+            "DeleteUserGroup" => self.delete_user_group(input, call),
+            "AddTagsToResource" => self.add_tags(input),
+            "RemoveTagsFromResource" => self.remove_tags(input),
+            "ListTagsForResource" => self.list_tags(input),
+            other => Err(ApiError::new("InvalidAction", format!("The emulator does not implement {other}."))),
+        }
+    }
+
+    // ---- subnet groups ----
+
+    fn create_subnet_group(&mut self, input: &Json, call: &Call) -> OpResult {
+        let name = text(input, "CacheSubnetGroupName").unwrap_or_default().to_lowercase();
+        if self.subnet_groups.contains_key(&name) {
+            return Err(ApiError::new(
+                "CacheSubnetGroupAlreadyExistsFault",
+                format!("Cache subnet group {name} already exists."),
+            ));
+        }
+        let subnets = strings(input, "SubnetIds");
+        let arn = arn(call, "subnetgroup", &name);
+        let json = json!({
+            "CacheSubnetGroupName": name,
+            "CacheSubnetGroupDescription": text(input, "CacheSubnetGroupDescription").unwrap_or_default(),
+            "VpcId": vpc_of(&subnets),
+            "Subnets": subnet_list(&subnets, &call.region),
+            "ARN": arn,
+            "SupportedNetworkTypes": ["ipv4"],
+        });
+        self.tags.insert(arn, tags_of(input)?);
+        self.subnet_groups.insert(name, SubnetGroup { json: json.clone() });
+        Ok(json!({ "CacheSubnetGroup": json }))
+    }
+
+    fn describe_subnet_groups(&self, input: &Json) -> OpResult {
+        let items: Vec<(String, Json)> = match text(input, "CacheSubnetGroupName") {
+            Some(name) => match self.subnet_groups.get(name) {
+                Some(g) => vec![(name.to_string(), g.json.clone())],
+                None => {
+                    return Err(ApiError::new(
+                        "CacheSubnetGroupNotFoundFault",
+                        format!("Cache subnet group {name} not found."),
+                    ));
+                }
+            },
+            None => self.subnet_groups.iter().map(|(k, g)| (k.clone(), g.json.clone())).collect(),
+        };
+        let (groups, marker) = page(items, input)?;
+        Ok(with_marker(json!({ "CacheSubnetGroups": groups }), marker))
+    }
+
+    fn modify_subnet_group(&mut self, input: &Json) -> OpResult {
+        let name = text(input, "CacheSubnetGroupName").unwrap_or_default();
+        let group = self.subnet_groups.get_mut(name).ok_or_else(|| {
+            ApiError::new("CacheSubnetGroupNotFoundFault", format!("Cache subnet group {name} not found."))
+        })?;
+        if let Some(d) = text(input, "CacheSubnetGroupDescription") {
+            group.json["CacheSubnetGroupDescription"] = json!(d);
+        }
+        let subnets = strings(input, "SubnetIds");
+        if !subnets.is_empty() {
+            let region =
+                group.json["ARN"].as_str().unwrap_or_default().split(':').nth(3).unwrap_or_default().to_string();
+            group.json["Subnets"] = subnet_list(&subnets, &region);
+            group.json["VpcId"] = json!(vpc_of(&subnets));
+        }
+        Ok(json!({ "CacheSubnetGroup": group.json }))
+    }
+
+    fn delete_subnet_group(&mut self, input: &Json) -> OpResult {
+        let name = text(input, "CacheSubnetGroupName").unwrap_or_default();
+        if !self.subnet_groups.contains_key(name) {
+            return Err(ApiError::new(
+                "CacheSubnetGroupNotFoundFault",
+                format!("Cache subnet group {name} not found."),
+            ));
+        }
+        if self.clusters.values().any(|c| c.json["CacheSubnetGroupName"] == name) {
+            return Err(ApiError::new(
+                "CacheSubnetGroupInUse",
+                format!("Cache subnet group {name} is currently in use by a cache cluster."),
+            ));
+        }
+        if let Some(g) = self.subnet_groups.remove(name) {
+            self.tags.remove(g.json["ARN"].as_str().unwrap_or_default());
+        }
+        Ok(json!({}))
+    }
+
+    // ---- cache clusters ----
+
+    fn create_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "CacheClusterId").unwrap_or_default().to_lowercase();
+        let invalid = |m: String| Err(ApiError::new("InvalidParameterValueException", m));
+        if id.is_empty()
+            || id.len() > 40
+            || !id.starts_with(|c: char| c.is_ascii_lowercase())
+            || id.contains("--")
+            || id.ends_with('-')
+        {
+            return invalid(format!("Invalid cache cluster identifier {id:?}."));
+        }
+        if self.clusters.contains_key(&id) {
+            return Err(ApiError::new("CacheClusterAlreadyExistsFault", format!("Cache cluster {id} already exists.")));
+        }
+        let engine = text(input, "Engine").unwrap_or("redis");
+        let node_type = text(input, "CacheNodeType").unwrap_or_default();
+        if !NODE_TYPES.contains(&node_type) {
+            return invalid(format!("Invalid or unsupported node type {node_type:?}."));
+        }
+        let asked = text(input, "EngineVersion").unwrap_or(if engine == "valkey" { "8.0" } else { "7.1" });
+        let Some((_, _, full)) =
+            ENGINE_VERSIONS.iter().find(|(e, short, full)| *e == engine && (*short == asked || *full == asked))
+        else {
+            return invalid(format!("Cannot find version {asked} for {engine}"));
+        };
+        let nodes = input.get("NumCacheNodes").and_then(Json::as_i64).unwrap_or(1);
+        if nodes != 1 {
+            return Err(ApiError::new(
+                "InvalidParameterCombinationException",
+                "Cannot create a Redis cluster with a NumCacheNodes parameter greater than 1.",
+            ));
+        }
+        let group = text(input, "CacheSubnetGroupName").unwrap_or("default");
+        if !self.subnet_groups.contains_key(group) {
+            return Err(ApiError::new(
+                "CacheSubnetGroupNotFoundFault",
+                format!("Cache subnet group {group} not found."),
+            ));
+        }
+        let major = full.split('.').next().unwrap_or("7");
+        let default_group = format!("default.{engine}{major}{}", if major == "6" { ".x" } else { "" });
+        let arn = arn(call, "cluster", &id);
+        let json = json!({
+            "CacheClusterId": id,
+            "ClientDownloadLandingPage": "https://console.aws.amazon.com/elasticache/home#client-download:",
+            "CacheNodeType": node_type,
+            "Engine": engine,
+            "EngineVersion": full,
+            "CacheClusterStatus": "creating",
+            "NumCacheNodes": nodes,
+            "PreferredAvailabilityZone": format!("{}a", call.region),
+            "CacheClusterCreateTime": now_iso(),
+            "PreferredMaintenanceWindow": "sun:05:00-sun:06:00",
+            "PendingModifiedValues": {},
+            "CacheSecurityGroups": [],
+            "CacheParameterGroup": {
+                "CacheParameterGroupName": text(input, "CacheParameterGroupName").unwrap_or(&default_group),
+                "ParameterApplyStatus": "in-sync",
+                "CacheNodeIdsToReboot": []
+            },
+            "CacheSubnetGroupName": group,
+            "AutoMinorVersionUpgrade": true,
+            "SecurityGroups": security_groups(&strings(input, "SecurityGroupIds")),
+            "SnapshotRetentionLimit": 0,
+            "SnapshotWindow": "03:00-04:00",
+            "AuthTokenEnabled": false,
+            "TransitEncryptionEnabled": false,
+            "AtRestEncryptionEnabled": false,
+            "ARN": arn,
+            "ReplicationGroupLogDeliveryEnabled": false,
+            "LogDeliveryConfigurations": [],
+            "NetworkType": "ipv4",
+            "IpDiscovery": "ipv4",
+            "Port": input.get("Port").and_then(Json::as_i64).unwrap_or(6379),
+        });
+        self.tags.insert(arn, tags_of(input)?);
+        let host = format!("{id}.{}.0001.{}.cache.amazonaws.com", random_tag(6), region_code(&call.region));
+        let cluster =
+            Cluster { json, status: "creating", until: Some(call.now + call.transition), pending: Map::new(), host };
+        let shown = cluster.render(false);
+        self.clusters.insert(id, cluster);
+        Ok(json!({ "CacheCluster": shown }))
+    }
+
+    fn describe_clusters(&self, input: &Json) -> OpResult {
+        let nodes = input.get("ShowCacheNodeInfo").and_then(Json::as_bool).unwrap_or(false);
+        let items: Vec<(String, Json)> = match text(input, "CacheClusterId") {
+            Some(id) => match self.clusters.get(id) {
+                Some(c) => vec![(id.to_string(), c.render(nodes))],
+                None => return Err(not_found_cluster(id)),
+            },
+            None => self.clusters.iter().map(|(k, c)| (k.clone(), c.render(nodes))).collect(),
+        };
+        let (clusters, marker) = page(items, input)?;
+        Ok(with_marker(json!({ "CacheClusters": clusters }), marker))
+    }
+
+    fn modify_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "CacheClusterId").unwrap_or_default();
+        let cluster = self.clusters.get_mut(id).ok_or_else(|| not_found_cluster(id))?;
+        if cluster.status != "available" {
+            return Err(ApiError::new(
+                "InvalidCacheClusterStateFault",
+                format!("Cache cluster {id} is not in available state (it is {}).", cluster.status),
+            ));
+        }
+        let immediately = input.get("ApplyImmediately").and_then(Json::as_bool).unwrap_or(false);
+        let mut pending = Map::new();
+        if let Some(t) = text(input, "CacheNodeType").filter(|t| Some(*t) != cluster.json["CacheNodeType"].as_str()) {
+            if !NODE_TYPES.contains(&t) {
+                return Err(ApiError::new(
+                    "InvalidParameterValueException",
+                    format!("Invalid or unsupported node type {t:?}."),
+                ));
+            }
+            pending.insert("CacheNodeType".into(), json!(t));
+        }
+        if let Some(v) = text(input, "EngineVersion") {
+            let engine = cluster.json["Engine"].as_str().unwrap_or("redis").to_string();
+            let full =
+                ENGINE_VERSIONS.iter().find(|(e, s, f)| *e == engine && (*s == v || *f == v)).map(|(_, _, f)| *f);
+            let Some(full) = full else {
+                return Err(ApiError::new(
+                    "InvalidParameterValueException",
+                    format!("Cannot find version {v} for {engine}"),
+                ));
+            };
+            if Some(full) != cluster.json["EngineVersion"].as_str() {
+                pending.insert("EngineVersion".into(), json!(full));
+            }
+        }
+        if let Some(n) = input.get("NumCacheNodes").and_then(Json::as_i64) {
+            if n != 1 {
+                return Err(ApiError::new(
+                    "InvalidParameterCombinationException",
+                    "A Redis cluster has exactly one node.",
+                ));
+            }
+        }
+        let groups = strings(input, "SecurityGroupIds");
+        let mut changed = !pending.is_empty();
+        if !groups.is_empty() {
+            cluster.json["SecurityGroups"] = security_groups(&groups);
+            changed = true;
+        }
+        if let Some(p) = text(input, "CacheParameterGroupName") {
+            cluster.json["CacheParameterGroup"]["CacheParameterGroupName"] = json!(p);
+            changed = true;
+        }
+        if immediately && changed {
+            cluster.pending = pending;
+            cluster.status = "modifying";
+            cluster.until = Some(call.now + call.transition);
+        } else if !pending.is_empty() {
+            // Without ApplyImmediately the change waits for the maintenance window.
+            cluster.pending = pending;
+        }
+        Ok(json!({ "CacheCluster": cluster.render(false) }))
+    }
+
+    fn delete_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "CacheClusterId").unwrap_or_default();
+        let cluster = self.clusters.get_mut(id).ok_or_else(|| not_found_cluster(id))?;
+        if cluster.status != "available" {
+            return Err(ApiError::new(
+                "InvalidCacheClusterStateFault",
+                format!("Cache cluster {id} is not in available state (it is {}).", cluster.status),
+            ));
+        }
+        cluster.status = "deleting";
+        cluster.until = Some(call.now + call.transition);
+        let shown = cluster.render(false);
+        self.tags.remove(shown["ARN"].as_str().unwrap_or_default());
+        Ok(json!({ "CacheCluster": shown }))
+    }
+
+    // ---- users ----
+
+    fn create_user(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserId").unwrap_or_default().to_string();
+        let name = text(input, "UserName").unwrap_or_default();
+        if self.users.contains_key(&id) {
+            return Err(ApiError::new("UserAlreadyExistsFault", format!("User {id} already exists.")));
+        }
+        if self.users.values().any(|u| u.json["UserName"] == name) {
+            return Err(ApiError::new(
+                "DuplicateUserNameFault",
+                format!("A user with the name {name} already exists."),
+            ));
+        }
+        let (passwords, auth) = authentication(input, &[])?;
+        let arn = arn(call, "user", &id);
+        let json = json!({
+            "UserId": id, "UserName": name, "Engine": text(input, "Engine").unwrap_or("redis"),
+            "MinimumEngineVersion": "6.0", "AccessString": text(input, "AccessString").unwrap_or_default(),
+            "UserGroupIds": [], "Authentication": auth, "ARN": arn,
+        });
+        self.tags.insert(arn, tags_of(input)?);
+        let user = User { json, status: "creating", until: Some(call.now + call.transition), passwords };
+        let shown = user.render();
+        self.users.insert(id, user);
+        Ok(shown)
+    }
+
+    fn describe_users(&self, input: &Json) -> OpResult {
+        let items: Vec<(String, Json)> = match text(input, "UserId") {
+            Some(id) => match self.users.get(id) {
+                Some(u) => vec![(id.to_string(), self.with_groups(u))],
+                None => return Err(ApiError::new("UserNotFoundFault", format!("User {id} not found."))),
+            },
+            None => self.users.iter().map(|(k, u)| (k.clone(), self.with_groups(u))).collect(),
+        };
+        let (users, marker) = page(items, input)?;
+        Ok(with_marker(json!({ "Users": users }), marker))
+    }
+
+    fn with_groups(&self, user: &User) -> Json {
+        let mut shown = user.render();
+        let groups: Vec<&str> = self
+            .user_groups
+            .iter()
+            .filter(|(_, g)| g.json["UserIds"].as_array().is_some_and(|ids| ids.contains(&user.json["UserId"])))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        shown["UserGroupIds"] = json!(groups);
+        shown
+    }
+
+    fn modify_user(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserId").unwrap_or_default();
+        let user = self
+            .users
+            .get_mut(id)
+            .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
+        if user.status != "active" {
+            return Err(ApiError::new(
+                "InvalidUserStateFault",
+                format!("User {id} is not active (it is {}).", user.status),
+            ));
+        }
+        if let Some(a) = text(input, "AccessString") {
+            user.json["AccessString"] = json!(a);
+        }
+        if let Some(a) = text(input, "AppendAccessString") {
+            let joined = format!("{} {a}", user.json["AccessString"].as_str().unwrap_or_default());
+            user.json["AccessString"] = json!(joined);
+        }
+        if input.get("Passwords").is_some()
+            || input.get("NoPasswordRequired").is_some()
+            || input.get("AuthenticationMode").is_some()
+        {
+            let (passwords, auth) = authentication(input, &user.passwords)?;
+            user.passwords = passwords;
+            user.json["Authentication"] = auth;
+        }
+        user.status = "modifying";
+        user.until = Some(call.now + call.transition);
+        Ok(user.render())
+    }
+
+    fn delete_user(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserId").unwrap_or_default();
+        if id == "default" {
+            return Err(ApiError::new("DefaultUserAssociatedToUserGroupFault", "The default user cannot be deleted."));
+        }
+        let user = self
+            .users
+            .get_mut(id)
+            .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
+        if user.status != "active" {
+            return Err(ApiError::new(
+                "InvalidUserStateFault",
+                format!("User {id} is not active (it is {}).", user.status),
+            ));
+        }
+        user.status = "deleting";
+        user.until = Some(call.now + call.transition);
+        Ok(user.render())
+    }
+
+    /// Whether `password` is one of the user's passwords (admin API: proves a secret was set
+    /// without ever returning it).
+    pub fn password_matches(&mut self, user_id: &str, password: &str, now: Instant) -> Option<bool> {
+        self.settle(now);
+        self.users.get(user_id).map(|u| u.passwords.iter().any(|p| p == password))
+    }
+
+    // ---- user groups ----
+
+    fn create_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserGroupId").unwrap_or_default().to_string();
+        if self.user_groups.contains_key(&id) {
+            return Err(ApiError::new("UserGroupAlreadyExistsFault", format!("User group {id} already exists.")));
+        }
+        let ids = strings(input, "UserIds");
+        self.check_members(&ids)?;
+        let arn = arn(call, "usergroup", &id);
+        let json = json!({
+            "UserGroupId": id, "Engine": text(input, "Engine").unwrap_or("redis"), "UserIds": ids,
+            "MinimumEngineVersion": "6.0", "ReplicationGroups": [], "ServerlessCaches": [], "ARN": arn,
+        });
+        self.tags.insert(arn, tags_of(input)?);
+        let group = UserGroup { json, status: "creating", until: Some(call.now + call.transition), pending: None };
+        let shown = group.render();
+        self.user_groups.insert(id, group);
+        Ok(shown)
+    }
+
+    fn check_members(&self, ids: &[String]) -> Result<(), ApiError> {
+        for id in ids {
+            if !self.users.contains_key(id) {
+                return Err(ApiError::new("UserNotFoundFault", format!("User {id} not found.")));
+            }
+        }
+        if !ids.iter().any(|i| self.users.get(i).is_some_and(|u| u.json["UserName"] == "default")) {
+            return Err(ApiError::new(
+                "DefaultUserRequired",
+                "A user group must contain a user with the user name default.",
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe_user_groups(&self, input: &Json) -> OpResult {
+        let items: Vec<(String, Json)> = match text(input, "UserGroupId") {
+            Some(id) => match self.user_groups.get(id) {
+                Some(g) => vec![(id.to_string(), g.render())],
+                None => return Err(ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found."))),
+            },
+            None => self.user_groups.iter().map(|(k, g)| (k.clone(), g.render())).collect(),
+        };
+        let (groups, marker) = page(items, input)?;
+        Ok(with_marker(json!({ "UserGroups": groups }), marker))
+    }
+
+    fn modify_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserGroupId").unwrap_or_default();
+        let (add, remove) = (strings(input, "UserIdsToAdd"), strings(input, "UserIdsToRemove"));
+        let current: Vec<String> = {
+            let g = self
+                .user_groups
+                .get(id)
+                .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
+            if g.status != "active" {
+                return Err(ApiError::new(
+                    "InvalidUserGroupStateFault",
+                    format!("User group {id} is not active (it is {}).", g.status),
+                ));
+            }
+            g.json["UserIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        };
+        let mut after: Vec<String> = current.into_iter().filter(|i| !remove.contains(i)).collect();
+        after.extend(add.iter().cloned());
+        self.check_members(&after)?;
+        let g = self.user_groups.get_mut(id).expect("checked above");
+        g.pending = Some((add, remove));
+        g.status = "modifying";
+        g.until = Some(call.now + call.transition);
+        Ok(g.render())
+    }
+
+    fn delete_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
+        let id = text(input, "UserGroupId").unwrap_or_default();
+        let g = self
+            .user_groups
+            .get_mut(id)
+            .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
+        if g.status != "active" {
+            return Err(ApiError::new(
+                "InvalidUserGroupStateFault",
+                format!("User group {id} is not active (it is {}).", g.status),
+            ));
+        }
+        g.status = "deleting";
+        g.until = Some(call.now + call.transition);
+        Ok(g.render())
+    }
+
+    // ---- tags ----
+
+    /// The tag list of an existing resource's ARN, or the modelled error for a bad or unknown ARN.
+    fn tag_list(&mut self, arn: &str) -> Result<&mut Vec<(String, String)>, ApiError> {
+        let parts: Vec<&str> = arn.splitn(7, ':').collect();
+        if parts.len() != 7 || parts[0] != "arn" || parts[2] != "elasticache" {
+            return Err(ApiError::new("InvalidARNFault", format!("{arn} is not a valid ElastiCache ARN.")));
+        }
+        let (kind, id) = (parts[5], parts[6]);
+        let exists = match kind {
+            "cluster" => self.clusters.get(id).is_some_and(|c| c.status != "deleting"),
+            "subnetgroup" => self.subnet_groups.contains_key(id),
+            "user" => self.users.contains_key(id),
+            "usergroup" => self.user_groups.contains_key(id),
+            _ => {
+                return Err(ApiError::new("InvalidARNFault", format!("{arn} is not a taggable ElastiCache resource.")));
+            }
+        };
+        if !exists {
+            let shape = match kind {
+                "cluster" => "CacheClusterNotFoundFault",
+                "subnetgroup" => "CacheSubnetGroupNotFoundFault",
+                "user" => "UserNotFoundFault",
+                _ => "UserGroupNotFoundFault",
+            };
+            return Err(ApiError::new(shape, format!("{id} not found.")));
+        }
+        Ok(self.tags.entry(arn.to_string()).or_default())
+    }
+
+    fn add_tags(&mut self, input: &Json) -> OpResult {
+        let new = tags_of(input)?;
+        let list = self.tag_list(text(input, "ResourceName").unwrap_or_default())?;
+        for (k, v) in new {
+            match list.iter_mut().find(|(key, _)| *key == k) {
+                Some(existing) => existing.1 = v,
+                None => list.push((k, v)),
+            }
+        }
+        if list.len() > MAX_TAGS {
+            return Err(ApiError::new("TagQuotaPerResourceExceeded", format!("at most {MAX_TAGS} tags per resource")));
+        }
+        Ok(tag_message(list))
+    }
+
+    fn remove_tags(&mut self, input: &Json) -> OpResult {
+        let keys = strings(input, "TagKeys");
+        let list = self.tag_list(text(input, "ResourceName").unwrap_or_default())?;
+        if let Some(missing) = keys.iter().find(|k| !list.iter().any(|(key, _)| key == *k)) {
+            return Err(ApiError::new("TagNotFoundFault", format!("Tag {missing} not found.")));
+        }
+        list.retain(|(k, _)| !keys.contains(k));
+        Ok(tag_message(list))
+    }
+
+    fn list_tags(&mut self, input: &Json) -> OpResult {
+        let list = self.tag_list(text(input, "ResourceName").unwrap_or_default())?;
+        Ok(tag_message(list))
+    }
+}
+
+impl Cluster {
+    fn render(&self, with_nodes: bool) -> Json {
+        let mut shown = self.json.clone();
+        let port = shown.as_object_mut().and_then(|m| m.remove("Port")).unwrap_or(json!(6379));
+        shown["CacheClusterStatus"] = json!(self.status);
+        if self.status == "modifying" || !self.pending.is_empty() {
+            shown["PendingModifiedValues"] = Json::Object(self.pending.clone());
+        }
+        if with_nodes && self.status != "creating" {
+            shown["CacheNodes"] = json!([{
+                "CacheNodeId": "0001",
+                "CacheNodeStatus": self.status,
+                "CacheNodeCreateTime": self.json["CacheClusterCreateTime"],
+                "Endpoint": { "Address": self.host, "Port": port },
+                "ParameterGroupStatus": "in-sync",
+                "CustomerAvailabilityZone": self.json["PreferredAvailabilityZone"],
+            }]);
+        }
+        shown
+    }
+}
+
+impl User {
+    fn render(&self) -> Json {
+        let mut shown = self.json.clone();
+        shown["Status"] = json!(self.status);
+        shown
+    }
+}
+
+impl UserGroup {
+    fn render(&self) -> Json {
+        let mut shown = self.json.clone();
+        shown["Status"] = json!(self.status);
+        if let Some((add, remove)) = &self.pending {
+            shown["PendingChanges"] = json!({ "UserIdsToAdd": add, "UserIdsToRemove": remove });
+        }
+        shown
+    }
+}
+
+fn default_user(call: &Call) -> User {
+    let json = json!({
+        "UserId": "default", "UserName": "default", "Engine": "redis", "MinimumEngineVersion": "6.0",
+        "AccessString": "on ~* +@all", "UserGroupIds": [], "Authentication": { "Type": "no-password" },
+        "ARN": arn(call, "user", "default"),
+    });
+    User { json, status: "active", until: None, passwords: Vec::new() }
+}
+
+/// Passwords (16–128 printable characters without , " / @; at most two) and the Authentication
+/// member that describes them. `current` is kept when the input names no new ones.
+fn authentication(input: &Json, current: &[String]) -> Result<(Vec<String>, Json), ApiError> {
+    let mode = input.pointer("/AuthenticationMode/Type").and_then(Json::as_str);
+    let no_password = input.get("NoPasswordRequired").and_then(Json::as_bool).unwrap_or(false)
+        || mode == Some("no-password-required");
+    let mut passwords = strings(input, "Passwords");
+    if passwords.is_empty() {
+        passwords = input
+            .pointer("/AuthenticationMode/Passwords")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+    }
+    if passwords.is_empty() && !no_password {
+        passwords = current.to_vec();
+    }
+    if no_password && !passwords.is_empty() && input.get("Passwords").is_some() {
+        return Err(ApiError::new(
+            "InvalidParameterCombinationException",
+            "Passwords cannot be given with NoPasswordRequired.",
+        ));
+    }
+    if passwords.len() > 2 {
+        return Err(ApiError::new("InvalidParameterValueException", "A user can have at most two passwords."));
+    }
+    for p in &passwords {
+        let printable = p.chars().all(|c| c.is_ascii_graphic() && !",\"/@".contains(c));
+        if !(16..=128).contains(&p.chars().count()) || !printable {
+            return Err(ApiError::new(
+                "InvalidParameterValueException",
+                "Passwords must be 16 to 128 printable characters and cannot contain , \" / or @.",
+            ));
+        }
+    }
+    if passwords.is_empty() && !no_password {
+        return Err(ApiError::new(
+            "InvalidParameterValueException",
+            "No password was given and NoPasswordRequired is not set.",
+        ));
+    }
+    let auth = if passwords.is_empty() {
+        json!({ "Type": "no-password" })
+    } else {
+        json!({ "Type": "password", "PasswordCount": passwords.len() })
+    };
+    Ok((passwords, auth))
+}
+
+fn not_found_cluster(id: &str) -> ApiError {
+    ApiError::new("CacheClusterNotFoundFault", format!("CacheCluster not found: {id}"))
+}
+
+fn security_groups(ids: &[String]) -> Json {
+    json!(ids.iter().map(|id| json!({ "SecurityGroupId": id, "Status": "active" })).collect::<Vec<_>>())
+}
+
+fn subnet_list(ids: &[String], region: &str) -> Json {
+    let zones = ["a", "b", "c"];
+    json!(
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| json!({
+                "SubnetIdentifier": id,
+                "SubnetAvailabilityZone": { "Name": format!("{region}{}", zones[i % 3]) },
+                "SupportedNetworkTypes": ["ipv4"],
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The emulator does not know EC2; a stable VPC id derived from the subnets stands in for it.
+fn vpc_of(subnets: &[String]) -> String {
+    let mut hash: u64 = 1469598103934665603;
+    for b in subnets.first().map(String::as_bytes).unwrap_or_default() {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(1099511628211);
+    }
+    format!("vpc-{:017x}", hash & 0xfffffffffffffff)
+}
+
+fn tag_message(list: &[(String, String)]) -> Json {
+    json!({ "TagList": list.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect::<Vec<_>>() })
+}
+
+fn with_marker(mut out: Json, marker: Option<String>) -> Json {
+    if let Some(m) = marker {
+        out["Marker"] = json!(m);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_codes_match_endpoint_host_names() {
+        assert_eq!(region_code("eu-west-1"), "euw1");
+        assert_eq!(region_code("us-east-2"), "use2");
+        assert_eq!(region_code("ap-southeast-1"), "apse1");
+    }
+}
