@@ -148,7 +148,11 @@ impl AppRunner {
             "PauseService" => self.transition(input, call, &["RUNNING"], "PAUSED", "PAUSE_SERVICE"),
             "ResumeService" => self.transition(input, call, &["PAUSED"], "RUNNING", "RESUME_SERVICE"),
             "StartDeployment" => {
-                let out = self.transition(input, call, &["RUNNING"], "RUNNING", "START_DEPLOYMENT")?;
+                // The model gives StartDeployment no InvalidStateException: a busy or paused
+                // service refuses it as an invalid request.
+                let out = self
+                    .transition(input, call, &["RUNNING"], "RUNNING", "START_DEPLOYMENT")
+                    .map_err(|e| invalid(e.message))?;
                 Ok(json!({ "OperationId": out["OperationId"] }))
             }
             "ListServices" => self.list_services(input),

@@ -427,13 +427,10 @@ impl ElastiCache {
                 pending.insert("EngineVersion".into(), json!(full));
             }
         }
-        if let Some(n) = input.get("NumCacheNodes").and_then(Json::as_i64) {
-            if n != 1 {
-                return Err(ApiError::new(
-                    "InvalidParameterCombinationException",
-                    "A Redis cluster has exactly one node.",
-                ));
-            }
+        if let Some(n) = input.get("NumCacheNodes").and_then(Json::as_i64)
+            && n != 1
+        {
+            return Err(ApiError::new("InvalidParameterCombinationException", "A Redis cluster has exactly one node."));
         }
         let groups = strings(input, "SecurityGroupIds");
         let mut changed = !pending.is_empty();

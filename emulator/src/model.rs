@@ -189,10 +189,10 @@ impl Model {
             }
             ("list", Json::Array(items)) => {
                 let target = shape.pointer("/member/shape").and_then(Json::as_str).unwrap_or_default();
-                if let Some(max) = shape.get("max").and_then(Json::as_u64) {
-                    if items.len() as u64 > max {
-                        return Some(format!("{here} has more than {max} items."));
-                    }
+                if let Some(max) = shape.get("max").and_then(Json::as_u64)
+                    && items.len() as u64 > max
+                {
+                    return Some(format!("{here} has more than {max} items."));
                 }
                 items.iter().enumerate().find_map(|(i, v)| self.validate(target, v, &format!("{here}[{i}]")))
             }
@@ -201,11 +201,11 @@ impl Model {
                 map.iter().find_map(|(k, v)| self.validate(target, v, &format!("{here}.{k}")))
             }
             ("string", Json::String(s)) => {
-                if let Some(options) = shape.get("enum").and_then(Json::as_array) {
-                    if !options.iter().any(|o| o.as_str() == Some(s.as_str())) {
-                        let list: Vec<&str> = options.iter().filter_map(Json::as_str).collect();
-                        return Some(format!("Invalid value {s:?} for {here}; expected one of: {}.", list.join(", ")));
-                    }
+                if let Some(options) = shape.get("enum").and_then(Json::as_array)
+                    && !options.iter().any(|o| o.as_str() == Some(s.as_str()))
+                {
+                    let list: Vec<&str> = options.iter().filter_map(Json::as_str).collect();
+                    return Some(format!("Invalid value {s:?} for {here}; expected one of: {}.", list.join(", ")));
                 }
                 let len = s.chars().count() as u64;
                 if shape.get("min").and_then(Json::as_u64).is_some_and(|min| len < min) {
@@ -298,10 +298,10 @@ impl Model {
                 map.values().for_each(|v| self.check_json(target, v));
             }
             ("string", Json::String(s)) => {
-                if let Some(options) = shape.get("enum").and_then(Json::as_array) {
-                    if !options.iter().any(|o| o.as_str() == Some(s.as_str())) {
-                        self.violation(&format!("{shape_name} has no enum value {s}"));
-                    }
+                if let Some(options) = shape.get("enum").and_then(Json::as_array)
+                    && !options.iter().any(|o| o.as_str() == Some(s.as_str()))
+                {
+                    self.violation(&format!("{shape_name} has no enum value {s}"));
                 }
             }
             ("structure" | "list" | "map", other) => self.violation(&format!("{shape_name} given {other}")),
