@@ -3,7 +3,10 @@
 //! Layers, each knowing one thing: `manifest` (parse, validate, references; pure), `kinds` (one file
 //! per resource kind), `store` (desired state, history and status in DynamoDB), `cli` (the verbs).
 
+pub mod aws;
 pub mod cli;
+pub mod engine;
 pub mod kinds;
 pub mod manifest;
 pub mod store;
+pub mod telemetry;

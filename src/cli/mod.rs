@@ -4,6 +4,7 @@
 mod apply;
 mod edit;
 mod read;
+mod reconcile;
 mod write;
 
 use crate::kinds::Kind;
@@ -75,10 +76,35 @@ pub enum Command {
         #[arg(short, long)]
         message: Option<String>,
     },
-    /// Compare manifests with the stored desired state (exit 0 no change, 2 changes, 1 error)
+    /// Compare manifests with the stored desired state, or (--live) the desired state with the
+    /// real AWS objects (exit 0 no change, 2 changes or drift, 1 error)
     Diff {
-        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        #[arg(short = 'f', long = "filename", num_args = 1.., required_unless_present = "live", conflicts_with = "live")]
         files: Vec<PathBuf>,
+        /// Compare with the real objects in AWS, field by field, like `terraform plan`
+        #[arg(long)]
+        live: bool,
+        /// With --live: only this KIND/NAME
+        target: Option<String>,
+    },
+    /// Run a reconcile pass now: observe, diff and heal (repeat until converged with --wait)
+    Reconcile {
+        /// Only this KIND/NAME (its dependencies are observed for their outputs)
+        target: Option<String>,
+        /// Repeat passes until every resource is ready, or the timeout passes (exit 1 then)
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits (like 90s, 10m)
+        #[arg(long, default_value = "10m")]
+        timeout: String,
+        /// Event lines as JSON (for machines) or text (for people)
+        #[arg(long, value_enum, env = "STEWARD_LOG_FORMAT", default_value_t = crate::telemetry::LogFormat::Json)]
+        log_format: crate::telemetry::LogFormat,
+    },
+    /// What the controller last saw: one row per resource (conditions, drift, backoff)
+    Status {
+        /// KIND or KIND/NAME
+        target: Option<String>,
     },
     /// Show every version of a resource
     History {
@@ -116,7 +142,8 @@ pub enum Command {
 
 /// What every verb needs: the store, the caller's identity, and the global flags.
 pub struct Ctx {
-    pub store: Store,
+    pub store: std::sync::Arc<Store>,
+    pub aws: crate::aws::Aws,
     pub stack: Option<String>,
     pub output: Output,
     sts: aws_sdk_sts::Client,
@@ -206,8 +233,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return Ok(apply::validate(files, cli.stack.as_deref()));
     }
     let config = aws_config(cli.region.clone()).await;
+    let aws = crate::aws::Aws::new(config.clone());
     let ctx = Ctx {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&config), &cli.table),
+        store: std::sync::Arc::new(Store::new(aws.dynamodb(), &cli.table)),
+        aws,
         stack: cli.stack.clone(),
         output: cli.output,
         sts: aws_sdk_sts::Client::new(&config),
@@ -220,7 +249,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply { files, dry_run, prune, message } => apply::apply(&ctx, &files, dry_run, prune, message).await,
-        Command::Diff { files } => apply::diff(&ctx, &files).await,
+        Command::Diff { live: true, target, .. } => reconcile::diff_live(&ctx, target.as_deref()).await,
+        Command::Diff { files, .. } => apply::diff(&ctx, &files).await,
+        Command::Reconcile { target, wait, timeout, log_format } => {
+            crate::telemetry::init(log_format);
+            reconcile::reconcile(&ctx, target.as_deref(), wait, &timeout).await
+        }
+        Command::Status { target } => reconcile::status(&ctx, target.as_deref()).await,
         Command::Get { target } => read::get(&ctx, target.as_deref()).await,
         Command::History { target } => read::history(&ctx, &target).await,
         Command::Edit { target, message } => edit::edit(&ctx, &target, message).await,

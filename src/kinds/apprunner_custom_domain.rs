@@ -26,3 +26,118 @@ pub fn definition() -> KindDef {
         check: super::no_extra_checks,
     }
 }
+
+// ---- adapter ----
+//
+// Custom domain associations carry no tags: they belong to a service, and steward reaches them
+// only through services it owns (the reference makes the domain wait until the service is ready).
+
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct CustomDomainAdapter;
+
+#[async_trait::async_trait]
+impl Adapter for CustomDomainAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let services: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["service"].as_str()).collect();
+        let mut out = BTreeMap::new();
+        for service in services {
+            let mut pages = cx.clients.apprunner.describe_custom_domains().service_arn(service).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => break,
+                    Err(e) => return Err(aws("DescribeCustomDomains")(e)),
+                };
+                for domain in page.custom_domains() {
+                    let Some(d) = wanted
+                        .iter()
+                        .find(|d| d.spec["service"] == service && d.spec["domain"] == domain.domain_name())
+                    else {
+                        continue;
+                    };
+                    let status = domain.status().as_str();
+                    let phase = match status {
+                        "ACTIVE" => Phase::Ready,
+                        "DELETING" => continue,
+                        "CREATE_FAILED" | "DELETE_FAILED" => Phase::Failed(status.to_string()),
+                        "PENDING_CERTIFICATE_DNS_VALIDATION" => {
+                            Phase::Busy("waiting for the certificate validation DNS records".into())
+                        }
+                        other => Phase::Busy(other.to_string()),
+                    };
+                    let records: Vec<Json> = domain
+                        .certificate_validation_records()
+                        .iter()
+                        .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
+                        .collect();
+                    let outputs = BTreeMap::from([
+                        ("dnsTarget".to_string(), page.dns_target().to_string()),
+                        ("validationRecords".to_string(), Json::from(records).to_string()),
+                    ]);
+                    let config = json!({ "enableWww": domain.enable_www_subdomain() });
+                    out.insert(
+                        d.key.clone(),
+                        Observed {
+                            id: domain.domain_name().to_string(),
+                            owned: true,
+                            phase,
+                            config,
+                            outputs,
+                            extra: json!({ "service": service }),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({ "enableWww": d.spec.get("enableWww").cloned().unwrap_or(json!(false)) })
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::Replace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .apprunner
+            .associate_custom_domain()
+            .service_arn(d.spec["service"].as_str().unwrap_or_default())
+            .domain_name(d.spec["domain"].as_str().unwrap_or_default())
+            .enable_www_subdomain(d.spec.get("enableWww").and_then(Json::as_bool).unwrap_or(false))
+            .send()
+            .await
+            .map_err(aws("AssociateCustomDomain"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, _d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+        // Only a new association changes enableWww: disassociate now, associate next pass.
+        self.delete(cx, o).await.map(|()| Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .apprunner
+            .disassociate_custom_domain()
+            .service_arn(o.extra["service"].as_str().unwrap_or_default())
+            .domain_name(&o.id)
+            .send()
+            .await
+            .map_err(aws("DisassociateCustomDomain"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), AwsError> {
+        Ok(())
+    }
+}

@@ -100,3 +100,302 @@ fn check(spec: &Json, c: &mut Checker) {
 pub fn join(values: &[i64]) -> String {
     values.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
+
+// ---- adapter ----
+//
+// ListServices carries no configuration, so a service is described in detail only when its
+// UpdatedAt moved since the last pass (cached by ARN); its status comes from the listing.
+
+use super::{apprunner_adopt, apprunner_tag_list, apprunner_tags, owns};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use aws_sdk_apprunner::types::{
+    AuthenticationConfiguration, EgressConfiguration, EgressType, HealthCheckConfiguration, HealthCheckProtocol,
+    ImageConfiguration, ImageRepository, ImageRepositoryType, InstanceConfiguration, NetworkConfiguration, Service,
+    SourceConfiguration,
+};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct AppRunnerServiceAdapter;
+
+const HEALTH_DEFAULTS: [(&str, i64); 4] =
+    [("interval", 5), ("timeout", 2), ("healthyThreshold", 1), ("unhealthyThreshold", 5)];
+
+/// The parts of a described service steward manages, in the shape of `desired_view`.
+fn view_of(s: &Service) -> Json {
+    let source = s.source_configuration();
+    let repo = source.and_then(|c| c.image_repository());
+    let image_cfg = repo.and_then(|r| r.image_configuration());
+    let env: BTreeMap<String, String> = image_cfg
+        .and_then(|c| c.runtime_environment_variables())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut image = json!({
+        "identifier": repo.map(|r| r.image_identifier()),
+        "repositoryType": repo.map(|r| r.image_repository_type().as_str()),
+        "port": image_cfg.and_then(|c| c.port()).unwrap_or("8080"),
+        "env": env,
+    });
+    if let Some(cmd) = image_cfg.and_then(|c| c.start_command()) {
+        image["startCommand"] = json!(cmd);
+    }
+    let instance = s.instance_configuration();
+    let mut inst = json!({ "cpu": instance.and_then(|i| i.cpu()), "memory": instance.and_then(|i| i.memory()) });
+    if let Some(role) = instance.and_then(|i| i.instance_role_arn()) {
+        inst["instanceRole"] = json!(role);
+    }
+    let egress = s.network_configuration().and_then(|n| n.egress_configuration());
+    let mut network = json!({ "egress": egress.and_then(|e| e.egress_type()).map_or("DEFAULT", |t| t.as_str()) });
+    if let Some(arn) = egress.and_then(|e| e.vpc_connector_arn()) {
+        network["vpcConnector"] = json!(arn);
+    }
+    let mut view = json!({
+        "image": image,
+        "autoDeploy": source.and_then(|c| c.auto_deployments_enabled()).unwrap_or(false),
+        "instance": inst,
+        "network": network,
+    });
+    if let Some(role) = source.and_then(|c| c.authentication_configuration()).and_then(|a| a.access_role_arn()) {
+        view["accessRole"] = json!(role);
+    }
+    if let Some(h) = s.health_check_configuration() {
+        view["healthCheck"] = json!({
+            "protocol": h.protocol().map_or("TCP", |p| p.as_str()),
+            "path": h.path().unwrap_or("/"),
+            "interval": h.interval().unwrap_or(5),
+            "timeout": h.timeout().unwrap_or(2),
+            "healthyThreshold": h.healthy_threshold().unwrap_or(1),
+            "unhealthyThreshold": h.unhealthy_threshold().unwrap_or(5),
+        });
+    }
+    view
+}
+
+fn build_error(e: impl std::fmt::Display) -> AwsError {
+    AwsError::terminal("build request", "InvalidSpec", e.to_string())
+}
+
+fn source_of(d: &Desired) -> Result<SourceConfiguration, AwsError> {
+    let image = &d.spec["image"];
+    let env: HashMap<String, String> = image
+        .get("env")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    let config = ImageConfiguration::builder()
+        .port(image.get("port").and_then(Json::as_i64).unwrap_or(8080).to_string())
+        .set_runtime_environment_variables(Some(env))
+        .set_start_command(image.get("startCommand").and_then(Json::as_str).map(str::to_string))
+        .build();
+    let repo = ImageRepository::builder()
+        .image_identifier(image["identifier"].as_str().unwrap_or_default())
+        .image_repository_type(ImageRepositoryType::from(
+            image.get("repositoryType").and_then(Json::as_str).unwrap_or("ECR"),
+        ))
+        .image_configuration(config)
+        .build()
+        .map_err(build_error)?;
+    let auth = d
+        .spec
+        .get("accessRole")
+        .and_then(Json::as_str)
+        .map(|r| AuthenticationConfiguration::builder().access_role_arn(r).build());
+    Ok(SourceConfiguration::builder()
+        .image_repository(repo)
+        .auto_deployments_enabled(d.spec.get("autoDeploy").and_then(Json::as_bool).unwrap_or(false))
+        .set_authentication_configuration(auth)
+        .build())
+}
+
+fn instance_of(d: &Desired) -> InstanceConfiguration {
+    let i = &d.spec["instance"];
+    InstanceConfiguration::builder()
+        .cpu(i["cpu"].as_i64().unwrap_or(1024).to_string())
+        .memory(i["memory"].as_i64().unwrap_or(2048).to_string())
+        .set_instance_role_arn(i.get("instanceRole").and_then(Json::as_str).map(str::to_string))
+        .build()
+}
+
+fn network_of(d: &Desired) -> NetworkConfiguration {
+    let n = d.spec.get("network");
+    let egress = n.and_then(|n| n.get("egress")).and_then(Json::as_str).unwrap_or("DEFAULT");
+    let connector = n.and_then(|n| n.get("vpcConnector")).and_then(Json::as_str).map(str::to_string);
+    NetworkConfiguration::builder()
+        .egress_configuration(
+            EgressConfiguration::builder()
+                .egress_type(EgressType::from(egress))
+                .set_vpc_connector_arn(connector)
+                .build(),
+        )
+        .build()
+}
+
+fn health_of(d: &Desired) -> Option<HealthCheckConfiguration> {
+    let h = d.spec.get("healthCheck")?;
+    let int = |k: &str, default: i64| h.get(k).and_then(Json::as_i64).unwrap_or(default) as i32;
+    Some(
+        HealthCheckConfiguration::builder()
+            .protocol(HealthCheckProtocol::from(h.get("protocol").and_then(Json::as_str).unwrap_or("TCP")))
+            .path(h.get("path").and_then(Json::as_str).unwrap_or("/"))
+            .interval(int("interval", 5))
+            .timeout(int("timeout", 2))
+            .healthy_threshold(int("healthyThreshold", 1))
+            .unhealthy_threshold(int("unhealthyThreshold", 5))
+            .build(),
+    )
+}
+
+#[async_trait::async_trait]
+impl Adapter for AppRunnerServiceAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let mut summaries = Vec::new();
+        let mut pages = cx.clients.apprunner.list_services().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            summaries.extend(page.map_err(aws("ListServices"))?.service_summary_list().to_vec());
+        }
+        let mut out = BTreeMap::new();
+        for d in wanted {
+            let Some(summary) = summaries.iter().find(|s| {
+                s.service_name() == Some(d.key.name.as_str()) && s.status().is_none_or(|s| s.as_str() != "DELETED")
+            }) else {
+                continue;
+            };
+            let arn = summary.service_arn().unwrap_or_default().to_string();
+            let status = summary.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+            let updated = summary.updated_at().map(|t| t.to_string()).unwrap_or_default();
+            let cached =
+                cx.cache.details.lock().unwrap().get(&arn).filter(|(at, _)| *at == updated).map(|(_, v)| v.clone());
+            let config = match cached {
+                Some(c) => c,
+                None => {
+                    let described = cx
+                        .clients
+                        .apprunner
+                        .describe_service()
+                        .service_arn(&arn)
+                        .send()
+                        .await
+                        .map_err(aws("DescribeService"))?;
+                    let Some(service) = described.service() else { continue };
+                    let view = view_of(service);
+                    cx.cache.details.lock().unwrap().insert(arn.clone(), (updated, view.clone()));
+                    view
+                }
+            };
+            let mut config = config;
+            config["status"] = json!(status);
+            let phase = match status.as_str() {
+                "RUNNING" | "PAUSED" => Phase::Ready,
+                "CREATE_FAILED" | "DELETE_FAILED" => Phase::Failed(status.clone()),
+                other => Phase::Busy(other.to_string()),
+            };
+            let tags = apprunner_tags(cx, &arn).await?;
+            let outputs = BTreeMap::from([
+                ("arn".to_string(), arn.clone()),
+                ("serviceUrl".to_string(), summary.service_url().unwrap_or_default().to_string()),
+            ]);
+            out.insert(
+                d.key.clone(),
+                Observed { id: arn, owned: owns(&tags, &d.key), phase, config, outputs, extra: Json::Null },
+            );
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        let image = &d.spec["image"];
+        let mut img = json!({
+            "identifier": image["identifier"],
+            "repositoryType": image.get("repositoryType").cloned().unwrap_or(json!("ECR")),
+            "port": image.get("port").and_then(Json::as_i64).unwrap_or(8080).to_string(),
+            "env": image.get("env").cloned().unwrap_or(json!({})),
+        });
+        if let Some(cmd) = image.get("startCommand") {
+            img["startCommand"] = cmd.clone();
+        }
+        let i = &d.spec["instance"];
+        let mut instance = json!({ "cpu": i["cpu"].as_i64().unwrap_or(1024).to_string(), "memory": i["memory"].as_i64().unwrap_or(2048).to_string() });
+        if let Some(role) = i.get("instanceRole") {
+            instance["instanceRole"] = role.clone();
+        }
+        let n = d.spec.get("network");
+        let mut network = json!({ "egress": n.and_then(|n| n.get("egress")).cloned().unwrap_or(json!("DEFAULT")) });
+        if let Some(c) = n.and_then(|n| n.get("vpcConnector")) {
+            network["vpcConnector"] = c.clone();
+        }
+        let mut view = json!({
+            "status": "RUNNING",
+            "image": img,
+            "autoDeploy": d.spec.get("autoDeploy").cloned().unwrap_or(json!(false)),
+            "instance": instance,
+            "network": network,
+        });
+        if let Some(role) = d.spec.get("accessRole") {
+            view["accessRole"] = role.clone();
+        }
+        if let Some(h) = d.spec.get("healthCheck") {
+            let mut health = json!({ "protocol": h.get("protocol").cloned().unwrap_or(json!("TCP")), "path": h.get("path").cloned().unwrap_or(json!("/")) });
+            for (k, default) in HEALTH_DEFAULTS {
+                health[k] = h.get(k).cloned().unwrap_or(json!(default));
+            }
+            view["healthCheck"] = health;
+        }
+        view
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::InPlace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        let request = cx
+            .clients
+            .apprunner
+            .create_service()
+            .service_name(&d.key.name)
+            .source_configuration(source_of(d)?)
+            .instance_configuration(instance_of(d))
+            .network_configuration(network_of(d))
+            .set_health_check_configuration(health_of(d))
+            .set_tags(Some(apprunner_tag_list(&d.tags)));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("CreateService"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        if o.config["status"] == "PAUSED" {
+            // A paused service takes no update: resume first, the rest follows next pass.
+            cx.may_mutate().await?;
+            cx.clients.apprunner.resume_service().service_arn(&o.id).send().await.map_err(aws("ResumeService"))?;
+            return Ok(Json::Null);
+        }
+        let _ = drift;
+        let request = cx
+            .clients
+            .apprunner
+            .update_service()
+            .service_arn(&o.id)
+            .source_configuration(source_of(d)?)
+            .instance_configuration(instance_of(d))
+            .network_configuration(network_of(d))
+            .set_health_check_configuration(health_of(d));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("UpdateService"))?;
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients.apprunner.delete_service().service_arn(&o.id).send().await.map_err(aws("DeleteService"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        apprunner_adopt(cx, d, &o.id).await
+    }
+}

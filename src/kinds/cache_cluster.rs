@@ -67,3 +67,164 @@ fn check(spec: &Json, c: &mut Checker) {
         }
     }
 }
+
+// ---- adapter ----
+
+use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub struct CacheClusterAdapter;
+
+/// "6.2.6" → "6.2": manifests name major.minor, AWS reports the patch level it runs.
+fn major_minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+#[async_trait::async_trait]
+impl Adapter for CacheClusterAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let mut clusters = Vec::new();
+        let mut pages =
+            cx.clients.elasticache.describe_cache_clusters().show_cache_node_info(true).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            clusters.extend(page.map_err(aws("DescribeCacheClusters"))?.cache_clusters().to_vec());
+        }
+        let mut out = BTreeMap::new();
+        for d in wanted {
+            let Some(c) = clusters.iter().find(|c| c.cache_cluster_id() == Some(d.key.name.as_str())) else { continue };
+            let status = c.cache_cluster_status().unwrap_or_default();
+            let phase = match status {
+                "available" => Phase::Ready,
+                "deleted" => continue,
+                "create-failed" | "incompatible-network" | "restore-failed" | "incompatible-parameters" => {
+                    Phase::Failed(status.into())
+                }
+                other => Phase::Busy(other.to_string()),
+            };
+            let arn = c.arn().unwrap_or_default();
+            let created = c.cache_cluster_create_time().map(|t| t.to_string()).unwrap_or_default();
+            let tags = if status == "deleting" { BTreeMap::new() } else { elasticache_tags(cx, arn, &created).await? };
+            let groups: Vec<String> =
+                c.security_groups().iter().filter_map(|g| g.security_group_id().map(str::to_string)).collect();
+            let endpoint = c.cache_nodes().first().and_then(|n| n.endpoint());
+            let port = endpoint.and_then(|e| e.port()).unwrap_or(6379);
+            let config = json!({
+                "engine": c.engine(),
+                "engineVersion": major_minor(c.engine_version().unwrap_or_default()),
+                "nodeType": c.cache_node_type(),
+                "numCacheNodes": c.num_cache_nodes(),
+                "port": port,
+                "parameterGroup": c.cache_parameter_group().and_then(|p| p.cache_parameter_group_name()),
+                "subnetGroup": c.cache_subnet_group_name(),
+                "securityGroups": sorted_strings(&groups),
+            });
+            let mut outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
+            if let Some(address) = endpoint.and_then(|e| e.address()) {
+                outputs.insert("address".into(), address.to_string());
+                outputs.insert("port".into(), port.to_string());
+            }
+            // A deleting cluster still blocks its name: wait for it to go, then create again.
+            let owned = status == "deleting" || owns(&tags, &d.key);
+            out.insert(
+                d.key.clone(),
+                Observed { id: d.key.name.clone(), owned, phase, config, outputs, extra: json!({ "arn": arn }) },
+            );
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        let mut view = json!({
+            "engine": d.spec["engine"],
+            "engineVersion": d.spec["engineVersion"],
+            "nodeType": d.spec["nodeType"],
+            "numCacheNodes": d.spec.get("numCacheNodes").cloned().unwrap_or(json!(1)),
+            "port": d.spec.get("port").cloned().unwrap_or(json!(6379)),
+            "subnetGroup": d.spec["subnetGroup"],
+        });
+        if let Some(p) = d.spec.get("parameterGroup") {
+            view["parameterGroup"] = p.clone();
+        }
+        if d.spec.get("securityGroups").is_some() {
+            view["securityGroups"] = sorted(d.spec.get("securityGroups"));
+        }
+        view
+    }
+
+    fn fix_for(&self, field: &str) -> Fix {
+        match field {
+            "engine" | "port" | "subnetGroup" => Fix::Replace,
+            _ => Fix::InPlace,
+        }
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .create_cache_cluster()
+            .cache_cluster_id(&d.key.name)
+            .engine(d.spec["engine"].as_str().unwrap_or("redis"))
+            .engine_version(d.spec["engineVersion"].as_str().unwrap_or_default())
+            .cache_node_type(d.spec["nodeType"].as_str().unwrap_or_default())
+            .num_cache_nodes(d.spec.get("numCacheNodes").and_then(Json::as_i64).unwrap_or(1) as i32)
+            .port(d.spec.get("port").and_then(Json::as_i64).unwrap_or(6379) as i32)
+            .set_cache_parameter_group_name(d.spec.get("parameterGroup").and_then(Json::as_str).map(str::to_string))
+            .cache_subnet_group_name(d.spec["subnetGroup"].as_str().unwrap_or_default())
+            .set_security_group_ids(Some(strings(d.spec.get("securityGroups"))))
+            .set_tags(Some(elasticache_tag_list(&d.tags)))
+            .send()
+            .await
+            .map_err(aws("CreateCacheCluster"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        if drift.iter().any(|x| x.fix == Fix::Replace) {
+            return self.delete(cx, o).await.map(|()| Json::Null);
+        }
+        let touches = |f: &str| drift.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}[")));
+        let mut request =
+            cx.clients.elasticache.modify_cache_cluster().cache_cluster_id(&d.key.name).apply_immediately(true);
+        if touches("nodeType") {
+            request = request.cache_node_type(d.spec["nodeType"].as_str().unwrap_or_default());
+        }
+        if touches("engineVersion") {
+            request = request.engine_version(d.spec["engineVersion"].as_str().unwrap_or_default());
+        }
+        if touches("securityGroups") {
+            request = request.set_security_group_ids(Some(strings(d.spec.get("securityGroups"))));
+        }
+        if touches("parameterGroup") {
+            request = request.set_cache_parameter_group_name(
+                d.spec.get("parameterGroup").and_then(Json::as_str).map(str::to_string),
+            );
+        }
+        if touches("numCacheNodes") {
+            request = request.num_cache_nodes(d.spec.get("numCacheNodes").and_then(Json::as_i64).unwrap_or(1) as i32);
+        }
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("ModifyCacheCluster"))?;
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .delete_cache_cluster()
+            .cache_cluster_id(&o.id)
+            .send()
+            .await
+            .map_err(aws("DeleteCacheCluster"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
+    }
+}

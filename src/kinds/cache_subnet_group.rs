@@ -23,3 +23,109 @@ pub fn definition() -> KindDef {
         check: super::no_extra_checks,
     }
 }
+
+// ---- adapter ----
+
+use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+pub struct CacheSubnetGroupAdapter;
+
+const DEFAULT_DESCRIPTION: &str = "Managed by steward";
+
+#[async_trait::async_trait]
+impl Adapter for CacheSubnetGroupAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let mut groups = Vec::new();
+        let mut pages = cx.clients.elasticache.describe_cache_subnet_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            groups.extend(page.map_err(aws("DescribeCacheSubnetGroups"))?.cache_subnet_groups().to_vec());
+        }
+        let mut out = BTreeMap::new();
+        for d in wanted {
+            let Some(g) = groups.iter().find(|g| g.cache_subnet_group_name() == Some(d.key.name.as_str())) else {
+                continue;
+            };
+            let arn = g.arn().unwrap_or_default();
+            let tags = elasticache_tags(cx, arn, g.vpc_id().unwrap_or_default()).await?;
+            let subnets: Vec<String> =
+                g.subnets().iter().filter_map(|s| s.subnet_identifier().map(str::to_string)).collect();
+            let config =
+                json!({ "description": g.cache_subnet_group_description(), "subnets": sorted_strings(&subnets) });
+            let outputs = BTreeMap::from([("name".to_string(), d.key.name.clone())]);
+            out.insert(
+                d.key.clone(),
+                Observed {
+                    id: d.key.name.clone(),
+                    owned: owns(&tags, &d.key),
+                    phase: Phase::Ready,
+                    config,
+                    outputs,
+                    extra: json!({ "arn": arn }),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({ "description": d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION), "subnets": sorted(d.spec.get("subnets")) })
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::InPlace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(&d.key.name)
+            .cache_subnet_group_description(
+                d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
+            )
+            .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
+            .set_tags(Some(elasticache_tag_list(&d.tags)))
+            .send()
+            .await
+            .map_err(aws("CreateCacheSubnetGroup"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .modify_cache_subnet_group()
+            .cache_subnet_group_name(&d.key.name)
+            .cache_subnet_group_description(
+                d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
+            )
+            .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
+            .send()
+            .await
+            .map_err(aws("ModifyCacheSubnetGroup"))?;
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .delete_cache_subnet_group()
+            .cache_subnet_group_name(&o.id)
+            .send()
+            .await
+            .map_err(aws("DeleteCacheSubnetGroup"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
+    }
+}

@@ -45,3 +45,207 @@ pub fn definition() -> KindDef {
         check: super::no_extra_checks,
     }
 }
+
+// ---- adapter ----
+//
+// The password: steward keeps in its status memo the SSM parameter version it last set on the
+// user (a number, not a secret). A missing parameter gets a new generated password; a parameter
+// whose version moved on is set on the user again. The value only ever travels from SSM to
+// ElastiCache inside `set_password`.
+
+use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use aws_sdk_ssm::types::ParameterType;
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+pub struct CacheUserAdapter;
+
+const DEFAULT_PASSWORD_LENGTH: usize = 32;
+
+fn parameter_of(d: &Desired) -> &str {
+    d.spec["passwordParameter"].as_str().unwrap_or_default()
+}
+
+/// A random password of letters and digits (ElastiCache refuses , " / @ and spaces).
+fn generate_password(length: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..length).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Versions of the given SSM parameters (absent ones are missing from the map), ten per call.
+async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<String, i64>, AwsError> {
+    let mut versions = BTreeMap::new();
+    for chunk in names.chunks(10) {
+        let out = cx
+            .clients
+            .ssm
+            .get_parameters()
+            .set_names(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(aws("GetParameters"))?;
+        for p in out.parameters() {
+            versions.insert(p.name().unwrap_or_default().to_string(), p.version());
+        }
+    }
+    Ok(versions)
+}
+
+impl CacheUserAdapter {
+    /// Makes sure the SSM parameter exists (generating a password if not) and returns its value
+    /// and version. The value is returned to the caller only to hand it to ElastiCache.
+    async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), AwsError> {
+        let name = parameter_of(d);
+        let read = cx.clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
+        match read {
+            Ok(out) => {
+                let p = out
+                    .parameter
+                    .ok_or_else(|| AwsError::terminal("GetParameter", "Empty", "SSM returned no parameter"))?;
+                return Ok((p.value.unwrap_or_default(), p.version));
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => {}
+            Err(e) => return Err(aws("GetParameter")(e)),
+        }
+        let length =
+            d.spec.get("passwordLength").and_then(Json::as_u64).map_or(DEFAULT_PASSWORD_LENGTH, |l| l as usize);
+        let value = generate_password(length);
+        let tags: Vec<aws_sdk_ssm::types::Tag> = d
+            .tags
+            .iter()
+            .filter_map(|(k, v)| aws_sdk_ssm::types::Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        cx.may_mutate().await?;
+        let put = cx
+            .clients
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(&value)
+            .r#type(ParameterType::SecureString)
+            .description(format!("Password of ElastiCache user {} (managed by steward)", d.key.name))
+            .set_tags(Some(tags))
+            .send()
+            .await;
+        match put {
+            Ok(out) => Ok((value, out.version)),
+            // Someone (another replica) wrote it first: use theirs.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_already_exists()) => {
+                Box::pin(self.password(cx, d)).await
+            }
+            Err(e) => Err(aws("PutParameter")(e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for CacheUserAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let mut users = Vec::new();
+        let mut pages = cx.clients.elasticache.describe_users().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            users.extend(page.map_err(aws("DescribeUsers"))?.users().to_vec());
+        }
+        let names: Vec<String> = wanted.iter().map(|d| parameter_of(d).to_string()).collect();
+        let versions = parameter_versions(cx, &names).await?;
+        let mut out = BTreeMap::new();
+        for d in wanted {
+            let Some(u) = users.iter().find(|u| u.user_id() == Some(d.key.name.as_str())) else { continue };
+            let status = u.status().unwrap_or_default();
+            let phase = match status {
+                "active" => Phase::Ready,
+                "deleting" => Phase::Busy("deleting".into()),
+                other => Phase::Busy(other.to_string()),
+            };
+            let arn = u.arn().unwrap_or_default();
+            let tags = elasticache_tags(cx, arn, "").await?;
+            let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
+            let password = match (versions.get(parameter_of(d)), set_version) {
+                (None, _) => "missing",
+                (Some(v), Some(s)) if *v == s => "in-sync",
+                _ => "stale",
+            };
+            let config = json!({ "userName": u.user_name(), "accessString": u.access_string(), "engine": u.engine(), "password": password });
+            let outputs = BTreeMap::from([
+                ("userId".to_string(), d.key.name.clone()),
+                ("passwordParameter".to_string(), parameter_of(d).to_string()),
+            ]);
+            let owned = status == "deleting" || owns(&tags, &d.key);
+            out.insert(
+                d.key.clone(),
+                Observed { id: d.key.name.clone(), owned, phase, config, outputs, extra: json!({ "arn": arn }) },
+            );
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({
+            "userName": d.spec["userName"],
+            "accessString": d.spec["accessString"],
+            "engine": d.spec.get("engine").cloned().unwrap_or(json!("redis")),
+            "password": "in-sync",
+        })
+    }
+
+    fn fix_for(&self, field: &str) -> Fix {
+        match field {
+            "userName" | "engine" => Fix::Replace,
+            _ => Fix::InPlace,
+        }
+    }
+
+    fn sensitive(&self, field: &str) -> bool {
+        field == "password"
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        let (password, version) = self.password(cx, d).await?;
+        cx.may_mutate().await?;
+        cx.clients
+            .elasticache
+            .create_user()
+            .user_id(&d.key.name)
+            .user_name(d.spec["userName"].as_str().unwrap_or_default())
+            .engine(d.spec.get("engine").and_then(Json::as_str).unwrap_or("redis"))
+            .access_string(d.spec["accessString"].as_str().unwrap_or_default())
+            .passwords(password)
+            .set_tags(Some(elasticache_tag_list(&d.tags)))
+            .send()
+            .await
+            .map_err(aws("CreateUser"))?;
+        Ok(json!({ "passwordVersion": version }))
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        if drift.iter().any(|x| x.fix == Fix::Replace) {
+            return self.delete(cx, o).await.map(|()| Json::Null);
+        }
+        let mut request = cx.clients.elasticache.modify_user().user_id(&d.key.name);
+        let mut memo = Json::Null;
+        if drift.iter().any(|x| x.field == "accessString") {
+            request = request.access_string(d.spec["accessString"].as_str().unwrap_or_default());
+        }
+        if drift.iter().any(|x| x.field == "password") {
+            let (password, version) = self.password(cx, d).await?;
+            request = request.passwords(password);
+            memo = json!({ "passwordVersion": version });
+        }
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("ModifyUser"))?;
+        Ok(memo)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients.elasticache.delete_user().user_id(&o.id).send().await.map_err(aws("DeleteUser"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
+    }
+}

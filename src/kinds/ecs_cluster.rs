@@ -17,3 +17,125 @@ pub fn definition() -> KindDef {
         check: super::no_extra_checks,
     }
 }
+
+// ---- adapter ----
+
+use super::{ecs_retag, ecs_tag_list, owns, tag_map, tag_view};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+pub struct EcsClusterAdapter;
+
+fn insights(d: &Desired) -> &str {
+    d.spec.get("containerInsights").and_then(Json::as_str).unwrap_or("disabled")
+}
+
+#[async_trait::async_trait]
+impl Adapter for EcsClusterAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let mut out = BTreeMap::new();
+        for chunk in wanted.chunks(100) {
+            let described = cx
+                .clients
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(chunk.iter().map(|d| d.key.name.clone()).collect()))
+                .include(ClusterField::Tags)
+                .include(ClusterField::Settings)
+                .send()
+                .await
+                .map_err(aws("DescribeClusters"))?;
+            for c in described.clusters() {
+                let Some(d) = chunk.iter().find(|d| c.cluster_name() == Some(d.key.name.as_str())) else { continue };
+                let status = c.status().unwrap_or_default();
+                let phase = match status {
+                    "ACTIVE" => Phase::Ready,
+                    "INACTIVE" => continue,
+                    "FAILED" => Phase::Failed(status.into()),
+                    other => Phase::Busy(other.to_string()),
+                };
+                let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
+                let setting = c
+                    .settings()
+                    .iter()
+                    .find(|s| s.name().is_some_and(|n| n.as_str() == "containerInsights"))
+                    .and_then(|s| s.value());
+                let arn = c.cluster_arn().unwrap_or_default().to_string();
+                let config = json!({ "containerInsights": setting.unwrap_or("disabled"), "tags": tag_view(&tags) });
+                let outputs = BTreeMap::from([("arn".to_string(), arn.clone())]);
+                out.insert(
+                    d.key.clone(),
+                    Observed { id: arn, owned: owns(&tags, &d.key), phase, config, outputs, extra: Json::Null },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({ "containerInsights": insights(d), "tags": tag_view(&d.tags) })
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::InPlace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .create_cluster()
+            .cluster_name(&d.key.name)
+            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)).build())
+            .set_tags(Some(ecs_tag_list(&d.tags)))
+            .send()
+            .await
+            .map_err(aws("CreateCluster"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        if drift.iter().any(|x| x.field == "containerInsights") {
+            cx.may_mutate().await?;
+            cx.clients
+                .ecs
+                .update_cluster_settings()
+                .cluster(&o.id)
+                .settings(
+                    ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)).build(),
+                )
+                .send()
+                .await
+                .map_err(aws("UpdateClusterSettings"))?;
+        }
+        if drift.iter().any(|x| x.field.starts_with("tags")) {
+            ecs_retag(cx, &o.id, &o.config["tags"], &d.tags).await?;
+        }
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients.ecs.delete_cluster().cluster(&o.id).send().await.map_err(aws("DeleteCluster"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        let ownership: BTreeMap<String, String> =
+            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .tag_resource()
+            .resource_arn(&o.id)
+            .set_tags(Some(ecs_tag_list(&ownership)))
+            .send()
+            .await
+            .map_err(aws("TagResource"))?;
+        Ok(())
+    }
+}

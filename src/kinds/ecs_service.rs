@@ -164,3 +164,416 @@ mod tests {
         assert!(fargate_memory(300).is_none());
     }
 }
+
+// ---- adapter ----
+//
+// A service and the task definition it runs are one resource. Task definitions are immutable:
+// their contents are cached by ARN, and any difference registers a new revision that the
+// service is then pointed at (always by full ARN).
+
+use super::{client_token, ecs_retag, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Observed, Phase};
+use crate::manifest::ResourceKey;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LaunchType,
+    LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, OsFamily, PropagateTags, RuntimePlatform, Secret,
+    ServiceField, TaskDefinition,
+};
+use serde_json::{Map, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct EcsServiceAdapter;
+
+/// Fields that are maps people fill freely: compared whole, never projected.
+const WHOLE_MAPS: [&str; 3] = ["env", "secrets", "tags"];
+
+/// Keeps only the parts of `actual` that `wanted` names (recursively), so that attributes the
+/// spec leaves to AWS are not drift; free-form maps are kept whole.
+fn project(actual: &Json, wanted: &Json) -> Json {
+    match (actual, wanted) {
+        (Json::Object(a), Json::Object(w)) => Json::Object(
+            a.iter()
+                .filter(|(k, _)| w.contains_key(*k))
+                .map(|(k, v)| (k.clone(), if WHOLE_MAPS.contains(&k.as_str()) { v.clone() } else { project(v, &w[k]) }))
+                .collect(),
+        ),
+        (Json::Array(a), Json::Array(w)) => Json::Array(
+            a.iter().enumerate().map(|(i, v)| w.get(i).map_or_else(|| v.clone(), |wi| project(v, wi))).collect(),
+        ),
+        (a, _) => a.clone(),
+    }
+}
+
+fn task_view(td: &TaskDefinition) -> Json {
+    let containers: Vec<Json> = td
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            let env: Map<String, Json> = c.environment().iter().map(|kv| (kv.name().unwrap_or_default().to_string(), json!(kv.value().unwrap_or_default()))).collect();
+            let secrets: Map<String, Json> = c.secrets().iter().map(|s| (s.name().to_string(), json!(s.value_from()))).collect();
+            let mut view = json!({
+                "name": c.name(), "image": c.image(), "cpu": c.cpu(), "memory": c.memory(), "user": c.user(),
+                "essential": c.essential().unwrap_or(true), "privileged": c.privileged().unwrap_or(false),
+                "command": c.command(), "env": env, "secrets": secrets,
+            });
+            if let Some(log) = c.log_configuration() {
+                let option = |k: &str| log.options().and_then(|o| o.get(k)).cloned();
+                view["logs"] = json!({ "group": option("awslogs-group"), "region": option("awslogs-region"), "streamPrefix": option("awslogs-stream-prefix") });
+            }
+            view
+        })
+        .collect();
+    let platform = td.runtime_platform();
+    json!({
+        "family": td.family(),
+        "cpu": td.cpu().map(|c| c.parse::<i64>().map(Json::from).unwrap_or(json!(c))),
+        "memory": td.memory().map(|m| m.parse::<i64>().map(Json::from).unwrap_or(json!(m))),
+        "runtimePlatform": { "os": platform.and_then(|p| p.operating_system_family()).map(|o| o.as_str()), "cpuArchitecture": platform.and_then(|p| p.cpu_architecture()).map(|a| a.as_str()) },
+        "executionRole": td.execution_role_arn(),
+        "taskRole": td.task_role_arn(),
+        "containers": containers,
+    })
+}
+
+/// The task definition as the spec wants it, with the defaults AWS would report.
+fn desired_task(d: &Desired) -> Json {
+    let t = &d.spec["taskDefinition"];
+    let mut view = json!({ "family": t["family"], "cpu": t["cpu"], "memory": t["memory"] });
+    if let Some(p) = t.get("runtimePlatform") {
+        view["runtimePlatform"] = json!({
+            "os": p.get("os").cloned().unwrap_or(json!("LINUX")),
+            "cpuArchitecture": p.get("cpuArchitecture").cloned().unwrap_or(json!("X86_64")),
+        });
+    }
+    for (field, key) in [("executionRole", "executionRole"), ("taskRole", "taskRole")] {
+        if let Some(v) = t.get(key) {
+            view[field] = v.clone();
+        }
+    }
+    let containers: Vec<Json> = t["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let mut view = json!({
+                "name": c["name"], "image": c["image"],
+                "essential": c.get("essential").cloned().unwrap_or(json!(true)),
+                "privileged": c.get("privileged").cloned().unwrap_or(json!(false)),
+                "env": c.get("env").cloned().unwrap_or(json!({})),
+                "secrets": c.get("secrets").cloned().unwrap_or(json!({})),
+            });
+            for k in ["cpu", "memory", "user", "command"] {
+                if let Some(v) = c.get(k) {
+                    view[k] = v.clone();
+                }
+            }
+            if let Some(l) = c.get("logs") {
+                view["logs"] = json!({ "group": l["group"], "region": l.get("region").cloned().unwrap_or(json!(d.region)), "streamPrefix": l["streamPrefix"] });
+            }
+            view
+        })
+        .collect();
+    view["containers"] = Json::from(containers);
+    view
+}
+
+fn network_view(d: &Desired) -> Json {
+    let n = &d.spec["network"];
+    json!({ "subnets": sorted(n.get("subnets")), "securityGroups": sorted(n.get("securityGroups")), "assignPublicIp": n.get("assignPublicIp").cloned().unwrap_or(json!(false)) })
+}
+
+fn network_config(d: &Desired) -> Result<NetworkConfiguration, AwsError> {
+    let n = &d.spec["network"];
+    let public = if n.get("assignPublicIp").and_then(Json::as_bool) == Some(true) {
+        AssignPublicIp::Enabled
+    } else {
+        AssignPublicIp::Disabled
+    };
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(strings(n.get("subnets"))))
+        .set_security_groups(Some(strings(n.get("securityGroups"))))
+        .assign_public_ip(public)
+        .build()
+        .map_err(|e| AwsError::terminal("build request", "InvalidSpec", e.to_string()))?;
+    Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
+}
+
+/// The task definition of a service, from the cache or one DescribeTaskDefinition call.
+async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, AwsError> {
+    if let Some(view) = cx.cache.task_definitions.lock().unwrap().get(arn) {
+        return Ok(view.clone());
+    }
+    let out = cx
+        .clients
+        .ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+        .map_err(aws("DescribeTaskDefinition"))?;
+    let view = out.task_definition().map(task_view).unwrap_or(Json::Null);
+    cx.cache.task_definitions.lock().unwrap().insert(arn.to_string(), view.clone());
+    Ok(view)
+}
+
+async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
+    let t = &d.spec["taskDefinition"];
+    let invalid = |e: aws_sdk_ecs::error::BuildError| AwsError::terminal("build request", "InvalidSpec", e.to_string());
+    let mut containers = Vec::new();
+    for c in t["containers"].as_array().into_iter().flatten() {
+        let env: Vec<KeyValuePair> = c
+            .get("env")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| KeyValuePair::builder().name(k).value(v.as_str().unwrap_or_default()).build())
+            .collect();
+        let mut secrets = Vec::new();
+        for (k, v) in c.get("secrets").and_then(Json::as_object).into_iter().flatten() {
+            secrets
+                .push(Secret::builder().name(k).value_from(v.as_str().unwrap_or_default()).build().map_err(invalid)?);
+        }
+        let logs = match c.get("logs") {
+            Some(l) => Some(
+                LogConfiguration::builder()
+                    .log_driver(LogDriver::Awslogs)
+                    .options("awslogs-group", l["group"].as_str().unwrap_or_default())
+                    .options("awslogs-region", l.get("region").and_then(Json::as_str).unwrap_or(&d.region))
+                    .options("awslogs-stream-prefix", l["streamPrefix"].as_str().unwrap_or_default())
+                    .build()
+                    .map_err(invalid)?,
+            ),
+            None => None,
+        };
+        containers.push(
+            ContainerDefinition::builder()
+                .name(c["name"].as_str().unwrap_or_default())
+                .image(c["image"].as_str().unwrap_or_default())
+                .set_cpu(c.get("cpu").and_then(Json::as_i64).map(|v| v as i32))
+                .set_memory(c.get("memory").and_then(Json::as_i64).map(|v| v as i32))
+                .set_user(c.get("user").and_then(Json::as_str).map(str::to_string))
+                .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true))
+                .privileged(c.get("privileged").and_then(Json::as_bool).unwrap_or(false))
+                .set_command(c.get("command").map(|v| strings(Some(v))))
+                .set_environment(Some(env))
+                .set_secrets(if secrets.is_empty() { None } else { Some(secrets) })
+                .set_log_configuration(logs)
+                .build(),
+        );
+    }
+    let platform = t.get("runtimePlatform").map(|p| {
+        RuntimePlatform::builder()
+            .operating_system_family(OsFamily::from(p.get("os").and_then(Json::as_str).unwrap_or("LINUX")))
+            .cpu_architecture(CpuArchitecture::from(
+                p.get("cpuArchitecture").and_then(Json::as_str).unwrap_or("X86_64"),
+            ))
+            .build()
+    });
+    cx.may_mutate().await?;
+    let out = cx
+        .clients
+        .ecs
+        .register_task_definition()
+        .family(t["family"].as_str().unwrap_or_default())
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu(t["cpu"].as_i64().unwrap_or(256).to_string())
+        .memory(t["memory"].as_i64().unwrap_or(512).to_string())
+        .set_runtime_platform(platform)
+        .set_execution_role_arn(t.get("executionRole").and_then(Json::as_str).map(str::to_string))
+        .set_task_role_arn(t.get("taskRole").and_then(Json::as_str).map(str::to_string))
+        .set_container_definitions(Some(containers))
+        .set_tags(Some(ecs_tag_list(&d.tags)))
+        .send()
+        .await
+        .map_err(aws("RegisterTaskDefinition"))?;
+    let td = out
+        .task_definition()
+        .ok_or_else(|| AwsError::terminal("RegisterTaskDefinition", "Empty", "no task definition returned"))?;
+    let arn = td.task_definition_arn().unwrap_or_default().to_string();
+    cx.cache.task_definitions.lock().unwrap().insert(arn.clone(), task_view(td));
+    Ok(arn)
+}
+
+/// A task definition revision whose contents match the spec: the one last registered if it still
+/// matches, or a new revision.
+async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
+    let wanted = desired_task(d);
+    if let Some(last) = d.memo.get("taskDefinitionArn").and_then(Json::as_str) {
+        if project(&task_definition(cx, last).await?, &wanted) == wanted {
+            return Ok(last.to_string());
+        }
+    }
+    register(cx, d).await
+}
+
+#[async_trait::async_trait]
+impl Adapter for EcsServiceAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let clusters: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["cluster"].as_str()).collect();
+        let mut out = BTreeMap::new();
+        for cluster in clusters {
+            let in_cluster: Vec<&Desired> = wanted.iter().filter(|d| d.spec["cluster"] == cluster).collect();
+            for chunk in in_cluster.chunks(10) {
+                let described = cx
+                    .clients
+                    .ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.iter().map(|d| d.key.name.clone()).collect()))
+                    .include(ServiceField::Tags)
+                    .send()
+                    .await
+                    .map_err(aws("DescribeServices"))?;
+                for s in described.services() {
+                    let Some(d) = chunk.iter().find(|d| s.service_name() == Some(d.key.name.as_str())) else {
+                        continue;
+                    };
+                    let status = s.status().unwrap_or_default();
+                    let phase = match status {
+                        "ACTIVE" => Phase::Ready,
+                        "INACTIVE" => continue,
+                        other => Phase::Busy(other.to_string()),
+                    };
+                    let tags = tag_map(s.tags().iter().map(|t| (t.key(), t.value())));
+                    let td_arn = s.task_definition().unwrap_or_default().to_string();
+                    let td = if td_arn.is_empty() { Json::Null } else { task_definition(cx, &td_arn).await? };
+                    let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
+                    let groups: Vec<String> = vpc.map(|v| v.security_groups().to_vec()).unwrap_or_default();
+                    let config = json!({
+                        "desiredCount": s.desired_count(),
+                        "network": {
+                            "subnets": sorted_strings(vpc.map(|v| v.subnets()).unwrap_or_default()),
+                            "securityGroups": sorted_strings(&groups),
+                            "assignPublicIp": vpc.and_then(|v| v.assign_public_ip()).is_some_and(|a| a.as_str() == "ENABLED"),
+                        },
+                        "taskDefinition": project(&td, &desired_task(d)),
+                        "tags": tag_view(&tags),
+                    });
+                    let arn = s.service_arn().unwrap_or_default().to_string();
+                    let outputs = BTreeMap::from([
+                        ("arn".to_string(), arn.clone()),
+                        ("taskDefinitionArn".to_string(), td_arn.clone()),
+                    ]);
+                    out.insert(
+                        d.key.clone(),
+                        Observed {
+                            id: arn,
+                            owned: owns(&tags, &d.key),
+                            phase,
+                            config,
+                            outputs,
+                            extra: json!({ "cluster": cluster, "taskDefinition": td_arn }),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({
+            "desiredCount": d.spec.get("desiredCount").cloned().unwrap_or(json!(1)),
+            "network": network_view(d),
+            "taskDefinition": desired_task(d),
+            "tags": tag_view(&d.tags),
+        })
+    }
+
+    fn fix_for(&self, _field: &str) -> crate::engine::Fix {
+        crate::engine::Fix::InPlace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        let td = matching_task_definition(cx, d).await?;
+        let propagate = d.spec.get("propagateTags").and_then(Json::as_str).map(PropagateTags::from);
+        let request = cx
+            .clients
+            .ecs
+            .create_service()
+            .cluster(d.spec["cluster"].as_str().unwrap_or_default())
+            .service_name(&d.key.name)
+            .task_definition(&td)
+            .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
+            .launch_type(LaunchType::Fargate)
+            .platform_version(d.spec.get("platformVersion").and_then(Json::as_str).unwrap_or("LATEST"))
+            .network_configuration(network_config(d)?)
+            .set_propagate_tags(propagate)
+            .client_token(client_token(d))
+            .set_tags(Some(ecs_tag_list(&d.tags)));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("CreateService"))?;
+        Ok(json!({ "taskDefinitionArn": td }))
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        let mut memo = Json::Null;
+        if drift.iter().any(|x| !x.field.starts_with("tags")) {
+            let td = if drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
+                let arn = matching_task_definition(cx, d).await?;
+                memo = json!({ "taskDefinitionArn": arn });
+                arn
+            } else {
+                o.extra["taskDefinition"].as_str().unwrap_or_default().to_string()
+            };
+            let request = cx
+                .clients
+                .ecs
+                .update_service()
+                .cluster(o.extra["cluster"].as_str().unwrap_or_default())
+                .service(&d.key.name)
+                .task_definition(td)
+                .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
+                .network_configuration(network_config(d)?);
+            cx.may_mutate().await?;
+            request.send().await.map_err(aws("UpdateService"))?;
+        }
+        if drift.iter().any(|x| x.field.starts_with("tags")) {
+            ecs_retag(cx, &o.id, &o.config["tags"], &d.tags).await?;
+        }
+        Ok(memo)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .delete_service()
+            .cluster(o.extra["cluster"].as_str().unwrap_or_default())
+            .service(&o.id)
+            .force(true)
+            .send()
+            .await
+            .map_err(aws("DeleteService"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        let ownership: BTreeMap<String, String> =
+            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .tag_resource()
+            .resource_arn(&o.id)
+            .set_tags(Some(ecs_tag_list(&ownership)))
+            .send()
+            .await
+            .map_err(aws("TagResource"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::*;
+
+    #[test]
+    fn projection_keeps_what_the_spec_names_and_whole_maps() {
+        let actual = json!({"a": 1, "b": {"c": 2, "d": 3}, "env": {"X": "1", "Y": "2"}, "list": [{"n": 1, "m": 2}]});
+        let wanted = json!({"b": {"c": 0}, "env": {"X": "1"}, "list": [{"n": 0}]});
+        assert_eq!(project(&actual, &wanted), json!({"b": {"c": 2}, "env": {"X": "1", "Y": "2"}, "list": [{"n": 1}]}));
+    }
+}

@@ -115,3 +115,216 @@ pub const GENERIC_NAME: StrRule = StrRule {
             && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
     },
 };
+
+// ---- shared by the adapters ----
+
+use crate::engine::{Adapter, Desired, TAG_KIND, TAG_NAME, TAG_STACK};
+use std::collections::BTreeMap;
+
+/// The AWS adapter of a kind (its file holds both the schema and the adapter).
+pub fn adapter(kind: Kind) -> &'static dyn Adapter {
+    match kind {
+        Kind::Stack => &stack::StackAdapter,
+        Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointAdapter,
+        Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupAdapter,
+        Kind::CacheCluster => &cache_cluster::CacheClusterAdapter,
+        Kind::CacheUser => &cache_user::CacheUserAdapter,
+        Kind::AppRunnerVpcConnector => &apprunner_vpc_connector::VpcConnectorAdapter,
+        Kind::AppRunnerService => &apprunner_service::AppRunnerServiceAdapter,
+        Kind::AppRunnerCustomDomain => &apprunner_custom_domain::CustomDomainAdapter,
+        Kind::EcsCluster => &ecs_cluster::EcsClusterAdapter,
+        Kind::EcsService => &ecs_service::EcsServiceAdapter,
+    }
+}
+
+/// A JSON array of strings, sorted, so that order never counts as drift.
+pub(crate) fn sorted(value: Option<&Json>) -> Json {
+    let mut items: Vec<String> = value
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    items.sort();
+    Json::from(items)
+}
+
+pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
+    value
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn sorted_strings(items: &[String]) -> Json {
+    let mut items = items.to_vec();
+    items.sort();
+    Json::from(items)
+}
+
+/// Whether a tag set carries the ownership tags of this resource.
+pub(crate) fn owns(tags: &BTreeMap<String, String>, key: &crate::manifest::ResourceKey) -> bool {
+    tags.get(TAG_STACK) == Some(&key.stack)
+        && tags.get(TAG_KIND).map(String::as_str) == Some(key.kind.as_str())
+        && tags.get(TAG_NAME) == Some(&key.name)
+}
+
+/// Tags as compared in a diff: AWS's own `aws:` tags are not ours to manage.
+pub(crate) fn tag_view(tags: &BTreeMap<String, String>) -> Json {
+    Json::Object(
+        tags.iter().filter(|(k, _)| !k.starts_with("aws:")).map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect(),
+    )
+}
+
+/// A client token that is the same for every retry of one create (a crash between the call and
+/// the status write must not make a duplicate) and new for the next incarnation of the object.
+pub(crate) fn client_token(desired: &Desired) -> String {
+    let creates = desired.memo.get("creates").and_then(Json::as_u64).unwrap_or(0);
+    let text = format!("{}/{}/{}/{}/{creates}", desired.key.stack, desired.key.kind, desired.key.name, desired.version);
+    let mut hash: u64 = 0xcbf29ce484222325;
+    let mut out = String::new();
+    for round in 0..2u8 {
+        for b in text.bytes().chain([round]) {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+        out.push_str(&format!("{hash:016x}"));
+    }
+    out
+}
+
+/// Reads a `(key, value)` tag list into a map.
+pub(crate) fn tag_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>) -> BTreeMap<String, String> {
+    pairs.map(|(k, v)| (k.unwrap_or_default().to_string(), v.unwrap_or_default().to_string())).collect()
+}
+
+/// Tags of an ElastiCache resource, from the cache or one ListTagsForResource call. `incarnation`
+/// tells objects of the same ARN apart (a cluster's create time); tags steward changes itself
+/// are written through the cache.
+pub(crate) async fn elasticache_tags(
+    cx: &crate::engine::Cx<'_>,
+    arn: &str,
+    incarnation: &str,
+) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+    let key = format!("{arn}#{incarnation}");
+    if let Some(tags) = cx.cache.tags.lock().unwrap().get(&key) {
+        return Ok(tags.clone());
+    }
+    let out = cx
+        .clients
+        .elasticache
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(crate::aws::aws("ListTagsForResource"))?;
+    let tags = tag_map(out.tag_list().iter().map(|t| (t.key(), t.value())));
+    cx.cache.tags.lock().unwrap().insert(key, tags.clone());
+    Ok(tags)
+}
+
+/// Adds the ownership tags to an ElastiCache resource (`adopt: true`).
+pub(crate) async fn elasticache_adopt(
+    cx: &crate::engine::Cx<'_>,
+    desired: &Desired,
+    arn: &str,
+) -> Result<(), crate::aws::AwsError> {
+    let tags: Vec<aws_sdk_elasticache::types::Tag> = desired
+        .ownership_tags()
+        .iter()
+        .map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(*k).value(v).build())
+        .collect();
+    cx.may_mutate().await?;
+    cx.clients
+        .elasticache
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(crate::aws::aws("AddTagsToResource"))?;
+    cx.cache.tags.lock().unwrap().retain(|k, _| !k.starts_with(&format!("{arn}#")));
+    Ok(())
+}
+
+pub(crate) fn elasticache_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_elasticache::types::Tag> {
+    tags.iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Tags of an App Runner resource (its ARN is unique per incarnation), cached.
+pub(crate) async fn apprunner_tags(
+    cx: &crate::engine::Cx<'_>,
+    arn: &str,
+) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+    if let Some(tags) = cx.cache.tags.lock().unwrap().get(arn) {
+        return Ok(tags.clone());
+    }
+    let out = cx
+        .clients
+        .apprunner
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(crate::aws::aws("ListTagsForResource"))?;
+    let tags = tag_map(out.tags().iter().map(|t| (t.key(), t.value())));
+    cx.cache.tags.lock().unwrap().insert(arn.to_string(), tags.clone());
+    Ok(tags)
+}
+
+pub(crate) async fn apprunner_adopt(
+    cx: &crate::engine::Cx<'_>,
+    desired: &Desired,
+    arn: &str,
+) -> Result<(), crate::aws::AwsError> {
+    cx.may_mutate().await?;
+    cx.clients
+        .apprunner
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(apprunner_tag_list(
+            &desired.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        )))
+        .send()
+        .await
+        .map_err(crate::aws::aws("TagResource"))?;
+    cx.cache.tags.lock().unwrap().remove(arn);
+    Ok(())
+}
+
+pub(crate) fn apprunner_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_apprunner::types::Tag> {
+    tags.iter().map(|(k, v)| aws_sdk_apprunner::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+pub(crate) fn ecs_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ecs::types::Tag> {
+    tags.iter().map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Brings ECS tags to `desired` (tagging first, then removing the ones steward does not want).
+pub(crate) async fn ecs_retag(
+    cx: &crate::engine::Cx<'_>,
+    arn: &str,
+    have: &Json,
+    desired: &BTreeMap<String, String>,
+) -> Result<(), crate::aws::AwsError> {
+    cx.may_mutate().await?;
+    cx.clients
+        .ecs
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(ecs_tag_list(desired)))
+        .send()
+        .await
+        .map_err(crate::aws::aws("TagResource"))?;
+    let stale: Vec<String> =
+        have.as_object().into_iter().flatten().map(|(k, _)| k.clone()).filter(|k| !desired.contains_key(k)).collect();
+    if !stale.is_empty() {
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(crate::aws::aws("UntagResource"))?;
+    }
+    Ok(())
+}

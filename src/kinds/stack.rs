@@ -90,3 +90,57 @@ mod tests {
         assert!((RESYNC.check)("0 */5 * * * *"));
     }
 }
+
+// ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----
+
+use crate::aws::AwsError;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::manifest::ResourceKey;
+use std::collections::BTreeMap;
+
+pub struct StackAdapter;
+
+#[async_trait::async_trait]
+impl Adapter for StackAdapter {
+    async fn observe(&self, _cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        // The engine resolved the VPC (one DescribeVpcs per stack) before it got here.
+        Ok(wanted
+            .iter()
+            .map(|d| {
+                let observed = Observed {
+                    id: d.vpc_id.clone(),
+                    owned: true,
+                    phase: Phase::Ready,
+                    config: serde_json::json!({}),
+                    outputs: BTreeMap::from([("vpcId".to_string(), d.vpc_id.clone())]),
+                    extra: Json::Null,
+                };
+                (d.key.clone(), observed)
+            })
+            .collect())
+    }
+
+    fn desired_view(&self, _desired: &Desired) -> Json {
+        serde_json::json!({})
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::InPlace
+    }
+
+    async fn create(&self, _cx: &Cx<'_>, _desired: &Desired) -> Result<Json, AwsError> {
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, _cx: &Cx<'_>, _observed: &Observed) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), AwsError> {
+        Ok(())
+    }
+}

@@ -57,3 +57,272 @@ fn check(spec: &Json, c: &mut Checker) {
         _ => {}
     }
 }
+
+// ---- adapter ----
+
+use super::{client_token, owns, sorted, sorted_strings, strings, tag_map, tag_view};
+use crate::aws::{AwsError, aws};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase, TAG_STACK};
+use crate::manifest::ResourceKey;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct VpcEndpointAdapter;
+
+fn full_service_name(region: &str, service: &str) -> String {
+    format!("com.amazonaws.{region}.{service}")
+}
+
+fn view_of(e: &aws_sdk_ec2::types::VpcEndpoint, region: &str) -> (Json, BTreeMap<String, String>) {
+    let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
+    let service = e.service_name().unwrap_or_default();
+    let short = service.strip_prefix(&format!("com.amazonaws.{region}.")).unwrap_or(service);
+    let mut config = json!({
+        "service": short,
+        "type": e.vpc_endpoint_type().map(|t| t.as_str()).unwrap_or_default(),
+        "tags": tag_view(&tags),
+    });
+    let groups: Vec<String> = e.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
+    if config["type"] == "Interface" {
+        config["subnets"] = sorted_strings(e.subnet_ids());
+        config["securityGroups"] = sorted_strings(&groups);
+        config["privateDns"] = json!(e.private_dns_enabled().unwrap_or(false));
+    } else {
+        config["routeTables"] = sorted_strings(e.route_table_ids());
+    }
+    (config, tags)
+}
+
+fn phase_of(state: &str) -> Option<Phase> {
+    // EC2 answers in lower case where the SDK's enum expects capitals: compare as text.
+    match state.to_ascii_lowercase().as_str() {
+        "available" => Some(Phase::Ready),
+        "deleted" | "deleting" => None,
+        "failed" | "rejected" | "expired" => Some(Phase::Failed(state.to_string())),
+        other => Some(Phase::Busy(other.to_string())),
+    }
+}
+
+fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+#[async_trait::async_trait]
+impl Adapter for VpcEndpointAdapter {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+        let vpcs: BTreeSet<&str> = wanted.iter().map(|d| d.vpc_id.as_str()).collect();
+        let stacks: BTreeSet<&str> = wanted.iter().map(|d| d.key.stack.as_str()).collect();
+        let filter = |name: &str, values: &BTreeSet<&str>| {
+            Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
+        };
+        let mut found = Vec::new();
+        let mut pages = cx
+            .clients
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", &vpcs))
+            .filters(filter(&format!("tag:{TAG_STACK}"), &stacks))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            found.extend(page.map_err(aws("DescribeVpcEndpoints"))?.vpc_endpoints().to_vec());
+        }
+        let mut out = BTreeMap::new();
+        for e in &found {
+            let Some(phase) = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()) else { continue };
+            let (config, tags) = view_of(e, &cx.clients.region);
+            if let Some(d) = wanted.iter().find(|d| owns(&tags, &d.key)) {
+                let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
+                let observed = Observed {
+                    id: id.clone(),
+                    owned: true,
+                    phase,
+                    config,
+                    outputs: BTreeMap::from([("id".into(), id)]),
+                    extra: Json::Null,
+                };
+                out.insert(d.key.clone(), observed);
+            }
+        }
+        // `adopt: true`: an untagged endpoint of the same service in the VPC, looked up only then.
+        let to_adopt: Vec<&Desired> =
+            wanted.iter().filter(|d| !out.contains_key(&d.key) && d.spec.get("adopt") == Some(&json!(true))).collect();
+        for d in to_adopt {
+            let service = full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default());
+            let listed = cx
+                .clients
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(Filter::builder().name("vpc-id").values(&d.vpc_id).build())
+                .filters(Filter::builder().name("service-name").values(service).build())
+                .send()
+                .await
+                .map_err(aws("DescribeVpcEndpoints"))?;
+            if let Some(e) =
+                listed.vpc_endpoints().iter().find(|e| e.state().is_some_and(|s| phase_of(s.as_str()).is_some()))
+            {
+                let (config, tags) = view_of(e, &cx.clients.region);
+                let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
+                let phase = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()).unwrap_or(Phase::Ready);
+                let observed = Observed {
+                    id: id.clone(),
+                    owned: owns(&tags, &d.key),
+                    phase,
+                    config,
+                    outputs: BTreeMap::from([("id".into(), id)]),
+                    extra: Json::Null,
+                };
+                out.insert(d.key.clone(), observed);
+            }
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        let mut view = json!({ "service": d.spec["service"], "type": d.spec["type"], "tags": tag_view(&d.tags) });
+        if d.spec["type"] == "Interface" {
+            view["subnets"] = sorted(d.spec.get("subnets"));
+            view["securityGroups"] = sorted(d.spec.get("securityGroups"));
+            view["privateDns"] = d.spec.get("privateDns").cloned().unwrap_or(json!(true));
+        } else {
+            view["routeTables"] = sorted(d.spec.get("routeTables"));
+        }
+        view
+    }
+
+    fn fix_for(&self, field: &str) -> Fix {
+        if field == "service" || field == "type" { Fix::Replace } else { Fix::InPlace }
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+        cx.may_mutate().await?;
+        let interface = d.spec["type"] == "Interface";
+        let mut request = cx
+            .clients
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_id(&d.vpc_id)
+            .service_name(full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default()))
+            .vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway })
+            .client_token(client_token(d))
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpoint)
+                    .set_tags(Some(ec2_tags(&d.tags)))
+                    .build(),
+            );
+        if interface {
+            request = request
+                .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
+                .set_security_group_ids(Some(strings(d.spec.get("securityGroups"))))
+                .private_dns_enabled(d.spec.get("privateDns").and_then(Json::as_bool).unwrap_or(true));
+        } else {
+            request = request.set_route_table_ids(Some(strings(d.spec.get("routeTables"))));
+        }
+        request.send().await.map_err(aws("CreateVpcEndpoint"))?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+        if drift.iter().any(|x| x.fix == Fix::Replace) {
+            // allowReplacement: delete now, the next pass creates the new endpoint.
+            return self.delete(cx, o).await.map(|()| Json::Null);
+        }
+        let want = self.desired_view(d);
+        let diff_list = |field: &str| -> (Vec<String>, Vec<String>) {
+            let have: BTreeSet<String> = strings(o.config.get(field)).into_iter().collect();
+            let need: BTreeSet<String> = strings(want.get(field)).into_iter().collect();
+            (need.difference(&have).cloned().collect(), have.difference(&need).cloned().collect())
+        };
+        let touches =
+            |prefix: &str| drift.iter().any(|x| x.field == prefix || x.field.starts_with(&format!("{prefix}[")));
+        if ["subnets", "securityGroups", "routeTables", "privateDns"].iter().any(|f| touches(f)) {
+            let (add_subnets, remove_subnets) = diff_list("subnets");
+            let (add_groups, remove_groups) = diff_list("securityGroups");
+            let (add_tables, remove_tables) = diff_list("routeTables");
+            let mut request = cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id);
+            if !add_subnets.is_empty() {
+                request = request.set_add_subnet_ids(Some(add_subnets));
+            }
+            if !remove_subnets.is_empty() {
+                request = request.set_remove_subnet_ids(Some(remove_subnets));
+            }
+            if !add_groups.is_empty() {
+                request = request.set_add_security_group_ids(Some(add_groups));
+            }
+            if !remove_groups.is_empty() {
+                request = request.set_remove_security_group_ids(Some(remove_groups));
+            }
+            if !add_tables.is_empty() {
+                request = request.set_add_route_table_ids(Some(add_tables));
+            }
+            if !remove_tables.is_empty() {
+                request = request.set_remove_route_table_ids(Some(remove_tables));
+            }
+            if touches("privateDns") {
+                request = request.private_dns_enabled(want["privateDns"].as_bool().unwrap_or(true));
+            }
+            cx.may_mutate().await?;
+            request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
+        }
+        if drift.iter().any(|x| x.field.starts_with("tags")) {
+            let have: BTreeMap<String, String> = o.config["tags"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            let stale: Vec<Tag> =
+                have.keys().filter(|k| !d.tags.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
+            cx.may_mutate().await?;
+            cx.clients
+                .ec2
+                .create_tags()
+                .resources(&o.id)
+                .set_tags(Some(ec2_tags(&d.tags)))
+                .send()
+                .await
+                .map_err(aws("CreateTags"))?;
+            if !stale.is_empty() {
+                cx.may_mutate().await?;
+                cx.clients
+                    .ec2
+                    .delete_tags()
+                    .resources(&o.id)
+                    .set_tags(Some(stale))
+                    .send()
+                    .await
+                    .map_err(aws("DeleteTags"))?;
+            }
+        }
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(&o.id)
+            .send()
+            .await
+            .map_err(aws("DeleteVpcEndpoints"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+        let ownership: BTreeMap<String, String> =
+            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        cx.may_mutate().await?;
+        cx.clients
+            .ec2
+            .create_tags()
+            .resources(&o.id)
+            .set_tags(Some(ec2_tags(&ownership)))
+            .send()
+            .await
+            .map_err(aws("CreateTags"))?;
+        Ok(())
+    }
+}

@@ -361,6 +361,7 @@ pub fn common_fields() -> Vec<Field> {
         opt("managementPolicy", Shape::Enum(MANAGEMENT_POLICIES)),
         opt("deletionPolicy", Shape::Enum(DELETION_POLICIES)),
         opt("adopt", Shape::Bool),
+        opt("allowReplacement", Shape::Bool),
     ]
 }
 

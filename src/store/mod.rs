@@ -13,6 +13,8 @@
 
 mod items;
 
+use crate::engine::Guard;
+use crate::engine::status::Status;
 use crate::kinds::Kind;
 use crate::manifest::{Manifest, ResourceKey, Source};
 use anyhow::{Result, anyhow};
@@ -33,6 +35,8 @@ pub const DEFAULT_TABLE: &str = "steward";
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 const GLOBAL_PK: &str = "GLOBAL";
 const CHANGES_SK: &str = "CHANGES";
+/// The sort key of a stack's lease item (see `daemon::lease`).
+pub const LEASE_SK: &str = "LEASE";
 
 /// A resource as stored: its manifest and the bookkeeping around it.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +106,7 @@ fn hist_prefix(kind: Kind, name: &str) -> String {
     format!("HIST#{kind}#{name}#")
 }
 
-fn stack_pk(stack: &str) -> String {
+pub fn stack_pk(stack: &str) -> String {
     format!("STACK#{stack}")
 }
 
@@ -347,6 +351,66 @@ impl Store {
             }
         }
         Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+    }
+}
+
+impl Store {
+    /// The controller's status of every resource of the given stacks.
+    pub async fn statuses(&self, stacks: &[String]) -> Result<BTreeMap<ResourceKey, Status>> {
+        let mut out = BTreeMap::new();
+        for stack in stacks {
+            for item in self.query_prefix(stack, "STATUS#").await? {
+                let sk = item.str("sk");
+                let mut parts = sk.splitn(3, '#').skip(1);
+                let (Some(kind), Some(name)) = (parts.next().and_then(Kind::parse), parts.next()) else { continue };
+                let status: Status = serde_json::from_str(&item.str("status")).unwrap_or_default();
+                out.insert(ResourceKey::new(stack, kind, name), status);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a resource's status. With a fencing token, the write happens only while the stack's
+    /// lease still carries that token, so a paused former owner can never overwrite a new owner.
+    pub async fn put_status(&self, key: &ResourceKey, status: &Status, guard: &dyn Guard) -> Result<()> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&stack_pk(&key.stack)))
+            .item("sk", s(&format!("STATUS#{}#{}", key.kind, key.name)))
+            .item("status", s(&serde_json::to_string(status)?))
+            .item("updatedAt", s(&now()));
+        match guard.fence(&key.stack) {
+            None => {
+                let put = put.build()?;
+                self.db
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(put.item))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("writing a status", e))?;
+            }
+            Some(token) => {
+                let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(&stack_pk(&key.stack)))
+                    .key("sk", s(LEASE_SK))
+                    .condition_expression("fencingToken = :token")
+                    .expression_attribute_values(":token", n(token))
+                    .build()?;
+                self.db
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().condition_check(check).build())
+                    .transact_items(TransactWriteItem::builder().put(put.build()?).build())
+                    .send()
+                    .await
+                    .map_err(|e| match cancelled_indexes(&e) {
+                        Some(_) => anyhow!("lost the lease of stack {}: status not written", key.stack),
+                        None => aws_error("writing a status", e),
+                    })?;
+            }
+        }
+        Ok(())
     }
 }
 

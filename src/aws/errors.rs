@@ -1,0 +1,138 @@
+//! AWS errors, classified by code so the engine knows whether to slow down, retry or stop.
+
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorClass {
+    /// The service asked us to slow down: back off, and hold other calls to that service.
+    Throttling,
+    /// Worth retrying with backoff: 5xx, timeouts, connection errors, conflicting states.
+    Transient,
+    /// Retrying the same call cannot succeed (invalid parameter, quota, access denied):
+    /// rechecked at the slow resync cadence.
+    Terminal,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    pub operation: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub class: ErrorClass,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{}: {code}: {}", self.operation, self.message),
+            None => write!(f, "{}: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+const TERMINAL: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "InvalidParameter",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "InvalidParameterException",
+    "ValidationException",
+    "InvalidRequestException",
+    "InvalidARN",
+    "ClientException",
+    "MissingParameter",
+    "ServiceQuotaExceededException",
+    "LimitExceededException",
+    "InvalidSubnet",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidRouteTableId.NotFound",
+    "InvalidServiceName",
+    "ParameterPatternMismatch",
+    "UnsupportedOperation",
+];
+
+pub fn classify_code(code: Option<&str>, status: Option<u16>) -> ErrorClass {
+    match code {
+        Some(c) if THROTTLING.contains(&c) => ErrorClass::Throttling,
+        Some(c) if TERMINAL.contains(&c) || c.ends_with("QuotaExceeded") || c.ends_with("QuotaExceededFault") => {
+            ErrorClass::Terminal
+        }
+        _ if status == Some(429) => ErrorClass::Throttling,
+        _ => ErrorClass::Transient,
+    }
+}
+
+impl AwsError {
+    pub fn from_sdk<E, R>(operation: &str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        let (code, message) = match err.as_service_error() {
+            Some(e) => (e.code().map(str::to_string), e.message().unwrap_or("no message").to_string()),
+            None => (None, DisplayErrorContext(&err).to_string()),
+        };
+        let class = classify_code(code.as_deref(), None);
+        AwsError { operation: operation.to_string(), code, message, class }
+    }
+
+    /// An error steward raises itself (for example an object it may not touch).
+    pub fn terminal(operation: &str, code: &str, message: impl Into<String>) -> Self {
+        AwsError {
+            operation: operation.into(),
+            code: Some(code.into()),
+            message: message.into(),
+            class: ErrorClass::Terminal,
+        }
+    }
+
+    pub fn is_code(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+/// `.map_err(aws("Operation"))` on an SDK call.
+pub fn aws<E, R>(operation: &'static str) -> impl Fn(SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    move |e| AwsError::from_sdk(operation, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        assert_eq!(classify_code(Some("Throttling"), None), ErrorClass::Throttling);
+        assert_eq!(classify_code(Some("ThrottlingException"), None), ErrorClass::Throttling);
+        assert_eq!(classify_code(Some("InvalidParameterValue"), None), ErrorClass::Terminal);
+        assert_eq!(classify_code(Some("ClusterQuotaForCustomerExceeded"), None), ErrorClass::Terminal);
+        assert_eq!(classify_code(Some("InternalFailure"), None), ErrorClass::Transient);
+        assert_eq!(classify_code(Some("InvalidStateException"), None), ErrorClass::Transient);
+        assert_eq!(classify_code(None, Some(429)), ErrorClass::Throttling);
+        assert_eq!(classify_code(None, None), ErrorClass::Transient);
+    }
+}

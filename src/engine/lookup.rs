@@ -1,0 +1,158 @@
+//! `{byTag: {…}}` selectors → AWS ids, inside a stack's VPC. One Describe call per object type and
+//! VPC per pass, whatever the number of selectors; tags are matched locally.
+
+use crate::aws::{AwsError, Clients, aws};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::Mutex;
+
+/// Which EC2 object a field selects, by the field's name.
+fn object_type(field: &str) -> Option<&'static str> {
+    match field {
+        "subnets" => Some("subnet"),
+        "securityGroups" => Some("security-group"),
+        "routeTables" => Some("route-table"),
+        _ => None,
+    }
+}
+
+type Tagged = Vec<(String, BTreeMap<String, String>)>;
+
+#[derive(Default)]
+pub struct Lookups {
+    cache: Mutex<HashMap<(String, String, &'static str), Tagged>>,
+}
+
+/// Why a selector could not be resolved: nothing matches yet (wait), or it is ambiguous (terminal).
+#[derive(Debug)]
+pub enum LookupError {
+    Missing(String),
+    Ambiguous(String),
+    Aws(AwsError),
+}
+
+impl Lookups {
+    /// Finds the VPC of a stack: an id as given, or the one VPC whose tags match.
+    pub async fn vpc(&self, clients: &Clients, selector: &Json) -> Result<String, LookupError> {
+        if let Some(id) = selector.as_str() {
+            return Ok(id.to_string());
+        }
+        let wanted = tags_of(selector);
+        let mut request = clients.ec2.describe_vpcs();
+        for (k, v) in &wanted {
+            request = request.filters(aws_sdk_ec2::types::Filter::builder().name(format!("tag:{k}")).values(v).build());
+        }
+        let out = request.send().await.map_err(|e| LookupError::Aws(aws("DescribeVpcs")(e)))?;
+        let ids: Vec<String> = out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)).collect();
+        one_of(ids, "VPC", &wanted)
+    }
+
+    async fn objects(&self, clients: &Clients, vpc: &str, object: &'static str) -> Result<Tagged, AwsError> {
+        let key = (clients.region.clone(), vpc.to_string(), object);
+        let mut cache = self.cache.lock().await;
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build();
+        let tags = |t: &[aws_sdk_ec2::types::Tag]| -> BTreeMap<String, String> {
+            t.iter()
+                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+                .collect()
+        };
+        let mut found = Vec::new();
+        match object {
+            "subnet" => {
+                let mut pages = clients.ec2.describe_subnets().filters(filter).into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(aws("DescribeSubnets"))?;
+                    found.extend(
+                        page.subnets().iter().map(|s| (s.subnet_id().unwrap_or_default().to_string(), tags(s.tags()))),
+                    );
+                }
+            }
+            "security-group" => {
+                let mut pages = clients.ec2.describe_security_groups().filters(filter).into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(aws("DescribeSecurityGroups"))?;
+                    found.extend(page.security_groups().iter().map(|g| {
+                        let mut t = tags(g.tags());
+                        // A security group's name is also selectable as a tag, like the console shows it.
+                        t.entry("GroupName".into()).or_insert_with(|| g.group_name().unwrap_or_default().to_string());
+                        (g.group_id().unwrap_or_default().to_string(), t)
+                    }));
+                }
+            }
+            _ => {
+                let mut pages = clients.ec2.describe_route_tables().filters(filter).into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(aws("DescribeRouteTables"))?;
+                    found.extend(
+                        page.route_tables()
+                            .iter()
+                            .map(|r| (r.route_table_id().unwrap_or_default().to_string(), tags(r.tags()))),
+                    );
+                }
+            }
+        }
+        cache.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// Replaces every selector in a spec with the id it selects.
+    pub async fn resolve(&self, clients: &Clients, vpc: &str, spec: &Json) -> Result<Json, LookupError> {
+        let mut out = spec.clone();
+        self.resolve_in(clients, vpc, &mut out).await?;
+        Ok(out)
+    }
+
+    fn resolve_in<'a>(
+        &'a self,
+        clients: &'a Clients,
+        vpc: &'a str,
+        value: &'a mut Json,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), LookupError>> + Send + 'a>> {
+        Box::pin(async move {
+            let Json::Object(map) = value else { return Ok(()) };
+            for (field, child) in map.iter_mut() {
+                match (object_type(field), child) {
+                    (Some(object), Json::Array(items)) => {
+                        for item in items.iter_mut().filter(|i| i.get("byTag").is_some()) {
+                            let wanted = tags_of(item);
+                            let objects = self.objects(clients, vpc, object).await.map_err(LookupError::Aws)?;
+                            let ids: Vec<String> = objects
+                                .iter()
+                                .filter(|(_, t)| wanted.iter().all(|(k, v)| t.get(k) == Some(v)))
+                                .map(|(id, _)| id.clone())
+                                .collect();
+                            *item = Json::String(one_of(ids, object, &wanted)?);
+                        }
+                    }
+                    (_, child @ Json::Object(_)) => self.resolve_in(clients, vpc, child).await?,
+                    _ => {}
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn tags_of(selector: &Json) -> BTreeMap<String, String> {
+    selector
+        .get("byTag")
+        .and_then(Json::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default()
+}
+
+fn one_of(mut ids: Vec<String>, what: &str, wanted: &BTreeMap<String, String>) -> Result<String, LookupError> {
+    let shown: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    match ids.len() {
+        0 => Err(LookupError::Missing(format!("no {what} with tags {} in the stack's VPC", shown.join(", ")))),
+        1 => Ok(ids.remove(0)),
+        n => Err(LookupError::Ambiguous(format!(
+            "{n} {what}s have tags {}: {}; make the selector specific",
+            shown.join(", "),
+            ids.join(", ")
+        ))),
+    }
+}

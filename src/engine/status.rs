@@ -1,0 +1,119 @@
+//! What the controller records per resource: conditions, outputs, last drift, backoff figures.
+//! Stored as JSON in the `STATUS#Kind#name` item; it never holds a secret.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRecord {
+    pub field: String,
+    pub desired: Json,
+    pub actual: Json,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// A word for people: Ready, Creating, Updating, Deleting, Deleted, Retained, Waiting, Paused,
+    /// Drifted (observe policy), Failed, Terminal, NotOwned.
+    pub phase: String,
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+    /// The desired-state version this status was computed from.
+    #[serde(default)]
+    pub observed_generation: u64,
+    #[serde(default)]
+    pub last_observed_at: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_drift: Vec<DriftRecord>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Facts a kind keeps between passes (never secrets): the SSM parameter version a password
+    /// was set from, the task definition revision last registered.
+    #[serde(default, skip_serializing_if = "Json::is_null")]
+    pub memo: Json,
+}
+
+pub const CONDITION_TYPES: [&str; 6] = ["Ready", "Synced", "Drifted", "Paused", "Terminal", "WaitingForDependency"];
+
+impl Status {
+    pub fn condition(&self, kind: &str) -> bool {
+        self.conditions.iter().any(|c| c.kind == kind && c.status)
+    }
+
+    pub fn set(&mut self, kind: &str, status: bool, reason: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.conditions.iter_mut().find(|c| c.kind == kind) {
+            Some(c) => {
+                c.status = status;
+                c.reason = reason.to_string();
+                c.message = message;
+            }
+            None => {
+                self.conditions.push(Condition { kind: kind.to_string(), status, reason: reason.to_string(), message })
+            }
+        }
+    }
+
+    /// Starts every condition from false, so a status always lists all six.
+    pub fn fresh(previous: &Status) -> Status {
+        let mut s = Status {
+            outputs: previous.outputs.clone(),
+            consecutive_failures: previous.consecutive_failures,
+            next_attempt_at: previous.next_attempt_at.clone(),
+            last_error: previous.last_error.clone(),
+            last_drift: previous.last_drift.clone(),
+            memo: previous.memo.clone(),
+            ..Status::default()
+        };
+        for kind in CONDITION_TYPES {
+            s.set(kind, false, "", "");
+        }
+        s
+    }
+
+    /// True when nothing but the observation time differs: such a status need not be rewritten.
+    pub fn same_as(&self, other: &Status) -> bool {
+        let strip = |s: &Status| Status { last_observed_at: String::new(), ..s.clone() };
+        strip(self) == strip(other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_are_set_and_compared() {
+        let mut s = Status::fresh(&Status::default());
+        assert_eq!(s.conditions.len(), 6);
+        s.set("Ready", true, "Available", "");
+        assert!(s.condition("Ready"));
+        let mut later = s.clone();
+        later.last_observed_at = "2026-11-26T00:00:00Z".into();
+        assert!(s.same_as(&later));
+        later.set("Drifted", true, "Drift", "spec.nodeType");
+        assert!(!s.same_as(&later));
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["conditions"][0]["type"], "Ready");
+    }
+}

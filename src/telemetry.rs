@@ -1,0 +1,114 @@
+//! Output: every tracing event as one line, JSON by default (what CloudWatch Logs and metric
+//! filters read) or readable text for people at a terminal. Events of `steward::events` carry a
+//! JSON payload that becomes the line's top-level fields.
+
+use serde_json::{Map, Value as Json, json};
+use std::fmt;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+struct Fields(Map<String, Json>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        let value = if field.name() == "payload" {
+            serde_json::from_str(&text).unwrap_or(Json::String(text))
+        } else {
+            Json::String(text)
+        };
+        self.0.insert(field.name().to_string(), value);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_string(), json!(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_string(), json!(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_string(), json!(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_string(), json!(value));
+    }
+}
+
+pub struct Format(pub LogFormat);
+
+impl<S, N> FormatEvent<S, N> for Format
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
+        let mut fields = Fields(Map::new());
+        event.record(&mut fields);
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let level = event.metadata().level().to_string();
+        let mut line = Map::new();
+        line.insert("timestamp".into(), json!(timestamp));
+        line.insert("level".into(), json!(level));
+        match fields.0.remove("payload") {
+            Some(Json::Object(payload)) => line.extend(payload),
+            _ => {
+                line.insert("target".into(), json!(event.metadata().target()));
+                line.extend(fields.0);
+            }
+        }
+        match self.0 {
+            LogFormat::Json => writeln!(writer, "{}", Json::Object(line)),
+            LogFormat::Text => writeln!(writer, "{}", text_line(&line)),
+        }
+    }
+}
+
+/// `12:00:01 drift_detected mentor-match CacheCluster/mentor-match-redis field=… desired=…`
+fn text_line(line: &Map<String, Json>) -> String {
+    let time = line.get("timestamp").and_then(Json::as_str).map(|t| t.get(11..19).unwrap_or(t)).unwrap_or_default();
+    let show = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = format!("{time} ");
+    let skip = ["timestamp", "level", "event", "stack", "kind", "name", "target", "message"];
+    if let Some(event) = line.get("event") {
+        out.push_str(&format!("{:<16}", show(event)));
+        if let (Some(stack), Some(kind), Some(name)) = (line.get("stack"), line.get("kind"), line.get("name")) {
+            out.push_str(&format!(" {}  {}/{}", show(stack), show(kind), show(name)));
+        }
+    } else {
+        out.push_str(&format!("{:<5} {}", show(&line["level"]), line.get("message").map(show).unwrap_or_default()));
+    }
+    for (k, v) in line.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+        out.push_str(&format!("  {k}={}", show(v)));
+    }
+    out
+}
+
+/// Installs the formatter on stdout. `RUST_LOG` filters as usual (default: info).
+pub fn init(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws=warn,hyper=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(Format(format))
+        .with_writer(std::io::stdout)
+        .try_init();
+}
