@@ -97,6 +97,9 @@ pub enum Command {
         /// How long --wait waits (like 90s, 10m)
         #[arg(long, default_value = "10m")]
         timeout: String,
+        /// Run this many passes back to back in one process (caches carry over, as in the daemon)
+        #[arg(long, default_value_t = 1, conflicts_with = "wait")]
+        passes: u32,
         /// Event lines as JSON (for machines) or text (for people)
         #[arg(long, value_enum, env = "STEWARD_LOG_FORMAT", default_value_t = crate::telemetry::LogFormat::Json)]
         log_format: crate::telemetry::LogFormat,
@@ -251,9 +254,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Apply { files, dry_run, prune, message } => apply::apply(&ctx, &files, dry_run, prune, message).await,
         Command::Diff { live: true, target, .. } => reconcile::diff_live(&ctx, target.as_deref()).await,
         Command::Diff { files, .. } => apply::diff(&ctx, &files).await,
-        Command::Reconcile { target, wait, timeout, log_format } => {
+        Command::Reconcile { target, wait, timeout, passes, log_format } => {
             crate::telemetry::init(log_format);
-            reconcile::reconcile(&ctx, target.as_deref(), wait, &timeout).await
+            reconcile::reconcile(&ctx, target.as_deref(), if wait { None } else { Some(passes) }, &timeout).await
         }
         Command::Status { target } => reconcile::status(&ctx, target.as_deref()).await,
         Command::Get { target } => read::get(&ctx, target.as_deref()).await,

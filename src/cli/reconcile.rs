@@ -27,16 +27,22 @@ fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
     Ok(PassOptions { stacks: ctx.stack.as_ref().map(|s| vec![s.clone()]), only, plan_only: false })
 }
 
-pub async fn reconcile(ctx: &Ctx, target: Option<&str>, wait: bool, timeout: &str) -> Result<ExitCode> {
+/// `passes`: run exactly that many passes; None: until converged or the timeout.
+pub async fn reconcile(ctx: &Ctx, target: Option<&str>, passes: Option<u32>, timeout: &str) -> Result<ExitCode> {
     let timeout = parse_duration_secs(timeout)
         .ok_or_else(|| anyhow!("--timeout: expected a duration like 90s or 10m, got {timeout:?}"))?;
     let deadline = Instant::now() + Duration::from_secs(timeout);
     let engine = engine(ctx);
     let options = options(ctx, target)?;
+    let mut done = 0;
     loop {
         let report = engine.pass(&options).await?;
-        if !wait || report.converged {
-            return Ok(ExitCode::SUCCESS);
+        done += 1;
+        match passes {
+            Some(n) if done >= n => return Ok(ExitCode::SUCCESS),
+            Some(_) => continue,
+            None if report.converged => return Ok(ExitCode::SUCCESS),
+            None => {}
         }
         if Instant::now() >= deadline {
             let statuses = ctx.store.statuses(&ctx.store.stacks().await?).await?;
@@ -69,7 +75,8 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
         .filter(|r| {
             kind.is_none_or(|k| r.manifest.key.kind == k) && name.as_ref().is_none_or(|n| &r.manifest.key.name == n)
         })
-        .filter(|r| !r.deleted || statuses.get(&r.manifest.key).is_some_and(|s| s.phase != "Deleted"))
+        // Deleted resources stay listed until they are gone from AWS, or when asked for by name.
+        .filter(|r| !r.deleted || name.is_some() || statuses.get(&r.manifest.key).is_some_and(|s| s.phase != "Deleted"))
         .map(|r| (r, statuses.get(&r.manifest.key).cloned().unwrap_or_default()))
         .collect();
     if ctx.output != Output::Table {

@@ -353,12 +353,12 @@ impl Engine {
                 for (d, r) in items {
                     if !wanted(r) && kind != Kind::Stack {
                         // Observed only for its outputs (dependencies of the one resource asked for).
-                        if let Ok(obs) = &observed {
-                            if let Some(o) = obs.get(&d.key) {
-                                pass.outputs.insert(d.key.clone(), o.outputs.clone());
-                                if o.phase == Phase::Ready {
-                                    pass.ready.insert(d.key.clone());
-                                }
+                        if let Ok(obs) = &observed
+                            && let Some(o) = obs.get(&d.key)
+                        {
+                            pass.outputs.insert(d.key.clone(), o.outputs.clone());
+                            if o.phase == Phase::Ready {
+                                pass.ready.insert(d.key.clone());
                             }
                         }
                         continue;

@@ -153,18 +153,6 @@ fn check(spec: &Json, c: &mut Checker) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fargate_sizes() {
-        assert_eq!(fargate_memory(256).unwrap(), vec![512, 1024, 2048]);
-        assert!(fargate_memory(512).unwrap().contains(&4096));
-        assert!(fargate_memory(300).is_none());
-    }
-}
-
 // ---- adapter ----
 //
 // A service and the task definition it runs are one resource. Task definitions are immutable:
@@ -400,10 +388,10 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
 /// matches, or a new revision.
 async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
     let wanted = desired_task(d);
-    if let Some(last) = d.memo.get("taskDefinitionArn").and_then(Json::as_str) {
-        if project(&task_definition(cx, last).await?, &wanted) == wanted {
-            return Ok(last.to_string());
-        }
+    if let Some(last) = d.memo.get("taskDefinitionArn").and_then(Json::as_str)
+        && project(&task_definition(cx, last).await?, &wanted) == wanted
+    {
+        return Ok(last.to_string());
     }
     register(cx, d).await
 }
@@ -575,5 +563,17 @@ mod adapter_tests {
         let actual = json!({"a": 1, "b": {"c": 2, "d": 3}, "env": {"X": "1", "Y": "2"}, "list": [{"n": 1, "m": 2}]});
         let wanted = json!({"b": {"c": 0}, "env": {"X": "1"}, "list": [{"n": 0}]});
         assert_eq!(project(&actual, &wanted), json!({"b": {"c": 2}, "env": {"X": "1", "Y": "2"}, "list": [{"n": 1}]}));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_sizes() {
+        assert_eq!(fargate_memory(256).unwrap(), vec![512, 1024, 2048]);
+        assert!(fargate_memory(512).unwrap().contains(&4096));
+        assert!(fargate_memory(300).is_none());
     }
 }

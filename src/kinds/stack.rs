@@ -74,23 +74,6 @@ fn is_cron(s: &str) -> bool {
     fields.len() == 6 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regions_and_resync() {
-        assert!((REGION.check)("eu-west-1"));
-        assert!((REGION.check)("us-gov-west-1"));
-        assert!(!(REGION.check)("Europe"));
-        assert!((RESYNC.check)("60s"));
-        assert!((RESYNC.check)("5m"));
-        assert!(!(RESYNC.check)("1s"));
-        assert!(!(RESYNC.check)("sometimes"));
-        assert!((RESYNC.check)("0 */5 * * * *"));
-    }
-}
-
 // ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----
 
 use crate::aws::AwsError;
@@ -142,5 +125,22 @@ impl Adapter for StackAdapter {
 
     async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), AwsError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_and_resync() {
+        assert!((REGION.check)("eu-west-1"));
+        assert!((REGION.check)("us-gov-west-1"));
+        assert!(!(REGION.check)("Europe"));
+        assert!((RESYNC.check)("60s"));
+        assert!((RESYNC.check)("5m"));
+        assert!(!(RESYNC.check)("1s"));
+        assert!(!(RESYNC.check)("sometimes"));
+        assert!((RESYNC.check)("0 */5 * * * *"));
     }
 }

@@ -2,6 +2,8 @@
 //! when the binary exits), one moto account per test for isolation, and the real `steward` binary.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -52,8 +54,9 @@ pub fn moto_url() -> &'static str {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("steward-test-moto-{port}.log"));
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        // MOTO_ECS_SERVICE_RUNNING: without it moto keeps every ECS service at runningCount 0.
         spawn_with_watchdog(
-            &format!("{python} -m moto.server"),
+            &format!("env MOTO_ECS_SERVICE_RUNNING=1 {python} -m moto.server"),
             &["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()],
             &log,
         );
@@ -112,6 +115,8 @@ pub struct World {
     pub account: Account,
     pub table: String,
     pub dir: tempfile::TempDir,
+    /// App Runner and ElastiCache, when the test needs them.
+    pub emulator: Option<EmulatorProcess>,
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {
@@ -120,7 +125,7 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 impl World {
     pub fn new() -> Self {
-        World { account: new_account(), table: "steward".into(), dir: tempfile::tempdir().unwrap() }
+        World { account: new_account(), table: "steward".into(), dir: tempfile::tempdir().unwrap(), emulator: None }
     }
 
     /// A `steward` command with only the standard AWS configuration pointing it at moto.
@@ -138,6 +143,9 @@ impl World {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("STEWARD_TABLE", &self.table)
             .stdin(Stdio::null());
+        if let Some(e) = &self.emulator {
+            cmd.env("AWS_ENDPOINT_URL_APPRUNNER", &e.url).env("AWS_ENDPOINT_URL_ELASTICACHE", &e.url);
+        }
         cmd
     }
 
@@ -202,4 +210,70 @@ pub fn replace_in(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{from:?} not in {}", path.display());
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// botocore's data folder, found once (the emulator reads the service models from it).
+pub fn botocore_data() -> &'static str {
+    static DIR: OnceLock<String> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), 'data'))"])
+            .output()
+            .expect("python3 with botocore");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+/// A steward-emulator process of this test, killed when the test ends.
+pub struct EmulatorProcess {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The emulator binary, built beside steward by `cargo test --workspace`.
+pub fn emulator_binary() -> PathBuf {
+    let steward = PathBuf::from(env!("CARGO_BIN_EXE_steward"));
+    let path = steward.with_file_name("steward-emulator");
+    assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
+    let port = free_port();
+    let child = Command::new(emulator_binary())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--transition-ms",
+            &transition_ms.to_string(),
+            "--botocore-data",
+            botocore_data(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting steward-emulator");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for_http(&url, "steward-emulator");
+    EmulatorProcess { child, url }
+}
+
+/// A minimal HTTP/1.1 call on loopback (the emulator's admin API), without an HTTP client crate.
+pub fn http(method: &str, url: &str, body: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let payload = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)
 }

@@ -1,0 +1,149 @@
+//! A converged Mentor Match stack on moto and the emulator, and the clients a test uses to break
+//! it out of band the way a person would.
+#![allow(dead_code)]
+
+use super::{REGION, World, http, repo_path, runtime, start_emulator};
+use serde_json::Value;
+use std::process::Command;
+
+pub struct Live {
+    pub world: World,
+    pub network: Value,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl Live {
+    /// Network foundation, table, the Mentor Match desired state applied and reconciled.
+    pub fn start() -> Live {
+        let mut world = World::new();
+        world.emulator = Some(start_emulator(50));
+        let network = Command::new("python3")
+            .arg(repo_path("bootstrap/local-network.py"))
+            .envs(world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+            .env("AWS_DEFAULT_REGION", REGION)
+            .output()
+            .unwrap();
+        assert!(network.status.success(), "{}", String::from_utf8_lossy(&network.stderr));
+        let network: Value = serde_json::from_slice(&network.stdout).unwrap();
+        world.bootstrap_and_apply_seed();
+        let sdk = runtime().block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(REGION))
+                .endpoint_url(super::moto_url())
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    world.account.access_key.clone(),
+                    world.account.secret_key.clone(),
+                    Some(world.account.session_token.clone()),
+                    None,
+                    "test",
+                ))
+                .load(),
+        );
+        let live = Live { world, network, sdk };
+        live.converge();
+        live
+    }
+
+    pub fn emulator_url(&self) -> &str {
+        &self.world.emulator.as_ref().unwrap().url
+    }
+
+    /// One reconcile pass; its JSON event lines.
+    pub fn pass(&self) -> Vec<Value> {
+        events(&self.world.ok(&["reconcile"]))
+    }
+
+    /// Passes until converged (generous bound); the event lines of all of them.
+    pub fn converge(&self) -> Vec<Value> {
+        events(&self.world.ok(&["reconcile", "--wait", "--timeout", "180s"]))
+    }
+
+    pub fn status(&self, target: &str) -> Value {
+        let all: Value = serde_json::from_str(&self.world.ok(&["status", target, "-o", "json"])).unwrap();
+        all[0]["status"].clone()
+    }
+
+    pub fn output(&self, target: &str, name: &str) -> String {
+        self.status(target)["outputs"][name].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn ec2(&self) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk)
+    }
+
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.sdk)
+    }
+
+    pub fn ssm(&self) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.sdk)
+    }
+
+    pub fn elasticache(&self) -> aws_sdk_elasticache::Client {
+        let conf = aws_sdk_elasticache::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();
+        aws_sdk_elasticache::Client::from_conf(conf)
+    }
+
+    pub fn apprunner(&self) -> aws_sdk_apprunner::Client {
+        let conf = aws_sdk_apprunner::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();
+        aws_sdk_apprunner::Client::from_conf(conf)
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: &str) -> Value {
+        http(method, &format!("{}{path}", self.emulator_url()), body)
+    }
+
+    pub fn block<F: std::future::Future>(&self, f: F) -> F::Output {
+        runtime().block_on(f)
+    }
+
+    /// The App Runner service's environment variables as AWS has them.
+    pub fn web_env(&self) -> std::collections::HashMap<String, String> {
+        let ar = self.apprunner();
+        let arn = self.output("AppRunnerService/mmweb", "arn");
+        let out = self.block(ar.describe_service().service_arn(arn).send()).unwrap();
+        let service = out.service().unwrap();
+        let config = service.source_configuration().unwrap().image_repository().unwrap().image_configuration().unwrap();
+        config.runtime_environment_variables().cloned().unwrap_or_default()
+    }
+
+    /// The worker service and the environment of its task definition's container.
+    pub fn worker(&self) -> (aws_sdk_ecs::types::Service, std::collections::HashMap<String, String>) {
+        let ecs = self.ecs();
+        let out = self
+            .block(ecs.describe_services().cluster("celery-workers").services("mentor-match-worker").send())
+            .unwrap();
+        let service = out.services()[0].clone();
+        let td = self
+            .block(ecs.describe_task_definition().task_definition(service.task_definition().unwrap()).send())
+            .unwrap();
+        let env = td.task_definition().unwrap().container_definitions()[0]
+            .environment()
+            .iter()
+            .map(|kv| (kv.name().unwrap().to_string(), kv.value().unwrap().to_string()))
+            .collect();
+        (service, env)
+    }
+
+    pub fn subnet(&self, zone: char) -> String {
+        self.network["subnets"][format!("mentor-match-vpc-intra-{REGION}{zone}")].as_str().unwrap().to_string()
+    }
+
+    pub fn security_group(&self, name: &str) -> String {
+        self.network["securityGroups"][name].as_str().unwrap().to_string()
+    }
+}
+
+/// The JSON event lines of steward's stdout.
+pub fn events(stdout: &str) -> Vec<Value> {
+    stdout.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v.get("event").is_some()).collect()
+}
+
+pub fn named<'a>(events: &'a [Value], event: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == event).collect()
+}
+
+/// AWS calls of a pass by service and operation, from its pass_completed event.
+pub fn calls(events: &[Value]) -> Value {
+    named(events, "pass_completed").last().map(|e| e["awsCalls"].clone()).unwrap_or(Value::Null)
+}
