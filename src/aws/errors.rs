@@ -74,9 +74,7 @@ const TERMINAL: &[&str] = &[
 pub fn classify_code(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     match code {
         Some(c) if THROTTLING.contains(&c) => ErrorClass::Throttling,
-        Some(c) if TERMINAL.contains(&c) || c.ends_with("QuotaExceeded") || c.ends_with("QuotaExceededFault") => {
-            ErrorClass::Terminal
-        }
+        Some(c) if TERMINAL.contains(&c) || (c.contains("Quota") && c.contains("Exceeded")) => ErrorClass::Terminal,
         _ if status == Some(429) => ErrorClass::Throttling,
         _ => ErrorClass::Transient,
     }
