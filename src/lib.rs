@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod daemon;
 pub mod engine;
 pub mod kinds;
 pub mod manifest;

@@ -5,7 +5,11 @@ mod apply;
 mod edit;
 mod read;
 mod reconcile;
+mod run;
+mod watch;
 mod write;
+
+pub use run::RunArgs;
 
 use crate::kinds::Kind;
 use crate::manifest::ResourceKey;
@@ -63,6 +67,12 @@ pub enum Command {
         /// A note recorded in history with every version this apply writes
         #[arg(short, long)]
         message: Option<String>,
+        /// Then wait until a running controller has made every resource of these stacks ready
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits (like 90s, 10m)
+        #[arg(long, default_value = "30m")]
+        timeout: String,
     },
     /// List resources of the desired state
     Get {
@@ -108,7 +118,15 @@ pub enum Command {
     Status {
         /// KIND or KIND/NAME
         target: Option<String>,
+        /// Keep showing it until every resource is ready (or --timeout passes)
+        #[arg(long)]
+        watch: bool,
+        /// How long --watch waits
+        #[arg(long, default_value = "30m")]
+        timeout: String,
     },
+    /// The long-running controller: leases, resync schedule, fast edits, HTTP, drift alerts
+    Run(Box<RunArgs>),
     /// Show every version of a resource
     History {
         /// KIND/NAME
@@ -244,6 +262,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         output: cli.output,
         sts: aws_sdk_sts::Client::new(&config),
     };
+    let table = cli.table.clone();
+    let cli = Cli { table: table.clone(), ..cli };
     match cli.command {
         Command::Validate { .. } => unreachable!("handled above"),
         Command::Bootstrap => {
@@ -251,14 +271,30 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("table {} {}", ctx.store.table(), if created { "created" } else { "already exists" });
             Ok(ExitCode::SUCCESS)
         }
-        Command::Apply { files, dry_run, prune, message } => apply::apply(&ctx, &files, dry_run, prune, message).await,
+        Command::Apply { files, dry_run, prune, message, wait, timeout } => {
+            let code = apply::apply(&ctx, &files, dry_run, prune, message).await?;
+            if !wait || dry_run || code != ExitCode::SUCCESS {
+                return Ok(code);
+            }
+            let manifests = crate::manifest::load_paths(&files, ctx.stack.as_deref())?;
+            let stacks: std::collections::BTreeSet<String> = manifests.iter().map(|m| m.key.stack.clone()).collect();
+            watch::watch(&ctx, &stacks.into_iter().collect::<Vec<_>>(), None, &timeout).await
+        }
         Command::Diff { live: true, target, .. } => reconcile::diff_live(&ctx, target.as_deref()).await,
         Command::Diff { files, .. } => apply::diff(&ctx, &files).await,
         Command::Reconcile { target, wait, timeout, passes, log_format } => {
             crate::telemetry::init(log_format);
             reconcile::reconcile(&ctx, target.as_deref(), if wait { None } else { Some(passes) }, &timeout).await
         }
-        Command::Status { target } => reconcile::status(&ctx, target.as_deref()).await,
+        Command::Status { target, watch: true, timeout } => {
+            let stacks = match &ctx.stack {
+                Some(s) => vec![s.clone()],
+                None => ctx.store.stacks().await?,
+            };
+            watch::watch(&ctx, &stacks, target.as_deref(), &timeout).await
+        }
+        Command::Status { target, .. } => reconcile::status(&ctx, target.as_deref()).await,
+        Command::Run(args) => run::run(&ctx, *args, &cli.table).await,
         Command::Get { target } => read::get(&ctx, target.as_deref()).await,
         Command::History { target } => read::history(&ctx, &target).await,
         Command::Edit { target, message } => edit::edit(&ctx, &target, message).await,

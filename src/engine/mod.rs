@@ -389,11 +389,12 @@ impl Engine {
         }
         let report = &mut pass.report;
         report.calls = self.aws.calls.since(&calls_before);
-        // Changes to AWS objects; steward's own status writes to DynamoDB are not counted.
+        // Changes to AWS objects; steward's own writes (status in DynamoDB, its log events in
+        // CloudWatch Logs) are not counted.
         report.mutating_calls = report
             .calls
             .iter()
-            .filter(|(service, _)| service.as_str() != "DynamoDB")
+            .filter(|(service, _)| !["DynamoDB", "CloudWatch Logs"].contains(&service.as_str()))
             .flat_map(|(_, ops)| ops.iter())
             .filter(|(op, _)| crate::aws::is_mutating(op))
             .map(|(_, n)| n)

@@ -58,15 +58,21 @@ fn check(spec: &Json, c: &mut Checker) {
 }
 
 pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    parse_duration(s).filter(|d| d.subsec_millis() == 0).map(|d| d.as_secs())
+}
+
+/// `250ms`, `60s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = digits.parse().ok()?;
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
+    let millis = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
         _ => return None,
     };
-    n.checked_mul(scale)
+    n.checked_mul(millis).map(std::time::Duration::from_millis)
 }
 
 fn is_cron(s: &str) -> bool {

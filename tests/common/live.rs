@@ -15,6 +15,13 @@ pub struct Live {
 impl Live {
     /// Network foundation, table, the Mentor Match desired state applied and reconciled.
     pub fn start() -> Live {
+        let live = Live::prepared();
+        live.converge();
+        live
+    }
+
+    /// Network foundation, table and the Mentor Match desired state applied; nothing reconciled.
+    pub fn prepared() -> Live {
         let mut world = World::new();
         world.emulator = Some(start_emulator(50));
         let network = Command::new("python3")
@@ -39,9 +46,7 @@ impl Live {
                 ))
                 .load(),
         );
-        let live = Live { world, network, sdk };
-        live.converge();
-        live
+        Live { world, network, sdk }
     }
 
     pub fn emulator_url(&self) -> &str {
@@ -56,6 +61,13 @@ impl Live {
     /// Passes until converged (generous bound); the event lines of all of them.
     pub fn converge(&self) -> Vec<Value> {
         events(&self.world.ok(&["reconcile", "--wait", "--timeout", "180s"]))
+    }
+
+    /// Every resource Ready, as the controller last recorded it.
+    pub fn is_converged(&self) -> bool {
+        let all: Value = serde_json::from_str(&self.world.ok(&["status", "-o", "json"])).unwrap();
+        let items = all.as_array().unwrap();
+        !items.is_empty() && items.iter().all(|i| i["status"]["phase"] == "Ready")
     }
 
     pub fn status(&self, target: &str) -> Value {

@@ -277,3 +277,97 @@ pub fn http(method: &str, url: &str, body: &str) -> serde_json::Value {
     let payload = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
     serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)
 }
+
+/// A `steward run` process of a test, killed (SIGKILL) when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub http: String,
+    pub log: PathBuf,
+}
+
+impl World {
+    /// Starts `steward run` with short leases and its output in a log file.
+    pub fn daemon(&self, name: &str, extra: &[&str]) -> Daemon {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{name}.log"));
+        let http = format!("127.0.0.1:{port}");
+        let mut args = vec!["run", "--http-addr", &http, "--replica-id", name, "--poll-interval", "500ms"];
+        args.extend_from_slice(extra);
+        let child = self
+            .command(&args)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+            .spawn()
+            .expect("starting steward run");
+        let daemon = Daemon { child, http: format!("http://{http}"), log };
+        wait_for_http(&daemon.http, "steward run");
+        daemon
+    }
+}
+
+impl Daemon {
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        http("GET", &format!("{}{path}", self.http), "")
+    }
+
+    /// Stacks this replica holds leases on.
+    pub fn owned(&self) -> Vec<String> {
+        let status = self.get("/status");
+        status["stacks"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s["stack"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Mutating AWS calls this process made (steward's own DynamoDB and log writes excluded).
+    pub fn mutating_calls(&self) -> u64 {
+        use std::io::{Read, Write};
+        let host = self.http.trim_start_matches("http://");
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else { return 0 };
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("steward_aws_calls_total{"))
+            .filter(|l| !l.contains("service=\"DynamoDB\"") && !l.contains("service=\"CloudWatch Logs\""))
+            .filter(|l| !["Describe", "List", "Get"].iter().any(|p| l.contains(&format!("operation=\"{p}"))))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// The JSON event lines written so far.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        live::events(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+
+    pub fn signal(&self, signal: &str) {
+        Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+    }
+
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it holds, or fails the test after `within` (generous bounds only).
+pub fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,511 @@
+//! `steward run`: the long-running controller. Leases decide which stacks this replica owns; a
+//! deduplicating work queue runs stack passes (observation is batched per kind, so the unit of
+//! work is a stack) with bounded concurrency; tokio-cron-scheduler drives the periodic resync;
+//! a fast path polls one change counter and reconciles edited stacks within seconds.
+
+pub mod cloudwatch;
+pub mod http;
+pub mod lease;
+pub mod metrics;
+
+use crate::aws::Aws;
+use crate::engine::backoff::BackoffPolicy;
+use crate::engine::events::Events;
+use crate::engine::{Engine, PassOptions, PassReport};
+use crate::kinds::Kind;
+use crate::kinds::stack::parse_duration;
+use crate::manifest::ResourceKey;
+use crate::store::Store;
+use anyhow::{Result, bail};
+use lease::{LeaseConfig, LeaseGuard, Leases};
+use metrics::Metrics;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stacks: Option<Vec<String>>,
+    pub poll_interval: Duration,
+    pub concurrency: usize,
+    pub lease: LeaseConfig,
+    pub http_addr: SocketAddr,
+    pub log_group: Option<String>,
+    pub log_stream: Option<String>,
+    pub shutdown_timeout: Duration,
+    pub replica_id: String,
+    pub backoff: BackoffPolicy,
+    pub emf: bool,
+}
+
+impl Config {
+    /// Refuses settings that cannot work, with the flag's name.
+    pub fn check(&self) -> Result<()> {
+        if self.concurrency == 0 {
+            bail!("--concurrency: expected at least 1");
+        }
+        if self.lease.renew_every * 2 > self.lease.duration {
+            bail!(
+                "--lease-renew ({:?}) must be at most half of --lease-duration ({:?}) so a lease is renewed well before it expires",
+                self.lease.renew_every,
+                self.lease.duration
+            );
+        }
+        if self.poll_interval < Duration::from_millis(100) {
+            bail!("--poll-interval: expected at least 100ms");
+        }
+        if self.backoff.base > self.backoff.cap {
+            bail!("--backoff-base must not exceed --backoff-cap");
+        }
+        Ok(())
+    }
+}
+
+/// A queue of stacks to pass, each at most once, never two passes of one stack at a time.
+#[derive(Default)]
+pub struct WorkQueue {
+    inner: Mutex<QueueState>,
+    notify: Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    queue: VecDeque<String>,
+    queued: HashSet<String>,
+    running: HashSet<String>,
+    rerun: HashSet<String>,
+    closed: bool,
+}
+
+impl WorkQueue {
+    pub fn push(&self, stack: &str) {
+        let mut s = self.inner.lock().unwrap();
+        if s.closed {
+            return;
+        }
+        if s.running.contains(stack) {
+            s.rerun.insert(stack.to_string());
+        } else if s.queued.insert(stack.to_string()) {
+            s.queue.push_back(stack.to_string());
+            self.notify.notify_one();
+        }
+    }
+
+    pub fn push_after(self: &Arc<Self>, stack: String, delay: Duration) {
+        let queue = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            queue.push(&stack);
+        });
+    }
+
+    /// The next stack to pass (marked running), or None once closed.
+    pub async fn pop(&self) -> Option<String> {
+        loop {
+            {
+                let mut s = self.inner.lock().unwrap();
+                if s.closed {
+                    return None;
+                }
+                if let Some(stack) = s.queue.pop_front() {
+                    s.queued.remove(&stack);
+                    s.running.insert(stack.clone());
+                    return Some(stack);
+                }
+            }
+            self.notify.notified().await;
+        }
+    }
+
+    /// Marks a pass finished; a stack pushed while it ran is queued again.
+    pub fn done(&self, stack: &str) {
+        let rerun = {
+            let mut s = self.inner.lock().unwrap();
+            s.running.remove(stack);
+            s.rerun.remove(stack)
+        };
+        if rerun {
+            self.push(stack);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().unwrap().queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn close(&self) {
+        self.inner.lock().unwrap().closed = true;
+        self.notify.notify_waiters();
+    }
+}
+
+/// State the HTTP endpoints read.
+pub struct Shared {
+    pub leases: Arc<Leases>,
+    pub metrics: Arc<Metrics>,
+    pub store: Arc<Store>,
+    pub queue: Arc<WorkQueue>,
+    pub last_pass: Mutex<BTreeMap<String, (String, PassReport)>>,
+    pub in_flight: AtomicUsize,
+    pub lease_loop_ok_at: Mutex<Option<Instant>>,
+    pub shipper: Option<Arc<cloudwatch::ShipperStats>>,
+    pub lease_config: LeaseConfig,
+}
+
+impl Shared {
+    /// Ready: the lease loop works, and every owned stack had a pass recently (a standby with
+    /// no stack is ready too: it can take over).
+    pub fn readiness(&self) -> (bool, String) {
+        let healthy = self.lease_loop_ok_at.lock().unwrap().is_some_and(|t| t.elapsed() < self.lease_config.duration);
+        if !healthy {
+            return (false, "lease loop has not succeeded recently".into());
+        }
+        let held = self.leases.held();
+        if held.is_empty() {
+            return (true, "standby: no stack owned".into());
+        }
+        let passes = self.last_pass.lock().unwrap();
+        let missing: Vec<&String> = held.keys().filter(|s| !passes.contains_key(*s)).collect();
+        if missing.is_empty() {
+            (true, format!("leader of {} stack(s)", held.len()))
+        } else {
+            (false, format!("no pass yet for {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+        }
+    }
+
+    pub fn shipper_stat(&self, f: impl Fn(&cloudwatch::ShipperStats) -> u64) -> u64 {
+        self.shipper.as_deref().map_or(0, f)
+    }
+}
+
+/// Periodic resync jobs, one per owned stack.
+struct Resync {
+    scheduler: JobScheduler,
+    jobs: Mutex<HashMap<String, (uuid::Uuid, String)>>,
+}
+
+impl Resync {
+    /// (Re)schedules a stack's resync from its Stack spec (`resync`: a duration or cron).
+    async fn schedule(&self, stack: &str, setting: &str, queue: Arc<WorkQueue>) -> Result<()> {
+        if self.jobs.lock().unwrap().get(stack).is_some_and(|(_, s)| s == setting) {
+            return Ok(());
+        }
+        self.unschedule(stack).await;
+        let name = stack.to_string();
+        let run = move |_id, _lock| {
+            let (queue, name) = (queue.clone(), name.clone());
+            Box::pin(async move { queue.push(&name) })
+                as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        };
+        let job = match parse_duration(setting) {
+            Some(every) => {
+                // Jitter (±10 %) keeps many stacks from resyncing in lockstep.
+                let jitter = every.mul_f64(0.9 + rand::random::<f64>() * 0.2);
+                Job::new_repeated_async(jitter, run)?
+            }
+            None => Job::new_async(setting, run)?,
+        };
+        let id = self.scheduler.add(job).await?;
+        self.jobs.lock().unwrap().insert(stack.to_string(), (id, setting.to_string()));
+        Ok(())
+    }
+
+    async fn unschedule(&self, stack: &str) {
+        let old = self.jobs.lock().unwrap().remove(stack);
+        if let Some((id, _)) = old {
+            let _ = self.scheduler.remove(&id).await;
+        }
+    }
+}
+
+async fn resync_setting(store: &Store, stack: &str) -> String {
+    let key = ResourceKey::new(stack, Kind::Stack, stack);
+    let spec = store.resource(&key).await.ok().flatten().map(|r| r.manifest.spec);
+    spec.and_then(|s| s.get("resync").and_then(|v| v.as_str()).map(str::to_string)).unwrap_or_else(|| "60s".into())
+}
+
+pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Result<()> {
+    config.check()?;
+    let leases = Leases::new(aws.dynamodb(), table, &config.replica_id, config.lease);
+    let events = Events::default();
+    let metrics = Arc::new(Metrics::default());
+    {
+        let metrics = metrics.clone();
+        events.add_sink(Arc::new(move |e| metrics.observe(e)));
+    }
+    let mut shipper_task = None;
+    let mut shipper_stats = None;
+    if let Some(group) = &config.log_group {
+        let stream = config.log_stream.clone().unwrap_or_else(|| config.replica_id.clone());
+        let client = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(aws.base()).interceptor(aws.calls.clone()).build(),
+        );
+        let (shipper, task) = cloudwatch::Shipper::start(client, group.clone(), stream);
+        shipper_stats = Some(shipper.stats.clone());
+        events.add_sink(Arc::new(move |e| shipper.send(e)));
+        shipper_task = Some(task);
+    }
+    let guard = Arc::new(LeaseGuard(leases.clone()));
+    let engine = Arc::new(Engine::new(store.clone(), aws.clone(), events.clone(), config.backoff, guard));
+    let queue = Arc::new(WorkQueue::default());
+    let shared = Arc::new(Shared {
+        leases: leases.clone(),
+        metrics: metrics.clone(),
+        store: store.clone(),
+        queue: queue.clone(),
+        last_pass: Mutex::default(),
+        in_flight: AtomicUsize::new(0),
+        lease_loop_ok_at: Mutex::new(None),
+        shipper: shipper_stats,
+        lease_config: config.lease,
+    });
+    http::serve(config.http_addr, shared.clone()).await?;
+    let scheduler = JobScheduler::new().await?;
+    scheduler.start().await?;
+    let resync = Arc::new(Resync { scheduler, jobs: Mutex::default() });
+    let stopping = Arc::new(AtomicBool::new(false));
+    tracing::info!(replica = %config.replica_id, "steward run: starting");
+
+    // Leases: renew, take a fair share, give up extras.
+    let lease_task = {
+        let (leases, store, queue, resync, shared, stopping, config) = (
+            leases.clone(),
+            store.clone(),
+            queue.clone(),
+            resync.clone(),
+            shared.clone(),
+            stopping.clone(),
+            config.clone(),
+        );
+        tokio::spawn(async move {
+            while !stopping.load(Ordering::Relaxed) {
+                match lease_round(&leases, &store, &queue, &resync, &config).await {
+                    Ok(()) => *shared.lease_loop_ok_at.lock().unwrap() = Some(Instant::now()),
+                    Err(e) => tracing::warn!(error = %e, "lease round failed"),
+                }
+                tokio::time::sleep(config.lease.renew_every).await;
+            }
+        })
+    };
+
+    // Fast path: one read per poll tells whether anything changed anywhere.
+    let watch_task = {
+        let (leases, store, queue, resync, stopping, poll) =
+            (leases.clone(), store.clone(), queue.clone(), resync.clone(), stopping.clone(), config.poll_interval);
+        tokio::spawn(async move {
+            let mut counter = None;
+            let mut generations: HashMap<String, u64> = HashMap::new();
+            while !stopping.load(Ordering::Relaxed) {
+                match store.change_counter().await {
+                    Ok(now) if Some(now) != counter => {
+                        counter = Some(now);
+                        for stack in leases.held().keys() {
+                            let Ok((generation, _)) = store.stack_meta(stack).await else { continue };
+                            if generations.insert(stack.clone(), generation) != Some(generation) {
+                                queue.push(stack);
+                                let setting = resync_setting(&store, stack).await;
+                                if let Err(e) = resync.schedule(stack, &setting, queue.clone()).await {
+                                    tracing::warn!(stack = %stack, error = %e, "cannot schedule resync");
+                                }
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "reading the change counter failed"),
+                }
+                tokio::time::sleep(poll).await;
+            }
+        })
+    };
+
+    // Workers: a bounded number of stack passes at once.
+    let permits = Arc::new(Semaphore::new(config.concurrency));
+    let worker_task = {
+        let (queue, permits, engine, leases, shared, metrics, emf) = (
+            queue.clone(),
+            permits.clone(),
+            engine.clone(),
+            leases.clone(),
+            shared.clone(),
+            metrics.clone(),
+            config.emf,
+        );
+        tokio::spawn(async move {
+            while let Some(stack) = queue.pop().await {
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let (queue, engine, leases, shared, metrics) =
+                    (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone());
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    if leases.holds(&stack) {
+                        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+                        let options = PassOptions { stacks: Some(vec![stack.clone()]), ..PassOptions::default() };
+                        match engine.pass(&options).await {
+                            Ok(report) => {
+                                if emf {
+                                    for line in metrics.emf_lines(&stack, report.duration_ms) {
+                                        tracing::info!(target: "steward::metrics", payload = %line);
+                                    }
+                                }
+                                metrics.add("steward_passes_total", &[("stack", &stack)], 1.0);
+                                if !report.converged {
+                                    // Transitional states and backoffs: look again soon.
+                                    queue.push_after(stack.clone(), Duration::from_secs(2));
+                                }
+                                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                                shared.last_pass.lock().unwrap().insert(stack.clone(), (at, report));
+                            }
+                            Err(e) => {
+                                tracing::warn!(stack = %stack, error = %format!("{e:#}"), "pass failed");
+                                metrics.add("steward_pass_errors_total", &[("stack", &stack)], 1.0);
+                                queue.push_after(stack.clone(), Duration::from_secs(5));
+                            }
+                        }
+                        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    queue.done(&stack);
+                });
+            }
+        })
+    };
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new work, waiting for passes in flight");
+    stopping.store(true, Ordering::Relaxed);
+    queue.close();
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    let drained = tokio::time::timeout_at(deadline, permits.acquire_many(config.concurrency as u32)).await.is_ok();
+    if !drained {
+        tracing::warn!("passes still running after the shutdown timeout; releasing leases anyway");
+    }
+    lease_task.abort();
+    watch_task.abort();
+    worker_task.abort();
+    for stack in leases.held().keys() {
+        if let Err(e) = leases.release(stack).await {
+            tracing::warn!(error = %e, "releasing a lease failed");
+        }
+    }
+    leases.leave().await;
+    drop(engine);
+    drop(events);
+    if let Some(task) = shipper_task {
+        // The shipper ends when its sender is dropped with the engine's event sinks.
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    tracing::info!("steward run: stopped");
+    Ok(())
+}
+
+/// One round of lease work: renew what is held, drop what lapsed, take free stacks up to a fair
+/// share (ceil(stacks / live replicas)), and give one extra back when holding more than that.
+async fn lease_round(
+    leases: &Leases,
+    store: &Store,
+    queue: &Arc<WorkQueue>,
+    resync: &Resync,
+    config: &Config,
+) -> Result<()> {
+    let replicas = leases.heartbeat().await?;
+    for stack in leases.held().keys() {
+        if !leases.renew(stack).await? {
+            tracing::info!(stack = %stack, "lease lost to another replica");
+            resync.unschedule(stack).await;
+        }
+    }
+    for stack in leases.drop_lapsed() {
+        tracing::warn!(stack = %stack, "lease lapsed (renewals failed)");
+        resync.unschedule(&stack).await;
+    }
+    let mut stacks = store.stacks().await?;
+    if let Some(only) = &config.stacks {
+        stacks.retain(|s| only.contains(s));
+    }
+    let share = stacks.len().div_ceil(replicas);
+    let held = leases.held();
+    if held.len() > share {
+        if let Some(extra) = held.keys().next_back() {
+            tracing::info!(stack = %extra, share, "handing a stack to another replica");
+            resync.unschedule(extra).await;
+            leases.release(extra).await?;
+        }
+        return Ok(());
+    }
+    for stack in stacks.iter().filter(|s| !held.contains_key(*s)) {
+        if leases.held().len() >= share {
+            break;
+        }
+        if let Some(token) = leases.acquire(stack).await? {
+            tracing::info!(stack = %stack, fencing_token = token, "lease acquired");
+            let setting = resync_setting(store, stack).await;
+            resync.schedule(stack, &setting, queue.clone()).await?;
+            queue.push(stack);
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_queue_deduplicates_and_never_runs_a_stack_twice_at_once() {
+        let q = WorkQueue::default();
+        q.push("a");
+        q.push("a");
+        q.push("b");
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop().await.as_deref(), Some("a"));
+        q.push("a"); // while a runs: remembered, not queued
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop().await.as_deref(), Some("b"));
+        q.done("a");
+        assert_eq!(q.pop().await.as_deref(), Some("a"));
+        q.close();
+        assert_eq!(q.pop().await, None);
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_with_the_flag_name() {
+        let config = Config {
+            stacks: None,
+            poll_interval: Duration::from_secs(2),
+            concurrency: 8,
+            lease: LeaseConfig {
+                duration: Duration::from_secs(15),
+                renew_every: Duration::from_secs(10),
+                clock_offset_ms: 0,
+            },
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            log_group: None,
+            log_stream: None,
+            shutdown_timeout: Duration::from_secs(20),
+            replica_id: "r".into(),
+            backoff: BackoffPolicy::default(),
+            emf: true,
+        };
+        assert!(config.check().unwrap_err().to_string().starts_with("--lease-renew"));
+        let ok =
+            Config { lease: LeaseConfig { renew_every: Duration::from_secs(5), ..config.lease }, ..config.clone() };
+        assert!(ok.check().is_ok());
+        assert!(Config { concurrency: 0, ..ok }.check().unwrap_err().to_string().starts_with("--concurrency"));
+    }
+}

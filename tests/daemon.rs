@@ -1,0 +1,210 @@
+//! `steward run`: fast path, resync, CloudWatch Logs, leases between replicas, shutdown.
+
+mod common;
+
+use common::live::{Live, named};
+use common::{World, eventually, replace_in};
+use serde_json::Value;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// The seed with another resync interval, applied.
+fn apply_with_resync(live: &Live, resync: &str) -> std::path::PathBuf {
+    let dir = live.world.seed_copy();
+    replace_in(&dir.join("stack.yaml"), "resync: 60s", &format!("resync: {resync}"));
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    dir
+}
+
+fn worker_count(live: &Live) -> i32 {
+    live.worker().0.desired_count()
+}
+
+#[test]
+fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
+    let live = Live::prepared();
+    let dir = apply_with_resync(&live, "10m");
+    let log_group = "steward-test-alerts";
+    let daemon =
+        live.world.daemon("a", &["--cloudwatch-log-group", log_group, "--lease-duration", "6s", "--lease-renew", "2s"]);
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+
+    // An edit is applied by the daemon long before the 10-minute resync could do it.
+    replace_in(&dir.join("worker.yaml"), "desiredCount: 1", "desiredCount: 2");
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    eventually("the edit is carried out", MINUTE, || worker_count(&live) == 2);
+
+    // Out-of-band drift waits for the resync: with a 10 s resync it is healed.
+    replace_in(&dir.join("stack.yaml"), "resync: 10m", "resync: 10s");
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    live.block(
+        live.ecs().update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send(),
+    )
+    .unwrap();
+    eventually("the drift is healed", MINUTE, || worker_count(&live) == 2);
+
+    // The drift alert reached stdout and the CloudWatch log group, with the documented fields.
+    let stdout = daemon.events();
+    let alert = named(&stdout, "drift_detected")
+        .into_iter()
+        .find(|e| e["field"] == "desiredCount" && e["actual"] == 0)
+        .cloned()
+        .expect("drift on stdout");
+    assert_eq!(
+        (alert["desired"].clone(), alert["actual"].clone(), alert["action"].clone()),
+        (Value::from(2), Value::from(0), Value::from("correcting"))
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&live.sdk);
+    let mut shipped = Vec::new();
+    eventually("events reach CloudWatch Logs", MINUTE, || {
+        let out = live.block(logs.filter_log_events().log_group_name(log_group).send()).unwrap();
+        shipped = out
+            .events()
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(e.message().unwrap_or_default()).ok())
+            .collect();
+        shipped.iter().any(|e| e["event"] == "drift_detected" && e["field"] == "desiredCount" && e["actual"] == 0)
+    });
+    for field in ["stack", "kind", "name", "field", "desired", "actual", "action"] {
+        assert!(shipped.iter().any(|e| e["event"] == "drift_detected" && e.get(field).is_some()), "{field}");
+    }
+    // EMF lines for CloudWatch metrics.
+    let text = std::fs::read_to_string(&daemon.log).unwrap();
+    assert!(
+        text.lines().any(|l| l.contains("\"Namespace\":\"Steward\"") && l.contains("\"DriftDetected\"")),
+        "no EMF line"
+    );
+    // The Redis password is in neither.
+    let ssm = live.ssm();
+    let password = live
+        .block(ssm.get_parameter().name("/mentor-match/redis/password/admin").with_decryption(true).send())
+        .unwrap()
+        .parameter
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(!text.contains(&password));
+    assert!(!shipped.iter().any(|e| e.to_string().contains(&password)));
+    let readyz = common::http("GET", &format!("{}/readyz", daemon.http), "");
+    assert!(readyz.is_null(), "readyz answers text");
+}
+
+/// N small stacks (a Stack and an ECS cluster each), applied.
+fn small_stacks(world: &World, names: &[String]) {
+    world.ok(&["bootstrap"]);
+    let mut text = String::new();
+    for name in names {
+        text.push_str(&format!(
+            "apiVersion: steward/v1\nkind: Stack\nmetadata: {{name: {name}}}\nspec:\n  region: eu-west-1\n  vpc: {{byTag: {{Name: mentor-match-vpc}}}}\n  resync: 10s\n---\napiVersion: steward/v1\nkind: EcsCluster\nmetadata: {{name: {name}-workers, stack: {name}}}\nspec: {{containerInsights: enabled}}\n---\n"
+        ));
+    }
+    let file = world.dir.path().join("stacks.yaml");
+    std::fs::write(&file, text).unwrap();
+    world.ok(&["apply", "-f", file.to_str().unwrap()]);
+}
+
+fn network(world: &World) {
+    let out = std::process::Command::new("python3")
+        .arg(common::repo_path("bootstrap/local-network.py"))
+        .envs(world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+        .env("AWS_DEFAULT_REGION", common::REGION)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn replicas_share_stacks_and_take_over_when_one_stops() {
+    let world = World::new();
+    network(&world);
+    let names: Vec<String> = (1..=6).map(|i| format!("stack{i}")).collect();
+    small_stacks(&world, &names);
+    let leases = ["--lease-duration", "4s", "--lease-renew", "1s"];
+    let a = world.daemon("a", &leases);
+    let mut b = world.daemon("b", &leases);
+    eventually("both replicas own some stacks", MINUTE, || {
+        let (oa, ob) = (a.owned(), b.owned());
+        !oa.is_empty() && !ob.is_empty() && oa.len() + ob.len() == 6 && oa.iter().all(|s| !ob.contains(s))
+    });
+    // SIGTERM releases the leases: the other replica takes over without waiting for expiry,
+    // and the stopped one exits 0.
+    b.signal("TERM");
+    let status = b.wait_exit(Duration::from_secs(30)).expect("steward run exits after SIGTERM");
+    assert!(status.success());
+    eventually("one replica owns all six", MINUTE, || a.owned().len() == 6);
+    let ecs = aws_sdk_ecs::Client::new(&world_sdk(&world));
+    eventually("every stack converged", MINUTE, || {
+        let out = common::runtime().block_on(ecs.list_clusters().send()).unwrap();
+        out.cluster_arns().len() == 6
+    });
+}
+
+#[test]
+fn sigterm_hands_over_at_once_not_after_the_lease_expires() {
+    let world = World::new();
+    network(&world);
+    small_stacks(&world, &["solo".to_string()]);
+    // A 60 s lease: a takeover within a few seconds can only come from the release.
+    let leases = ["--lease-duration", "60s", "--lease-renew", "2s"];
+    let mut a = world.daemon("a", &leases);
+    eventually("a owns the stack", MINUTE, || a.owned() == ["solo"]);
+    let b = world.daemon("b", &leases);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(b.owned().is_empty(), "b must not take a held lease");
+    let stopped = std::time::Instant::now();
+    a.signal("TERM");
+    assert!(a.wait_exit(Duration::from_secs(30)).unwrap().success());
+    eventually("b takes over", Duration::from_secs(40), || b.owned() == ["solo"]);
+    assert!(stopped.elapsed() < Duration::from_secs(40), "took over after {:?}", stopped.elapsed());
+}
+
+#[test]
+fn two_daemons_on_one_stack_never_mutate_together_and_a_killed_owner_is_replaced() {
+    let live = Live::prepared();
+    let leases = ["--lease-duration", "4s", "--lease-renew", "1s"];
+    let mut a = live.world.daemon("a", &leases);
+    let mut b = live.world.daemon("b", &leases);
+    eventually("one replica owns the stack", MINUTE, || a.owned().len() + b.owned().len() == 1);
+    let (owner, standby) = if a.owned().is_empty() { (&mut b, &mut a) } else { (&mut a, &mut b) };
+    // Kill the owner in the middle of creating the stack.
+    eventually("the owner starts creating", MINUTE, || !named(&owner.events(), "resource_created").is_empty());
+    assert_eq!(standby.mutating_calls(), 0, "the standby made mutating calls while the owner held the lease");
+    owner.signal("KILL");
+    owner.wait_exit(Duration::from_secs(10));
+    eventually("the standby takes over", MINUTE, || standby.owned() == ["mentor-match"]);
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+    // No duplicates: one object of each, counted by ownership tags.
+    let endpoints = live.block(live.ec2().describe_vpc_endpoints().send()).unwrap();
+    let live_endpoints = endpoints
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| e.state().is_some_and(|s| !s.as_str().eq_ignore_ascii_case("deleted")))
+        .count();
+    assert_eq!(live_endpoints, 7);
+    let services = live.block(live.ecs().list_services().cluster("celery-workers").send()).unwrap();
+    assert_eq!(services.service_arns().len(), 1);
+    let runner = live.block(live.apprunner().list_services().send()).unwrap();
+    assert_eq!(runner.service_summary_list().len(), 1);
+    let connectors = live.block(live.apprunner().list_vpc_connectors().send()).unwrap();
+    assert_eq!(
+        connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE")).count(),
+        1
+    );
+}
+
+fn world_sdk(world: &World) -> aws_config::SdkConfig {
+    common::runtime().block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(common::REGION))
+            .endpoint_url(common::moto_url())
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                world.account.access_key.clone(),
+                world.account.secret_key.clone(),
+                Some(world.account.session_token.clone()),
+                None,
+                "test",
+            ))
+            .load(),
+    )
+}
