@@ -1,52 +1,43 @@
-"""Creates the Mentor Match network foundation in a local moto (what bootstrap/network.yaml
-creates on AWS): VPC mentor-match-vpc, three intra subnets with a route table each, and the
-security groups allow_redis and allow_vpce. Idempotent. Uses only the standard AWS environment
-(AWS_ENDPOINT_URL, AWS_REGION, credentials). Prints the ids as JSON."""
+"""Deploys bootstrap/network.yaml (the Mentor Match network foundation) to a local moto through
+its CloudFormation API, as `aws cloudformation deploy` would on AWS. Idempotent. Uses only the
+standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials). Prints the ids as JSON.
+
+moto gap worked around here, not in steward: moto's CloudFormation drops the Tags of
+AWS::EC2::RouteTable, so the Name tags the desired state selects route tables by are added
+afterwards with CreateTags (AWS keeps them)."""
 import json
 import os
+import pathlib
+import time
 
 import boto3
 
-region = os.environ.get("AWS_REGION", "eu-west-1")
+region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
+cfn = boto3.client("cloudformation", region_name=region)
 ec2 = boto3.client("ec2", region_name=region)
+name = "mentor-match-network"
+template = (pathlib.Path(__file__).parent / "network.yaml").read_text()
 
+existing = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name and s["StackStatus"] != "DELETE_COMPLETE"]
+if not existing:
+    cfn.create_stack(StackName=name, TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"])
+for _ in range(300):
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    if not stack["StackStatus"].endswith("IN_PROGRESS"):
+        break
+    time.sleep(0.1)
+if stack["StackStatus"] != "CREATE_COMPLETE":
+    raise SystemExit(f"{name}: {stack['StackStatus']} {stack.get('StackStatusReason', '')}")
 
-def tags(name):
-    return [{"Key": "Name", "Value": name}, {"Key": "Project", "Value": "mentor-match"}]
-
-
-def find(kind, name):
-    described = getattr(ec2, f"describe_{kind}")(Filters=[{"Name": "tag:Name", "Values": [name]}])
-    key = {"vpcs": "Vpcs", "subnets": "Subnets", "route_tables": "RouteTables", "security_groups": "SecurityGroups"}[kind]
-    return described[key][0] if described[key] else None
-
-
-vpc = find("vpcs", "mentor-match-vpc") or ec2.create_vpc(
-    CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags("mentor-match-vpc")}])["Vpc"]
-vpc_id = vpc["VpcId"]
-ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
-ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-out = {"vpc": vpc_id, "subnets": {}, "routeTables": {}, "securityGroups": {}}
-for zone, cidr in (("a", "10.0.1.0/26"), ("b", "10.0.1.64/26"), ("c", "10.0.1.128/26")):
-    name = f"mentor-match-vpc-intra-{region}{zone}"
-    subnet = find("subnets", name) or ec2.create_subnet(
-        VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{region}{zone}",
-        TagSpecifications=[{"ResourceType": "subnet", "Tags": tags(name)}])["Subnet"]
-    table = find("route_tables", name) or ec2.create_route_table(
-        VpcId=vpc_id, TagSpecifications=[{"ResourceType": "route-table", "Tags": tags(name)}])["RouteTable"]
-    if not any(a.get("SubnetId") == subnet["SubnetId"] for a in table.get("Associations", [])):
-        ec2.associate_route_table(RouteTableId=table["RouteTableId"], SubnetId=subnet["SubnetId"])
-    out["subnets"][name] = subnet["SubnetId"]
-    out["routeTables"][name] = table["RouteTableId"]
-for name, port in (("allow_redis", 6379), ("allow_vpce", 443)):
-    group = find("security_groups", name)
-    if not group:
-        group_id = ec2.create_security_group(
-            GroupName=name, Description=f"tcp {port} from the VPC", VpcId=vpc_id,
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(name)}])["GroupId"]
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[{
-            "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
-    else:
-        group_id = group["GroupId"]
-    out["securityGroups"][name] = group_id
+resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+out = {"vpc": physical["Vpc"], "subnets": {}, "routeTables": {}, "securityGroups": {}}
+for zone in "abc":
+    tag = f"mentor-match-vpc-intra-{region}{zone}"
+    table = physical[f"IntraRouteTable{zone.upper()}"]
+    ec2.create_tags(Resources=[table], Tags=[{"Key": "Name", "Value": tag}])
+    out["subnets"][tag] = physical[f"IntraSubnet{zone.upper()}"]
+    out["routeTables"][tag] = table
+out["securityGroups"] = {"allow_redis": physical["AllowRedis"], "allow_vpce": physical["AllowVpce"]}
+out["outputs"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 print(json.dumps(out))

@@ -298,7 +298,12 @@ fn a_deleted_password_parameter_gets_a_new_password_set_on_the_user() {
     assert_ne!(second, first);
     assert_eq!(check(&second), true);
     assert_eq!(check(&first), false);
-    // The password is nowhere in what steward printed or stored.
+    // The password is nowhere in what steward printed or stored: not in any DynamoDB item.
+    let db = aws_sdk_dynamodb::Client::new(&live.sdk);
+    let items = live.block(db.scan().table_name("steward").send()).unwrap();
+    assert!(items.count() > 16);
+    let dump = format!("{:?}", items.items());
+    assert!(!dump.contains(&second) && !dump.contains(&first), "a password is in the table");
     let stored = live.world.ok(&["status", "-o", "json"]) + &live.world.ok(&["get", "-o", "json"]);
     let printed = events.iter().map(Value::to_string).collect::<String>();
     for text in [stored, printed] {

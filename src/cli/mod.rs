@@ -127,6 +127,11 @@ pub enum Command {
     },
     /// The long-running controller: leases, resync schedule, fast edits, HTTP, drift alerts
     Run(Box<RunArgs>),
+    /// Exit 0 if a local `steward run` answers /healthz (the container health check)
+    Healthcheck {
+        #[arg(long, env = "STEWARD_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+        http_addr: String,
+    },
     /// Show every version of a resource
     History {
         /// KIND/NAME
@@ -249,6 +254,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Healthcheck { http_addr } = &cli.command {
+        return Ok(healthcheck(http_addr));
+    }
     if let Command::Validate { files } = &cli.command {
         // Offline: no AWS configuration is loaded at all.
         return Ok(apply::validate(files, cli.stack.as_deref()));
@@ -265,7 +273,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let table = cli.table.clone();
     let cli = Cli { table: table.clone(), ..cli };
     match cli.command {
-        Command::Validate { .. } => unreachable!("handled above"),
+        Command::Validate { .. } | Command::Healthcheck { .. } => unreachable!("handled above"),
         Command::Bootstrap => {
             let created = ctx.store.bootstrap().await?;
             println!("table {} {}", ctx.store.table(), if created { "created" } else { "already exists" });
@@ -302,6 +310,32 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Pause { target } => write::pause(&ctx, target.as_deref(), true).await,
         Command::Resume { target } => write::pause(&ctx, target.as_deref(), false).await,
         Command::Delete { target, message } => write::delete(&ctx, &target, message).await,
+    }
+}
+
+/// GET /healthz on loopback with a 3 s limit; distroless images have no curl.
+fn healthcheck(addr: &str) -> ExitCode {
+    use std::io::{Read, Write};
+    let addr = addr.replace("0.0.0.0", "127.0.0.1");
+    let answer = (|| -> std::io::Result<String> {
+        let target = addr.parse().map_err(std::io::Error::other)?;
+        let mut stream = std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(3)))?;
+        write!(stream, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text)?;
+        Ok(text)
+    })();
+    match answer {
+        Ok(text) if text.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(text) => {
+            eprintln!("unhealthy: {}", text.lines().next().unwrap_or_default());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {addr}: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -296,8 +296,27 @@ impl Engine {
             Some((kind, name)) => r.manifest.key.kind == *kind && &r.manifest.key.name == name,
             None => true,
         };
+        // With one resource asked for, only it and what it references (transitively) are observed.
+        let scope: Option<BTreeSet<ResourceKey>> = options.only.as_ref().map(|_| {
+            let mut scope: BTreeSet<ResourceKey> =
+                stored.iter().filter(|r| wanted(r)).map(|r| r.manifest.key.clone()).collect();
+            let mut frontier: Vec<ResourceKey> = scope.iter().cloned().collect();
+            while let Some(key) = frontier.pop() {
+                let Some(m) = live.iter().find(|m| m.key == key) else { continue };
+                for dep in references::dependencies(m) {
+                    if scope.insert(dep.clone()) {
+                        frontier.push(dep);
+                    }
+                }
+            }
+            scope
+        });
         for kind in Kind::ALL {
-            let mut of_kind: Vec<&StoredResource> = stored.iter().filter(|r| r.manifest.key.kind == kind).collect();
+            let mut of_kind: Vec<&StoredResource> = stored
+                .iter()
+                .filter(|r| r.manifest.key.kind == kind)
+                .filter(|r| kind == Kind::Stack || scope.as_ref().is_none_or(|s| s.contains(&r.manifest.key)))
+                .collect();
             of_kind.sort_by_key(|r| position.get(&r.manifest.key).copied().unwrap_or(usize::MAX));
             if of_kind.is_empty() {
                 continue;

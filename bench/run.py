@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""steward's benchmarks: the release binary against moto and steward-emulator on loopback.
+
+    python3 bench/run.py                 # full run: 1 stack, 100 and 500 stacks, latency, idle
+    python3 bench/run.py --smoke         # the smallest scenario (CI runs it, no timing assertions)
+    python3 bench/run.py --stacks 100    # choose the scale points
+
+Writes BENCHMARKS.md (machine, command, date, figures). AWS calls are counted by steward's own
+per-operation counters (the `pass_completed` events) and cross-checked against the emulator's
+request log. The naive baseline (one Describe per resource, no batching, no cache, no fast path)
+runs in the same run against the same objects, so the gain is measured, not claimed.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "/var/tmp/steward-target"))
+REGION = "eu-west-1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, what):
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} did not start on {port}")
+
+
+class World:
+    """moto, the emulator, the network template and the table; torn down on exit."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = []
+        self.moto_port, self.emu_port = free_port(), free_port()
+        log = open(workdir / "moto.log", "w")
+        self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "bootstrap/moto-server.py"), "127.0.0.1", str(self.moto_port)],
+                                           env={**os.environ, "MOTO_ECS_SERVICE_RUNNING": "1"}, stdout=log, stderr=log))
+        self.procs.append(subprocess.Popen([str(TARGET / "release/steward-emulator"), "--port", str(self.emu_port), "--transition-ms", "0"],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_port(self.moto_port, "moto")
+        wait_port(self.emu_port, "steward-emulator")
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_"))},
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}",
+            "AWS_ENDPOINT_URL_APPRUNNER": f"http://127.0.0.1:{self.emu_port}",
+            "AWS_ENDPOINT_URL_ELASTICACHE": f"http://127.0.0.1:{self.emu_port}",
+            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        subprocess.run([sys.executable, str(ROOT / "bootstrap/local-network.py")], env=self.env, check=True, capture_output=True)
+        self.steward("bootstrap")
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+    def client(self, service):
+        url = self.env["AWS_ENDPOINT_URL_APPRUNNER"] if service in ("apprunner", "elasticache") else self.env["AWS_ENDPOINT_URL"]
+        return boto3.client(service, region_name=REGION, endpoint_url=url, aws_access_key_id="bench", aws_secret_access_key="bench")
+
+    def steward(self, *args):
+        p = subprocess.run([str(TARGET / "release/steward"), *args], env=self.env, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise SystemExit(f"steward {' '.join(args)} failed:\n{p.stderr}")
+        return p.stdout
+
+    def emulator(self, method, path):
+        req = urllib.request.Request(f"{self.env['AWS_ENDPOINT_URL_APPRUNNER']}{path}", method=method)
+        return json.load(urllib.request.urlopen(req))
+
+
+def run_measured(world, *args):
+    """steward with exact per-process CPU time and peak RSS (wait4 on this one child)."""
+    started = time.perf_counter()
+    p = subprocess.Popen([str(TARGET / "release/steward"), *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.read().decode()
+    err = p.stderr.read().decode()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"steward {' '.join(args)} failed:\n{err}")
+    return out, usage, wall
+
+
+def passes(stdout):
+    return [json.loads(l) for l in stdout.splitlines() if '"pass_completed"' in l]
+
+
+def stack_manifests(name, suffix):
+    """The Mentor Match desired state renamed for stack `name` (AWS names get `suffix`)."""
+    text = ""
+    for f in sorted((ROOT / "desired-state/mentor-match").glob("*.yaml")):
+        text += f.read_text() + "\n---\n"
+    renames = ["mentor-match-redis-subnets", "mentor-match-redis", "redisadmin", "mm-vpc-connector", "mmweb-domain", "celery-workers", "mentor-match-worker"]
+    for old in renames:
+        text = text.replace(f"name: {old}\n", f"name: {old}{suffix}\n").replace(f"/{old}.", f"/{old}{suffix}.")
+    text = text.replace("name: mmweb\n", f"name: mmweb{suffix}\n").replace("AppRunnerService/mmweb.", f"AppRunnerService/mmweb{suffix}.")
+    text = text.replace("userName: redisAdmin", f"userName: redisAdmin{suffix}")
+    text = text.replace("/mentor-match/redis/password/admin", f"/mentor-match/redis/password/admin{suffix}")
+    text = text.replace("family: mentor-match-worker", f"family: mentor-match-worker{suffix}")
+    text = text.replace("domain: mmweb.", f"domain: mmweb{suffix}.")
+    text = text.replace("stack: mentor-match\n", f"stack: {name}\n").replace("name: mentor-match\n", f"name: {name}\n").replace("Stack/mentor-match.", f"Stack/{name}.")
+    return text
+
+
+def apply_stacks(world, count, workdir):
+    for i in range(count):
+        name = "mentor-match" if count == 1 else f"mm{i:03d}"
+        suffix = "" if count == 1 else f"-{i:03d}"
+        path = workdir / f"{name}.yaml"
+        path.write_text(stack_manifests(name, suffix))
+        world.steward("apply", "-f", str(path))
+
+
+def converge(world):
+    started = time.perf_counter()
+    world.steward("reconcile", "--wait", "--timeout", "60m")
+    return time.perf_counter() - started
+
+
+def steady_state(world, n_passes=11):
+    """Runs n passes in one process (warm caches as in the daemon); figures of passes 2..n."""
+    before = world.emulator("GET", "/_emulator/requests")
+    out, usage, wall = run_measured(world, "reconcile", "--passes", str(n_passes))
+    after = world.emulator("GET", "/_emulator/requests")
+    _, one_usage, _ = run_measured(world, "reconcile", "--passes", "1")
+    ps = passes(out)
+    warm = ps[1:]
+    calls = {}
+    for p in warm:
+        for service, ops in p["awsCalls"].items():
+            for op, n in ops.items():
+                calls[f"{service}:{op}"] = calls.get(f"{service}:{op}", 0) + n / len(warm)
+    cpu = (usage.ru_utime + usage.ru_stime) - (one_usage.ru_utime + one_usage.ru_stime)
+    emulator_calls = sum(after.get(k, 0) - before.get(k, 0) for k in after)
+    steward_emulator_calls = sum(sum(p["awsCalls"].get(s, {}).values()) for p in ps for s in ("AppRunner", "ElastiCache"))
+    return {
+        "calls": dict(sorted(calls.items())),
+        "callsPerPass": sum(calls.values()),
+        "mutatingPerPass": statistics.mean(p["mutatingCalls"] for p in warm),
+        "passMs": statistics.mean(p["durationMs"] for p in warm),
+        "cpuMsPerPass": 1000 * cpu / (n_passes - 1),
+        "peakRssMb": usage.ru_maxrss / 1024,
+        "wallS": wall,
+        "crossCheck": (steward_emulator_calls, emulator_calls),
+    }
+
+
+def naive_pass(world):
+    """One Describe per resource: what a controller without batching or caches calls per pass."""
+    ec2, ecs, ec, ar, ssm, ddb = (world.client(s) for s in ("ec2", "ecs", "elasticache", "apprunner", "ssm", "dynamodb"))
+    calls = 0
+    started = time.perf_counter()
+    status = json.loads(world.steward("status", "-o", "json"))
+    for item in status:
+        kind, out = item["kind"], item["status"].get("outputs", {})
+        ddb.get_item(TableName="steward", Key={"pk": {"S": f"STACK#{item['stack']}"}, "sk": {"S": f"RES#{kind}#{item['name']}"}})
+        calls += 1
+        if kind == "VpcEndpoint":
+            ec2.describe_vpc_endpoints(VpcEndpointIds=[out["id"]]); calls += 1
+        elif kind == "CacheSubnetGroup":
+            g = ec.describe_cache_subnet_groups(CacheSubnetGroupName=item["name"])["CacheSubnetGroups"][0]
+            ec.list_tags_for_resource(ResourceName=g["ARN"]); calls += 2
+        elif kind == "CacheCluster":
+            ec.describe_cache_clusters(CacheClusterId=item["name"], ShowCacheNodeInfo=True)
+            ec.list_tags_for_resource(ResourceName=out["arn"]); calls += 2
+        elif kind == "CacheUser":
+            u = ec.describe_users(UserId=item["name"])["Users"][0]
+            ec.list_tags_for_resource(ResourceName=u["ARN"])
+            ssm.get_parameter(Name=out["passwordParameter"]); calls += 3
+        elif kind == "AppRunnerVpcConnector":
+            ar.describe_vpc_connector(VpcConnectorArn=out["arn"]); ar.list_tags_for_resource(ResourceArn=out["arn"]); calls += 2
+        elif kind == "AppRunnerService":
+            ar.describe_service(ServiceArn=out["arn"]); ar.list_tags_for_resource(ResourceArn=out["arn"]); calls += 2
+        elif kind == "AppRunnerCustomDomain":
+            svc = next(i for i in status if i["stack"] == item["stack"] and i["kind"] == "AppRunnerService")
+            ar.describe_custom_domains(ServiceArn=svc["status"]["outputs"]["arn"]); calls += 1
+        elif kind == "EcsCluster":
+            ecs.describe_clusters(clusters=[item["name"]], include=["TAGS", "SETTINGS"]); calls += 1
+        elif kind == "EcsService":
+            cluster = next(i for i in status if i["stack"] == item["stack"] and i["kind"] == "EcsCluster")["name"]
+            s = ecs.describe_services(cluster=cluster, services=[item["name"]], include=["TAGS"])["services"][0]
+            ecs.describe_task_definition(taskDefinition=s["taskDefinition"]); calls += 2
+        elif kind == "Stack":
+            ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["mentor-match-vpc"]}]); calls += 1
+    return calls, time.perf_counter() - started
+
+
+def latency(world, workdir, edits):
+    """Edit → applied through the fast path, and out-of-band drift → detected → healed."""
+    stack = workdir / "mentor-match.yaml"
+    original = stack.read_text()
+    stack.write_text(original.replace("resync: 60s", "resync: 10m"))
+    world.steward("apply", "-f", str(stack))
+    http = free_port()
+    log = open(workdir / "daemon.log", "w")
+    started = time.perf_counter()
+    daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"], env=world.env, stdout=log, stderr=log)
+    first_pass = None
+    while first_pass is None and time.perf_counter() - started < 120:
+        if '"pass_completed"' in (workdir / "daemon.log").read_text():
+            first_pass = time.perf_counter() - started
+        time.sleep(0.02)
+    ecs = world.client("ecs")
+    samples = []
+    for i in range(edits):
+        count = 2 + (i % 2)
+        stack.write_text(original.replace("resync: 60s", "resync: 10m").replace("desiredCount: 1", f"desiredCount: {count}"))
+        world.steward("apply", "-f", str(stack))
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 60:
+            s = ecs.describe_services(cluster="celery-workers", services=["mentor-match-worker"])["services"][0]
+            if s["desiredCount"] == count:
+                samples.append(time.perf_counter() - t0)
+                break
+            time.sleep(0.05)
+    # Out-of-band drift with a 10 s resync: time to the drift event and to the healed object.
+    stack.write_text(original.replace("resync: 60s", "resync: 10s"))
+    world.steward("apply", "-f", str(stack))
+    time.sleep(2)
+    drift = []
+    for _ in range(3 if edits > 5 else 1):
+        lines_before = len((workdir / "daemon.log").read_text().splitlines())
+        ecs.update_service(cluster="celery-workers", service="mentor-match-worker", desiredCount=0)
+        t0 = time.perf_counter()
+        detected = healed = None
+        while time.perf_counter() - t0 < 60 and healed is None:
+            new = (workdir / "daemon.log").read_text().splitlines()[lines_before:]
+            if detected is None and any('"drift_detected"' in l and '"desiredCount"' in l for l in new):
+                detected = time.perf_counter() - t0
+            if ecs.describe_services(cluster="celery-workers", services=["mentor-match-worker"])["services"][0]["desiredCount"] == 1:
+                healed = time.perf_counter() - t0
+            time.sleep(0.05)
+        drift.append((detected, healed))
+    # Idle: converged, 60 s (or 10 s in the smoke run) of CPU and RSS.
+    idle_s = 60 if edits > 5 else 10
+    stack.write_text(original)
+    world.steward("apply", "-f", str(stack))
+    time.sleep(3)
+    ticks = os.sysconf("SC_CLK_TCK")
+    def cpu():
+        fields = pathlib.Path(f"/proc/{daemon.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+    def rss():
+        for line in pathlib.Path(f"/proc/{daemon.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    c0 = cpu()
+    time.sleep(idle_s)
+    idle_cpu = cpu() - c0
+    idle_rss = rss()
+    daemon.send_signal(signal.SIGTERM)
+    daemon.wait(timeout=30)
+    return {"firstPassS": first_pass, "edit": samples, "drift": drift, "idleS": idle_s, "idleCpuS": idle_cpu, "idleRssMb": idle_rss}
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="one stack, 5 edits, 10 s idle; writes nothing unless --out is given")
+    parser.add_argument("--stacks", default="100,500", help="scale points (comma-separated)")
+    parser.add_argument("--edits", type=int, default=50)
+    parser.add_argument("--out", default=None, help="where to write the table (default BENCHMARKS.md; none in --smoke)")
+    args = parser.parse_args()
+    if not args.smoke:
+        subprocess.run(["cargo", "build", "--release", "--locked", "--workspace"], cwd=ROOT, check=True)
+    for binary in ("steward", "steward-emulator"):
+        if not (TARGET / "release" / binary).exists():
+            raise SystemExit(f"{TARGET}/release/{binary} is missing: cargo build --release --workspace")
+    edits = 5 if args.smoke else args.edits
+    scale_points = [] if args.smoke else [int(s) for s in args.stacks.split(",") if s]
+    results = {}
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="steward-bench-"))
+    try:
+        world = World(workdir)
+        try:
+            apply_stacks(world, 1, workdir)
+            results["createS"] = converge(world)
+            results["steady"] = steady_state(world)
+            results["naive1"] = naive_pass(world)
+            results["latency"] = latency(world, workdir, edits)
+        finally:
+            world.close()
+        results["scale"] = {}
+        for n in scale_points:
+            w = World(workdir)
+            try:
+                apply_stacks(w, n, workdir)
+                created = converge(w)
+                steady = steady_state(w, n_passes=3)
+                naive_calls, naive_s = naive_pass(w)
+                results["scale"][n] = {"createS": created, "steady": steady, "naive": (naive_calls, naive_s)}
+            finally:
+                w.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = render(results, " ".join(["python3", "bench/run.py", *sys.argv[1:]]))
+    print(report)
+    out = args.out or (None if args.smoke else str(ROOT / "BENCHMARKS.md"))
+    if out:
+        pathlib.Path(out).write_text(report)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = next((int(l.split()[1]) // 1024 // 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB, {platform.system()} {platform.release()}"
+
+
+def render(r, command):
+    s, lat = r["steady"], r["latency"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {machine()}",
+        f"- Command: `{command}` (release build; moto {__import__('moto').__version__} and steward-emulator with 0 ms transitions on loopback)",
+        "- Calls are steward's own per-operation counters (`pass_completed` events); cross-check against the emulator's request log below.",
+        "",
+        "## 1. Steady state: one Mentor Match stack (16 resources), converged",
+        "",
+        f"- Created from nothing in {r['createS']:.1f} s (`steward reconcile --wait`).",
+        f"- Per pass (mean of passes 2–11 in one process, caches warm as in the daemon): **{s['callsPerPass']:.1f} AWS calls**, "
+        f"**{s['mutatingPerPass']:.0f} mutating**, wall **{s['passMs']:.0f} ms**, steward CPU **{s['cpuMsPerPass']:.1f} ms**, peak RSS {s['peakRssMb']:.1f} MB.",
+        f"- Cross-check: steward counted {s['crossCheck'][0]} App Runner + ElastiCache calls over the 11 passes; the emulator logged {s['crossCheck'][1]}.",
+        "",
+        "| service:operation | calls per pass |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {v:.1f} |" for k, v in s["calls"].items()]
+    n1_calls, n1_s = r["naive1"]
+    lines += ["", f"Naive baseline on the same stack (one Describe per resource, tags per resource, no cache): {n1_calls} calls, {1000 * n1_s:.0f} ms.", ""]
+    if r["scale"]:
+        lines += ["## 2 and 5. Scale, against the naive baseline in the same run", "",
+                  "| stacks | resources | create from nothing | calls per steady pass | naive calls | ratio | pass wall | naive wall | steward CPU per pass | CPU share of pass | peak RSS |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for n, x in r["scale"].items():
+            st = x["steady"]
+            naive_calls, naive_s = x["naive"]
+            lines.append(f"| {n} | {16 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
+                         f"{st['passMs'] / 1000:.2f} s | {naive_s:.2f} s | {st['cpuMsPerPass']:.0f} ms | {100 * st['cpuMsPerPass'] / max(st['passMs'], 1):.0f} % | {st['peakRssMb']:.1f} MB |")
+        lines.append("")
+    lines += ["## 3. Latency", ""]
+    if lat["edit"]:
+        lines.append(f"- Edit → applied through the fast path (`apply` → ECS desiredCount changed, default 2 s watch), {len(lat['edit'])} edits: "
+                     f"p50 **{pct(lat['edit'], 50):.2f} s**, p95 **{pct(lat['edit'], 95):.2f} s**.")
+    for d, h in lat["drift"]:
+        lines.append(f"- Out-of-band drift (worker scaled to 0, 10 s resync): detected after {d if d is None else round(d, 2)} s, healed after {h if h is None else round(h, 2)} s.")
+    lines += ["", "## 4. Idle daemon and cold start", "",
+              f"- Cold start to the first completed pass: {lat['firstPassS']:.2f} s.",
+              f"- Idle for {lat['idleS']} s (one stack, converged, 60 s resync): CPU {1000 * lat['idleCpuS']:.0f} ms in total, RSS {lat['idleRssMb']:.1f} MB.",
+              ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
