@@ -133,7 +133,7 @@ fn replicas_share_stacks_and_take_over_when_one_stops() {
     let status = b.wait_exit(Duration::from_secs(30)).expect("steward run exits after SIGTERM");
     assert!(status.success());
     eventually("one replica owns all six", MINUTE, || a.owned().len() == 6);
-    let ecs = aws_sdk_ecs::Client::new(&world_sdk(&world));
+    let ecs = aws_sdk_ecs::Client::new(&world.sdk());
     eventually("every stack converged", MINUTE, || {
         let out = common::runtime().block_on(ecs.list_clusters().send()).unwrap();
         out.cluster_arns().len() == 6
@@ -191,20 +191,4 @@ fn two_daemons_on_one_stack_never_mutate_together_and_a_killed_owner_is_replaced
         connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE")).count(),
         1
     );
-}
-
-fn world_sdk(world: &World) -> aws_config::SdkConfig {
-    common::runtime().block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(common::REGION))
-            .endpoint_url(common::moto_url())
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                world.account.access_key.clone(),
-                world.account.secret_key.clone(),
-                Some(world.account.session_token.clone()),
-                None,
-                "test",
-            ))
-            .load(),
-    )
 }

@@ -44,8 +44,11 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn ownership_tags(&self) -> [(&'static str, String); 3] {
+    pub fn ownership_tags(&self) -> BTreeMap<String, String> {
         [(TAG_STACK, self.key.stack.clone()), (TAG_KIND, self.key.kind.to_string()), (TAG_NAME, self.key.name.clone())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
     }
 }
 
@@ -268,15 +271,20 @@ impl Engine {
             Some(s) => s.clone(),
             None => self.store.stacks().await?,
         };
-        let mut stored = self.store.resources(Some(&stacks)).await?;
-        stored.retain(|r| r.manifest.key.kind != Kind::Stack || !r.deleted);
+        // One DynamoDB Query per stack: its resources, statuses and paused flag.
+        let mut stored = Vec::new();
         let mut paused_stacks = BTreeSet::new();
+        let mut previous = BTreeMap::new();
         for stack in &stacks {
-            if self.store.stack_meta(stack).await?.1 {
+            let snapshot = self.store.snapshot(stack).await?;
+            if snapshot.paused {
                 paused_stacks.insert(stack.clone());
             }
+            stored.extend(snapshot.resources);
+            previous.extend(snapshot.statuses);
         }
-        let previous = self.store.statuses(&stacks).await?;
+        stored.sort_by(|a, b| a.manifest.key.cmp(&b.manifest.key));
+        stored.retain(|r| r.manifest.key.kind != Kind::Stack || !r.deleted);
         let live: Vec<Manifest> = stored.iter().filter(|r| !r.deleted).map(|r| r.manifest.clone()).collect();
         let order: Vec<ResourceKey> = references::topological_order(&live);
         let position: HashMap<&ResourceKey, usize> = order.iter().enumerate().map(|(i, k)| (k, i)).collect();
@@ -518,12 +526,9 @@ impl Engine {
                 tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
             }
         }
-        let desired =
+        let mut desired =
             Desired { key: key.clone(), spec, tags, region, vpc_id: vpc, version: r.version, memo: Json::Null };
-        let mut desired = desired;
-        for (k, v) in desired.ownership_tags() {
-            desired.tags.insert(k.to_string(), v);
-        }
+        desired.tags.extend(desired.ownership_tags());
         Ok(desired)
     }
 
@@ -540,7 +545,6 @@ impl Engine {
         pass: &mut PassState,
     ) -> Result<Outcome> {
         let key = &desired.key;
-        let desired = desired.clone();
         let mut status = Status::fresh(prev);
         status.observed_generation = r.version;
         status.last_observed_at = now_rfc3339();
@@ -554,7 +558,7 @@ impl Engine {
             if !r.deleted && observed.is_some_and(|o| o.owned && o.phase == Phase::Ready) {
                 pass.ready.insert(key.clone());
             }
-            let entry = self.plan_entry(adapter, r, &desired, observed, paused);
+            let entry = self.plan_entry(adapter, r, desired, observed, paused);
             pass.report.plan.push(entry);
             return Ok(Outcome::Skipped);
         }
@@ -662,7 +666,7 @@ impl Engine {
                 self.save(key, prev, status).await?;
                 return Ok(Outcome::Busy);
             }
-            return match adapter.create(cx, &desired).await {
+            return match adapter.create(cx, desired).await {
                 Ok(memo) => {
                     let creates = prev.memo.get("creates").and_then(Json::as_u64).unwrap_or(0) + 1;
                     status.memo = merge_memo(&status.memo, &memo);
@@ -682,7 +686,7 @@ impl Engine {
 
         if !o.owned {
             if r.manifest.spec.get("adopt").and_then(Json::as_bool) == Some(true) && enforce {
-                return match adapter.adopt(cx, &desired, o).await {
+                return match adapter.adopt(cx, desired, o).await {
                     Ok(()) => {
                         self.events.resource("resource_adopted", key, json!({ "id": o.id }));
                         status.phase = "Adopting".into();
@@ -716,7 +720,7 @@ impl Engine {
             Phase::Ready => {}
         }
 
-        let drift = diff(adapter, &desired, o);
+        let drift = diff(adapter, desired, o);
         let show = |field: &str, v: &Json| if adapter.sensitive(field) { json!("(sensitive)") } else { v.clone() };
         // Fields that drifted last pass and no longer do: corrected.
         for old in &prev.last_drift {
@@ -777,7 +781,7 @@ impl Engine {
             self.save(key, prev, status).await?;
             return Ok(Outcome::Drifted);
         }
-        match adapter.update(cx, &desired, o, &fixable).await {
+        match adapter.update(cx, desired, o, &fixable).await {
             Ok(memo) => {
                 status.memo = merge_memo(&status.memo, &memo);
                 status.phase = "Updating".into();

@@ -20,7 +20,7 @@ pub fn definition() -> KindDef {
 
 // ---- adapter ----
 
-use super::{ecs_retag, ecs_tag_list, owns, tag_map, tag_view};
+use super::{ecs_adopt, ecs_retag, ecs_tag_list, owns, tag_map, tag_view};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
 use crate::manifest::ResourceKey;
@@ -125,17 +125,6 @@ impl Adapter for EcsClusterAdapter {
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
-        let ownership: BTreeMap<String, String> =
-            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        cx.may_mutate().await?;
-        cx.clients
-            .ecs
-            .tag_resource()
-            .resource_arn(&o.id)
-            .set_tags(Some(ecs_tag_list(&ownership)))
-            .send()
-            .await
-            .map_err(aws("TagResource"))?;
-        Ok(())
+        ecs_adopt(cx, d, &o.id).await
     }
 }

@@ -159,7 +159,9 @@ fn check(spec: &Json, c: &mut Checker) {
 // their contents are cached by ARN, and any difference registers a new revision that the
 // service is then pointed at (always by full ARN).
 
-use super::{client_token, ecs_retag, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view};
+use super::{
+    client_token, ecs_adopt, ecs_retag, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view,
+};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, Observed, Phase};
 use crate::manifest::ResourceKey;
@@ -539,18 +541,7 @@ impl Adapter for EcsServiceAdapter {
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
-        let ownership: BTreeMap<String, String> =
-            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        cx.may_mutate().await?;
-        cx.clients
-            .ecs
-            .tag_resource()
-            .resource_arn(&o.id)
-            .set_tags(Some(ecs_tag_list(&ownership)))
-            .send()
-            .await
-            .map_err(aws("TagResource"))?;
-        Ok(())
+        ecs_adopt(cx, d, &o.id).await
     }
 }
 

@@ -226,17 +226,12 @@ pub(crate) async fn elasticache_adopt(
     desired: &Desired,
     arn: &str,
 ) -> Result<(), crate::aws::AwsError> {
-    let tags: Vec<aws_sdk_elasticache::types::Tag> = desired
-        .ownership_tags()
-        .iter()
-        .map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(*k).value(v).build())
-        .collect();
     cx.may_mutate().await?;
     cx.clients
         .elasticache
         .add_tags_to_resource()
         .resource_name(arn)
-        .set_tags(Some(tags))
+        .set_tags(Some(elasticache_tag_list(&desired.ownership_tags())))
         .send()
         .await
         .map_err(crate::aws::aws("AddTagsToResource"))?;
@@ -279,9 +274,7 @@ pub(crate) async fn apprunner_adopt(
         .apprunner
         .tag_resource()
         .resource_arn(arn)
-        .set_tags(Some(apprunner_tag_list(
-            &desired.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        )))
+        .set_tags(Some(apprunner_tag_list(&desired.ownership_tags())))
         .send()
         .await
         .map_err(crate::aws::aws("TagResource"))?;
@@ -295,6 +288,24 @@ pub(crate) fn apprunner_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk
 
 pub(crate) fn ecs_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter().map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Puts the ownership tags on an ECS cluster or service (`adopt: true`).
+pub(crate) async fn ecs_adopt(
+    cx: &crate::engine::Cx<'_>,
+    desired: &Desired,
+    arn: &str,
+) -> Result<(), crate::aws::AwsError> {
+    cx.may_mutate().await?;
+    cx.clients
+        .ecs
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(ecs_tag_list(&desired.ownership_tags())))
+        .send()
+        .await
+        .map_err(crate::aws::aws("TagResource"))?;
+    Ok(())
 }
 
 /// Brings ECS tags to `desired` (tagging first, then removing the ones steward does not want).

@@ -312,14 +312,12 @@ impl Adapter for VpcEndpointAdapter {
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
-        let ownership: BTreeMap<String, String> =
-            d.ownership_tags().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         cx.may_mutate().await?;
         cx.clients
             .ec2
             .create_tags()
             .resources(&o.id)
-            .set_tags(Some(ec2_tags(&ownership)))
+            .set_tags(Some(ec2_tags(&d.ownership_tags())))
             .send()
             .await
             .map_err(aws("CreateTags"))?;

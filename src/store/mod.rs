@@ -354,7 +354,55 @@ impl Store {
     }
 }
 
+/// Everything a pass reads of one stack, from one Query.
+#[derive(Debug, Default)]
+pub struct StackSnapshot {
+    pub generation: u64,
+    pub paused: bool,
+    pub resources: Vec<StoredResource>,
+    pub statuses: BTreeMap<ResourceKey, Status>,
+}
+
 impl Store {
+    /// One Query for a stack's META, RES# and STATUS# items: their sort keys are exactly the ones
+    /// from "META" on (HIST# and LEASE sort before it).
+    pub async fn snapshot(&self, stack: &str) -> Result<StackSnapshot> {
+        let mut snapshot = StackSnapshot::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :from")
+                .expression_attribute_values(":pk", s(&stack_pk(stack)))
+                .expression_attribute_values(":from", s("META"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("reading a stack", e))?;
+            for item in out.items.unwrap_or_default().into_iter().map(Item) {
+                let sk = item.str("sk");
+                if sk == "META" {
+                    snapshot.generation = item.u64("generation");
+                    snapshot.paused = item.bool("paused");
+                } else if sk.starts_with("RES#") {
+                    snapshot.resources.push(item.resource()?);
+                } else if let Some(rest) = sk.strip_prefix("STATUS#")
+                    && let Some((kind, name)) = rest.split_once('#').and_then(|(k, n)| Kind::parse(k).map(|k| (k, n)))
+                {
+                    let status: Status = serde_json::from_str(&item.str("status")).unwrap_or_default();
+                    snapshot.statuses.insert(ResourceKey::new(stack, kind, name), status);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(snapshot);
+            }
+        }
+    }
+
     /// The controller's status of every resource of the given stacks.
     pub async fn statuses(&self, stacks: &[String]) -> Result<BTreeMap<ResourceKey, Status>> {
         let mut out = BTreeMap::new();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use super::{REGION, World, http, repo_path, runtime, start_emulator};
+
 use serde_json::Value;
 use std::process::Command;
 
@@ -33,19 +34,7 @@ impl Live {
         assert!(network.status.success(), "{}", String::from_utf8_lossy(&network.stderr));
         let network: Value = serde_json::from_slice(&network.stdout).unwrap();
         world.bootstrap_and_apply_seed();
-        let sdk = runtime().block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(REGION))
-                .endpoint_url(super::moto_url())
-                .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                    world.account.access_key.clone(),
-                    world.account.secret_key.clone(),
-                    Some(world.account.session_token.clone()),
-                    None,
-                    "test",
-                ))
-                .load(),
-        );
+        let sdk = world.sdk();
         Live { world, network, sdk }
     }
 

@@ -162,6 +162,23 @@ impl World {
         run.stdout()
     }
 
+    /// An SDK configuration with this test's moto account, for out-of-band changes.
+    pub fn sdk(&self) -> aws_config::SdkConfig {
+        runtime().block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(REGION))
+                .endpoint_url(moto_url())
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    self.account.access_key.clone(),
+                    self.account.secret_key.clone(),
+                    Some(self.account.session_token.clone()),
+                    None,
+                    "test",
+                ))
+                .load(),
+        )
+    }
+
     pub fn bootstrap_and_apply_seed(&self) {
         self.ok(&["bootstrap"]);
         self.ok(&["apply", "-f", repo_path("desired-state/mentor-match").to_str().unwrap()]);
