@@ -129,12 +129,18 @@ def stack_manifests(name, suffix):
 
 
 def apply_stacks(world, count, workdir):
-    for i in range(count):
+    """One apply per stack (each is one transaction), four at a time."""
+    import concurrent.futures
+
+    def apply(i):
         name = "mentor-match" if count == 1 else f"mm{i:03d}"
         suffix = "" if count == 1 else f"-{i:03d}"
         path = workdir / f"{name}.yaml"
         path.write_text(stack_manifests(name, suffix))
         world.steward("apply", "-f", str(path))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(apply, range(count)))
 
 
 def converge(world):
@@ -245,6 +251,7 @@ def latency(world, workdir, edits):
     time.sleep(2)
     drift = []
     for _ in range(3 if edits > 5 else 1):
+        time.sleep(12)  # a clean resync pass first, so each sample is a new drift
         lines_before = len((workdir / "daemon.log").read_text().splitlines())
         ecs.update_service(cluster="celery-workers", service="mentor-match-worker", desiredCount=0)
         t0 = time.perf_counter()

@@ -21,6 +21,8 @@ type Tagged = Vec<(String, BTreeMap<String, String>)>;
 #[derive(Default)]
 pub struct Lookups {
     cache: Mutex<HashMap<(String, String, &'static str), Tagged>>,
+    /// VPCs by (region, selector): stacks that share a VPC share one DescribeVpcs per pass.
+    vpcs: Mutex<HashMap<(String, String), String>>,
 }
 
 /// Why a selector could not be resolved: nothing matches yet (wait), or it is ambiguous (terminal).
@@ -37,6 +39,10 @@ impl Lookups {
         if let Some(id) = selector.as_str() {
             return Ok(id.to_string());
         }
+        let key = (clients.region.clone(), selector.to_string());
+        if let Some(id) = self.vpcs.lock().await.get(&key) {
+            return Ok(id.clone());
+        }
         let wanted = tags_of(selector);
         let mut request = clients.ec2.describe_vpcs();
         for (k, v) in &wanted {
@@ -44,7 +50,9 @@ impl Lookups {
         }
         let out = request.send().await.map_err(|e| LookupError::Aws(aws("DescribeVpcs")(e)))?;
         let ids: Vec<String> = out.vpcs().iter().filter_map(|v| v.vpc_id().map(str::to_string)).collect();
-        one_of(ids, "VPC", &wanted)
+        let id = one_of(ids, "VPC", &wanted)?;
+        self.vpcs.lock().await.insert(key, id.clone());
+        Ok(id)
     }
 
     async fn objects(&self, clients: &Clients, vpc: &str, object: &'static str) -> Result<Tagged, AwsError> {

@@ -428,7 +428,6 @@ impl Engine {
             .sum();
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.converged = report.failed == 0 && report.waiting == 0 && report.busy == 0 && report.drifted == 0;
-        let summary = serde_json::to_value(&*report)?;
         if options.plan_only {
             return Ok(pass.report);
         }
@@ -437,7 +436,7 @@ impl Engine {
             json!({
                 "stacks": stacks, "resources": report.resources, "ready": report.ready, "drifted": report.drifted,
                 "corrected": report.corrected, "failed": report.failed, "waiting": report.waiting, "busy": report.busy,
-                "awsCalls": summary["calls"], "mutatingCalls": report.mutating_calls, "durationMs": report.duration_ms,
+                "awsCalls": report.calls, "mutatingCalls": report.mutating_calls, "durationMs": report.duration_ms,
             }),
         );
         Ok(pass.report)
@@ -508,10 +507,8 @@ impl Engine {
         };
         let spec = match substitute(&r.manifest.spec, &lookup) {
             Ok(spec) => spec,
-            Err(missing) if r.deleted => {
-                let _ = missing;
-                r.manifest.spec.clone()
-            }
+            // A resource being deleted is found by name; unresolved references do not matter.
+            Err(_) if r.deleted => r.manifest.spec.clone(),
             Err(missing) => {
                 let names: Vec<String> =
                     missing.iter().map(|m| format!("{}/{}.{}", m.kind, m.name, m.output)).collect();
