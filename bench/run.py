@@ -318,6 +318,11 @@ def main():
         finally:
             world.close()
         results["scale"] = {}
+        out = args.out or (None if args.smoke else str(ROOT / "BENCHMARKS.md"))
+        command = " ".join(["python3", "bench/run.py", *sys.argv[1:]])
+        if out:
+            # Written after every scenario, so a long run that is stopped keeps what it measured.
+            pathlib.Path(out).write_text(render(results, command))
         for n in scale_points:
             w = World(workdir)
             try:
@@ -328,6 +333,8 @@ def main():
                 results["scale"][n] = {"createS": created, "steady": steady, "naive": (naive_calls, naive_s)}
             finally:
                 w.close()
+            if out:
+                pathlib.Path(out).write_text(render(results, command))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report = render(results, " ".join(["python3", "bench/run.py", *sys.argv[1:]]))
