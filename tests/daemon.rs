@@ -192,3 +192,41 @@ fn two_daemons_on_one_stack_never_mutate_together_and_a_killed_owner_is_replaced
         1
     );
 }
+
+#[test]
+fn a_paused_owner_wakes_up_to_a_lost_lease_and_changes_nothing() {
+    let live = Live::prepared();
+    let leases = ["--lease-duration", "4s", "--lease-renew", "1s"];
+    let a = live.world.daemon("a", &leases);
+    eventually("a owns the stack", MINUTE, || a.owned() == ["mentor-match"]);
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+    let b = live.world.daemon("b", &leases);
+    let before = a.mutating_calls();
+    // Freeze the owner past its lease, and give the stack work to do meanwhile.
+    a.signal("STOP");
+    live.block(
+        live.ecs().update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send(),
+    )
+    .unwrap();
+    eventually("b takes over", MINUTE, || b.owned() == ["mentor-match"]);
+    eventually("b heals the drift", MINUTE, || live.worker().0.desired_count() == 1);
+    a.signal("CONT");
+    std::thread::sleep(Duration::from_secs(5));
+    // The woken owner found its lease gone: no mutating call, no lease, b still the owner.
+    assert_eq!(a.mutating_calls(), before, "the paused owner mutated after waking up");
+    assert!(a.owned().is_empty());
+    assert_eq!(b.owned(), ["mentor-match"]);
+    let lease = live
+        .block(
+            aws_sdk_dynamodb::Client::new(&live.sdk)
+                .get_item()
+                .table_name("steward")
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("STACK#mentor-match".into()))
+                .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("LEASE".into()))
+                .send(),
+        )
+        .unwrap();
+    let item = lease.item().unwrap();
+    assert_eq!(item["holder"].as_s().unwrap(), "b");
+    assert!(item["fencingToken"].as_n().unwrap().parse::<u64>().unwrap() >= 2);
+}
