@@ -195,29 +195,33 @@ pub(crate) fn tag_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&
     pairs.map(|(k, v)| (k.unwrap_or_default().to_string(), v.unwrap_or_default().to_string())).collect()
 }
 
-/// Tags of an ElastiCache resource, from the cache or one ListTagsForResource call. `incarnation`
-/// tells objects of the same ARN apart (a cluster's create time); tags steward changes itself
-/// are written through the cache.
+/// Tags from the cache, or from `fetch` (one ListTagsForResource call), remembered under `key`.
+async fn cached_tags(
+    cx: &crate::engine::Cx<'_>,
+    key: String,
+    fetch: impl std::future::Future<Output = Result<BTreeMap<String, String>, crate::aws::AwsError>>,
+) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+    if let Some(tags) = cx.cache.tags.lock().unwrap().get(&key) {
+        return Ok(tags.clone());
+    }
+    let tags = fetch.await?;
+    cx.cache.tags.lock().unwrap().insert(key, tags.clone());
+    Ok(tags)
+}
+
+/// Tags of an ElastiCache resource. `incarnation` tells objects of the same ARN apart (a
+/// cluster's create time); tags steward changes itself are written through the cache.
 pub(crate) async fn elasticache_tags(
     cx: &crate::engine::Cx<'_>,
     arn: &str,
     incarnation: &str,
 ) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
-    let key = format!("{arn}#{incarnation}");
-    if let Some(tags) = cx.cache.tags.lock().unwrap().get(&key) {
-        return Ok(tags.clone());
-    }
-    let out = cx
-        .clients
-        .elasticache
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(crate::aws::aws("ListTagsForResource"))?;
-    let tags = tag_map(out.tag_list().iter().map(|t| (t.key(), t.value())));
-    cx.cache.tags.lock().unwrap().insert(key, tags.clone());
-    Ok(tags)
+    cached_tags(cx, format!("{arn}#{incarnation}"), async {
+        let request = cx.clients.elasticache.list_tags_for_resource().resource_name(arn);
+        let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
+        Ok(tag_map(out.tag_list().iter().map(|t| (t.key(), t.value()))))
+    })
+    .await
 }
 
 /// Adds the ownership tags to an ElastiCache resource (`adopt: true`).
@@ -243,25 +247,17 @@ pub(crate) fn elasticache_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_s
     tags.iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// Tags of an App Runner resource (its ARN is unique per incarnation), cached.
+/// Tags of an App Runner resource (its ARN is unique per incarnation).
 pub(crate) async fn apprunner_tags(
     cx: &crate::engine::Cx<'_>,
     arn: &str,
 ) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
-    if let Some(tags) = cx.cache.tags.lock().unwrap().get(arn) {
-        return Ok(tags.clone());
-    }
-    let out = cx
-        .clients
-        .apprunner
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(crate::aws::aws("ListTagsForResource"))?;
-    let tags = tag_map(out.tags().iter().map(|t| (t.key(), t.value())));
-    cx.cache.tags.lock().unwrap().insert(arn.to_string(), tags.clone());
-    Ok(tags)
+    cached_tags(cx, arn.to_string(), async {
+        let request = cx.clients.apprunner.list_tags_for_resource().resource_arn(arn);
+        let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
+        Ok(tag_map(out.tags().iter().map(|t| (t.key(), t.value()))))
+    })
+    .await
 }
 
 pub(crate) async fn apprunner_adopt(

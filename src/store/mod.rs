@@ -190,8 +190,8 @@ impl Store {
         Ok(out.item)
     }
 
-    /// All items of a stack whose sort key starts with `prefix`, across pages.
-    async fn query_prefix(&self, stack: &str, prefix: &str) -> Result<Vec<Item>> {
+    /// All items of a stack whose sort key matches `condition` (on `:v`), across pages.
+    async fn query_stack(&self, stack: &str, condition: &str, value: &str) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -199,9 +199,9 @@ impl Store {
                 .db
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .key_condition_expression(format!("pk = :pk AND {condition}"))
                 .expression_attribute_values(":pk", s(&stack_pk(stack)))
-                .expression_attribute_values(":prefix", s(prefix))
+                .expression_attribute_values(":v", s(value))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -213,6 +213,11 @@ impl Store {
                 return Ok(items);
             }
         }
+    }
+
+    /// All items of a stack whose sort key starts with `prefix`.
+    async fn query_prefix(&self, stack: &str, prefix: &str) -> Result<Vec<Item>> {
+        self.query_stack(stack, "begins_with(sk, :v)", prefix).await
     }
 
     /// Current resources of the given stacks (all stacks when None), deleted ones included.
@@ -368,52 +373,25 @@ impl Store {
     /// from "META" on (HIST# and LEASE sort before it).
     pub async fn snapshot(&self, stack: &str) -> Result<StackSnapshot> {
         let mut snapshot = StackSnapshot::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk >= :from")
-                .expression_attribute_values(":pk", s(&stack_pk(stack)))
-                .expression_attribute_values(":from", s("META"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("reading a stack", e))?;
-            for item in out.items.unwrap_or_default().into_iter().map(Item) {
-                let sk = item.str("sk");
-                if sk == "META" {
-                    snapshot.generation = item.u64("generation");
-                    snapshot.paused = item.bool("paused");
-                } else if sk.starts_with("RES#") {
-                    snapshot.resources.push(item.resource()?);
-                } else if let Some(rest) = sk.strip_prefix("STATUS#")
-                    && let Some((kind, name)) = rest.split_once('#').and_then(|(k, n)| Kind::parse(k).map(|k| (k, n)))
-                {
-                    let status: Status = serde_json::from_str(&item.str("status")).unwrap_or_default();
-                    snapshot.statuses.insert(ResourceKey::new(stack, kind, name), status);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(snapshot);
+        for item in self.query_stack(stack, "sk >= :v", "META").await? {
+            let sk = item.str("sk");
+            if sk == "META" {
+                snapshot.generation = item.u64("generation");
+                snapshot.paused = item.bool("paused");
+            } else if sk.starts_with("RES#") {
+                snapshot.resources.push(item.resource()?);
+            } else if let Some((key, status)) = status_of(stack, &item) {
+                snapshot.statuses.insert(key, status);
             }
         }
+        Ok(snapshot)
     }
 
     /// The controller's status of every resource of the given stacks.
     pub async fn statuses(&self, stacks: &[String]) -> Result<BTreeMap<ResourceKey, Status>> {
         let mut out = BTreeMap::new();
         for stack in stacks {
-            for item in self.query_prefix(stack, "STATUS#").await? {
-                let sk = item.str("sk");
-                let mut parts = sk.splitn(3, '#').skip(1);
-                let (Some(kind), Some(name)) = (parts.next().and_then(Kind::parse), parts.next()) else { continue };
-                let status: Status = serde_json::from_str(&item.str("status")).unwrap_or_default();
-                out.insert(ResourceKey::new(stack, kind, name), status);
-            }
+            out.extend(self.query_prefix(stack, "STATUS#").await?.iter().filter_map(|item| status_of(stack, item)));
         }
         Ok(out)
     }
@@ -460,6 +438,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A `STATUS#Kind#name` item as a key and status (None for any other item).
+fn status_of(stack: &str, item: &Item) -> Option<(ResourceKey, Status)> {
+    let sk = item.str("sk");
+    let (kind, name) = sk.strip_prefix("STATUS#")?.split_once('#')?;
+    let status = serde_json::from_str(&item.str("status")).unwrap_or_default();
+    Some((ResourceKey::new(stack, Kind::parse(kind)?, name), status))
 }
 
 /// The indexes of the transaction items whose condition failed, if the transaction was cancelled.
