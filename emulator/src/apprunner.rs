@@ -2,7 +2,7 @@
 //! tags. Service calls made while an operation is in progress fail with InvalidStateException,
 //! as App Runner's API reference says.
 
-use crate::server::{ApiError, Call, OpResult};
+use crate::server::{ApiError, Call, OpResult, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -41,10 +41,6 @@ struct Domain {
 
 struct Connector {
     json: Json,
-}
-
-fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
-    input.get(key).and_then(Json::as_str)
 }
 
 fn epoch() -> f64 {

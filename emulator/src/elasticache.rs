@@ -2,7 +2,7 @@
 //! AWS-like asynchronous states (creating, modifying, deleting) that settle after the transition
 //! delay. Inputs and outputs use the model's member names; the server turns them into awsQuery.
 
-use crate::server::{ApiError, Call, OpResult};
+use crate::server::{ApiError, Call, OpResult, text};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -66,10 +66,6 @@ struct UserGroup {
     status: &'static str,
     until: Option<Instant>,
     pending: Option<(Vec<String>, Vec<String>)>,
-}
-
-fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
-    input.get(key).and_then(Json::as_str)
 }
 
 fn strings(input: &Json, key: &str) -> Vec<String> {

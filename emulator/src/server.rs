@@ -30,6 +30,11 @@ impl ApiError {
 
 pub type OpResult = Result<Json, ApiError>;
 
+/// A string member of an operation's input.
+pub fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Json::as_str)
+}
+
 /// What an operation needs to know about the call: where, who, when, and how slow the world is.
 pub struct Call {
     pub region: String,

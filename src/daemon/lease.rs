@@ -110,21 +110,30 @@ impl Leases {
         }
     }
 
+    /// An update of the lease item that succeeds only while this replica holds it with `token`.
+    fn update_while_held(
+        &self,
+        stack: &str,
+        token: u64,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&stack_pk(stack)))
+            .key("sk", s(LEASE_SK))
+            .condition_expression("holder = :me AND fencingToken = :token")
+            .expression_attribute_values(":me", s(&self.replica))
+            .expression_attribute_values(":token", n(token as i64))
+    }
+
     /// Extends a held lease. A failed condition means another replica took it: it is dropped.
     pub async fn renew(&self, stack: &str) -> Result<bool> {
         let Some(held) = self.held.lock().unwrap().get(stack).copied() else { return Ok(false) };
         let started = Instant::now();
         let now = self.now_ms();
         let out = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&stack_pk(stack)))
-            .key("sk", s(LEASE_SK))
+            .update_while_held(stack, held.token)
             .update_expression("SET expiresAt = :exp")
-            .condition_expression("holder = :me AND fencingToken = :token")
-            .expression_attribute_values(":me", s(&self.replica))
-            .expression_attribute_values(":token", n(held.token as i64))
             .expression_attribute_values(":exp", n(now + self.config.duration.as_millis() as i64))
             .send()
             .await;
@@ -148,15 +157,8 @@ impl Leases {
     pub async fn release(&self, stack: &str) -> Result<()> {
         let Some(held) = self.held.lock().unwrap().remove(stack) else { return Ok(()) };
         let result = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&stack_pk(stack)))
-            .key("sk", s(LEASE_SK))
+            .update_while_held(stack, held.token)
             .update_expression("SET expiresAt = :past REMOVE holder")
-            .condition_expression("holder = :me AND fencingToken = :token")
-            .expression_attribute_values(":me", s(&self.replica))
-            .expression_attribute_values(":token", n(held.token as i64))
             .expression_attribute_values(":past", n(0))
             .send()
             .await;
