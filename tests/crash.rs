@@ -28,28 +28,7 @@ fn killed_at_random_moments_while_creating_it_converges_without_duplicates() {
     live.converge();
     assert!(live.is_converged());
 
-    // No duplicates, counted by ownership tags.
-    let endpoints = live.block(live.ec2().describe_vpc_endpoints().send()).unwrap();
-    let owned = |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("steward:stack"));
-    let live_endpoints = endpoints
-        .vpc_endpoints()
-        .iter()
-        .filter(|e| owned(e.tags()) && !e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted")))
-        .count();
-    assert_eq!(live_endpoints, 7);
-    assert_eq!(
-        live.block(live.ecs().list_services().cluster("celery-workers").send()).unwrap().service_arns().len(),
-        1
-    );
-    assert_eq!(live.block(live.ecs().list_clusters().send()).unwrap().cluster_arns().len(), 1);
-    assert_eq!(live.block(live.apprunner().list_services().send()).unwrap().service_summary_list().len(), 1);
-    let connectors = live.block(live.apprunner().list_vpc_connectors().send()).unwrap();
-    assert_eq!(
-        connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE")).count(),
-        1
-    );
-    let clusters = live.block(live.elasticache().describe_cache_clusters().send()).unwrap();
-    assert_eq!(clusters.cache_clusters().len(), 1);
+    live.assert_no_duplicates();
 
     // History and status items are intact: every resource has version 1 and a readable status.
     let statuses: serde_json::Value = serde_json::from_str(&live.world.ok(&["status", "-o", "json"])).unwrap();

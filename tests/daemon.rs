@@ -174,23 +174,7 @@ fn two_daemons_on_one_stack_never_mutate_together_and_a_killed_owner_is_replaced
     owner.wait_exit(Duration::from_secs(10));
     eventually("the standby takes over", MINUTE, || standby.owned() == ["mentor-match"]);
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
-    // No duplicates: one object of each, counted by ownership tags.
-    let endpoints = live.block(live.ec2().describe_vpc_endpoints().send()).unwrap();
-    let live_endpoints = endpoints
-        .vpc_endpoints()
-        .iter()
-        .filter(|e| e.state().is_some_and(|s| !s.as_str().eq_ignore_ascii_case("deleted")))
-        .count();
-    assert_eq!(live_endpoints, 7);
-    let services = live.block(live.ecs().list_services().cluster("celery-workers").send()).unwrap();
-    assert_eq!(services.service_arns().len(), 1);
-    let runner = live.block(live.apprunner().list_services().send()).unwrap();
-    assert_eq!(runner.service_summary_list().len(), 1);
-    let connectors = live.block(live.apprunner().list_vpc_connectors().send()).unwrap();
-    assert_eq!(
-        connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE")).count(),
-        1
-    );
+    live.assert_no_duplicates();
 }
 
 #[test]

@@ -42,9 +42,10 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             emu.faults.lock().unwrap().clear();
             json_reply(StatusCode::OK, &json!({ "cleared": true }))
         }
-        ("GET", "/_emulator/faults") => {
-            json_reply(StatusCode::OK, &json!({ "injected": emu.faults.lock().unwrap().injected }))
-        }
+        ("GET", "/_emulator/faults") => json_reply(StatusCode::OK, &{
+            let faults = emu.faults.lock().unwrap();
+            json!({ "injected": faults.injected, "byFault": faults.injected_by_fault })
+        }),
         ("GET", "/_emulator/requests") => json_reply(StatusCode::OK, &json!(emu.state.lock().unwrap().requests)),
         ("DELETE", "/_emulator/requests") => {
             emu.state.lock().unwrap().requests.clear();

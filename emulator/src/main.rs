@@ -1,13 +1,6 @@
 //! steward-emulator: App Runner and ElastiCache on loopback, for steward's tests and demo.
 //! Point the AWS SDK at it with `AWS_ENDPOINT_URL_APPRUNNER` and `AWS_ENDPOINT_URL_ELASTICACHE`.
 
-mod admin;
-mod apprunner;
-mod elasticache;
-mod faults;
-mod model;
-mod server;
-
 use anyhow::Result;
 use clap::Parser;
 use hyper::service::service_fn;
@@ -15,6 +8,7 @@ use hyper_util::rt::TokioIo;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use steward_emulator::{faults, model, server};
 
 #[derive(Parser)]
 #[command(name = "steward-emulator", version, about = "Local AWS App Runner and ElastiCache emulator")]

@@ -7,37 +7,56 @@ pub use errors::aws;
 
 pub use errors::{AwsError, ErrorClass};
 
-use aws_sdk_sts::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_sts::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Counts every attempt the SDK sends (retries included: each costs a request), by service and
-/// operation. Shared by all clients of a process.
+type Counts = BTreeMap<(String, String), u64>;
+
+/// Counts every attempt the SDK sends (retries included: each costs a request), and every call
+/// that still failed after the SDK's own retries, by service and operation. Shared by all clients
+/// of a process.
 #[derive(Debug, Clone, Default)]
-pub struct CallCounter(Arc<Mutex<BTreeMap<(String, String), u64>>>);
+pub struct CallCounter {
+    attempts: Arc<Mutex<Counts>>,
+    failures: Arc<Mutex<Counts>>,
+}
 
 impl CallCounter {
     pub fn record(&self, service: &str, operation: &str) {
-        *self.0.lock().unwrap().entry((service.to_string(), operation.to_string())).or_insert(0) += 1;
+        *self.attempts.lock().unwrap().entry((service.to_string(), operation.to_string())).or_insert(0) += 1;
     }
 
-    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
-        self.0.lock().unwrap().clone()
+    pub fn snapshot(&self) -> Counts {
+        self.attempts.lock().unwrap().clone()
+    }
+
+    pub fn failures_snapshot(&self) -> Counts {
+        self.failures.lock().unwrap().clone()
     }
 
     /// Calls since `before`, as `{ "Service": { "Operation": n } }`.
-    pub fn since(&self, before: &BTreeMap<(String, String), u64>) -> BTreeMap<String, BTreeMap<String, u64>> {
-        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for ((service, op), n) in self.snapshot() {
-            let delta = n - before.get(&(service.clone(), op.clone())).copied().unwrap_or(0);
-            if delta > 0 {
-                out.entry(service).or_default().insert(op, delta);
-            }
-        }
-        out
+    pub fn since(&self, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
+        delta(&self.snapshot(), before)
     }
+
+    /// Failed calls since `before`, in the same shape.
+    pub fn failures_since(&self, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
+        delta(&self.failures_snapshot(), before)
+    }
+}
+
+fn delta(now: &Counts, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((service, op), n) in now {
+        let delta = n - before.get(&(service.clone(), op.clone())).copied().unwrap_or(0);
+        if delta > 0 {
+            out.entry(service.clone()).or_default().insert(op.clone(), delta);
+        }
+    }
+    out
 }
 
 /// Whether an operation changes anything (everything but Describe*, List*, Get*).
@@ -58,6 +77,19 @@ impl Intercept for CallCounter {
     ) -> Result<(), aws_sdk_sts::error::BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
             self.record(m.service(), m.name());
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_sts::error::BoxError> {
+        if let (Some(Err(_)), Some(m)) = (context.output_or_error(), cfg.load::<Metadata>()) {
+            let key = (m.service().to_string(), m.name().to_string());
+            *self.failures.lock().unwrap().entry(key).or_insert(0) += 1;
         }
         Ok(())
     }

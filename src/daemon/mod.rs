@@ -19,6 +19,7 @@ use crate::store::Store;
 use anyhow::{Result, bail};
 use lease::{LeaseConfig, LeaseGuard, Leases};
 use metrics::Metrics;
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,6 +27,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 use tokio_cron_scheduler::{Job, JobScheduler};
+
+/// How soon a stack whose pass failed on steward's own store calls is tried again.
+const PASS_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -364,9 +368,15 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                 shared.last_pass.lock().unwrap().insert(stack.clone(), (at, report));
                             }
                             Err(e) => {
-                                tracing::warn!(stack = %stack, error = %format!("{e:#}"), "pass failed");
+                                // steward's own store calls failed (the AWS resources' failures are
+                                // reconcile_failed events inside the pass): try the stack again later.
+                                engine.events.emit(
+                                    "pass_failed",
+                                    json!({ "stack": stack, "message": format!("{e:#}"),
+                                            "backoffMs": PASS_RETRY.as_millis() as u64 }),
+                                );
                                 metrics.add("steward_pass_errors_total", &[("stack", &stack)], 1.0);
-                                queue.push_after(stack.clone(), Duration::from_secs(5));
+                                queue.push_after(stack.clone(), PASS_RETRY);
                             }
                         }
                         shared.in_flight.fetch_sub(1, Ordering::Relaxed);

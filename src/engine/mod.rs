@@ -220,6 +220,9 @@ pub struct PassReport {
     pub busy: usize,
     pub mutating_calls: u64,
     pub calls: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Calls that failed after the SDK's own retries: each is a `reconcile_failed` event (or,
+    /// for steward's own DynamoDB writes, a failed pass).
+    pub failed_calls: BTreeMap<String, BTreeMap<String, u64>>,
     pub duration_ms: u64,
     /// Every resource Ready (or deleted/retained/paused as asked) with nothing left to do.
     pub converged: bool,
@@ -267,6 +270,7 @@ impl Engine {
     pub async fn pass(&self, options: &PassOptions) -> Result<PassReport> {
         let started = Instant::now();
         let calls_before = self.aws.calls.snapshot();
+        let failures_before = self.aws.calls.failures_snapshot();
         let stacks = match &options.stacks {
             Some(s) => s.clone(),
             None => self.store.stacks().await?,
@@ -352,6 +356,14 @@ impl Engine {
                     Err(Unresolved::Terminal(message)) if target => {
                         self.record_terminal(r, &prev, &message, &mut pass).await?
                     }
+                    // A lookup call failed: plan shows it as waiting; a real pass backs off.
+                    Err(Unresolved::Failed(e)) if target && pass.plan_only => {
+                        self.record_waiting(r, &prev, &format!("lookup failed: {e}"), false, &mut pass).await?
+                    }
+                    Err(Unresolved::Failed(e)) if target => {
+                        let outcome = self.record_failure(r, &prev, &e).await?;
+                        pass.count(outcome);
+                    }
                     Err(_) => {}
                 }
             }
@@ -416,6 +428,7 @@ impl Engine {
         }
         let report = &mut pass.report;
         report.calls = self.aws.calls.since(&calls_before);
+        report.failed_calls = self.aws.calls.failures_since(&failures_before);
         // Changes to AWS objects; steward's own writes (status in DynamoDB, its log events in
         // CloudWatch Logs) are not counted.
         report.mutating_calls = report
@@ -436,7 +449,8 @@ impl Engine {
             json!({
                 "stacks": stacks, "resources": report.resources, "ready": report.ready, "drifted": report.drifted,
                 "corrected": report.corrected, "failed": report.failed, "waiting": report.waiting, "busy": report.busy,
-                "awsCalls": report.calls, "mutatingCalls": report.mutating_calls, "durationMs": report.duration_ms,
+                "awsCalls": report.calls, "awsCallsFailed": report.failed_calls, "mutatingCalls": report.mutating_calls,
+                "durationMs": report.duration_ms,
             }),
         );
         Ok(pass.report)
@@ -1020,6 +1034,8 @@ impl PassState {
 enum Unresolved {
     Wait(String),
     Terminal(String),
+    /// An AWS call made to resolve a selector failed.
+    Failed(AwsError),
 }
 
 impl From<LookupError> for Unresolved {
@@ -1027,7 +1043,7 @@ impl From<LookupError> for Unresolved {
         match e {
             LookupError::Missing(m) => Unresolved::Wait(m),
             LookupError::Ambiguous(m) => Unresolved::Terminal(m),
-            LookupError::Aws(e) => Unresolved::Wait(format!("lookup failed: {e}")),
+            LookupError::Aws(e) => Unresolved::Failed(e),
         }
     }
 }

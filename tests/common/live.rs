@@ -126,6 +126,28 @@ impl Live {
         (service, env)
     }
 
+    /// One object of each kind steward made, counted by ownership tags (or the only names used).
+    pub fn assert_no_duplicates(&self) {
+        let endpoints = self.block(self.ec2().describe_vpc_endpoints().send()).unwrap();
+        let owned = |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("steward:stack"));
+        let live_endpoints = endpoints
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| owned(e.tags()) && !e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted")))
+            .count();
+        assert_eq!(live_endpoints, 7, "VPC endpoints");
+        let services = self.block(self.ecs().list_services().cluster("celery-workers").send()).unwrap();
+        assert_eq!(services.service_arns().len(), 1, "ECS services");
+        assert_eq!(self.block(self.ecs().list_clusters().send()).unwrap().cluster_arns().len(), 1, "ECS clusters");
+        let runner = self.block(self.apprunner().list_services().send()).unwrap();
+        assert_eq!(runner.service_summary_list().len(), 1, "App Runner services");
+        let connectors = self.block(self.apprunner().list_vpc_connectors().send()).unwrap();
+        let active = connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE"));
+        assert_eq!(active.count(), 1, "VPC connectors");
+        let clusters = self.block(self.elasticache().describe_cache_clusters().send()).unwrap();
+        assert_eq!(clusters.cache_clusters().len(), 1, "cache clusters");
+    }
+
     pub fn subnet(&self, zone: char) -> String {
         self.network["subnets"][format!("mentor-match-vpc-intra-{REGION}{zone}")].as_str().unwrap().to_string()
     }

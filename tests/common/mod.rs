@@ -256,12 +256,68 @@ impl Drop for EmulatorProcess {
     }
 }
 
-/// The emulator binary, built beside steward by `cargo test --workspace`.
-pub fn emulator_binary() -> PathBuf {
+/// A binary of the emulator crate (`steward-emulator`, `steward-fault-proxy`), built beside steward
+/// by `cargo test --workspace`.
+pub fn emulator_crate_binary(name: &str) -> PathBuf {
     let steward = PathBuf::from(env!("CARGO_BIN_EXE_steward"));
-    let path = steward.with_file_name("steward-emulator");
+    let path = steward.with_file_name(name);
     assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
     path
+}
+
+pub fn emulator_binary() -> PathBuf {
+    emulator_crate_binary("steward-emulator")
+}
+
+/// A steward-fault-proxy process in front of moto (and the emulator for its two services), killed
+/// when the test ends.
+pub struct FaultProxy {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_fault_proxy(emulator_url: &str) -> FaultProxy {
+    let port = free_port();
+    let child = Command::new(emulator_crate_binary("steward-fault-proxy"))
+        .args(["--port", &port.to_string(), "--upstream", moto_url()])
+        .args(["--route", &format!("apprunner={emulator_url}"), "--route", &format!("elasticache={emulator_url}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting steward-fault-proxy");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for_http(&url, "steward-fault-proxy");
+    FaultProxy { child, url }
+}
+
+impl FaultProxy {
+    pub fn add_fault(&self, rule: serde_json::Value) {
+        let answer = http("POST", &format!("{}/_fault-proxy/faults", self.url), &rule.to_string());
+        assert!(answer.get("added").is_some(), "fault rule refused: {answer}");
+    }
+
+    pub fn clear_faults(&self) {
+        http("DELETE", &format!("{}/_fault-proxy/faults", self.url), "");
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        http("GET", &format!("{}/_fault-proxy/stats", self.url), "")
+    }
+
+    /// Every AWS endpoint variable pointed at the proxy.
+    pub fn endpoint_env(&self) -> Vec<(&'static str, &str)> {
+        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_APPRUNNER", "AWS_ENDPOINT_URL_ELASTICACHE"]
+            .into_iter()
+            .map(|k| (k, self.url.as_str()))
+            .collect()
+    }
 }
 
 pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
@@ -307,6 +363,11 @@ pub struct Daemon {
 impl World {
     /// Starts `steward run` with short leases and its output in a log file.
     pub fn daemon(&self, name: &str, extra: &[&str]) -> Daemon {
+        self.daemon_with_env(name, extra, &[])
+    }
+
+    /// `daemon`, with environment variables set on top (for example endpoints through the fault proxy).
+    pub fn daemon_with_env(&self, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let log = self.dir.path().join(format!("{name}.log"));
         let http = format!("127.0.0.1:{port}");
@@ -314,6 +375,7 @@ impl World {
         args.extend_from_slice(extra);
         let child = self
             .command(&args)
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
             .spawn()

@@ -1,0 +1,10 @@
+//! steward-emulator: App Runner and ElastiCache on loopback, and a fault-injecting proxy for every
+//! AWS service, for steward's tests, demo and benchmarks.
+
+pub mod admin;
+pub mod apprunner;
+pub mod elasticache;
+pub mod faults;
+pub mod model;
+pub mod proxy;
+pub mod server;
