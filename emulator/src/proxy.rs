@@ -9,7 +9,9 @@
 //! Test hooks, under `/_fault-proxy/`:
 //! - `POST /_fault-proxy/faults` (a rule, see `faults.rs`), `DELETE /_fault-proxy/faults`;
 //! - `GET /_fault-proxy/stats`: calls and injected faults by `service:Operation`, by fault, the
-//!   busiest second; `DELETE` starts the counts again.
+//!   busiest second; `DELETE` starts the counts (and the call log) again.
+//! - `GET /_fault-proxy/calls`: the call log, one entry per call in arrival order: service,
+//!   operation, when it arrived and when it was answered (epoch ms), and the fault, if any.
 
 use crate::faults::{Fault, Faults};
 use bytes::Bytes;
@@ -41,6 +43,14 @@ struct Stats {
     by_operation: BTreeMap<String, (u64, u64)>,
     /// Calls in each whole second since `started`, to find the busiest one.
     per_second: BTreeMap<u64, u64>,
+    log: Vec<Json>,
+}
+
+/// The most calls the log keeps (the counts go on).
+const LOG_LIMIT: usize = 200_000;
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// How a service frames its answers, which decides how an injected error must look.
@@ -69,26 +79,37 @@ impl Proxy {
         let service = signing_service(&parts.headers).unwrap_or_else(|| "unknown".into());
         let operation = operation(&parts.headers, &body);
         let fault = self.faults.lock().unwrap().next(&service, &operation);
+        let arrived = epoch_ms();
         self.count(&service, &operation, fault.is_some());
-        match fault {
-            Some(Fault::Drop) => return Err(std::io::Error::other("injected connection drop")),
-            Some(Fault::Throttle | Fault::Internal) => {
-                let fault = fault.unwrap_or(Fault::Internal);
-                return Ok(error_reply(&service, &protocol(&service, &parts.headers), fault));
+        let reply = match fault {
+            Some(Fault::Drop) => Err(std::io::Error::other("injected connection drop")),
+            Some(fault @ (Fault::Throttle | Fault::Internal)) => {
+                Ok(error_reply(&service, &protocol(&service, &parts.headers), fault))
             }
-            Some(Fault::Slow(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
-            None => {}
-        }
-        let upstream = self.routes.get(&service).unwrap_or(&self.upstream);
-        match forward(upstream, parts, body).await {
-            Ok(reply) => Ok(reply),
-            Err(e) => {
-                self.stats.lock().unwrap().upstream_errors += 1;
-                let mut reply = Response::new(Full::new(Bytes::from(format!("upstream {upstream}: {e}"))));
-                *reply.status_mut() = StatusCode::BAD_GATEWAY;
-                Ok(reply)
+            Some(Fault::Slow(_)) | None => {
+                if let Some(Fault::Slow(ms)) = fault {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                let upstream = self.routes.get(&service).unwrap_or(&self.upstream);
+                match forward(upstream, parts, body).await {
+                    Ok(reply) => Ok(reply),
+                    Err(e) => {
+                        self.stats.lock().unwrap().upstream_errors += 1;
+                        let mut reply = Response::new(Full::new(Bytes::from(format!("upstream {upstream}: {e}"))));
+                        *reply.status_mut() = StatusCode::BAD_GATEWAY;
+                        Ok(reply)
+                    }
+                }
             }
+        };
+        let mut stats = self.stats.lock().unwrap();
+        if stats.log.len() < LOG_LIMIT {
+            stats.log.push(json!({
+                "service": service, "operation": operation, "arrivedMs": arrived, "answeredMs": epoch_ms(),
+                "status": reply.as_ref().map(|r| r.status().as_u16()).ok(), "fault": fault.map(Fault::name),
+            }));
         }
+        reply
     }
 
     fn count(&self, service: &str, operation: &str, injected: bool) {
@@ -132,6 +153,7 @@ impl Proxy {
                 (StatusCode::OK, json!({ "cleared": true }))
             }
             ("GET", "/_fault-proxy/stats") => (StatusCode::OK, self.stats_json()),
+            ("GET", "/_fault-proxy/calls") => (StatusCode::OK, Json::Array(self.stats.lock().unwrap().log.clone())),
             ("DELETE", "/_fault-proxy/stats") => {
                 *self.stats.lock().unwrap() = Stats::default();
                 let mut faults = self.faults.lock().unwrap();

@@ -1,7 +1,13 @@
 //! Stack leases in DynamoDB, so that several replicas share stacks and a stack always has exactly
-//! one owner. The lease item (`STACK#s` / `LEASE`) holds the holder, an expiry (epoch ms) and a
-//! fencing token incremented at every acquisition. Status writes are conditional on the token;
-//! mutating AWS calls are preceded by a local check that the lease is still held with margin.
+//! one owner. The lease item (`STACK#s` / `LEASE`) holds the holder, a fencing token incremented at
+//! every acquisition, a version incremented at every write, and an expiry (epoch ms, for people).
+//! Status writes are conditional on the token; mutating AWS calls are preceded by a local check
+//! that the lease is still held with margin.
+//!
+//! No decision compares wall clocks of two machines, so skewed clocks cannot make two owners: the
+//! holder counts its lease from the moment it sent its last renewal, on its own monotonic clock;
+//! another replica takes a held lease over only after it has seen the same version unchanged for
+//! a whole lease duration on *its* monotonic clock (as Kubernetes' leader election does).
 
 use crate::aws::AwsError;
 use crate::engine::Guard;
@@ -9,8 +15,9 @@ use crate::store::{LEASE_SK, stack_pk};
 use anyhow::{Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use std::collections::BTreeMap;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,12 +37,21 @@ pub struct Held {
     pub valid_until: Instant,
 }
 
+/// Another replica's lease as this replica last saw it change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Seen {
+    token: u64,
+    version: u64,
+    since: Instant,
+}
+
 pub struct Leases {
     db: Client,
     table: String,
     pub replica: String,
     pub config: LeaseConfig,
     held: Mutex<BTreeMap<String, Held>>,
+    seen: Mutex<BTreeMap<String, Seen>>,
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -46,9 +62,21 @@ fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
+/// A number attribute of an item, 0 when absent.
+fn number(item: Option<&HashMap<String, AttributeValue>>, name: &str) -> u64 {
+    item.and_then(|a| a.get(name)).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
 impl Leases {
     pub fn new(db: Client, table: &str, replica: &str, config: LeaseConfig) -> Arc<Self> {
-        Arc::new(Leases { db, table: table.into(), replica: replica.into(), config, held: Mutex::default() })
+        Arc::new(Leases {
+            db,
+            table: table.into(),
+            replica: replica.into(),
+            config,
+            held: Mutex::default(),
+            seen: Mutex::default(),
+        })
     }
 
     /// This replica's wall clock in epoch milliseconds (with the test offset).
@@ -69,41 +97,57 @@ impl Leases {
         self.held.lock().unwrap().get(stack).is_some_and(|h| h.valid_until > Instant::now())
     }
 
-    /// Takes the lease of `stack` if it is free, expired, or already ours. Returns the token.
+    /// Takes the lease of `stack` if it is free (never taken or released), already ours, or held by
+    /// a replica that has not renewed it for a whole lease duration. Returns the token.
     pub async fn acquire(&self, stack: &str) -> Result<Option<u64>> {
         let started = Instant::now();
         let now = self.now_ms();
-        let out = self
+        let stale = self.seen.lock().unwrap().get(stack).copied().filter(|s| s.since.elapsed() >= self.config.duration);
+        let mut condition = "attribute_not_exists(holder) OR holder = :me".to_string();
+        let mut update = self
             .db
             .update_item()
             .table_name(&self.table)
             .key("pk", s(&stack_pk(stack)))
             .key("sk", s(LEASE_SK))
             .update_expression(
-                "SET holder = :me, expiresAt = :exp, fencingToken = if_not_exists(fencingToken, :zero) + :one",
+                "SET holder = :me, expiresAt = :exp, fencingToken = if_not_exists(fencingToken, :zero) + :one, \
+                 version = if_not_exists(version, :zero) + :one",
             )
-            .condition_expression("attribute_not_exists(holder) OR expiresAt < :now OR holder = :me")
             .expression_attribute_values(":me", s(&self.replica))
             .expression_attribute_values(":exp", n(now + self.config.duration.as_millis() as i64))
-            .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(seen) = stale {
+            condition.push_str(" OR (fencingToken = :seenToken AND version = :seenVersion)");
+            update = update
+                .expression_attribute_values(":seenToken", n(seen.token as i64))
+                .expression_attribute_values(":seenVersion", n(seen.version as i64));
+        }
+        match update.condition_expression(condition).send().await {
             Ok(out) => {
-                let token = out
-                    .attributes()
-                    .and_then(|a| a.get("fencingToken"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
+                let token = number(out.attributes(), "fencingToken");
                 let valid_until = started + self.config.duration - self.margin();
                 self.held.lock().unwrap().insert(stack.to_string(), Held { token, valid_until });
+                self.seen.lock().unwrap().remove(stack);
                 Ok(Some(token))
             }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                // Held by another replica: note when its lease last changed, by our own clock.
+                let current = match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
+                    _ => None,
+                };
+                let (token, version) = (number(current.as_ref(), "fencingToken"), number(current.as_ref(), "version"));
+                let mut seen = self.seen.lock().unwrap();
+                let unchanged = seen.get(stack).is_some_and(|s| s.token == token && s.version == version);
+                if !unchanged {
+                    seen.insert(stack.to_string(), Seen { token, version, since: Instant::now() });
+                }
+                Ok(None)
+            }
             Err(e) => {
                 Err(anyhow!("acquiring the lease of {stack}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
             }
@@ -133,8 +177,9 @@ impl Leases {
         let now = self.now_ms();
         let out = self
             .update_while_held(stack, held.token)
-            .update_expression("SET expiresAt = :exp")
+            .update_expression("SET expiresAt = :exp, version = version + :one")
             .expression_attribute_values(":exp", n(now + self.config.duration.as_millis() as i64))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         match out {

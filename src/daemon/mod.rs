@@ -426,9 +426,14 @@ async fn lease_round(
 ) -> Result<()> {
     let replicas = leases.heartbeat().await?;
     for stack in leases.held().keys() {
-        if !leases.renew(stack).await? {
-            tracing::info!(stack = %stack, "lease lost to another replica");
-            resync.unschedule(stack).await;
+        match leases.renew(stack).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(stack = %stack, "lease lost to another replica");
+                resync.unschedule(stack).await;
+            }
+            // Retried next round; the lease lapses locally if renewals keep failing.
+            Err(e) => tracing::warn!(stack = %stack, error = %format!("{e:#}"), "renewing a lease failed"),
         }
     }
     for stack in leases.drop_lapsed() {
