@@ -55,6 +55,7 @@ fn healed(live: &Live) -> bool {
 #[derive(Debug)]
 struct Mutation {
     replica: &'static str,
+    #[allow(dead_code)] // shown in failure messages
     operation: String,
     arrived: u64,
     answered: u64,
