@@ -237,6 +237,8 @@ pub struct Engine {
     pub backoff: BackoffPolicy,
     pub guard: Arc<dyn Guard>,
     cache: Cache,
+    /// `byTag` selector results, kept across passes (see `lookup.rs`).
+    lookups: Lookups,
     /// Services that throttled us, and until when all calls to them wait.
     throttled: Mutex<HashMap<&'static str, Instant>>,
 }
@@ -262,7 +264,16 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 
 impl Engine {
     pub fn new(store: Arc<Store>, aws: Aws, events: Events, backoff: BackoffPolicy, guard: Arc<dyn Guard>) -> Self {
-        Engine { store, aws, events, backoff, guard, cache: Cache::default(), throttled: Mutex::default() }
+        Engine {
+            store,
+            aws,
+            events,
+            backoff,
+            guard,
+            cache: Cache::default(),
+            lookups: Lookups::default(),
+            throttled: Mutex::default(),
+        }
     }
 
     /// One reconcile pass over the given stacks: observe every kind in dependency order (one
@@ -292,9 +303,10 @@ impl Engine {
         let live: Vec<Manifest> = stored.iter().filter(|r| !r.deleted).map(|r| r.manifest.clone()).collect();
         let order: Vec<ResourceKey> = references::topological_order(&live);
         let position: HashMap<&ResourceKey, usize> = order.iter().enumerate().map(|(i, k)| (k, i)).collect();
-        let lookups = Lookups::default();
+        let lookup_pass = self.lookups.begin_pass().await;
 
         let mut pass = PassState {
+            lookup_pass,
             outputs: BTreeMap::new(),
             ready: BTreeSet::new(),
             report: PassReport::default(),
@@ -338,7 +350,7 @@ impl Engine {
             for r in of_kind {
                 let prev = previous.get(&r.manifest.key).cloned().unwrap_or_default();
                 let target = wanted(r) || kind == Kind::Stack || options.only.is_none();
-                match self.resolve(r, &stored, &mut pass, &lookups).await {
+                match self.resolve(r, &stored, &mut pass).await {
                     Ok(mut desired) => {
                         desired.memo = prev.memo.clone();
                         by_region.entry(desired.region.clone()).or_default().push((desired, r))
@@ -463,7 +475,6 @@ impl Engine {
         r: &StoredResource,
         stored: &[StoredResource],
         pass: &mut PassState,
-        lookups: &Lookups,
     ) -> Result<Desired, Unresolved> {
         let key = &r.manifest.key;
         let stack_key = ResourceKey::new(&key.stack, Kind::Stack, &key.stack);
@@ -477,7 +488,11 @@ impl Engine {
             let vpc = match pass.vpcs.get(&key.stack) {
                 Some(v) => v.clone(),
                 None => {
-                    let found = lookups.vpc(&clients, &r.manifest.spec["vpc"]).await.map_err(Unresolved::from)?;
+                    let found = self
+                        .lookups
+                        .vpc(&clients, &r.manifest.spec["vpc"], pass.lookup_pass)
+                        .await
+                        .map_err(Unresolved::from)?;
                     pass.vpcs.insert(key.stack.clone(), found.clone());
                     found
                 }
@@ -529,8 +544,11 @@ impl Engine {
                 return Err(Unresolved::Wait(format!("waiting for outputs {}", names.join(", "))));
             }
         };
-        let spec =
-            if r.deleted { spec } else { lookups.resolve(&clients, &vpc, &spec).await.map_err(Unresolved::from)? };
+        let spec = if r.deleted {
+            spec
+        } else {
+            self.lookups.resolve(&clients, &vpc, &spec, pass.lookup_pass).await.map_err(Unresolved::from)?
+        };
         let mut tags: BTreeMap<String, String> = BTreeMap::new();
         for source in [stack.manifest.spec.get("defaultTags"), spec.get("tags")].into_iter().flatten() {
             for (k, v) in source.as_object().into_iter().flatten() {
@@ -874,6 +892,10 @@ impl Engine {
     async fn fail(&self, r: &StoredResource, mut status: Status, prev: &Status, e: &AwsError) -> Result<Outcome> {
         let key = &r.manifest.key;
         self.note_throttling(key.kind, e);
+        if e.is_code(UNKNOWN_NETWORK_IDS) {
+            // A subnet, security group, route table or VPC that a selector resolved to is gone.
+            self.lookups.forget().await;
+        }
         let attempt = prev.consecutive_failures + 1;
         let delay = match e.class {
             ErrorClass::Terminal => Duration::from_secs(self.resync_of(r).await),
@@ -1015,6 +1037,8 @@ struct PassState {
     report: PassReport,
     vpcs: BTreeMap<String, String>,
     plan_only: bool,
+    /// This pass's number for the selector cache (what it fetched itself is never re-fetched).
+    lookup_pass: u64,
 }
 
 impl PassState {
@@ -1030,6 +1054,17 @@ impl PassState {
         }
     }
 }
+
+/// Errors saying a network id steward passed does not exist (any longer).
+const UNKNOWN_NETWORK_IDS: &[&str] = &[
+    "InvalidSubnet",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidSecurityGroupID.NotFound",
+    "InvalidRouteTableId.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidVpcID.NotFound",
+];
 
 enum Unresolved {
     Wait(String),
