@@ -27,6 +27,8 @@ fn object_type(field: &str) -> Option<&'static str> {
 }
 
 type Tagged = Vec<(String, BTreeMap<String, String>)>;
+/// (region, VPC id, object type).
+type ObjectsKey = (String, String, &'static str);
 
 /// A Describe result and when it was fetched (the instant, and the pass number).
 #[derive(Clone)]
@@ -38,7 +40,7 @@ struct Kept<T> {
 
 #[derive(Default)]
 pub struct Lookups {
-    cache: Mutex<HashMap<(String, String, &'static str), Kept<Tagged>>>,
+    cache: Mutex<HashMap<ObjectsKey, Kept<Tagged>>>,
     /// VPCs by (region, selector): stacks that share a VPC share one DescribeVpcs.
     vpcs: Mutex<HashMap<(String, String), Kept<String>>>,
     pass: AtomicU64,
