@@ -286,6 +286,42 @@ def latency(world, workdir, edits):
     return {"firstPassS": first_pass, "edit": samples, "drift": drift, "idleS": idle_s, "idleCpuS": idle_cpu, "idleRssMb": idle_rss}
 
 
+def proc_status(pid, field):
+    """A /proc/PID/status figure in MB (VmRSS, VmHWM)."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+
+
+def metric_sum(text, name):
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name + "{") or l.startswith(name + " "))
+
+
+def daemon_at_scale(world, workdir, n):
+    """`steward run` owning all n stacks: the time until every stack has had a pass, the AWS calls
+    of those first passes, and the daemon's peak RSS."""
+    http = free_port()
+    log = open(workdir / f"daemon-{n}.log", "w")
+    started = time.perf_counter()
+    daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--log-format", "json"],
+                              env=world.env, stdout=log, stderr=log)
+    try:
+        wait_port(http, "steward run")
+        metrics = ""
+        while time.perf_counter() - started < 1800:
+            metrics = urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics").read().decode()
+            if metric_sum(metrics, "steward_passes_total") >= n:
+                break
+            time.sleep(0.5)
+        all_passed = time.perf_counter() - started
+        calls = metric_sum(metrics, "steward_aws_calls_total")
+        time.sleep(5)
+        return {"allPassedS": all_passed, "calls": calls, "peakRssMb": proc_status(daemon.pid, "VmHWM"), "rssMb": proc_status(daemon.pid, "VmRSS")}
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=60)
+
+
 def pct(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
@@ -330,7 +366,8 @@ def main():
                 created = converge(w)
                 steady = steady_state(w, n_passes=3)
                 naive_calls, naive_s = naive_pass(w)
-                results["scale"][n] = {"createS": created, "steady": steady, "naive": (naive_calls, naive_s)}
+                daemon = daemon_at_scale(w, workdir, n)
+                results["scale"][n] = {"createS": created, "steady": steady, "naive": (naive_calls, naive_s), "daemon": daemon}
             finally:
                 w.close()
             if out:

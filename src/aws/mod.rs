@@ -24,37 +24,48 @@ pub struct CallCounter {
     failures: Arc<Mutex<Counts>>,
 }
 
+tokio::task_local! {
+    /// The counter of the pass running in this task, if any: with several passes at once, each
+    /// reports only its own calls.
+    static PASS_CALLS: CallCounter;
+}
+
+fn bump(counts: &Mutex<Counts>, service: &str, operation: &str) {
+    *counts.lock().unwrap().entry((service.to_string(), operation.to_string())).or_insert(0) += 1;
+}
+
 impl CallCounter {
+    /// Counts an attempt here, and in the counter of the pass running in this task.
     pub fn record(&self, service: &str, operation: &str) {
-        *self.attempts.lock().unwrap().entry((service.to_string(), operation.to_string())).or_insert(0) += 1;
+        bump(&self.attempts, service, operation);
+        let _ = PASS_CALLS.try_with(|pass| bump(&pass.attempts, service, operation));
     }
 
-    pub fn snapshot(&self) -> Counts {
-        self.attempts.lock().unwrap().clone()
+    fn record_failure(&self, service: &str, operation: &str) {
+        bump(&self.failures, service, operation);
+        let _ = PASS_CALLS.try_with(|pass| bump(&pass.failures, service, operation));
     }
 
-    pub fn failures_snapshot(&self) -> Counts {
-        self.failures.lock().unwrap().clone()
+    /// Runs `work` with this as the pass counter of its task (and of nothing else).
+    pub async fn scope<F: std::future::Future>(&self, work: F) -> F::Output {
+        PASS_CALLS.scope(self.clone(), work).await
     }
 
-    /// Calls since `before`, as `{ "Service": { "Operation": n } }`.
-    pub fn since(&self, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
-        delta(&self.snapshot(), before)
+    /// Attempts so far, as `{ "Service": { "Operation": n } }`.
+    pub fn by_service(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        by_service(&self.attempts.lock().unwrap())
     }
 
-    /// Failed calls since `before`, in the same shape.
-    pub fn failures_since(&self, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
-        delta(&self.failures_snapshot(), before)
+    /// Calls that failed after the SDK's retries, in the same shape.
+    pub fn failures_by_service(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        by_service(&self.failures.lock().unwrap())
     }
 }
 
-fn delta(now: &Counts, before: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
+fn by_service(counts: &Counts) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for ((service, op), n) in now {
-        let delta = n - before.get(&(service.clone(), op.clone())).copied().unwrap_or(0);
-        if delta > 0 {
-            out.entry(service.clone()).or_default().insert(op.clone(), delta);
-        }
+    for ((service, op), n) in counts {
+        out.entry(service.clone()).or_default().insert(op.clone(), *n);
     }
     out
 }
@@ -88,8 +99,7 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_sts::error::BoxError> {
         if let (Some(Err(_)), Some(m)) = (context.output_or_error(), cfg.load::<Metadata>()) {
-            let key = (m.service().to_string(), m.name().to_string());
-            *self.failures.lock().unwrap().entry(key).or_insert(0) += 1;
+            self.record_failure(m.service(), m.name());
         }
         Ok(())
     }
@@ -154,5 +164,34 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&self.base).interceptor(self.calls.clone()).build(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_pass_counts_only_the_calls_of_its_own_task() {
+        let process = CallCounter::default();
+        let (a, b) = (CallCounter::default(), CallCounter::default());
+        let (p1, p2) = (process.clone(), process.clone());
+        let first = a.scope(async move {
+            p1.record("EC2", "DescribeVpcEndpoints");
+            tokio::task::yield_now().await;
+            p1.record("EC2", "DescribeVpcEndpoints");
+        });
+        let second = b.scope(async move {
+            p2.record("ECS", "DescribeServices");
+            tokio::task::yield_now().await;
+        });
+        tokio::join!(first, second);
+        process.record("DynamoDB", "UpdateItem");
+        assert_eq!(
+            a.by_service(),
+            BTreeMap::from([("EC2".into(), BTreeMap::from([("DescribeVpcEndpoints".into(), 2)]))])
+        );
+        assert_eq!(b.by_service(), BTreeMap::from([("ECS".into(), BTreeMap::from([("DescribeServices".into(), 1)]))]));
+        assert_eq!(process.by_service().values().map(|ops| ops.values().sum::<u64>()).sum::<u64>(), 4);
     }
 }

@@ -7,6 +7,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -102,7 +103,19 @@ async fn handle(
                     shared.shipper_stat(|s| s.failed_batches.load(Ordering::Relaxed)) as f64,
                 ),
             ];
-            reply(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render(&gauges))
+            let series = |name: &'static str, counts: BTreeMap<String, BTreeMap<String, u64>>| {
+                counts.into_iter().flat_map(move |(service, ops)| {
+                    ops.into_iter().map(move |(op, n)| {
+                        (name, vec![("service".to_string(), service.clone()), ("operation".to_string(), op)], n as f64)
+                    })
+                })
+            };
+            // Every attempt of the process (leases and log shipping included), and the calls that
+            // still failed after the SDK's retries.
+            let calls: Vec<_> = series("steward_aws_calls_total", shared.calls.by_service())
+                .chain(series("steward_aws_calls_failed_total", shared.calls.failures_by_service()))
+                .collect();
+            reply(StatusCode::OK, "text/plain; version=0.0.4", shared.metrics.render(&calls, &gauges))
         }
         _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n".into()),
     })

@@ -37,17 +37,6 @@ impl Metrics {
             self.add(name, &[("stack", &stack), ("kind", &kind)], 1.0);
             self.pass.lock().unwrap().entry((stack, kind)).or_default()[i] += 1;
         }
-        if event["event"] == "pass_completed" {
-            for (service, ops) in event["awsCalls"].as_object().into_iter().flatten() {
-                for (op, n) in ops.as_object().into_iter().flatten() {
-                    self.add(
-                        "steward_aws_calls_total",
-                        &[("service", service), ("operation", op)],
-                        n.as_f64().unwrap_or(0.0),
-                    );
-                }
-            }
-        }
     }
 
     /// EMF lines for a finished pass of `stack`: CloudWatch turns them into metrics in namespace
@@ -82,13 +71,16 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self, gauges: &[(&str, Labels, f64)]) -> String {
+    /// Prometheus text: this registry's counters, counters kept elsewhere (`external`, like the
+    /// AWS call counts), and `gauges`.
+    pub fn render(&self, external: &[(&str, Labels, f64)], gauges: &[(&str, Labels, f64)]) -> String {
         let mut out = String::new();
         let mut last = String::new();
         let counters = self.counters.lock().unwrap();
         let all = counters
             .iter()
             .map(|((n, l), v)| (n.as_str(), l.clone(), *v, "counter"))
+            .chain(external.iter().map(|(n, l, v)| (*n, l.clone(), *v, "counter")))
             .chain(gauges.iter().map(|(n, l, v)| (*n, l.clone(), *v, "gauge")));
         for (name, labels, value, kind) in all {
             if name != last {
@@ -115,8 +107,12 @@ mod tests {
         let m = Metrics::default();
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
-        m.observe(&json!({"event": "pass_completed", "awsCalls": {"EC2": {"DescribeVpcEndpoints": 1}}}));
-        let text = m.render(&[("steward_queue_depth", vec![], 0.0)]);
+        let calls = vec![(
+            "steward_aws_calls_total",
+            vec![("service".into(), "EC2".into()), ("operation".into(), "DescribeVpcEndpoints".into())],
+            1.0,
+        )];
+        let text = m.render(&calls, &[("steward_queue_depth", vec![], 0.0)]);
         assert!(text.contains("steward_drift_detected_total{stack=\"s\",kind=\"CacheCluster\"} 2\n"), "{text}");
         assert!(text.contains("steward_aws_calls_total{service=\"EC2\",operation=\"DescribeVpcEndpoints\"} 1\n"));
         assert!(text.contains("# TYPE steward_queue_depth gauge\nsteward_queue_depth 0\n"));

@@ -162,6 +162,8 @@ pub struct Shared {
     pub lease_loop_ok_at: Mutex<Option<Instant>>,
     pub shipper: Option<Arc<cloudwatch::ShipperStats>>,
     pub lease_config: LeaseConfig,
+    /// The process's AWS calls, for /metrics.
+    pub calls: crate::aws::CallCounter,
 }
 
 impl Shared {
@@ -270,6 +272,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
         lease_loop_ok_at: Mutex::new(None),
         shipper: shipper_stats,
         lease_config: config.lease,
+        calls: aws.calls.clone(),
     });
     http::serve(config.http_addr, shared.clone()).await?;
     let scheduler = JobScheduler::new().await?;

@@ -7,7 +7,7 @@ pub mod events;
 pub mod lookup;
 pub mod status;
 
-use crate::aws::{Aws, AwsError, Clients, ErrorClass};
+use crate::aws::{Aws, AwsError, CallCounter, Clients, ErrorClass};
 use crate::kinds::{self, Kind};
 use crate::manifest::diff::changes;
 use crate::manifest::references::{self, substitute};
@@ -279,9 +279,13 @@ impl Engine {
     /// One reconcile pass over the given stacks: observe every kind in dependency order (one
     /// batch per kind and region), diff, act where allowed, and record status and events.
     pub async fn pass(&self, options: &PassOptions) -> Result<PassReport> {
+        let calls = CallCounter::default();
+        calls.scope(self.pass_counted(options, &calls)).await
+    }
+
+    /// The pass, with `calls` counting the AWS calls made in it.
+    async fn pass_counted(&self, options: &PassOptions, calls: &CallCounter) -> Result<PassReport> {
         let started = Instant::now();
-        let calls_before = self.aws.calls.snapshot();
-        let failures_before = self.aws.calls.failures_snapshot();
         let stacks = match &options.stacks {
             Some(s) => s.clone(),
             None => self.store.stacks().await?,
@@ -439,8 +443,8 @@ impl Engine {
             }
         }
         let report = &mut pass.report;
-        report.calls = self.aws.calls.since(&calls_before);
-        report.failed_calls = self.aws.calls.failures_since(&failures_before);
+        report.calls = calls.by_service();
+        report.failed_calls = calls.failures_by_service();
         // Changes to AWS objects; steward's own writes (status in DynamoDB, its log events in
         // CloudWatch Logs) are not counted.
         report.mutating_calls = report
