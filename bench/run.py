@@ -149,12 +149,36 @@ def converge(world):
     return time.perf_counter() - started
 
 
-def steady_state(world, n_passes=11):
-    """Runs n passes in one process (warm caches as in the daemon); figures of passes 2..n."""
+def instructions_per_pass(world, n_passes=6):
+    """Instructions per steady pass under callgrind (repeatable, unlike CPU time): the difference
+    between an n-pass and a 1-pass process, per pass. None when valgrind is missing."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_annotate") is None:
+        return None
+    totals = []
+    for n in (1, n_passes):
+        out = world.workdir / f"callgrind-{n}.out"
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(TARGET / "release/steward"), "reconcile", "--passes", str(n)],
+                       env=world.env, capture_output=True, check=True)
+        text = subprocess.run(["callgrind_annotate", str(out)], capture_output=True, text=True).stdout
+        totals.append(int(next(l for l in text.splitlines() if "PROGRAM TOTALS" in l).split()[0].replace(",", "")))
+    return (totals[1] - totals[0]) / (n_passes - 1)
+
+
+def steady_state(world, n_passes=31, trials=3):
+    """Runs n passes in one process (warm caches as in the daemon); figures of passes 2..n. CPU per
+    pass is the median over `trials` of (CPU of an n-pass process - CPU of a 1-pass process) / (n - 1)."""
     before = world.emulator("GET", "/_emulator/requests")
     out, usage, wall = run_measured(world, "reconcile", "--passes", str(n_passes))
     after = world.emulator("GET", "/_emulator/requests")
-    _, one_usage, _ = run_measured(world, "reconcile", "--passes", "1")
+    cpu_per_pass = []
+    for trial in range(trials):
+        if trial:
+            _, usage_n, _ = run_measured(world, "reconcile", "--passes", str(n_passes))
+        else:
+            usage_n = usage
+        _, one_usage, _ = run_measured(world, "reconcile", "--passes", "1")
+        cpu = (usage_n.ru_utime + usage_n.ru_stime) - (one_usage.ru_utime + one_usage.ru_stime)
+        cpu_per_pass.append(1000 * cpu / (n_passes - 1))
     ps = passes(out)
     warm = ps[1:]
     calls = {}
@@ -162,15 +186,16 @@ def steady_state(world, n_passes=11):
         for service, ops in p["awsCalls"].items():
             for op, n in ops.items():
                 calls[f"{service}:{op}"] = calls.get(f"{service}:{op}", 0) + n / len(warm)
-    cpu = (usage.ru_utime + usage.ru_stime) - (one_usage.ru_utime + one_usage.ru_stime)
     emulator_calls = sum(after.get(k, 0) - before.get(k, 0) for k in after)
     steward_emulator_calls = sum(sum(p["awsCalls"].get(s, {}).values()) for p in ps for s in ("AppRunner", "ElastiCache"))
     return {
+        "passes": n_passes,
         "calls": dict(sorted(calls.items())),
         "callsPerPass": sum(calls.values()),
         "mutatingPerPass": statistics.mean(p["mutatingCalls"] for p in warm),
         "passMs": statistics.mean(p["durationMs"] for p in warm),
-        "cpuMsPerPass": 1000 * cpu / (n_passes - 1),
+        "cpuMsPerPass": statistics.median(cpu_per_pass),
+        "cpuMsTrials": cpu_per_pass,
         "peakRssMb": usage.ru_maxrss / 1024,
         "wallS": wall,
         "crossCheck": (steward_emulator_calls, emulator_calls),
@@ -349,6 +374,7 @@ def main():
             apply_stacks(world, 1, workdir)
             results["createS"] = converge(world)
             results["steady"] = steady_state(world)
+            results["steady"]["instructions"] = None if args.smoke else instructions_per_pass(world)
             results["naive1"] = naive_pass(world)
             results["latency"] = latency(world, workdir, edits)
         finally:
@@ -364,7 +390,7 @@ def main():
             try:
                 apply_stacks(w, n, workdir)
                 created = converge(w)
-                steady = steady_state(w, n_passes=3)
+                steady = steady_state(w, n_passes=3, trials=1)
                 naive_calls, naive_s = naive_pass(w)
                 daemon = daemon_at_scale(w, workdir, n)
                 results["scale"][n] = {"createS": created, "steady": steady, "naive": (naive_calls, naive_s), "daemon": daemon}
@@ -400,9 +426,11 @@ def render(r, command):
         "## 1. Steady state: one Mentor Match stack (16 resources), converged",
         "",
         f"- Created from nothing in {r['createS']:.1f} s (`steward reconcile --wait`).",
-        f"- Per pass (mean of passes 2–11 in one process, caches warm as in the daemon): **{s['callsPerPass']:.1f} AWS calls**, "
-        f"**{s['mutatingPerPass']:.0f} mutating**, wall **{s['passMs']:.0f} ms**, steward CPU **{s['cpuMsPerPass']:.1f} ms**, peak RSS {s['peakRssMb']:.1f} MB.",
-        f"- Cross-check: steward counted {s['crossCheck'][0]} App Runner + ElastiCache calls over the 11 passes; the emulator logged {s['crossCheck'][1]}.",
+        f"- Per pass (mean of passes 2–{s['passes']} in one process, caches warm as in the daemon): **{s['callsPerPass']:.1f} AWS calls**, "
+        f"**{s['mutatingPerPass']:.0f} mutating**, wall **{s['passMs']:.0f} ms**, steward CPU **{s['cpuMsPerPass']:.1f} ms** "
+        f"(median of {', '.join(f'{t:.1f}' for t in s['cpuMsTrials'])}), peak RSS {s['peakRssMb']:.1f} MB.",
+        *([f"- Instructions per steady pass under callgrind (repeatable on any machine): **{s['instructions'] / 1e6:.1f} million**."] if s.get("instructions") else []),
+        f"- Cross-check: steward counted {s['crossCheck'][0]} App Runner + ElastiCache calls over the {s['passes']} passes; the emulator logged {s['crossCheck'][1]}.",
         "",
         "| service:operation | calls per pass |",
         "|---|---|",
@@ -419,6 +447,13 @@ def render(r, command):
             naive_calls, naive_s = x["naive"]
             lines.append(f"| {n} | {16 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
                          f"{st['passMs'] / 1000:.2f} s | {naive_s:.2f} s | {st['cpuMsPerPass']:.0f} ms | {100 * st['cpuMsPerPass'] / max(st['passMs'], 1):.0f} % | {st['peakRssMb']:.1f} MB |")
+        lines += ["", "The same stacks under `steward run` (one pass per stack, 8 at a time, as deployed): from start until every stack has had its first pass "
+                  "(caches cold), the AWS calls of those passes, and the daemon's RSS.", "",
+                  "| stacks | every stack passed after | calls (incl. DynamoDB) | peak RSS | RSS after |", "|---|---|---|---|---|"]
+        for n, x in r["scale"].items():
+            d = x.get("daemon")
+            if d:
+                lines.append(f"| {n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | **{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
         lines.append("")
     lines += ["## 3. Latency", ""]
     if lat["edit"]:

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// One thread: steward waits on AWS far more than it computes (its CPU is a few % of a pass), and
+// one thread saves the cross-thread wake-ups and per-thread memory of a work-stealing pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     steward::cli::run(steward::cli::Cli::parse()).await
 }

@@ -9,14 +9,6 @@ use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-/// The seed with another resync interval, applied.
-fn apply_with_resync(live: &Live, resync: &str) -> std::path::PathBuf {
-    let dir = live.world.seed_copy();
-    replace_in(&dir.join("stack.yaml"), "resync: 60s", &format!("resync: {resync}"));
-    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
-    dir
-}
-
 fn worker_count(live: &Live) -> i32 {
     live.worker().0.desired_count()
 }
@@ -24,7 +16,7 @@ fn worker_count(live: &Live) -> i32 {
 #[test]
 fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
     let live = Live::prepared();
-    let dir = apply_with_resync(&live, "10m");
+    let dir = live.apply_with_resync("10m");
     let log_group = "steward-test-alerts";
     let daemon =
         live.world.daemon("a", &["--cloudwatch-log-group", log_group, "--lease-duration", "6s", "--lease-renew", "2s"]);

@@ -7,7 +7,7 @@
 mod common;
 
 use common::live::{Live, named};
-use common::{eventually, replace_in, start_fault_proxy};
+use common::{eventually, start_fault_proxy};
 use serde_json::json;
 use std::time::Duration;
 
@@ -22,9 +22,7 @@ const MAX_CALLS_IN_ONE_SECOND: u64 = 80;
 #[test]
 fn with_30_percent_of_calls_failing_the_stack_is_created_and_healed_without_duplicates() {
     let live = Live::prepared();
-    let dir = live.world.seed_copy();
-    replace_in(&dir.join("stack.yaml"), "resync: 60s", "resync: 10s");
-    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    live.apply_with_resync("10s");
 
     let proxy = start_fault_proxy(live.emulator_url());
     proxy.add_fault(json!({ "rate": 0.3, "fault": ["throttle", "internal", "drop"] }));

@@ -9,7 +9,7 @@
 mod common;
 
 use common::live::Live;
-use common::{Daemon, FaultProxy, eventually, replace_in, start_fault_proxy};
+use common::{Daemon, FaultProxy, eventually, start_fault_proxy};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -78,7 +78,7 @@ fn acquisitions(rival: &Rival) -> Vec<(u64, u64)> {
 
 fn mutations(rival: &Rival) -> Vec<Mutation> {
     let acquired = acquisitions(rival);
-    let calls = common::http("GET", &format!("{}/_fault-proxy/calls", rival.proxy.url), "");
+    let calls = rival.proxy.calls();
     calls
         .as_array()
         .unwrap()
@@ -106,9 +106,7 @@ fn mutations(rival: &Rival) -> Vec<Mutation> {
 #[test]
 fn three_replicas_with_skewed_clocks_pauses_and_forced_expiries_never_mutate_together() {
     let live = Live::prepared();
-    let dir = live.world.seed_copy();
-    replace_in(&dir.join("stack.yaml"), "resync: 60s", "resync: 10s");
-    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    live.apply_with_resync("10s");
     let rivals = [rival(&live, "a", -45_000), rival(&live, "b", 0), rival(&live, "c", 45_000)];
     let first = owner(&rivals, None);
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());

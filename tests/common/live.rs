@@ -38,6 +38,14 @@ impl Live {
         Live { world, network, sdk }
     }
 
+    /// Applies a copy of the seed with another resync interval; the copy's folder.
+    pub fn apply_with_resync(&self, resync: &str) -> std::path::PathBuf {
+        let dir = self.world.seed_copy();
+        super::replace_in(&dir.join("stack.yaml"), "resync: 60s", &format!("resync: {resync}"));
+        self.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+        dir
+    }
+
     pub fn emulator_url(&self) -> &str {
         &self.world.emulator.as_ref().unwrap().url
     }

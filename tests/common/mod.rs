@@ -243,18 +243,31 @@ pub fn botocore_data() -> &'static str {
     })
 }
 
-/// A steward-emulator process of this test, killed when the test ends.
-pub struct EmulatorProcess {
+/// A server process of a test (the emulator, a fault proxy) on a loopback port, killed when the
+/// test ends.
+pub struct LoopbackServer {
     child: std::process::Child,
     pub url: String,
 }
 
-impl Drop for EmulatorProcess {
+impl Drop for LoopbackServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
+
+/// Starts `command` (which listens on `port`) and waits until it answers.
+fn start_server(command: &mut Command, port: u16, what: &str) -> LoopbackServer {
+    let child =
+        command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let url = format!("http://127.0.0.1:{port}");
+    let server = LoopbackServer { child, url };
+    wait_for_http(&server.url, what);
+    server
+}
+
+pub type EmulatorProcess = LoopbackServer;
 
 /// A binary of the emulator crate (`steward-emulator`, `steward-fault-proxy`), built beside steward
 /// by `cargo test --workspace`.
@@ -269,75 +282,55 @@ pub fn emulator_binary() -> PathBuf {
     emulator_crate_binary("steward-emulator")
 }
 
-/// A steward-fault-proxy process in front of moto (and the emulator for its two services), killed
-/// when the test ends.
-pub struct FaultProxy {
-    child: std::process::Child,
-    pub url: String,
+pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
+    let port = free_port();
+    let mut command = Command::new(emulator_binary());
+    command.args(["--port", &port.to_string(), "--transition-ms", &transition_ms.to_string()]);
+    command.args(["--botocore-data", botocore_data()]);
+    start_server(&mut command, port, "steward-emulator")
 }
 
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A steward-fault-proxy in front of moto (and the emulator for its two services).
+pub struct FaultProxy(LoopbackServer);
 
 pub fn start_fault_proxy(emulator_url: &str) -> FaultProxy {
     let port = free_port();
-    let child = Command::new(emulator_crate_binary("steward-fault-proxy"))
-        .args(["--port", &port.to_string(), "--upstream", moto_url()])
-        .args(["--route", &format!("apprunner={emulator_url}"), "--route", &format!("elasticache={emulator_url}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting steward-fault-proxy");
-    let url = format!("http://127.0.0.1:{port}");
-    wait_for_http(&url, "steward-fault-proxy");
-    FaultProxy { child, url }
+    let mut command = Command::new(emulator_crate_binary("steward-fault-proxy"));
+    command.args(["--port", &port.to_string(), "--upstream", moto_url()]);
+    command.args(["--route", &format!("apprunner={emulator_url}"), "--route", &format!("elasticache={emulator_url}")]);
+    FaultProxy(start_server(&mut command, port, "steward-fault-proxy"))
 }
 
 impl FaultProxy {
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
     pub fn add_fault(&self, rule: serde_json::Value) {
-        let answer = http("POST", &format!("{}/_fault-proxy/faults", self.url), &rule.to_string());
+        let answer = http("POST", &format!("{}/_fault-proxy/faults", self.url()), &rule.to_string());
         assert!(answer.get("added").is_some(), "fault rule refused: {answer}");
     }
 
     pub fn clear_faults(&self) {
-        http("DELETE", &format!("{}/_fault-proxy/faults", self.url), "");
+        http("DELETE", &format!("{}/_fault-proxy/faults", self.url()), "");
+    }
+
+    /// The call log: every call with its arrival and answer times (epoch ms) and fault.
+    pub fn calls(&self) -> serde_json::Value {
+        http("GET", &format!("{}/_fault-proxy/calls", self.url()), "")
     }
 
     pub fn stats(&self) -> serde_json::Value {
-        http("GET", &format!("{}/_fault-proxy/stats", self.url), "")
+        http("GET", &format!("{}/_fault-proxy/stats", self.url()), "")
     }
 
     /// Every AWS endpoint variable pointed at the proxy.
     pub fn endpoint_env(&self) -> Vec<(&'static str, &str)> {
         ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_APPRUNNER", "AWS_ENDPOINT_URL_ELASTICACHE"]
             .into_iter()
-            .map(|k| (k, self.url.as_str()))
+            .map(|k| (k, self.url()))
             .collect()
     }
-}
-
-pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
-    let port = free_port();
-    let child = Command::new(emulator_binary())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--transition-ms",
-            &transition_ms.to_string(),
-            "--botocore-data",
-            botocore_data(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting steward-emulator");
-    let url = format!("http://127.0.0.1:{port}");
-    wait_for_http(&url, "steward-emulator");
-    EmulatorProcess { child, url }
 }
 
 /// A minimal HTTP/1.1 call on loopback (the emulator's admin API), without an HTTP client crate.
