@@ -70,7 +70,6 @@ impl Metrics {
         lines
     }
 
-    /// Prometheus text exposition.
     /// Prometheus text: this registry's counters, counters kept elsewhere (`external`, like the
     /// AWS call counts), and `gauges`.
     pub fn render(&self, external: &[(&str, Labels, f64)], gauges: &[(&str, Labels, f64)]) -> String {

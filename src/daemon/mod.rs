@@ -20,7 +20,7 @@ use anyhow::{Result, bail};
 use lease::{LeaseConfig, LeaseGuard, Leases};
 use metrics::Metrics;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,10 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// How soon a stack whose pass failed on steward's own store calls is tried again.
 const PASS_RETRY: Duration = Duration::from_secs(5);
+
+/// The most stacks one pass takes from the queue. Each pass lists every kind once for all its
+/// stacks, so stacks due together cost one listing, not one each; the cap bounds a pass's memory.
+const MAX_STACKS_PER_PASS: usize = 50;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -107,18 +111,23 @@ impl WorkQueue {
         });
     }
 
-    /// The next stack to pass (marked running), or None once closed.
-    pub async fn pop(&self) -> Option<String> {
+    /// The next stacks to pass, at most `max` and at least one (all marked running), or None once
+    /// closed. Stacks that are due together are passed together: one listing per kind serves them all.
+    pub async fn pop_batch(&self, max: usize) -> Option<Vec<String>> {
         loop {
             {
                 let mut s = self.inner.lock().unwrap();
                 if s.closed {
                     return None;
                 }
-                if let Some(stack) = s.queue.pop_front() {
-                    s.queued.remove(&stack);
-                    s.running.insert(stack.clone());
-                    return Some(stack);
+                if !s.queue.is_empty() {
+                    let n = s.queue.len().min(max.max(1));
+                    let batch: Vec<String> = s.queue.drain(..n).collect();
+                    for stack in &batch {
+                        s.queued.remove(stack);
+                        s.running.insert(stack.clone());
+                    }
+                    return Some(batch);
                 }
             }
             self.notify.notified().await;
@@ -192,42 +201,62 @@ impl Shared {
     }
 }
 
-/// Periodic resync jobs, one per owned stack.
+/// Periodic resyncs: one job per distinct `resync` setting, pushing every owned stack that has it.
+/// Stacks that resync together are passed together (see `MAX_STACKS_PER_PASS`), so a resync of
+/// many stacks costs one listing per kind, not one per stack.
 struct Resync {
     scheduler: JobScheduler,
-    jobs: Mutex<HashMap<String, (uuid::Uuid, String)>>,
+    groups: Mutex<HashMap<String, ResyncGroup>>,
+}
+
+struct ResyncGroup {
+    job: uuid::Uuid,
+    stacks: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Resync {
     /// (Re)schedules a stack's resync from its Stack spec (`resync`: a duration or cron).
     async fn schedule(&self, stack: &str, setting: &str, queue: Arc<WorkQueue>) -> Result<()> {
-        if self.jobs.lock().unwrap().get(stack).is_some_and(|(_, s)| s == setting) {
+        if self.groups.lock().unwrap().get(setting).is_some_and(|g| g.stacks.lock().unwrap().contains(stack)) {
             return Ok(());
         }
         self.unschedule(stack).await;
-        let name = stack.to_string();
+        let joined = self.groups.lock().unwrap().get(setting).map(|g| g.stacks.lock().unwrap().insert(stack.into()));
+        if joined.is_some() {
+            return Ok(());
+        }
+        let stacks = Arc::new(Mutex::new(BTreeSet::from([stack.to_string()])));
+        let members = stacks.clone();
         let run = move |_id, _lock| {
-            let (queue, name) = (queue.clone(), name.clone());
-            Box::pin(async move { queue.push(&name) })
-                as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+            let (queue, members) = (queue.clone(), members.clone());
+            Box::pin(async move {
+                let due: Vec<String> = members.lock().unwrap().iter().cloned().collect();
+                for stack in due {
+                    queue.push(&stack);
+                }
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
         };
         let job = match parse_duration(setting) {
             Some(every) => {
-                // Jitter (±10 %) keeps many stacks from resyncing in lockstep.
+                // Jitter (±10 %) keeps replicas and settings from resyncing in lockstep.
                 let jitter = every.mul_f64(0.9 + rand::random::<f64>() * 0.2);
                 Job::new_repeated_async(jitter, run)?
             }
             None => Job::new_async(setting, run)?,
         };
-        let id = self.scheduler.add(job).await?;
-        self.jobs.lock().unwrap().insert(stack.to_string(), (id, setting.to_string()));
+        let job = self.scheduler.add(job).await?;
+        self.groups.lock().unwrap().insert(setting.to_string(), ResyncGroup { job, stacks });
         Ok(())
     }
 
     async fn unschedule(&self, stack: &str) {
-        let old = self.jobs.lock().unwrap().remove(stack);
-        if let Some((id, _)) = old {
-            let _ = self.scheduler.remove(&id).await;
+        let emptied = {
+            let mut groups = self.groups.lock().unwrap();
+            let setting = groups.iter().find(|(_, g)| g.stacks.lock().unwrap().remove(stack)).map(|(s, _)| s.clone());
+            setting.filter(|s| groups[s].stacks.lock().unwrap().is_empty()).and_then(|s| groups.remove(&s))
+        };
+        if let Some(group) = emptied {
+            let _ = self.scheduler.remove(&group.job).await;
         }
     }
 }
@@ -277,7 +306,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     http::serve(config.http_addr, shared.clone()).await?;
     let scheduler = JobScheduler::new().await?;
     scheduler.start().await?;
-    let resync = Arc::new(Resync { scheduler, jobs: Mutex::default() });
+    let resync = Arc::new(Resync { scheduler, groups: Mutex::default() });
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(replica = %config.replica_id, "steward run: starting");
 
@@ -346,45 +375,56 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
             config.emf,
         );
         tokio::spawn(async move {
-            while let Some(stack) = queue.pop().await {
+            while let Some(batch) = queue.pop_batch(MAX_STACKS_PER_PASS).await {
                 let Ok(permit) = permits.clone().acquire_owned().await else { break };
                 let (queue, engine, leases, shared, metrics) =
                     (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
-                    if leases.holds(&stack) {
+                    let held: Vec<String> = batch.iter().filter(|s| leases.holds(s)).cloned().collect();
+                    if !held.is_empty() {
                         shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                        let options = PassOptions { stacks: Some(vec![stack.clone()]), ..PassOptions::default() };
+                        let options = PassOptions { stacks: Some(held.clone()), ..PassOptions::default() };
                         match engine.pass(&options).await {
                             Ok(report) => {
-                                if emf {
-                                    for line in metrics.emf_lines(&stack, report.duration_ms) {
-                                        tracing::info!(target: "steward::metrics", payload = %line);
-                                    }
-                                }
-                                metrics.add("steward_passes_total", &[("stack", &stack)], 1.0);
-                                if !report.converged {
-                                    // Transitional states and backoffs: look again soon.
-                                    queue.push_after(stack.clone(), Duration::from_secs(2));
-                                }
                                 let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                                shared.last_pass.lock().unwrap().insert(stack.clone(), (at, report));
+                                for stack in &held {
+                                    if emf {
+                                        for line in metrics.emf_lines(stack, report.duration_ms) {
+                                            tracing::info!(target: "steward::metrics", payload = %line);
+                                        }
+                                    }
+                                    metrics.add("steward_passes_total", &[("stack", stack)], 1.0);
+                                    if report.unsettled.contains(stack) {
+                                        // Transitional states and backoffs: look again soon.
+                                        queue.push_after(stack.clone(), Duration::from_secs(2));
+                                    }
+                                    shared
+                                        .last_pass
+                                        .lock()
+                                        .unwrap()
+                                        .insert(stack.clone(), (at.clone(), report.clone()));
+                                }
                             }
                             Err(e) => {
                                 // steward's own store calls failed (the AWS resources' failures are
-                                // reconcile_failed events inside the pass): try the stack again later.
-                                engine.events.emit(
-                                    "pass_failed",
-                                    json!({ "stack": stack, "message": format!("{e:#}"),
-                                            "backoffMs": PASS_RETRY.as_millis() as u64 }),
-                                );
-                                metrics.add("steward_pass_errors_total", &[("stack", &stack)], 1.0);
-                                queue.push_after(stack.clone(), PASS_RETRY);
+                                // reconcile_failed events inside the pass): try the stacks again later.
+                                for stack in &held {
+                                    engine.events.emit(
+                                        "pass_failed",
+                                        json!({ "stack": stack, "message": format!("{e:#}"),
+                                                "backoffMs": PASS_RETRY.as_millis() as u64 }),
+                                    );
+                                    metrics.add("steward_pass_errors_total", &[("stack", stack)], 1.0);
+                                    queue.push_after(stack.clone(), PASS_RETRY);
+                                }
                             }
                         }
                         shared.in_flight.fetch_sub(1, Ordering::Relaxed);
                     }
-                    queue.done(&stack);
+                    for stack in &batch {
+                        queue.done(stack);
+                    }
                 });
             }
         })
@@ -491,14 +531,15 @@ mod tests {
         q.push("a");
         q.push("b");
         assert_eq!(q.len(), 2);
-        assert_eq!(q.pop().await.as_deref(), Some("a"));
+        assert_eq!(q.pop_batch(1).await, Some(vec!["a".to_string()]));
         q.push("a"); // while a runs: remembered, not queued
         assert_eq!(q.len(), 1);
-        assert_eq!(q.pop().await.as_deref(), Some("b"));
+        q.push("c");
+        assert_eq!(q.pop_batch(8).await, Some(vec!["b".to_string(), "c".to_string()]));
         q.done("a");
-        assert_eq!(q.pop().await.as_deref(), Some("a"));
+        assert_eq!(q.pop_batch(8).await, Some(vec!["a".to_string()]));
         q.close();
-        assert_eq!(q.pop().await, None);
+        assert_eq!(q.pop_batch(8).await, None);
     }
 
     #[test]

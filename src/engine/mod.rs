@@ -226,6 +226,9 @@ pub struct PassReport {
     pub duration_ms: u64,
     /// Every resource Ready (or deleted/retained/paused as asked) with nothing left to do.
     pub converged: bool,
+    /// Stacks with a resource that is not settled yet (busy, waiting, failed or drifted).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub unsettled: BTreeSet<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<PlanEntry>,
 }
@@ -378,7 +381,7 @@ impl Engine {
                     }
                     Err(Unresolved::Failed(e)) if target => {
                         let outcome = self.record_failure(r, &prev, &e).await?;
-                        pass.count(outcome);
+                        pass.count(&r.manifest.key.stack, outcome);
                     }
                     Err(_) => {}
                 }
@@ -438,7 +441,7 @@ impl Engine {
                         }
                         Err(e) => self.record_failure(r, &prev, e).await?,
                     };
-                    pass.count(outcome);
+                    pass.count(&r.manifest.key.stack, outcome);
                 }
             }
         }
@@ -456,7 +459,7 @@ impl Engine {
             .map(|(_, n)| n)
             .sum();
         report.duration_ms = started.elapsed().as_millis() as u64;
-        report.converged = report.failed == 0 && report.waiting == 0 && report.busy == 0 && report.drifted == 0;
+        report.converged = report.unsettled.is_empty();
         if options.plan_only {
             return Ok(pass.report);
         }
@@ -960,13 +963,13 @@ impl Engine {
             status.phase = "Paused".into();
             status.set("Paused", true, "Paused", "paused by a person");
             self.save(key, prev, status).await?;
-            pass.count(Outcome::Skipped);
+            pass.count(&key.stack, Outcome::Skipped);
             return Ok(());
         }
         status.phase = "Waiting".into();
         status.set("WaitingForDependency", true, "WaitingForDependency", message);
         self.save(key, prev, status).await?;
-        pass.count(Outcome::Waiting);
+        pass.count(&key.stack, Outcome::Waiting);
         Ok(())
     }
 
@@ -982,7 +985,7 @@ impl Engine {
         }
         let e = AwsError::terminal("resolve", "Unresolvable", message);
         let outcome = self.record_failure(r, prev, &e).await?;
-        pass.count(outcome);
+        pass.count(&r.manifest.key.stack, outcome);
         Ok(())
     }
 
@@ -1046,8 +1049,11 @@ struct PassState {
 }
 
 impl PassState {
-    fn count(&mut self, outcome: Outcome) {
+    fn count(&mut self, stack: &str, outcome: Outcome) {
         self.report.resources += 1;
+        if matches!(outcome, Outcome::Busy | Outcome::Waiting | Outcome::Failed | Outcome::Drifted) {
+            self.report.unsettled.insert(stack.to_string());
+        }
         match outcome {
             Outcome::Ready => self.report.ready += 1,
             Outcome::Busy => self.report.busy += 1,
