@@ -375,8 +375,10 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
             config.emf,
         );
         tokio::spawn(async move {
-            while let Some(batch) = queue.pop_batch(MAX_STACKS_PER_PASS).await {
-                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            // A free slot first, then the batch: while all passes run, due stacks pile up and the
+            // next pass takes them together.
+            while let Ok(permit) = permits.clone().acquire_owned().await {
+                let Some(batch) = queue.pop_batch(MAX_STACKS_PER_PASS).await else { break };
                 let (queue, engine, leases, shared, metrics) =
                     (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone());
                 tokio::spawn(async move {
