@@ -499,18 +499,35 @@ async fn lease_round(
         }
         return Ok(());
     }
+    // Stacks are queued once the round is over, so that a replica taking many stacks at once
+    // passes them in a few batches instead of one by one as each lease comes in.
+    let mut acquired = Vec::new();
+    let mut outcome = Ok(());
     for stack in stacks.iter().filter(|s| !held.contains_key(*s)) {
         if leases.held().len() >= share {
             break;
         }
-        if let Some(token) = leases.acquire(stack).await? {
-            tracing::info!(stack = %stack, fencing_token = token, "lease acquired");
-            let setting = resync_setting(store, stack).await;
-            resync.schedule(stack, &setting, queue.clone()).await?;
-            queue.push(stack);
+        match leases.acquire(stack).await {
+            Ok(Some(token)) => {
+                tracing::info!(stack = %stack, fencing_token = token, "lease acquired");
+                let setting = resync_setting(store, stack).await;
+                acquired.push(stack);
+                if let Err(e) = resync.schedule(stack, &setting, queue.clone()).await {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
         }
     }
-    Ok(())
+    for stack in acquired {
+        queue.push(stack);
+    }
+    outcome
 }
 
 async fn wait_for_signal() {
