@@ -2,7 +2,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 // The SDK allocates a lot per call (signing, parsing): with mimalloc a steady pass takes about 20 %
-// fewer instructions than with glibc's malloc (callgrind, one stack).
+// fewer instructions than with glibc's malloc (callgrind, one stack). Built with `no_thp`: by
+// default mimalloc asks for transparent huge pages, which made the daemon's peak RSS at 500 stacks
+// 76 MB instead of 55 MB (each touched 2 MiB page is resident whole).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

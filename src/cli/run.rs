@@ -18,6 +18,9 @@ pub struct RunArgs {
     /// Stack passes running at once
     #[arg(long, env = "STEWARD_CONCURRENCY", default_value_t = 8)]
     pub concurrency: usize,
+    /// The most stacks in all running passes together (bounds memory)
+    #[arg(long, env = "STEWARD_MAX_STACKS_IN_FLIGHT", default_value_t = 100)]
+    pub max_stacks_in_flight: usize,
     /// How long a stack lease lasts without renewal
     #[arg(long, env = "STEWARD_LEASE_DURATION", default_value = "15s")]
     pub lease_duration: String,
@@ -69,6 +72,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs, table: &str) -> Result<ExitCode> {
         stacks: ctx.stack.as_ref().map(|s| s.split(',').map(str::to_string).collect()),
         poll_interval: duration("poll-interval", &args.poll_interval)?,
         concurrency: args.concurrency,
+        max_stacks_in_flight: args.max_stacks_in_flight,
         lease: LeaseConfig {
             duration: duration("lease-duration", &args.lease_duration)?,
             renew_every: duration("lease-renew", &args.lease_renew)?,

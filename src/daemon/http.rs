@@ -59,7 +59,7 @@ async fn handle(
                         "stack": stack,
                         "fencingToken": h.token,
                         "lastPassAt": pass.map(|(at, _)| at.clone()),
-                        "lastPass": pass.map(|(_, report)| report.clone()),
+                        "lastPass": pass.map(|(_, report)| report.as_ref()),
                     })
                 })
                 .collect();

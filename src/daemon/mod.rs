@@ -40,6 +40,9 @@ pub struct Config {
     pub stacks: Option<Vec<String>>,
     pub poll_interval: Duration,
     pub concurrency: usize,
+    /// The most stacks in all running passes together: what bounds the daemon's memory, since a
+    /// pass holds its stacks' specs, statuses and observations (see `MAX_STACKS_PER_PASS`).
+    pub max_stacks_in_flight: usize,
     pub lease: LeaseConfig,
     pub http_addr: SocketAddr,
     pub log_group: Option<String>,
@@ -55,6 +58,9 @@ impl Config {
     pub fn check(&self) -> Result<()> {
         if self.concurrency == 0 {
             bail!("--concurrency: expected at least 1");
+        }
+        if self.max_stacks_in_flight == 0 {
+            bail!("--max-stacks-in-flight: expected at least 1");
         }
         if self.lease.renew_every * 2 > self.lease.duration {
             bail!(
@@ -166,7 +172,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
     pub queue: Arc<WorkQueue>,
-    pub last_pass: Mutex<BTreeMap<String, (String, PassReport)>>,
+    /// Each owned stack's last pass: when, and its report (shared by the stacks of one batch).
+    pub last_pass: Mutex<BTreeMap<String, (String, Arc<PassReport>)>>,
     pub in_flight: AtomicUsize,
     pub lease_loop_ok_at: Mutex<Option<Instant>>,
     pub shipper: Option<Arc<cloudwatch::ShipperStats>>,
@@ -362,12 +369,14 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
         })
     };
 
-    // Workers: a bounded number of stack passes at once.
+    // Workers: a bounded number of stack passes at once, and of stacks in them.
     let permits = Arc::new(Semaphore::new(config.concurrency));
+    let stack_slots = Arc::new(Semaphore::new(config.max_stacks_in_flight));
     let worker_task = {
-        let (queue, permits, engine, leases, shared, metrics, emf) = (
+        let (queue, permits, stack_slots, engine, leases, shared, metrics, emf) = (
             queue.clone(),
             permits.clone(),
+            stack_slots.clone(),
             engine.clone(),
             leases.clone(),
             shared.clone(),
@@ -378,17 +387,24 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
             // A free slot first, then the batch: while all passes run, due stacks pile up and the
             // next pass takes them together.
             while let Ok(permit) = permits.clone().acquire_owned().await {
-                let Some(batch) = queue.pop_batch(MAX_STACKS_PER_PASS).await else { break };
+                // Room for one stack at least, then the batch takes what is free. Only this loop
+                // takes slots, so the room it saw is still there when it takes them.
+                let Ok(slot) = stack_slots.acquire().await else { break };
+                drop(slot);
+                let room = stack_slots.available_permits().min(MAX_STACKS_PER_PASS);
+                let Some(batch) = queue.pop_batch(room).await else { break };
+                let Ok(slots) = stack_slots.clone().acquire_many_owned(batch.len() as u32).await else { break };
                 let (queue, engine, leases, shared, metrics) =
                     (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone());
                 tokio::spawn(async move {
-                    let _permit = permit;
+                    let (_permit, _slots) = (permit, slots);
                     let held: Vec<String> = batch.iter().filter(|s| leases.holds(s)).cloned().collect();
                     if !held.is_empty() {
                         shared.in_flight.fetch_add(1, Ordering::Relaxed);
                         let options = PassOptions { stacks: Some(held.clone()), ..PassOptions::default() };
                         match engine.pass(&options).await {
                             Ok(report) => {
+                                let report = Arc::new(report);
                                 let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                                 for stack in &held {
                                     if emf {
@@ -405,7 +421,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                         .last_pass
                                         .lock()
                                         .unwrap()
-                                        .insert(stack.clone(), (at.clone(), report.clone()));
+                                        .insert(stack.clone(), (at.clone(), Arc::clone(&report)));
                                 }
                             }
                             Err(e) => {
@@ -567,6 +583,7 @@ mod tests {
             stacks: None,
             poll_interval: Duration::from_secs(2),
             concurrency: 8,
+            max_stacks_in_flight: 100,
             lease: LeaseConfig {
                 duration: Duration::from_secs(15),
                 renew_every: Duration::from_secs(10),
@@ -584,6 +601,8 @@ mod tests {
         let ok =
             Config { lease: LeaseConfig { renew_every: Duration::from_secs(5), ..config.lease }, ..config.clone() };
         assert!(ok.check().is_ok());
-        assert!(Config { concurrency: 0, ..ok }.check().unwrap_err().to_string().starts_with("--concurrency"));
+        assert!(Config { concurrency: 0, ..ok.clone() }.check().unwrap_err().to_string().starts_with("--concurrency"));
+        let none_in_flight = Config { max_stacks_in_flight: 0, ..ok }.check().unwrap_err().to_string();
+        assert!(none_in_flight.starts_with("--max-stacks-in-flight"), "{none_in_flight}");
     }
 }

@@ -307,7 +307,7 @@ impl Engine {
         }
         stored.sort_by(|a, b| a.manifest.key.cmp(&b.manifest.key));
         stored.retain(|r| r.manifest.key.kind != Kind::Stack || !r.deleted);
-        let live: Vec<Manifest> = stored.iter().filter(|r| !r.deleted).map(|r| r.manifest.clone()).collect();
+        let live: Vec<&Manifest> = stored.iter().filter(|r| !r.deleted).map(|r| &r.manifest).collect();
         let order: Vec<ResourceKey> = references::topological_order(&live);
         let position: HashMap<&ResourceKey, usize> = order.iter().enumerate().map(|(i, k)| (k, i)).collect();
         let lookup_pass = self.lookups.begin_pass().await;

@@ -4,6 +4,7 @@
 use super::{Manifest, ManifestError, ResourceKey};
 use crate::kinds::Kind;
 use serde_json::Value as Json;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,39 +144,46 @@ pub fn check(manifests: &[Manifest], all: &BTreeMap<ResourceKey, &Manifest>) -> 
     errors
 }
 
-/// Resources in an order where every resource comes after the ones it references (Stacks first).
-/// Resources caught in a cycle come last, in key order.
-pub fn topological_order(manifests: &[Manifest]) -> Vec<ResourceKey> {
-    let keys: BTreeSet<ResourceKey> = manifests.iter().map(|m| m.key.clone()).collect();
-    let mut pending: BTreeMap<ResourceKey, BTreeSet<ResourceKey>> = manifests
-        .iter()
-        .map(|m| {
-            let mut deps: BTreeSet<ResourceKey> =
-                dependencies(m).into_iter().filter(|d| keys.contains(d) && d != &m.key).collect();
-            let stack = ResourceKey::new(&m.key.stack, Kind::Stack, &m.key.stack);
-            if m.key != stack && keys.contains(&stack) {
-                deps.insert(stack);
-            }
-            (m.key.clone(), deps)
-        })
-        .collect();
-    let mut order = Vec::new();
-    loop {
-        let ready: Vec<ResourceKey> = pending.iter().filter(|(_, d)| d.is_empty()).map(|(k, _)| k.clone()).collect();
-        if ready.is_empty() {
-            break;
+/// Resources in an order where every resource comes after the ones it references (Stacks first),
+/// level by level, each level in key order. Resources caught in a cycle come last, in key order.
+pub fn topological_order<M: Borrow<Manifest>>(manifests: &[M]) -> Vec<ResourceKey> {
+    let keys: BTreeSet<&ResourceKey> = manifests.iter().map(|m| &m.borrow().key).collect();
+    // Kahn's algorithm: how many unplaced dependencies each resource has, and who waits on whom.
+    let mut waiting_on: BTreeMap<ResourceKey, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<ResourceKey, Vec<ResourceKey>> = BTreeMap::new();
+    for m in manifests {
+        let m = m.borrow();
+        let mut deps: BTreeSet<ResourceKey> =
+            dependencies(m).into_iter().filter(|d| keys.contains(d) && d != &m.key).collect();
+        let stack = ResourceKey::new(&m.key.stack, Kind::Stack, &m.key.stack);
+        if m.key != stack && keys.contains(&stack) {
+            deps.insert(stack);
         }
-        for k in &ready {
-            pending.remove(k);
+        waiting_on.insert(m.key.clone(), deps.len());
+        for d in deps {
+            dependents.entry(d).or_default().push(m.key.clone());
         }
-        for deps in pending.values_mut() {
-            for k in &ready {
-                deps.remove(k);
-            }
-        }
-        order.extend(ready);
     }
-    order.extend(pending.into_keys());
+    let mut order = Vec::with_capacity(waiting_on.len());
+    let mut level: Vec<ResourceKey> = waiting_on.iter().filter(|(_, n)| **n == 0).map(|(k, _)| k.clone()).collect();
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for k in &level {
+            waiting_on.remove(k);
+            for d in dependents.get(k).into_iter().flatten() {
+                if let Some(n) = waiting_on.get_mut(d) {
+                    *n -= 1;
+                    if *n == 0 {
+                        next.push(d.clone());
+                    }
+                }
+            }
+        }
+        order.append(&mut level);
+        next.sort();
+        level = next;
+    }
+    order.extend(waiting_on.into_keys());
     order
 }
 

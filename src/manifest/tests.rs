@@ -40,6 +40,15 @@ fn the_mentor_match_desired_state_validates() {
     assert!(pos(Kind::AppRunnerVpcConnector, "mm-vpc-connector") < pos(Kind::AppRunnerService, "mmweb"));
     assert!(pos(Kind::AppRunnerService, "mmweb") < pos(Kind::EcsService, "mentor-match-worker"));
     assert!(pos(Kind::AppRunnerService, "mmweb") < pos(Kind::AppRunnerCustomDomain, "mmweb-domain"));
+    // Every reference points backwards, and borrowed manifests give the same order.
+    for m in &manifests {
+        let at = order.iter().position(|k| *k == m.key).unwrap();
+        for dep in references::dependencies(m) {
+            assert!(order.iter().position(|k| *k == dep).unwrap() < at, "{} before {}", dep, m.key);
+        }
+    }
+    let borrowed: Vec<&Manifest> = manifests.iter().rev().collect();
+    assert_eq!(references::topological_order(&borrowed), order);
     let redis = manifests.iter().find(|m| m.key.kind == Kind::CacheCluster).unwrap();
     assert_eq!(redis.deletion_policy(), "Retain");
     assert_eq!(redis.management_policy(), "enforce");
