@@ -146,6 +146,9 @@ impl Aws {
 
     pub fn region(&self, region: &str) -> Clients {
         let mut regions = self.regions.lock().unwrap();
+        if let Some(clients) = regions.get(region) {
+            return clients.clone();
+        }
         regions
             .entry(region.to_string())
             .or_insert_with(|| Clients {

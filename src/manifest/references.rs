@@ -19,18 +19,23 @@ pub struct Reference {
 /// Every reference in a spec, or (path, message) for each malformed one.
 pub fn find(spec: &Json) -> Vec<Result<Reference, (String, String)>> {
     let mut found = Vec::new();
-    walk(spec, String::new(), &mut |path, s| {
+    walk(spec, &mut Vec::new(), &mut |path, s| {
+        if !s.contains("${") {
+            return;
+        }
+        // Paths are only spelled out for strings that hold references: most hold none.
+        let path = spell(path);
         let mut rest = s;
         while let Some(start) = rest.find("${") {
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
-                found.push(Err((path.to_string(), "expected `}` to close the reference `${…`".to_string())));
+                found.push(Err((path.clone(), "expected `}` to close the reference `${…`".to_string())));
                 return;
             };
             found.push(
                 parse(&after[..end])
-                    .map(|(kind, name, output)| Reference { path: path.to_string(), kind, name, output })
-                    .map_err(|m| (path.to_string(), m)),
+                    .map(|(kind, name, output)| Reference { path: path.clone(), kind, name, output })
+                    .map_err(|m| (path.clone(), m)),
             );
             rest = &after[end + 1..];
         }
@@ -49,18 +54,44 @@ fn parse(inner: &str) -> Result<(Kind, String, String), String> {
     Ok((kind, name.to_string(), output.to_string()))
 }
 
-fn walk(value: &Json, path: String, visit: &mut impl FnMut(&str, &str)) {
+/// One step of a path inside a spec: a field name or a list index.
+enum Step<'a> {
+    Field(&'a str),
+    Index(usize),
+}
+
+/// `image.env.REDIS_URL`, `subnets[0]`.
+fn spell(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Field(k) if out.is_empty() => out.push_str(k),
+            Step::Field(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Visits every string in a value with its path.
+fn walk<'a>(value: &'a Json, path: &mut Vec<Step<'a>>, visit: &mut impl FnMut(&[Step], &str)) {
     match value {
-        Json::String(s) => visit(&path, s),
+        Json::String(s) => visit(path, s),
         Json::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, format!("{path}[{i}]"), visit);
+                path.push(Step::Index(i));
+                walk(v, path, visit);
+                path.pop();
             }
         }
         Json::Object(map) => {
             for (k, v) in map {
-                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                walk(v, child, visit);
+                path.push(Step::Field(k));
+                walk(v, path, visit);
+                path.pop();
             }
         }
         _ => {}

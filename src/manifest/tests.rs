@@ -356,3 +356,23 @@ fn substitution_fills_outputs_or_names_what_is_missing() {
     let full = |_: Kind, _: &str, output: &str| Some(if output == "port" { "6379".into() } else { "host".into() });
     assert_eq!(references::substitute(&spec, &full).unwrap()["url"], "redis://host:6379/0");
 }
+
+#[test]
+fn references_are_found_with_their_paths() {
+    let spec = serde_json::json!({
+        "image": { "env": { "REDIS_URL": "redis://${CacheCluster/redis.address}:${CacheCluster/redis.port}" } },
+        "subnets": ["plain", { "id": "${Stack/s.params.subnet}" }],
+    });
+    let found: Vec<(String, String)> = references::find(&spec)
+        .into_iter()
+        .map(|r| r.map(|r| (r.path, format!("{}/{}.{}", r.kind, r.name, r.output))).unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("image.env.REDIS_URL".to_string(), "CacheCluster/redis.address".to_string()),
+            ("image.env.REDIS_URL".to_string(), "CacheCluster/redis.port".to_string()),
+            ("subnets[1].id".to_string(), "Stack/s.params.subnet".to_string()),
+        ]
+    );
+}
