@@ -340,19 +340,40 @@ def daemon_at_scale(world, workdir, n):
         while time.perf_counter() - started < limit_s:
             got, calls = passes_and_calls()
             if got >= total_passes:
-                return time.perf_counter(), calls
+                return time.perf_counter(), got, calls
             time.sleep(0.25)
         raise SystemExit(f"steward run did not reach {total_passes} stack passes")
 
+    def quiet(for_s=3.0):
+        """Waits until no pass has finished for `for_s` (the first round's retries are over)."""
+        last, changed = passes_and_calls()[0], time.perf_counter()
+        while time.perf_counter() - changed < for_s:
+            time.sleep(0.25)
+            now = passes_and_calls()[0]
+            if now != last:
+                last, changed = now, time.perf_counter()
+        return last
+
+    def pass_events():
+        return [json.loads(l) for l in (workdir / f"daemon-{n}.log").read_text().splitlines() if '"pass_completed"' in l]
+
     try:
         wait_port(http, "steward run")
-        first_done, first_calls = wait_for(n)
-        # The steady round starts with the first stack pass after the cold one (the next resync).
-        round_start, round_start_calls = wait_for(n + 1)
-        round_done, round_calls = wait_for(2 * n)
-        time.sleep(2)
-        return {"allPassedS": first_done - started, "calls": first_calls,
-                "steadyCalls": round_calls - round_start_calls, "steadyS": round_done - round_start,
+        first_done, _, first_calls = wait_for(n)
+        settled = quiet()
+        quiet_at, quiet_calls, before = time.perf_counter(), passes_and_calls()[1], len(pass_events())
+        # The steady round: the next resync of every stack (nothing else queues a converged stack).
+        _, _, round_start_calls = wait_for(settled + 1)
+        background_per_min = 60 * (round_start_calls - quiet_calls) / max(time.perf_counter() - quiet_at, 1)
+        wait_for(settled + n)
+        time.sleep(1)
+        # Its calls and wall time from the passes' own events (exact per pass, leases excluded).
+        rnd = pass_events()[before:]
+        stamp = lambda e: datetime.datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")).timestamp()
+        steady_calls = sum(sum(ops.values()) for e in rnd for ops in e["awsCalls"].values())
+        steady_s = max(stamp(e) for e in rnd) - min(stamp(e) - e["durationMs"] / 1000 for e in rnd)
+        return {"allPassedS": first_done - started, "calls": first_calls, "steadyCalls": steady_calls, "steadyS": steady_s,
+                "steadyPasses": len(rnd), "backgroundPerMin": background_per_min,
                 "peakRssMb": proc_status(daemon.pid, "VmHWM"), "rssMb": proc_status(daemon.pid, "VmRSS")}
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -465,14 +486,14 @@ def render(r, command):
         lines += ["", "The same stacks under `steward run`, as deployed: stacks that are due together share a pass (up to 50), "
                   "with at most 100 stacks in running passes (`--max-stacks-in-flight`). First round: from start until every stack "
                   "has had a pass (caches cold), with the calls of that round. Steady round: the next resync of every stack. "
-                  "Calls include steward's DynamoDB reads and lease renewals. Peak RSS is the daemon's over both rounds.", "",
-                  "| stacks | resources | first round | first round calls | steady round | steady round calls | peak RSS | RSS after |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "First-round calls include lease calls; steady-round calls are the passes' own (their DynamoDB reads included), and lease renewals and the fast path's polls are counted apart. Peak RSS is the daemon's over both rounds.", "",
+                  "| stacks | resources | first round | first round calls | steady round (passes) | steady round calls | lease and fast-path calls per minute | peak RSS | RSS after |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for n, x in r["scale"].items():
             d = x.get("daemon")
             if d:
-                lines.append(f"| {n} | {16 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s | {d['steadyCalls']:.0f} | "
-                             f"**{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
+                lines.append(f"| {n} | {16 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
+                             f"{d['backgroundPerMin']:.0f} | **{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
         lines.append("")
     lines += ["## 3. Latency", ""]
     if lat["edit"]:
