@@ -131,6 +131,12 @@ fn replicas_share_stacks_and_take_over_when_one_stops() {
         let out = common::runtime().block_on(ecs.list_clusters().send()).unwrap();
         out.cluster_arns().len() == 6
     });
+    // Holding six stacks costs one heartbeat write per lease round (every second here), not one
+    // write per stack.
+    let before = a.calls("DynamoDB", "UpdateItem");
+    std::thread::sleep(Duration::from_secs(5));
+    let writes = a.calls("DynamoDB", "UpdateItem") - before;
+    assert!(writes <= 8, "{writes} lease writes in 5 s for six stacks");
     for pass in named(&a.events(), "pass_completed") {
         assert!(pass["stacks"].as_array().unwrap().len() <= 2, "a pass over more stacks than may be in flight: {pass}");
     }

@@ -1,13 +1,21 @@
 //! Stack leases in DynamoDB, so that several replicas share stacks and a stack always has exactly
-//! one owner. The lease item (`STACK#s` / `LEASE`) holds the holder, a fencing token incremented at
-//! every acquisition, a version incremented at every write, and an expiry (epoch ms, for people).
-//! Status writes are conditional on the token; mutating AWS calls are preceded by a local check
-//! that the lease is still held with margin.
+//! one owner.
 //!
-//! No decision compares wall clocks of two machines, so skewed clocks cannot make two owners: the
-//! holder counts its lease from the moment it sent its last renewal, on its own monotonic clock;
-//! another replica takes a held lease over only after it has seen the same version unchanged for
-//! a whole lease duration on *its* monotonic clock (as Kubernetes' leader election does).
+//! - The lease item (`STACK#s` / `LEASE`) names the holder and carries a fencing token, incremented
+//!   at every acquisition. Status writes are conditional on the token; mutating AWS calls are
+//!   preceded by a local check that the lease is still held with margin.
+//! - A replica keeps all its leases alive with one write: its heartbeat item (`REPLICAS` / id),
+//!   whose version it increments every lease round. Renewing each lease instead cost one write per
+//!   stack per round: 100 calls a second at 500 stacks.
+//! - No decision compares wall clocks of two machines, so skewed clocks cannot make two owners.
+//!   A replica counts its leases valid from the moment it sent its last heartbeat, on its own
+//!   monotonic clock. Another replica takes a lease over only after it has seen the holder's
+//!   heartbeat version unchanged for a whole lease duration on *its* monotonic clock (as
+//!   Kubernetes' leader election does), and only in a transaction that also marks the holder
+//!   evicted if its version is still that one.
+//! - An evicted replica's next heartbeat fails on that mark, so a heartbeat that was delayed past
+//!   a takeover cannot extend leases that were taken: the replica drops every lease and starts
+//!   again under a fresh registration.
 
 use crate::aws::AwsError;
 use crate::engine::Guard;
@@ -16,10 +24,15 @@ use anyhow::{Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The partition of the replicas' heartbeat items.
+const REPLICAS_PK: &str = "REPLICAS";
 
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseConfig {
@@ -33,15 +46,20 @@ pub struct LeaseConfig {
 #[derive(Debug, Clone, Copy)]
 pub struct Held {
     pub token: u64,
-    /// Local monotonic time until which the lease is safely ours (expiry minus a margin).
-    pub valid_until: Instant,
 }
 
-/// Another replica's lease as this replica last saw it change.
+/// What a heartbeat found.
+pub struct Beat {
+    /// Replicas alive, this one included (for fair shares).
+    pub replicas: usize,
+    /// Leases dropped because another replica evicted this one (its heartbeat had stood still).
+    pub dropped: Vec<String>,
+}
+
+/// Another replica's heartbeat as this replica last saw it change (`None`: no heartbeat item).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Seen {
-    token: u64,
-    version: u64,
+    version: Option<u64>,
     since: Instant,
 }
 
@@ -51,6 +69,10 @@ pub struct Leases {
     pub replica: String,
     pub config: LeaseConfig,
     held: Mutex<BTreeMap<String, Held>>,
+    /// Local monotonic time until which this replica's leases are safely its own (the last
+    /// heartbeat's send time, plus the duration, minus a margin).
+    alive_until: Mutex<Option<Instant>>,
+    /// Other replicas' heartbeats, by replica id.
     seen: Mutex<BTreeMap<String, Seen>>,
 }
 
@@ -67,6 +89,10 @@ fn number(item: Option<&HashMap<String, AttributeValue>>, name: &str) -> u64 {
     item.and_then(|a| a.get(name)).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
+fn db_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> anyhow::Error {
+    anyhow!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
 impl Leases {
     pub fn new(db: Client, table: &str, replica: &str, config: LeaseConfig) -> Arc<Self> {
         Arc::new(Leases {
@@ -75,6 +101,7 @@ impl Leases {
             replica: replica.into(),
             config,
             held: Mutex::default(),
+            alive_until: Mutex::default(),
             seen: Mutex::default(),
         })
     }
@@ -89,69 +116,127 @@ impl Leases {
         self.config.duration / 5
     }
 
+    fn alive(&self) -> bool {
+        self.alive_until.lock().unwrap().is_some_and(|t| t > Instant::now())
+    }
+
     pub fn held(&self) -> BTreeMap<String, Held> {
         self.held.lock().unwrap().clone()
     }
 
     pub fn holds(&self, stack: &str) -> bool {
-        self.held.lock().unwrap().get(stack).is_some_and(|h| h.valid_until > Instant::now())
+        self.alive() && self.held.lock().unwrap().contains_key(stack)
+    }
+
+    fn lease_key(&self, stack: &str) -> [(String, AttributeValue); 2] {
+        [("pk".into(), s(&stack_pk(stack))), ("sk".into(), s(LEASE_SK))]
     }
 
     /// Takes the lease of `stack` if it is free (never taken or released), already ours, or held by
-    /// a replica that has not renewed it for a whole lease duration. Returns the token.
+    /// a replica whose heartbeat has not changed for a whole lease duration. Returns the token.
     pub async fn acquire(&self, stack: &str) -> Result<Option<u64>> {
-        let started = Instant::now();
-        let now = self.now_ms();
-        let stale = self.seen.lock().unwrap().get(stack).copied().filter(|s| s.since.elapsed() >= self.config.duration);
-        let mut condition = "attribute_not_exists(holder) OR holder = :me".to_string();
-        let mut update = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&stack_pk(stack)))
-            .key("sk", s(LEASE_SK))
+        if !self.alive() {
+            return Ok(None);
+        }
+        let mut update = self.db.update_item().table_name(&self.table);
+        for (k, v) in self.lease_key(stack) {
+            update = update.key(k, v);
+        }
+        let out = update
             .update_expression(
                 "SET holder = :me, expiresAt = :exp, fencingToken = if_not_exists(fencingToken, :zero) + :one, \
                  version = if_not_exists(version, :zero) + :one",
             )
+            .condition_expression("attribute_not_exists(holder) OR holder = :me")
             .expression_attribute_values(":me", s(&self.replica))
-            .expression_attribute_values(":exp", n(now + self.config.duration.as_millis() as i64))
+            .expression_attribute_values(":exp", n(self.now_ms() + self.config.duration.as_millis() as i64))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if let Some(seen) = stale {
-            condition.push_str(" OR (fencingToken = :seenToken AND version = :seenVersion)");
-            update = update
-                .expression_attribute_values(":seenToken", n(seen.token as i64))
-                .expression_attribute_values(":seenVersion", n(seen.version as i64));
-        }
-        match update.condition_expression(condition).send().await {
-            Ok(out) => {
-                let token = number(out.attributes(), "fencingToken");
-                let valid_until = started + self.config.duration - self.margin();
-                self.held.lock().unwrap().insert(stack.to_string(), Held { token, valid_until });
-                self.seen.lock().unwrap().remove(stack);
-                Ok(Some(token))
-            }
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(self.took(stack, number(out.attributes(), "fencingToken")))),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                // Held by another replica: note when its lease last changed, by our own clock.
                 let current = match e.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
                     _ => None,
                 };
-                let (token, version) = (number(current.as_ref(), "fencingToken"), number(current.as_ref(), "version"));
-                let mut seen = self.seen.lock().unwrap();
-                let unchanged = seen.get(stack).is_some_and(|s| s.token == token && s.version == version);
-                if !unchanged {
-                    seen.insert(stack.to_string(), Seen { token, version, since: Instant::now() });
+                let holder = current.as_ref().and_then(|i| i.get("holder")).and_then(|v| v.as_s().ok()).cloned();
+                let token = number(current.as_ref(), "fencingToken");
+                match holder {
+                    Some(holder) => self.take_over(stack, &holder, token).await,
+                    None => Ok(None),
                 }
+            }
+            Err(e) => Err(db_error(&format!("acquiring the lease of {stack}"), e)),
+        }
+    }
+
+    /// Takes a lease from a holder whose heartbeat stood still for a lease duration: one
+    /// transaction marks the holder evicted (if its heartbeat is still the one seen) and moves
+    /// the lease (if it is still the holder's, with the token seen).
+    async fn take_over(&self, stack: &str, holder: &str, token: u64) -> Result<Option<u64>> {
+        let stale = {
+            let mut seen = self.seen.lock().unwrap();
+            let entry = *seen.entry(holder.to_string()).or_insert(Seen { version: None, since: Instant::now() });
+            (entry.since.elapsed() >= self.config.duration).then_some(entry.version)
+        };
+        let Some(version) = stale else { return Ok(None) };
+        let replica_key = || [("pk".to_string(), s(REPLICAS_PK)), ("sk".to_string(), s(holder))];
+        let evict = match version {
+            Some(v) => Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(replica_key().into_iter().collect()))
+                .update_expression("SET evictedBy = :me")
+                .condition_expression("version = :seen")
+                .expression_attribute_values(":seen", n(v as i64))
+                .expression_attribute_values(":me", s(&self.replica))
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build()),
+            None => ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(replica_key().into_iter().collect()))
+                .condition_expression("attribute_not_exists(version)")
+                .build()
+                .map(|c| TransactWriteItem::builder().condition_check(c).build()),
+        }?;
+        let take = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.lease_key(stack).into_iter().collect()))
+            .update_expression(
+                "SET holder = :me, expiresAt = :exp, fencingToken = fencingToken + :one, version = version + :one",
+            )
+            .condition_expression("holder = :holder AND fencingToken = :token")
+            .expression_attribute_values(":me", s(&self.replica))
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":token", n(token as i64))
+            .expression_attribute_values(":exp", n(self.now_ms() + self.config.duration.as_millis() as i64))
+            .expression_attribute_values(":one", n(1))
+            .build()?;
+        let result = self
+            .db
+            .transact_write_items()
+            .transact_items(evict)
+            .transact_items(TransactWriteItem::builder().update(take).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(self.took(stack, token + 1))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::is_transaction_canceled_exception) =>
+            {
                 Ok(None)
             }
-            Err(e) => {
-                Err(anyhow!("acquiring the lease of {stack}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
-            }
+            Err(e) => Err(db_error(&format!("taking over the lease of {stack} from {holder}"), e)),
         }
+    }
+
+    fn took(&self, stack: &str, token: u64) -> u64 {
+        self.held.lock().unwrap().insert(stack.to_string(), Held { token });
+        token
     }
 
     /// An update of the lease item that succeeds only while this replica holds it with `token`.
@@ -160,107 +245,116 @@ impl Leases {
         stack: &str,
         token: u64,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&stack_pk(stack)))
-            .key("sk", s(LEASE_SK))
+        let mut update = self.db.update_item().table_name(&self.table);
+        for (k, v) in self.lease_key(stack) {
+            update = update.key(k, v);
+        }
+        update
             .condition_expression("holder = :me AND fencingToken = :token")
             .expression_attribute_values(":me", s(&self.replica))
             .expression_attribute_values(":token", n(token as i64))
     }
 
-    /// Extends a held lease. A failed condition means another replica took it: it is dropped.
-    pub async fn renew(&self, stack: &str) -> Result<bool> {
-        let Some(held) = self.held.lock().unwrap().get(stack).copied() else { return Ok(false) };
-        let started = Instant::now();
-        let now = self.now_ms();
-        let out = self
-            .update_while_held(stack, held.token)
-            .update_expression("SET expiresAt = :exp, version = version + :one")
-            .expression_attribute_values(":exp", n(now + self.config.duration.as_millis() as i64))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match out {
-            Ok(_) => {
-                let valid_until = started + self.config.duration - self.margin();
-                self.held.lock().unwrap().insert(stack.to_string(), Held { token: held.token, valid_until });
-                Ok(true)
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                self.held.lock().unwrap().remove(stack);
-                Ok(false)
-            }
-            Err(e) => {
-                Err(anyhow!("renewing the lease of {stack}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
-            }
-        }
-    }
-
-    /// Gives a lease up at once (expiry in the past), so another replica can take it without waiting.
+    /// Gives a lease up at once, so another replica can take it without waiting.
     pub async fn release(&self, stack: &str) -> Result<()> {
         let Some(held) = self.held.lock().unwrap().remove(stack) else { return Ok(()) };
         let result = self
             .update_while_held(stack, held.token)
-            .update_expression("SET expiresAt = :past REMOVE holder")
+            .update_expression("SET expiresAt = :past, version = version + :one REMOVE holder")
             .expression_attribute_values(":past", n(0))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => {
-                Err(anyhow!("releasing the lease of {stack}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
+            Err(e) => Err(db_error(&format!("releasing the lease of {stack}"), e)),
+        }
+    }
+
+    /// Renews every lease this replica holds with one write to its heartbeat item, then reads
+    /// the others' heartbeats. While heartbeats fail, no lease is held (`holds` is false); once
+    /// one succeeds, the leases are valid again unless another replica evicted this one.
+    pub async fn heartbeat(&self) -> Result<Beat> {
+        let mut dropped = Vec::new();
+        let started = Instant::now();
+        let beat = |registering: bool| {
+            let update = self
+                .db
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(REPLICAS_PK))
+                .key("sk", s(&self.replica))
+                .expression_attribute_values(":exp", n(self.now_ms() + self.config.duration.as_millis() as i64))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1));
+            if registering {
+                update.update_expression(
+                    "SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one REMOVE evictedBy",
+                )
+            } else {
+                update
+                    .update_expression("SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one")
+                    .condition_expression("attribute_not_exists(evictedBy)")
             }
+        };
+        match beat(false).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                // Evicted: another replica took leases of ours. Drop them all and register again.
+                dropped = std::mem::take(&mut *self.held.lock().unwrap()).into_keys().collect();
+                beat(true).send().await.map_err(|e| db_error("registering this replica again", e))?;
+            }
+            Err(e) => return Err(db_error("renewing this replica's heartbeat", e)),
         }
-    }
+        *self.alive_until.lock().unwrap() = Some(started + self.config.duration - self.margin());
 
-    /// Forgets leases whose local validity ran out (renewals failed for too long).
-    pub fn drop_lapsed(&self) -> Vec<String> {
-        let now = Instant::now();
-        let mut held = self.held.lock().unwrap();
-        let lapsed: Vec<String> = held.iter().filter(|(_, h)| h.valid_until <= now).map(|(k, _)| k.clone()).collect();
-        for stack in &lapsed {
-            held.remove(stack);
-        }
-        lapsed
-    }
-
-    /// Announces this replica (for fair shares) and returns how many replicas are alive.
-    pub async fn heartbeat(&self) -> Result<usize> {
-        let now = self.now_ms();
-        let expires = now + self.config.duration.as_millis() as i64;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s("REPLICAS"))
-            .item("sk", s(&self.replica))
-            .item("expiresAt", n(expires))
-            .send()
-            .await
-            .map_err(|e| anyhow!("announcing this replica: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        let out = self
+        let mut replicas = Vec::new();
+        let mut pages = self
             .db
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .filter_expression("expiresAt > :now")
-            .expression_attribute_values(":pk", s("REPLICAS"))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await
-            .map_err(|e| anyhow!("listing replicas: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        Ok(out.items().len().max(1))
+            .expression_attribute_values(":pk", s(REPLICAS_PK))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| db_error("listing replicas", e))?;
+            for item in page.items() {
+                let id = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                replicas.push((id, item.contains_key("version").then(|| number(Some(item), "version"))));
+            }
+        }
+        // Another replica is alive while its heartbeat keeps changing, by this replica's clock.
+        let mut seen = self.seen.lock().unwrap();
+        let now = Instant::now();
+        let mut listed = Vec::new();
+        for (id, version) in replicas {
+            if id == self.replica {
+                continue;
+            }
+            let entry = seen.entry(id.clone()).or_insert(Seen { version, since: now });
+            if entry.version != version {
+                *entry = Seen { version, since: now };
+            }
+            listed.push(id);
+        }
+        for (id, entry) in seen.iter_mut() {
+            if !listed.contains(id) && entry.version.is_some() {
+                *entry = Seen { version: None, since: now };
+            }
+        }
+        let others = seen.values().filter(|e| e.version.is_some() && e.since.elapsed() < self.config.duration).count();
+        Ok(Beat { replicas: 1 + others, dropped })
     }
 
-    /// Removes this replica from the registry (on shutdown).
+    /// Removes this replica from the registry (on shutdown, after its leases were released).
     pub async fn leave(&self) {
         let _ = self
             .db
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s("REPLICAS"))
+            .key("pk", s(REPLICAS_PK))
             .key("sk", s(&self.replica))
             .send()
             .await;

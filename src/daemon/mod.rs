@@ -35,9 +35,6 @@ const PASS_RETRY: Duration = Duration::from_secs(5);
 /// stacks, so stacks due together cost one listing, not one each; the cap bounds a pass's memory.
 const MAX_STACKS_PER_PASS: usize = 50;
 
-/// Lease renewals sent at once in a lease round.
-const RENEWALS_IN_FLIGHT: usize = 16;
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub stacks: Option<Vec<String>>,
@@ -479,49 +476,26 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     Ok(())
 }
 
-/// One round of lease work: renew what is held, drop what lapsed, take free stacks up to a fair
+/// One round of lease work: the heartbeat (which renews what is held), take free stacks up to a fair
 /// share (ceil(stacks / live replicas)), and give one extra back when holding more than that.
 async fn lease_round(
-    leases: &Arc<Leases>,
+    leases: &Leases,
     store: &Store,
     queue: &Arc<WorkQueue>,
     resync: &Resync,
     config: &Config,
 ) -> Result<()> {
-    let replicas = leases.heartbeat().await?;
-    // Renewals run side by side: one after another, a replica with hundreds of stacks would
-    // spend the whole renewal interval (and more) on them.
-    let mut renewals = tokio::task::JoinSet::new();
-    let slots = Arc::new(Semaphore::new(RENEWALS_IN_FLIGHT));
-    for stack in leases.held().into_keys() {
-        let (leases, slots) = (leases.clone(), slots.clone());
-        renewals.spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            let renewed = leases.renew(&stack).await;
-            (stack, renewed)
-        });
-    }
-    while let Some(done) = renewals.join_next().await {
-        let Ok((stack, renewed)) = done else { continue };
-        match renewed {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::info!(stack = %stack, "lease lost to another replica");
-                resync.unschedule(&stack).await;
-            }
-            // Retried next round; the lease lapses locally if renewals keep failing.
-            Err(e) => tracing::warn!(stack = %stack, error = %format!("{e:#}"), "renewing a lease failed"),
-        }
-    }
-    for stack in leases.drop_lapsed() {
-        tracing::warn!(stack = %stack, "lease lapsed (renewals failed)");
-        resync.unschedule(&stack).await;
+    // One write keeps every lease of this replica alive (see lease.rs).
+    let beat = leases.heartbeat().await?;
+    for stack in &beat.dropped {
+        tracing::warn!(stack = %stack, "lease lost: this replica was evicted while its heartbeat stood still");
+        resync.unschedule(stack).await;
     }
     let mut stacks = store.stacks().await?;
     if let Some(only) = &config.stacks {
         stacks.retain(|s| only.contains(s));
     }
-    let share = stacks.len().div_ceil(replicas);
+    let share = stacks.len().div_ceil(beat.replicas);
     let held = leases.held();
     if held.len() > share {
         if let Some(extra) = held.keys().next_back() {

@@ -393,15 +393,31 @@ impl Daemon {
             .unwrap_or_default()
     }
 
-    /// Mutating AWS calls this process made (steward's own DynamoDB and log writes excluded).
-    pub fn mutating_calls(&self) -> u64 {
+    /// The /metrics text (empty when the process does not answer).
+    fn metrics(&self) -> String {
         use std::io::{Read, Write};
         let host = self.http.trim_start_matches("http://");
-        let Ok(mut stream) = std::net::TcpStream::connect(host) else { return 0 };
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else { return String::new() };
         write!(stream, "GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
         let mut text = String::new();
         stream.read_to_string(&mut text).unwrap();
-        text.lines()
+        text
+    }
+
+    /// AWS calls of one service and operation this process made.
+    pub fn calls(&self, service: &str, operation: &str) -> u64 {
+        let labels = format!("service=\"{service}\",operation=\"{operation}\"");
+        self.metrics()
+            .lines()
+            .filter(|l| l.starts_with("steward_aws_calls_total{") && l.contains(&labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// Mutating AWS calls this process made (steward's own DynamoDB and log writes excluded).
+    pub fn mutating_calls(&self) -> u64 {
+        self.metrics()
+            .lines()
             .filter(|l| l.starts_with("steward_aws_calls_total{"))
             .filter(|l| !l.contains("service=\"DynamoDB\"") && !l.contains("service=\"CloudWatch Logs\""))
             .filter(|l| !["Describe", "List", "Get"].iter().any(|p| l.contains(&format!("operation=\"{p}"))))
