@@ -483,11 +483,15 @@ def render(r, command):
             naive_calls, naive_s = x["naive"]
             lines.append(f"| {n} | {16 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
                          f"{st['passMs'] / 1000:.2f} s | {naive_s:.2f} s | {st['cpuMsPerPass']:.0f} ms | {100 * st['cpuMsPerPass'] / max(st['passMs'], 1):.0f} % | {st['peakRssMb']:.1f} MB |")
+        lines += [""]
+        for n, x in r["scale"].items():
+            ops = ", ".join(f"{k} {v:.0f}" for k, v in x["steady"]["calls"].items())
+            lines.append(f"- {n} stacks, calls per steady pass by operation (pages grow with objects; one DynamoDB Query per stack): {ops}.")
         lines += ["", "The same stacks under `steward run`, as deployed: stacks that are due together share a pass (up to 50), "
                   "with at most 100 stacks in running passes (`--max-stacks-in-flight`). First round: from start until every stack "
                   "has had a pass (caches cold), with the calls of that round. Steady round: the next resync of every stack. "
-                  "First-round calls include lease calls; steady-round calls are the passes' own (their DynamoDB reads included), and lease renewals and the fast path's polls are counted apart. Peak RSS is the daemon's over both rounds.", "",
-                  "| stacks | resources | first round | first round calls | steady round (passes) | steady round calls | lease and fast-path calls per minute | peak RSS | RSS after |",
+                  "First-round calls include lease calls; steady-round calls are the passes' own (their DynamoDB reads included); the lease heartbeat and the fast path's polls are counted apart, per minute. Peak RSS is the daemon's over both rounds.", "",
+                  "| stacks | resources | first round | first round calls | steady round (passes) | steady round calls | lease and fast-path calls per minute, between rounds | peak RSS | RSS after |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for n, x in r["scale"].items():
             d = x.get("daemon")
