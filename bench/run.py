@@ -332,9 +332,10 @@ def daemon_at_scale(world, workdir, n):
     daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--log-format", "json"],
                               env=world.env, stdout=log, stderr=log)
 
-    def passes_and_calls():
+    def passes_and_calls(with_in_flight=False):
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics").read().decode()
-        return metric_sum(metrics, "steward_passes_total"), metric_sum(metrics, "steward_aws_calls_total")
+        got = metric_sum(metrics, "steward_passes_total"), metric_sum(metrics, "steward_aws_calls_total")
+        return (*got, metric_sum(metrics, "steward_passes_in_flight")) if with_in_flight else got
 
     def wait_for(total_passes, limit_s=1800):
         while time.perf_counter() - started < limit_s:
@@ -362,9 +363,17 @@ def daemon_at_scale(world, workdir, n):
         first_done, _, first_calls = wait_for(n)
         settled = quiet()
         quiet_at, quiet_calls, before = time.perf_counter(), passes_and_calls()[1], len(pass_events())
-        # The steady round: the next resync of every stack (nothing else queues a converged stack).
-        _, _, round_start_calls = wait_for(settled + 1)
-        background_per_min = 60 * (round_start_calls - quiet_calls) / max(time.perf_counter() - quiet_at, 1)
+        # Between rounds only the lease heartbeat and the fast path call AWS: their rate, from the
+        # last sample with no pass running, until the next resync starts the steady round.
+        last_idle = (quiet_at, quiet_calls)
+        while True:
+            got, calls, in_flight = passes_and_calls(with_in_flight=True)
+            if got > settled:
+                break
+            if in_flight == 0:
+                last_idle = (time.perf_counter(), calls)
+            time.sleep(0.25)
+        background_per_min = 60 * (last_idle[1] - quiet_calls) / max(last_idle[0] - quiet_at, 1)
         wait_for(settled + n)
         time.sleep(1)
         # Its calls and wall time from the passes' own events (exact per pass, leases excluded).
