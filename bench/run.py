@@ -402,7 +402,9 @@ def main():
     parser.add_argument("--out", default=None, help="where to write the table (default BENCHMARKS.md; none in --smoke)")
     args = parser.parse_args()
     if not args.smoke:
-        subprocess.run(["cargo", "build", "--release", "--locked", "--workspace"], cwd=ROOT, check=True)
+        # Built where the binaries are taken from, whatever CARGO_TARGET_DIR says.
+        subprocess.run(["cargo", "build", "--release", "--locked", "--workspace"], cwd=ROOT, check=True,
+                       env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
     for binary in ("steward", "steward-emulator"):
         if not (TARGET / "release" / binary).exists():
             raise SystemExit(f"{TARGET}/release/{binary} is missing: cargo build --release --workspace")
