@@ -301,9 +301,11 @@ impl Leases {
         match beat(false).send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                // Evicted: another replica took leases of ours. Drop them all and register again.
-                dropped = std::mem::take(&mut *self.held.lock().unwrap()).into_keys().collect();
+                // Evicted: another replica took leases of ours. Nothing is ours until this replica
+                // has registered again; then every lease it had is dropped.
+                *self.alive_until.lock().unwrap() = None;
                 beat(true).send().await.map_err(|e| db_error("registering this replica again", e))?;
+                dropped = std::mem::take(&mut *self.held.lock().unwrap()).into_keys().collect();
             }
             Err(e) => return Err(db_error("renewing this replica's heartbeat", e)),
         }
