@@ -510,7 +510,7 @@ async fn lease_round(
     let mut acquired = Vec::new();
     let mut outcome = Ok(());
     for stack in stacks.iter().filter(|s| !held.contains_key(*s)) {
-        if leases.held().len() >= share {
+        if held.len() + acquired.len() >= share {
             break;
         }
         match leases.acquire(stack).await {

@@ -335,15 +335,20 @@ impl FaultProxy {
 
 /// A minimal HTTP/1.1 call on loopback (the emulator's admin API), without an HTTP client crate.
 pub fn http(method: &str, url: &str, body: &str) -> serde_json::Value {
+    let payload = http_text(method, url, body).unwrap_or_else(|| panic!("cannot connect to {url}"));
+    serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null)
+}
+
+/// The body of a minimal HTTP/1.1 call on loopback, or None when nothing listens there.
+pub fn http_text(method: &str, url: &str, body: &str) -> Option<String> {
     use std::io::{Read, Write};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
     write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let payload = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)
+    Some(response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
 /// A `steward run` process of a test, killed (SIGKILL) when dropped.
@@ -395,13 +400,7 @@ impl Daemon {
 
     /// The /metrics text (empty when the process does not answer).
     fn metrics(&self) -> String {
-        use std::io::{Read, Write};
-        let host = self.http.trim_start_matches("http://");
-        let Ok(mut stream) = std::net::TcpStream::connect(host) else { return String::new() };
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
+        http_text("GET", &format!("{}/metrics", self.http), "").unwrap_or_default()
     }
 
     /// AWS calls of one service and operation this process made.
