@@ -6,8 +6,11 @@
 pub mod aws;
 pub mod cli;
 pub mod daemon;
+pub mod duration;
 pub mod engine;
+pub mod guard;
 pub mod kinds;
 pub mod manifest;
+pub mod status;
 pub mod store;
 pub mod telemetry;

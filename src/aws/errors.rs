@@ -94,14 +94,9 @@ impl AwsError {
         AwsError { operation: operation.to_string(), code, message, class }
     }
 
-    /// An error steward raises itself (for example an object it may not touch).
-    pub fn terminal(operation: &str, code: &str, message: impl Into<String>) -> Self {
-        AwsError {
-            operation: operation.into(),
-            code: Some(code.into()),
-            message: message.into(),
-            class: ErrorClass::Terminal,
-        }
+    /// An answer that lacks what the API promises (retried: it is AWS's to fix, not the spec's).
+    pub fn unexpected(operation: &str, message: impl Into<String>) -> Self {
+        AwsError { operation: operation.into(), code: None, message: message.into(), class: ErrorClass::Transient }
     }
 
     pub fn is_code(&self, codes: &[&str]) -> bool {

@@ -2,10 +2,12 @@
 
 use super::read::print_table;
 use super::{Ctx, Output, parse_target};
+use crate::duration::parse_duration_secs;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::events::Events;
-use crate::engine::{Engine, NoGuard, PassOptions};
-use crate::kinds::stack::parse_duration_secs;
+use crate::engine::{Engine, PassOptions, PlanEntry};
+use crate::guard::NoGuard;
+use crate::status::Phase;
 use anyhow::{Result, anyhow};
 use serde_json::json;
 use std::process::ExitCode;
@@ -48,7 +50,7 @@ pub async fn reconcile(ctx: &Ctx, target: Option<&str>, passes: Option<u32>, tim
             let statuses = ctx.store.statuses(&ctx.store.stacks().await?).await?;
             let blocking: Vec<String> = statuses
                 .iter()
-                .filter(|(_, s)| !["Ready", "Deleted", "Retained", "Paused"].contains(&s.phase.as_str()))
+                .filter(|(_, s)| !s.phase.is_settled())
                 .map(|(k, s)| format!("{} ({})", k.short(), s.phase))
                 .collect();
             eprintln!("error: not converged after {timeout} s; still blocking: {}", blocking.join(", "));
@@ -76,7 +78,9 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
             kind.is_none_or(|k| r.manifest.key.kind == k) && name.as_ref().is_none_or(|n| &r.manifest.key.name == n)
         })
         // Deleted resources stay listed until they are gone from AWS, or when asked for by name.
-        .filter(|r| !r.deleted || name.is_some() || statuses.get(&r.manifest.key).is_some_and(|s| s.phase != "Deleted"))
+        .filter(|r| {
+            !r.deleted || name.is_some() || statuses.get(&r.manifest.key).is_some_and(|s| s.phase != Phase::Deleted)
+        })
         .map(|r| (r, statuses.get(&r.manifest.key).cloned().unwrap_or_default()))
         .collect();
     if ctx.output != Output::Table {
@@ -119,7 +123,7 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
             r.manifest.key.stack.clone(),
             r.manifest.key.kind.to_string(),
             r.manifest.key.name.clone(),
-            if s.phase.is_empty() { "(not reconciled yet)".into() } else { s.phase.clone() },
+            if s.phase == Phase::Pending { "(not reconciled yet)".into() } else { s.phase.to_string() },
             yes("Ready"),
             yes("Synced"),
             drift.join(","),
@@ -133,36 +137,74 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `diff --live`: the pass's decisions, without acting. Exit 0 only when every resource in scope
+/// is observed, settled and in sync; 2 when anything differs or has not converged; 1 when AWS
+/// could not be read.
 pub async fn diff_live(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     let mut options = options(ctx, target)?;
     options.plan_only = true;
     let report = engine(ctx).pass(&options).await?;
-    let mut changes = 0;
+    let errors: Vec<&PlanEntry> = report.plan.iter().filter(|p| p.verdict == "error").collect();
+    let differing = report.plan.iter().filter(|p| p.differs).count();
     if ctx.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&report.plan)?);
-        changes = report.plan.iter().filter(|p| !["none", "wait"].contains(&p.action.as_str())).count();
     } else {
-        for p in &report.plan {
-            let mark = match p.action.as_str() {
-                "create" => "+",
-                "delete" => "-",
-                "update" | "report" => "~",
-                "replace" => "-/+",
-                "none" => continue,
-                _ => "!",
-            };
-            if !["wait"].contains(&p.action.as_str()) {
-                changes += 1;
-            }
-            let reason = if p.reason.is_empty() { String::new() } else { format!(": {}", p.reason) };
-            println!("{mark} {}/{} [stack {}] {}{reason}", p.kind, p.name, p.stack, p.action);
-            for d in &p.drift {
-                println!("    {}: {} → {}", d.field, d.actual, d.desired);
-            }
+        for p in report.plan.iter().filter(|p| p.differs || !p.drift.is_empty()) {
+            print_plan_entry(p);
         }
-        if changes == 0 {
-            println!("no drift: AWS matches the desired state");
+        if differing == 0 {
+            println!("no drift: AWS matches the desired state ({} resources in sync)", report.plan.len());
+        } else {
+            println!("{}", plan_summary(&report.plan));
         }
     }
-    Ok(ExitCode::from(if changes > 0 { 2 } else { 0 }))
+    if let Some(first) = errors.first() {
+        eprintln!(
+            "error: could not read {} resource(s) from AWS, so the plan is incomplete; first: {}/{}: {}",
+            errors.len(),
+            first.kind,
+            first.name,
+            first.reason
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::from(if differing > 0 { 2 } else { 0 }))
+}
+
+fn print_plan_entry(p: &PlanEntry) {
+    let mark = match p.verdict.as_str() {
+        _ if p.paused => "‖",
+        "create" | "adopt" => "+",
+        "delete" => "-",
+        "update" | "report" => "~",
+        "replace" => "-/+",
+        "in-sync" | "keep" => " ",
+        _ => "!",
+    };
+    let verdict = if p.paused { format!("paused, would {}", p.verdict) } else { p.verdict.clone() };
+    let reason = if p.reason.is_empty() || p.reason == "paused" { String::new() } else { format!(": {}", p.reason) };
+    println!("{mark} {}/{} [stack {}] {verdict}{reason}", p.kind, p.name, p.stack);
+    for d in &p.drift {
+        println!("    {}: {} → {} ({})", d.field, d.actual, d.desired, d.action);
+    }
+}
+
+/// `2 to update, 1 waiting, 1 blocked (16 resources)`.
+fn plan_summary(plan: &[PlanEntry]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for p in plan.iter().filter(|p| p.differs) {
+        let word = match p.verdict.as_str() {
+            _ if p.paused => "paused with changes".to_string(),
+            v @ ("create" | "adopt" | "update" | "replace" | "delete") => format!("to {v}"),
+            "report" => "drifted (reported only)".into(),
+            "wait" => "waiting".into(),
+            other => other.to_string(),
+        };
+        match counts.iter_mut().find(|(w, _)| *w == word) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((word, 1)),
+        }
+    }
+    let parts: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+    format!("{} ({} resources)", parts.join(", "), plan.len())
 }

@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::daemon::lease::LeaseConfig;
 use crate::daemon::{self, Config};
+use crate::duration::parse_duration;
 use crate::engine::backoff::BackoffPolicy;
-use crate::kinds::stack::parse_duration;
 use crate::telemetry::LogFormat;
 use anyhow::{Result, anyhow};
 use std::net::SocketAddr;

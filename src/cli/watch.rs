@@ -2,7 +2,8 @@
 //! resource with a spinner on a terminal; plain lines (on change only) otherwise.
 
 use super::Ctx;
-use crate::kinds::stack::parse_duration;
+use crate::duration::parse_duration;
+use crate::status::Phase;
 use anyhow::{Result, anyhow};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -32,12 +33,12 @@ pub async fn watch(ctx: &Ctx, stacks: &[String], target: Option<&str>, timeout: 
                 continue;
             }
             let status = statuses.get(key).cloned().unwrap_or_default();
-            if r.deleted && status.phase == "Deleted" {
+            if r.deleted && status.phase == Phase::Deleted {
                 continue;
             }
             // A status older than the desired version is not an answer yet.
             let current = status.observed_generation >= r.version;
-            let phase = if status.phase.is_empty() || !current { "Pending".to_string() } else { status.phase.clone() };
+            let phase = if !current { Phase::Pending } else { status.phase };
             let detail = status
                 .conditions
                 .iter()

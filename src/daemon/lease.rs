@@ -17,8 +17,7 @@
 //!   a takeover cannot extend leases that were taken: the replica drops every lease and starts
 //!   again under a fresh registration.
 
-use crate::aws::AwsError;
-use crate::engine::Guard;
+use crate::guard::{Guard, LeaseLost};
 use crate::store::{LEASE_SK, stack_pk};
 use anyhow::{Result, anyhow};
 use async_trait::async_trait;
@@ -369,17 +368,8 @@ pub struct LeaseGuard(pub Arc<Leases>);
 
 #[async_trait]
 impl Guard for LeaseGuard {
-    async fn check(&self, stack: &str) -> Result<(), AwsError> {
-        if self.0.holds(stack) {
-            Ok(())
-        } else {
-            Err(AwsError {
-                operation: "lease check".into(),
-                code: Some("LeaseLost".into()),
-                message: format!("this replica no longer holds the lease of stack {stack}"),
-                class: crate::aws::ErrorClass::Transient,
-            })
-        }
+    async fn check(&self, stack: &str) -> Result<(), LeaseLost> {
+        if self.0.holds(stack) { Ok(()) } else { Err(LeaseLost { stack: stack.to_string() }) }
     }
 
     fn fence(&self, stack: &str) -> Option<u64> {

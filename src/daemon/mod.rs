@@ -9,11 +9,11 @@ pub mod lease;
 pub mod metrics;
 
 use crate::aws::Aws;
+use crate::duration::parse_duration;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::events::Events;
 use crate::engine::{Engine, PassOptions, PassReport};
 use crate::kinds::Kind;
-use crate::kinds::stack::parse_duration;
 use crate::manifest::ResourceKey;
 use crate::store::Store;
 use anyhow::{Result, bail};

@@ -218,7 +218,13 @@ fn tags_of(selector: &Json) -> BTreeMap<String, String> {
 fn one_of(mut ids: Vec<String>, what: &str, wanted: &BTreeMap<String, String>) -> Result<String, LookupError> {
     let shown: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
     match ids.len() {
-        0 => Err(LookupError::Missing(format!("no {what} with tags {} in the stack's VPC", shown.join(", ")))),
+        0 => {
+            let place = if what == "VPC" { "this region" } else { "the stack's VPC" };
+            Err(LookupError::Missing(format!(
+                "no {what} with tags {} in {place}: was it renamed or retagged? Fix the tags or the selector",
+                shown.join(", ")
+            )))
+        }
         1 => Ok(ids.remove(0)),
         n => Err(LookupError::Ambiguous(format!(
             "{n} {what}s have tags {}: {}; make the selector specific",

@@ -32,8 +32,8 @@ pub fn definition() -> KindDef {
 // Custom domain associations carry no tags: they belong to a service, and steward reaches them
 // only through services it owns (the reference makes the domain wait until the service is ready).
 
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,7 +42,11 @@ pub struct CustomDomainAdapter;
 
 #[async_trait::async_trait]
 impl Adapter for CustomDomainAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let services: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["service"].as_str()).collect();
         let mut out = BTreeMap::new();
         for service in services {
@@ -51,7 +55,7 @@ impl Adapter for CustomDomainAdapter {
                 let page = match page {
                     Ok(p) => p,
                     Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => break,
-                    Err(e) => return Err(aws("DescribeCustomDomains")(e)),
+                    Err(e) => return Err(aws("DescribeCustomDomains")(e).into()),
                 };
                 for domain in page.custom_domains() {
                     let Some(d) = wanted
@@ -62,13 +66,13 @@ impl Adapter for CustomDomainAdapter {
                     };
                     let status = domain.status().as_str();
                     let phase = match status {
-                        "ACTIVE" => Phase::Ready,
+                        "ACTIVE" => ObjectState::Ready,
                         "DELETING" => continue,
-                        "CREATE_FAILED" | "DELETE_FAILED" => Phase::Failed(status.to_string()),
+                        "CREATE_FAILED" | "DELETE_FAILED" => ObjectState::Failed(status.to_string()),
                         "PENDING_CERTIFICATE_DNS_VALIDATION" => {
-                            Phase::Busy("waiting for the certificate validation DNS records".into())
+                            ObjectState::Busy("waiting for the certificate validation DNS records".into())
                         }
-                        other => Phase::Busy(other.to_string()),
+                        other => ObjectState::Busy(other.to_string()),
                     };
                     let records: Vec<Json> = domain
                         .certificate_validation_records()
@@ -85,7 +89,7 @@ impl Adapter for CustomDomainAdapter {
                         Observed {
                             id: domain.domain_name().to_string(),
                             owned: true,
-                            phase,
+                            state: phase,
                             config,
                             outputs,
                             extra: json!({ "service": service }),
@@ -105,7 +109,7 @@ impl Adapter for CustomDomainAdapter {
         Fix::Replace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .apprunner
@@ -119,12 +123,12 @@ impl Adapter for CustomDomainAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, _d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, _d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
         // Only a new association changes enableWww: disassociate now, associate next pass.
         self.delete(cx, o).await.map(|()| Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .apprunner
@@ -137,7 +141,7 @@ impl Adapter for CustomDomainAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), ReconcileError> {
         Ok(())
     }
 }

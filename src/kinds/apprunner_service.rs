@@ -107,8 +107,8 @@ pub fn join(values: &[i64]) -> String {
 // UpdatedAt moved since the last pass (cached by ARN); its status comes from the listing.
 
 use super::{apprunner_adopt, apprunner_tag_list, apprunner_tags, owns};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use aws_sdk_apprunner::types::{
     AuthenticationConfiguration, EgressConfiguration, EgressType, HealthCheckConfiguration, HealthCheckProtocol,
@@ -173,11 +173,11 @@ fn view_of(s: &Service) -> Json {
     view
 }
 
-fn build_error(e: impl std::fmt::Display) -> AwsError {
-    AwsError::terminal("build request", "InvalidSpec", e.to_string())
+fn build_error(e: impl std::fmt::Display) -> ReconcileError {
+    ReconcileError::invalid_spec("build request", e)
 }
 
-fn source_of(d: &Desired) -> Result<SourceConfiguration, AwsError> {
+fn source_of(d: &Desired) -> Result<SourceConfiguration, ReconcileError> {
     let image = &d.spec["image"];
     let env: HashMap<String, String> = image
         .get("env")
@@ -251,7 +251,11 @@ fn health_of(d: &Desired) -> Option<HealthCheckConfiguration> {
 
 #[async_trait::async_trait]
 impl Adapter for AppRunnerServiceAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut summaries = Vec::new();
         let mut pages = cx.clients.apprunner.list_services().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -289,9 +293,9 @@ impl Adapter for AppRunnerServiceAdapter {
             let mut config = config;
             config["status"] = json!(status);
             let phase = match status.as_str() {
-                "RUNNING" | "PAUSED" => Phase::Ready,
-                "CREATE_FAILED" | "DELETE_FAILED" => Phase::Failed(status.clone()),
-                other => Phase::Busy(other.to_string()),
+                "RUNNING" | "PAUSED" => ObjectState::Ready,
+                "CREATE_FAILED" | "DELETE_FAILED" => ObjectState::Failed(status.clone()),
+                other => ObjectState::Busy(other.to_string()),
             };
             let tags = apprunner_tags(cx, &arn).await?;
             let outputs = BTreeMap::from([
@@ -300,7 +304,7 @@ impl Adapter for AppRunnerServiceAdapter {
             ]);
             out.insert(
                 d.key.clone(),
-                Observed { id: arn, owned: owns(&tags, &d.key), phase, config, outputs, extra: Json::Null },
+                Observed { id: arn, owned: owns(&tags, &d.key), state: phase, config, outputs, extra: Json::Null },
             );
         }
         Ok(out)
@@ -351,7 +355,7 @@ impl Adapter for AppRunnerServiceAdapter {
         Fix::InPlace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         let request = cx
             .clients
             .apprunner
@@ -367,7 +371,7 @@ impl Adapter for AppRunnerServiceAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if o.config["status"] == "PAUSED" {
             // A paused service takes no update: resume first, the rest follows next pass.
             cx.may_mutate().await?;
@@ -389,13 +393,13 @@ impl Adapter for AppRunnerServiceAdapter {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients.apprunner.delete_service().service_arn(&o.id).send().await.map_err(aws("DeleteService"))?;
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         apprunner_adopt(cx, d, &o.id).await
     }
 }

@@ -32,8 +32,8 @@ pub fn definition() -> KindDef {
 // old revision is deleted once the new one exists (services follow through their reference).
 
 use super::{apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, strings};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -42,7 +42,11 @@ pub struct VpcConnectorAdapter;
 
 #[async_trait::async_trait]
 impl Adapter for VpcConnectorAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut connectors = Vec::new();
         let mut pages = cx.clients.apprunner.list_vpc_connectors().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -67,7 +71,7 @@ impl Adapter for VpcConnectorAdapter {
                 Observed {
                     id: arn.to_string(),
                     owned: owns(&tags, &d.key),
-                    phase: Phase::Ready,
+                    state: ObjectState::Ready,
                     config,
                     outputs,
                     extra: Json::Null,
@@ -85,7 +89,7 @@ impl Adapter for VpcConnectorAdapter {
         Fix::InPlace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .apprunner
@@ -100,13 +104,13 @@ impl Adapter for VpcConnectorAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
         self.create(cx, d).await?;
         self.delete(cx, o).await?;
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .apprunner
@@ -118,7 +122,7 @@ impl Adapter for VpcConnectorAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         apprunner_adopt(cx, d, &o.id).await
     }
 }

@@ -71,8 +71,8 @@ fn check(spec: &Json, c: &mut Checker) {
 // ---- adapter ----
 
 use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -86,7 +86,11 @@ fn major_minor(version: &str) -> String {
 
 #[async_trait::async_trait]
 impl Adapter for CacheClusterAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut clusters = Vec::new();
         let mut pages =
             cx.clients.elasticache.describe_cache_clusters().show_cache_node_info(true).into_paginator().send();
@@ -98,12 +102,12 @@ impl Adapter for CacheClusterAdapter {
             let Some(c) = clusters.iter().find(|c| c.cache_cluster_id() == Some(d.key.name.as_str())) else { continue };
             let status = c.cache_cluster_status().unwrap_or_default();
             let phase = match status {
-                "available" => Phase::Ready,
+                "available" => ObjectState::Ready,
                 "deleted" => continue,
                 "create-failed" | "incompatible-network" | "restore-failed" | "incompatible-parameters" => {
-                    Phase::Failed(status.into())
+                    ObjectState::Failed(status.into())
                 }
-                other => Phase::Busy(other.to_string()),
+                other => ObjectState::Busy(other.to_string()),
             };
             let arn = c.arn().unwrap_or_default();
             let created = c.cache_cluster_create_time().map(|t| t.to_string()).unwrap_or_default();
@@ -131,7 +135,7 @@ impl Adapter for CacheClusterAdapter {
             let owned = status == "deleting" || owns(&tags, &d.key);
             out.insert(
                 d.key.clone(),
-                Observed { id: d.key.name.clone(), owned, phase, config, outputs, extra: json!({ "arn": arn }) },
+                Observed { id: d.key.name.clone(), owned, state: phase, config, outputs, extra: json!({ "arn": arn }) },
             );
         }
         Ok(out)
@@ -162,7 +166,7 @@ impl Adapter for CacheClusterAdapter {
         }
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .elasticache
@@ -183,7 +187,7 @@ impl Adapter for CacheClusterAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if drift.iter().any(|x| x.fix == Fix::Replace) {
             return self.delete(cx, o).await.map(|()| Json::Null);
         }
@@ -212,7 +216,7 @@ impl Adapter for CacheClusterAdapter {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .elasticache
@@ -224,7 +228,7 @@ impl Adapter for CacheClusterAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

@@ -27,8 +27,8 @@ pub fn definition() -> KindDef {
 // ---- adapter ----
 
 use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -39,7 +39,11 @@ const DEFAULT_DESCRIPTION: &str = "Managed by steward";
 
 #[async_trait::async_trait]
 impl Adapter for CacheSubnetGroupAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut groups = Vec::new();
         let mut pages = cx.clients.elasticache.describe_cache_subnet_groups().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -62,7 +66,7 @@ impl Adapter for CacheSubnetGroupAdapter {
                 Observed {
                     id: d.key.name.clone(),
                     owned: owns(&tags, &d.key),
-                    phase: Phase::Ready,
+                    state: ObjectState::Ready,
                     config,
                     outputs,
                     extra: json!({ "arn": arn }),
@@ -80,7 +84,7 @@ impl Adapter for CacheSubnetGroupAdapter {
         Fix::InPlace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .elasticache
@@ -97,7 +101,7 @@ impl Adapter for CacheSubnetGroupAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .elasticache
@@ -113,7 +117,7 @@ impl Adapter for CacheSubnetGroupAdapter {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .elasticache
@@ -125,7 +129,7 @@ impl Adapter for CacheSubnetGroupAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

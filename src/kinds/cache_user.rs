@@ -55,7 +55,7 @@ pub fn definition() -> KindDef {
 
 use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns};
 use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use aws_sdk_ssm::types::ParameterType;
 use serde_json::{Value as Json, json};
@@ -76,7 +76,7 @@ fn generate_password(length: usize) -> String {
 }
 
 /// Versions of the given SSM parameters (absent ones are missing from the map), ten per call.
-async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<String, i64>, AwsError> {
+async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<String, i64>, ReconcileError> {
     let mut versions = BTreeMap::new();
     for chunk in names.chunks(10) {
         let out = cx
@@ -97,18 +97,17 @@ async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<St
 impl CacheUserAdapter {
     /// Makes sure the SSM parameter exists (generating a password if not) and returns its value
     /// and version. The value is returned to the caller only to hand it to ElastiCache.
-    async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), AwsError> {
+    async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), ReconcileError> {
         let name = parameter_of(d);
         let read = cx.clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
         match read {
             Ok(out) => {
-                let p = out
-                    .parameter
-                    .ok_or_else(|| AwsError::terminal("GetParameter", "Empty", "SSM returned no parameter"))?;
+                let p =
+                    out.parameter.ok_or_else(|| AwsError::unexpected("GetParameter", "SSM returned no parameter"))?;
                 return Ok((p.value.unwrap_or_default(), p.version));
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => {}
-            Err(e) => return Err(aws("GetParameter")(e)),
+            Err(e) => return Err(aws("GetParameter")(e).into()),
         }
         let length =
             d.spec.get("passwordLength").and_then(Json::as_u64).map_or(DEFAULT_PASSWORD_LENGTH, |l| l as usize);
@@ -136,14 +135,18 @@ impl CacheUserAdapter {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_already_exists()) => {
                 Box::pin(self.password(cx, d)).await
             }
-            Err(e) => Err(aws("PutParameter")(e)),
+            Err(e) => Err(aws("PutParameter")(e).into()),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Adapter for CacheUserAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut users = Vec::new();
         let mut pages = cx.clients.elasticache.describe_users().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -156,9 +159,9 @@ impl Adapter for CacheUserAdapter {
             let Some(u) = users.iter().find(|u| u.user_id() == Some(d.key.name.as_str())) else { continue };
             let status = u.status().unwrap_or_default();
             let phase = match status {
-                "active" => Phase::Ready,
-                "deleting" => Phase::Busy("deleting".into()),
-                other => Phase::Busy(other.to_string()),
+                "active" => ObjectState::Ready,
+                "deleting" => ObjectState::Busy("deleting".into()),
+                other => ObjectState::Busy(other.to_string()),
             };
             let arn = u.arn().unwrap_or_default();
             let tags = elasticache_tags(cx, arn, "").await?;
@@ -176,7 +179,7 @@ impl Adapter for CacheUserAdapter {
             let owned = status == "deleting" || owns(&tags, &d.key);
             out.insert(
                 d.key.clone(),
-                Observed { id: d.key.name.clone(), owned, phase, config, outputs, extra: json!({ "arn": arn }) },
+                Observed { id: d.key.name.clone(), owned, state: phase, config, outputs, extra: json!({ "arn": arn }) },
             );
         }
         Ok(out)
@@ -202,7 +205,7 @@ impl Adapter for CacheUserAdapter {
         field == "password"
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         let (password, version) = self.password(cx, d).await?;
         cx.may_mutate().await?;
         cx.clients
@@ -220,7 +223,7 @@ impl Adapter for CacheUserAdapter {
         Ok(json!({ "passwordVersion": version }))
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if drift.iter().any(|x| x.fix == Fix::Replace) {
             return self.delete(cx, o).await.map(|()| Json::Null);
         }
@@ -239,13 +242,13 @@ impl Adapter for CacheUserAdapter {
         Ok(memo)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients.elasticache.delete_user().user_id(&o.id).send().await.map_err(aws("DeleteUser"))?;
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

@@ -21,8 +21,8 @@ pub fn definition() -> KindDef {
 // ---- adapter ----
 
 use super::{ecs_adopt, ecs_retag, ecs_tag_list, owns, tag_map, tag_view};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 use serde_json::{Value as Json, json};
@@ -36,7 +36,11 @@ fn insights(d: &Desired) -> &str {
 
 #[async_trait::async_trait]
 impl Adapter for EcsClusterAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut out = BTreeMap::new();
         for chunk in wanted.chunks(100) {
             let described = cx
@@ -53,10 +57,10 @@ impl Adapter for EcsClusterAdapter {
                 let Some(d) = chunk.iter().find(|d| c.cluster_name() == Some(d.key.name.as_str())) else { continue };
                 let status = c.status().unwrap_or_default();
                 let phase = match status {
-                    "ACTIVE" => Phase::Ready,
+                    "ACTIVE" => ObjectState::Ready,
                     "INACTIVE" => continue,
-                    "FAILED" => Phase::Failed(status.into()),
-                    other => Phase::Busy(other.to_string()),
+                    "FAILED" => ObjectState::Failed(status.into()),
+                    other => ObjectState::Busy(other.to_string()),
                 };
                 let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
                 let setting = c
@@ -69,7 +73,7 @@ impl Adapter for EcsClusterAdapter {
                 let outputs = BTreeMap::from([("arn".to_string(), arn.clone())]);
                 out.insert(
                     d.key.clone(),
-                    Observed { id: arn, owned: owns(&tags, &d.key), phase, config, outputs, extra: Json::Null },
+                    Observed { id: arn, owned: owns(&tags, &d.key), state: phase, config, outputs, extra: Json::Null },
                 );
             }
         }
@@ -84,7 +88,7 @@ impl Adapter for EcsClusterAdapter {
         Fix::InPlace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .ecs
@@ -98,7 +102,7 @@ impl Adapter for EcsClusterAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if drift.iter().any(|x| x.field == "containerInsights") {
             cx.may_mutate().await?;
             cx.clients
@@ -118,13 +122,13 @@ impl Adapter for EcsClusterAdapter {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients.ecs.delete_cluster().cluster(&o.id).send().await.map_err(aws("DeleteCluster"))?;
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         ecs_adopt(cx, d, &o.id).await
     }
 }

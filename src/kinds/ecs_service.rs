@@ -163,7 +163,7 @@ use super::{
     client_token, ecs_adopt, ecs_retag, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view,
 };
 use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Observed, Phase};
+use crate::engine::{Adapter, Cx, Desired, Drift, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LaunchType,
@@ -273,7 +273,7 @@ fn network_view(d: &Desired) -> Json {
     json!({ "subnets": sorted(n.get("subnets")), "securityGroups": sorted(n.get("securityGroups")), "assignPublicIp": n.get("assignPublicIp").cloned().unwrap_or(json!(false)) })
 }
 
-fn network_config(d: &Desired) -> Result<NetworkConfiguration, AwsError> {
+fn network_config(d: &Desired) -> Result<NetworkConfiguration, ReconcileError> {
     let n = &d.spec["network"];
     let public = if n.get("assignPublicIp").and_then(Json::as_bool) == Some(true) {
         AssignPublicIp::Enabled
@@ -285,12 +285,12 @@ fn network_config(d: &Desired) -> Result<NetworkConfiguration, AwsError> {
         .set_security_groups(Some(strings(n.get("securityGroups"))))
         .assign_public_ip(public)
         .build()
-        .map_err(|e| AwsError::terminal("build request", "InvalidSpec", e.to_string()))?;
+        .map_err(|e| ReconcileError::invalid_spec("build request", e))?;
     Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
 }
 
 /// The task definition of a service, from the cache or one DescribeTaskDefinition call.
-async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, AwsError> {
+async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError> {
     if let Some(view) = cx.cache.task_definitions.lock().unwrap().get(arn) {
         return Ok(view.clone());
     }
@@ -307,9 +307,9 @@ async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, AwsError> {
     Ok(view)
 }
 
-async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
+async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
     let t = &d.spec["taskDefinition"];
-    let invalid = |e: aws_sdk_ecs::error::BuildError| AwsError::terminal("build request", "InvalidSpec", e.to_string());
+    let invalid = |e: aws_sdk_ecs::error::BuildError| ReconcileError::invalid_spec("build request", e);
     let mut containers = Vec::new();
     for c in t["containers"].as_array().into_iter().flatten() {
         let env: Vec<KeyValuePair> = c
@@ -380,7 +380,7 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
         .map_err(aws("RegisterTaskDefinition"))?;
     let td = out
         .task_definition()
-        .ok_or_else(|| AwsError::terminal("RegisterTaskDefinition", "Empty", "no task definition returned"))?;
+        .ok_or_else(|| AwsError::unexpected("RegisterTaskDefinition", "no task definition returned"))?;
     let arn = td.task_definition_arn().unwrap_or_default().to_string();
     cx.cache.task_definitions.lock().unwrap().insert(arn.clone(), task_view(td));
     Ok(arn)
@@ -388,7 +388,7 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
 
 /// A task definition revision whose contents match the spec: the one last registered if it still
 /// matches, or a new revision.
-async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, AwsError> {
+async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
     let wanted = desired_task(d);
     if let Some(last) = d.memo.get("taskDefinitionArn").and_then(Json::as_str)
         && project(&task_definition(cx, last).await?, &wanted) == wanted
@@ -400,7 +400,11 @@ async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, Aw
 
 #[async_trait::async_trait]
 impl Adapter for EcsServiceAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let clusters: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["cluster"].as_str()).collect();
         let mut out = BTreeMap::new();
         for cluster in clusters {
@@ -422,9 +426,9 @@ impl Adapter for EcsServiceAdapter {
                     };
                     let status = s.status().unwrap_or_default();
                     let phase = match status {
-                        "ACTIVE" => Phase::Ready,
+                        "ACTIVE" => ObjectState::Ready,
                         "INACTIVE" => continue,
-                        other => Phase::Busy(other.to_string()),
+                        other => ObjectState::Busy(other.to_string()),
                     };
                     let tags = tag_map(s.tags().iter().map(|t| (t.key(), t.value())));
                     let td_arn = s.task_definition().unwrap_or_default().to_string();
@@ -451,7 +455,7 @@ impl Adapter for EcsServiceAdapter {
                         Observed {
                             id: arn,
                             owned: owns(&tags, &d.key),
-                            phase,
+                            state: phase,
                             config,
                             outputs,
                             extra: json!({ "cluster": cluster, "taskDefinition": td_arn }),
@@ -476,7 +480,7 @@ impl Adapter for EcsServiceAdapter {
         crate::engine::Fix::InPlace
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         let td = matching_task_definition(cx, d).await?;
         let propagate = d.spec.get("propagateTags").and_then(Json::as_str).map(PropagateTags::from);
         let request = cx
@@ -498,7 +502,7 @@ impl Adapter for EcsServiceAdapter {
         Ok(json!({ "taskDefinitionArn": td }))
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         let mut memo = Json::Null;
         if drift.iter().any(|x| !x.field.starts_with("tags")) {
             let td = if drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
@@ -526,7 +530,7 @@ impl Adapter for EcsServiceAdapter {
         Ok(memo)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .ecs
@@ -540,7 +544,7 @@ impl Adapter for EcsServiceAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         ecs_adopt(cx, d, &o.id).await
     }
 }

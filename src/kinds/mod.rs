@@ -1,5 +1,5 @@
 //! The resource kinds steward manages: one file per kind with everything specific to it.
-//! Adding a kind means one new file and one line in `Kind::ALL` / `definition`.
+//! Adding a kind means one new file (schema and adapter) and one line in the `kinds!` registry.
 
 use crate::manifest::schema::{Checker, Field, StrRule};
 use serde_json::Value as Json;
@@ -16,49 +16,62 @@ pub mod ecs_service;
 pub mod stack;
 pub mod vpc_endpoint;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub enum Kind {
-    Stack,
-    VpcEndpoint,
-    CacheSubnetGroup,
-    CacheCluster,
-    CacheUser,
-    AppRunnerVpcConnector,
-    AppRunnerService,
-    AppRunnerCustomDomain,
-    EcsCluster,
-    EcsService,
+/// The kind registry: one line per kind gives its name, its file, its adapter and the AWS service
+/// it talks to (for throttling holds). The enum, `Kind::ALL`, names, schemas and adapters all come
+/// from this list, so a kind cannot be half registered. The order is the order of `Kind::ALL`.
+macro_rules! kinds {
+    ($($kind:ident => $module:ident :: $adapter:ident, $service:literal;)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum Kind {
+            $($kind,)+
+        }
+
+        impl Kind {
+            pub const ALL: [Kind; [$(stringify!($kind)),+].len()] = [$(Kind::$kind),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => stringify!($kind),)+
+                }
+            }
+
+            pub fn definition(self) -> KindDef {
+                match self {
+                    $(Kind::$kind => $module::definition(),)+
+                }
+            }
+
+            /// The kind's AWS adapter (its file holds both the schema and the adapter).
+            pub fn adapter(self) -> &'static dyn Adapter {
+                match self {
+                    $(Kind::$kind => &$module::$adapter,)+
+                }
+            }
+
+            /// The AWS service its calls go to: throttling there holds all of its kinds.
+            pub fn service(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $service,)+
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    Stack => stack::StackAdapter, "ec2";
+    VpcEndpoint => vpc_endpoint::VpcEndpointAdapter, "ec2";
+    CacheSubnetGroup => cache_subnet_group::CacheSubnetGroupAdapter, "elasticache";
+    CacheCluster => cache_cluster::CacheClusterAdapter, "elasticache";
+    CacheUser => cache_user::CacheUserAdapter, "elasticache";
+    AppRunnerVpcConnector => apprunner_vpc_connector::VpcConnectorAdapter, "apprunner";
+    AppRunnerService => apprunner_service::AppRunnerServiceAdapter, "apprunner";
+    AppRunnerCustomDomain => apprunner_custom_domain::CustomDomainAdapter, "apprunner";
+    EcsCluster => ecs_cluster::EcsClusterAdapter, "ecs";
+    EcsService => ecs_service::EcsServiceAdapter, "ecs";
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
-        Kind::Stack,
-        Kind::VpcEndpoint,
-        Kind::CacheSubnetGroup,
-        Kind::CacheCluster,
-        Kind::CacheUser,
-        Kind::AppRunnerVpcConnector,
-        Kind::AppRunnerService,
-        Kind::AppRunnerCustomDomain,
-        Kind::EcsCluster,
-        Kind::EcsService,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Stack => "Stack",
-            Kind::VpcEndpoint => "VpcEndpoint",
-            Kind::CacheSubnetGroup => "CacheSubnetGroup",
-            Kind::CacheCluster => "CacheCluster",
-            Kind::CacheUser => "CacheUser",
-            Kind::AppRunnerVpcConnector => "AppRunnerVpcConnector",
-            Kind::AppRunnerService => "AppRunnerService",
-            Kind::AppRunnerCustomDomain => "AppRunnerCustomDomain",
-            Kind::EcsCluster => "EcsCluster",
-            Kind::EcsService => "EcsService",
-        }
-    }
-
     /// Exact kind names as written in manifests; the CLI also accepts them in any letter case.
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -66,21 +79,6 @@ impl Kind {
 
     pub fn parse_loose(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
-    }
-
-    pub fn definition(self) -> KindDef {
-        match self {
-            Kind::Stack => stack::definition(),
-            Kind::VpcEndpoint => vpc_endpoint::definition(),
-            Kind::CacheSubnetGroup => cache_subnet_group::definition(),
-            Kind::CacheCluster => cache_cluster::definition(),
-            Kind::CacheUser => cache_user::definition(),
-            Kind::AppRunnerVpcConnector => apprunner_vpc_connector::definition(),
-            Kind::AppRunnerService => apprunner_service::definition(),
-            Kind::AppRunnerCustomDomain => apprunner_custom_domain::definition(),
-            Kind::EcsCluster => ecs_cluster::definition(),
-            Kind::EcsService => ecs_service::definition(),
-        }
     }
 }
 
@@ -118,23 +116,12 @@ pub const GENERIC_NAME: StrRule = StrRule {
 
 // ---- shared by the adapters ----
 
-use crate::engine::{Adapter, Desired, TAG_KIND, TAG_NAME, TAG_STACK};
+use crate::engine::{Adapter, Desired, ReconcileError, TAG_KIND, TAG_NAME, TAG_STACK};
 use std::collections::BTreeMap;
 
-/// The AWS adapter of a kind (its file holds both the schema and the adapter).
+/// The AWS adapter of a kind.
 pub fn adapter(kind: Kind) -> &'static dyn Adapter {
-    match kind {
-        Kind::Stack => &stack::StackAdapter,
-        Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointAdapter,
-        Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupAdapter,
-        Kind::CacheCluster => &cache_cluster::CacheClusterAdapter,
-        Kind::CacheUser => &cache_user::CacheUserAdapter,
-        Kind::AppRunnerVpcConnector => &apprunner_vpc_connector::VpcConnectorAdapter,
-        Kind::AppRunnerService => &apprunner_service::AppRunnerServiceAdapter,
-        Kind::AppRunnerCustomDomain => &apprunner_custom_domain::CustomDomainAdapter,
-        Kind::EcsCluster => &ecs_cluster::EcsClusterAdapter,
-        Kind::EcsService => &ecs_service::EcsServiceAdapter,
-    }
+    kind.adapter()
 }
 
 /// A JSON array of strings, sorted, so that order never counts as drift.
@@ -195,17 +182,17 @@ pub(crate) fn tag_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&
     pairs.map(|(k, v)| (k.unwrap_or_default().to_string(), v.unwrap_or_default().to_string())).collect()
 }
 
-/// Tags from the cache, or from `fetch` (one ListTagsForResource call), remembered under `key`.
+/// Tags from the cache (if fetched since `cx.tags_fresh_since`), or from `fetch` (one ListTagsForResource call), remembered under `key`.
 async fn cached_tags(
     cx: &crate::engine::Cx<'_>,
     key: String,
-    fetch: impl std::future::Future<Output = Result<BTreeMap<String, String>, crate::aws::AwsError>>,
-) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
-    if let Some(tags) = cx.cache.tags.lock().unwrap().get(&key) {
-        return Ok(tags.clone());
+    fetch: impl std::future::Future<Output = Result<BTreeMap<String, String>, ReconcileError>>,
+) -> Result<BTreeMap<String, String>, ReconcileError> {
+    if let Some(tags) = cx.cache.tags(&key, cx.tags_fresh_since) {
+        return Ok(tags);
     }
     let tags = fetch.await?;
-    cx.cache.tags.lock().unwrap().insert(key, tags.clone());
+    cx.cache.keep_tags(key, tags.clone());
     Ok(tags)
 }
 
@@ -215,7 +202,7 @@ pub(crate) async fn elasticache_tags(
     cx: &crate::engine::Cx<'_>,
     arn: &str,
     incarnation: &str,
-) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+) -> Result<BTreeMap<String, String>, ReconcileError> {
     cached_tags(cx, format!("{arn}#{incarnation}"), async {
         let request = cx.clients.elasticache.list_tags_for_resource().resource_name(arn);
         let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
@@ -229,7 +216,7 @@ pub(crate) async fn elasticache_adopt(
     cx: &crate::engine::Cx<'_>,
     desired: &Desired,
     arn: &str,
-) -> Result<(), crate::aws::AwsError> {
+) -> Result<(), ReconcileError> {
     cx.may_mutate().await?;
     cx.clients
         .elasticache
@@ -239,7 +226,7 @@ pub(crate) async fn elasticache_adopt(
         .send()
         .await
         .map_err(crate::aws::aws("AddTagsToResource"))?;
-    cx.cache.tags.lock().unwrap().retain(|k, _| !k.starts_with(&format!("{arn}#")));
+    cx.cache.forget_tags(&format!("{arn}#"));
     Ok(())
 }
 
@@ -251,7 +238,7 @@ pub(crate) fn elasticache_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_s
 pub(crate) async fn apprunner_tags(
     cx: &crate::engine::Cx<'_>,
     arn: &str,
-) -> Result<BTreeMap<String, String>, crate::aws::AwsError> {
+) -> Result<BTreeMap<String, String>, ReconcileError> {
     cached_tags(cx, arn.to_string(), async {
         let request = cx.clients.apprunner.list_tags_for_resource().resource_arn(arn);
         let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
@@ -264,7 +251,7 @@ pub(crate) async fn apprunner_adopt(
     cx: &crate::engine::Cx<'_>,
     desired: &Desired,
     arn: &str,
-) -> Result<(), crate::aws::AwsError> {
+) -> Result<(), ReconcileError> {
     cx.may_mutate().await?;
     cx.clients
         .apprunner
@@ -274,7 +261,7 @@ pub(crate) async fn apprunner_adopt(
         .send()
         .await
         .map_err(crate::aws::aws("TagResource"))?;
-    cx.cache.tags.lock().unwrap().remove(arn);
+    cx.cache.forget_tags(arn);
     Ok(())
 }
 
@@ -287,11 +274,7 @@ pub(crate) fn ecs_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ecs::
 }
 
 /// Puts the ownership tags on an ECS cluster or service (`adopt: true`).
-pub(crate) async fn ecs_adopt(
-    cx: &crate::engine::Cx<'_>,
-    desired: &Desired,
-    arn: &str,
-) -> Result<(), crate::aws::AwsError> {
+pub(crate) async fn ecs_adopt(cx: &crate::engine::Cx<'_>, desired: &Desired, arn: &str) -> Result<(), ReconcileError> {
     cx.may_mutate().await?;
     cx.clients
         .ecs
@@ -310,7 +293,7 @@ pub(crate) async fn ecs_retag(
     arn: &str,
     have: &Json,
     desired: &BTreeMap<String, String>,
-) -> Result<(), crate::aws::AwsError> {
+) -> Result<(), ReconcileError> {
     cx.may_mutate().await?;
     cx.clients
         .ecs

@@ -1,6 +1,7 @@
 //! Stack: the settings every resource of a stack shares (region, VPC, tags, resync, parameters).
 
 use super::{GENERIC_NAME, KindDef};
+use crate::duration::parse_duration_secs;
 use crate::manifest::schema::*;
 use serde_json::Value as Json;
 
@@ -57,24 +58,6 @@ fn check(spec: &Json, c: &mut Checker) {
     }
 }
 
-pub fn parse_duration_secs(s: &str) -> Option<u64> {
-    parse_duration(s).filter(|d| d.subsec_millis() == 0).map(|d| d.as_secs())
-}
-
-/// `250ms`, `60s`, `5m`, `1h`.
-pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
-    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = digits.parse().ok()?;
-    let millis = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    n.checked_mul(millis).map(std::time::Duration::from_millis)
-}
-
 fn is_cron(s: &str) -> bool {
     let fields: Vec<&str> = s.split_whitespace().collect();
     fields.len() == 6 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c)))
@@ -82,8 +65,7 @@ fn is_cron(s: &str) -> bool {
 
 // ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----
 
-use crate::aws::AwsError;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase};
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
 use std::collections::BTreeMap;
 
@@ -91,7 +73,11 @@ pub struct StackAdapter;
 
 #[async_trait::async_trait]
 impl Adapter for StackAdapter {
-    async fn observe(&self, _cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        _cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         // The engine resolved the VPC (one DescribeVpcs per stack) before it got here.
         Ok(wanted
             .iter()
@@ -99,7 +85,7 @@ impl Adapter for StackAdapter {
                 let observed = Observed {
                     id: d.vpc_id.clone(),
                     owned: true,
-                    phase: Phase::Ready,
+                    state: ObjectState::Ready,
                     config: serde_json::json!({}),
                     outputs: BTreeMap::from([("vpcId".to_string(), d.vpc_id.clone())]),
                     extra: Json::Null,
@@ -117,19 +103,25 @@ impl Adapter for StackAdapter {
         Fix::InPlace
     }
 
-    async fn create(&self, _cx: &Cx<'_>, _desired: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, _cx: &Cx<'_>, _desired: &Desired) -> Result<Json, ReconcileError> {
         Ok(Json::Null)
     }
 
-    async fn update(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(
+        &self,
+        _cx: &Cx<'_>,
+        _d: &Desired,
+        _o: &Observed,
+        _drift: &[Drift],
+    ) -> Result<Json, ReconcileError> {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, _cx: &Cx<'_>, _observed: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, _cx: &Cx<'_>, _observed: &Observed) -> Result<(), ReconcileError> {
         Ok(())
     }
 
-    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), ReconcileError> {
         Ok(())
     }
 }

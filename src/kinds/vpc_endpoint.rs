@@ -61,8 +61,8 @@ fn check(spec: &Json, c: &mut Checker) {
 // ---- adapter ----
 
 use super::{client_token, owns, sorted, sorted_strings, strings, tag_map, tag_view};
-use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, Observed, Phase, TAG_STACK};
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, TAG_STACK};
 use crate::manifest::ResourceKey;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 use serde_json::json;
@@ -94,13 +94,13 @@ fn view_of(e: &aws_sdk_ec2::types::VpcEndpoint, region: &str) -> (Json, BTreeMap
     (config, tags)
 }
 
-fn phase_of(state: &str) -> Option<Phase> {
+fn phase_of(state: &str) -> Option<ObjectState> {
     // EC2 answers in lower case where the SDK's enum expects capitals: compare as text.
     match state.to_ascii_lowercase().as_str() {
-        "available" => Some(Phase::Ready),
+        "available" => Some(ObjectState::Ready),
         "deleted" | "deleting" => None,
-        "failed" | "rejected" | "expired" => Some(Phase::Failed(state.to_string())),
-        other => Some(Phase::Busy(other.to_string())),
+        "failed" | "rejected" | "expired" => Some(ObjectState::Failed(state.to_string())),
+        other => Some(ObjectState::Busy(other.to_string())),
     }
 }
 
@@ -110,7 +110,11 @@ fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 #[async_trait::async_trait]
 impl Adapter for VpcEndpointAdapter {
-    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<ResourceKey, Observed>, AwsError> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let vpcs: BTreeSet<&str> = wanted.iter().map(|d| d.vpc_id.as_str()).collect();
         let stacks: BTreeSet<&str> = wanted.iter().map(|d| d.key.stack.as_str()).collect();
         let filter = |name: &str, values: &BTreeSet<&str>| {
@@ -137,7 +141,7 @@ impl Adapter for VpcEndpointAdapter {
                 let observed = Observed {
                     id: id.clone(),
                     owned: true,
-                    phase,
+                    state: phase,
                     config,
                     outputs: BTreeMap::from([("id".into(), id)]),
                     extra: Json::Null,
@@ -145,10 +149,11 @@ impl Adapter for VpcEndpointAdapter {
                 out.insert(d.key.clone(), observed);
             }
         }
-        // `adopt: true`: an untagged endpoint of the same service in the VPC, looked up only then.
-        let to_adopt: Vec<&Desired> =
-            wanted.iter().filter(|d| !out.contains_key(&d.key) && d.spec.get("adopt") == Some(&json!(true))).collect();
-        for d in to_adopt {
+        // An endpoint without this resource's ownership tags but with its identity (same VPC and
+        // service) is reported unowned: steward must not create a second one beside it (AWS would
+        // refuse its private DNS name). Looked up only for endpoints not found by tag.
+        let missing: Vec<&Desired> = wanted.iter().filter(|d| !out.contains_key(&d.key)).collect();
+        for d in missing {
             let service = full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default());
             let listed = cx
                 .clients
@@ -159,16 +164,22 @@ impl Adapter for VpcEndpointAdapter {
                 .send()
                 .await
                 .map_err(aws("DescribeVpcEndpoints"))?;
-            if let Some(e) =
-                listed.vpc_endpoints().iter().find(|e| e.state().is_some_and(|s| phase_of(s.as_str()).is_some()))
-            {
+            let claimed = |id: &str| out.values().any(|o: &Observed| o.id == id);
+            let candidate = listed.vpc_endpoints().iter().find(|e| {
+                let id = e.vpc_endpoint_id().unwrap_or_default();
+                // Endpoints that another resource of this pass owns are not this one's.
+                let theirs =
+                    wanted.iter().any(|w| owns(&tag_map(e.tags().iter().map(|t| (t.key(), t.value()))), &w.key));
+                e.state().is_some_and(|s| phase_of(s.as_str()).is_some()) && !claimed(id) && !theirs
+            });
+            if let Some(e) = candidate {
                 let (config, tags) = view_of(e, &cx.clients.region);
                 let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
-                let phase = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()).unwrap_or(Phase::Ready);
+                let phase = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()).unwrap_or(ObjectState::Ready);
                 let observed = Observed {
                     id: id.clone(),
                     owned: owns(&tags, &d.key),
-                    phase,
+                    state: phase,
                     config,
                     outputs: BTreeMap::from([("id".into(), id)]),
                     extra: Json::Null,
@@ -195,7 +206,7 @@ impl Adapter for VpcEndpointAdapter {
         if field == "service" || field == "type" { Fix::Replace } else { Fix::InPlace }
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, AwsError> {
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         cx.may_mutate().await?;
         let interface = d.spec["type"] == "Interface";
         let mut request = cx
@@ -224,7 +235,7 @@ impl Adapter for VpcEndpointAdapter {
         Ok(Json::Null)
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, AwsError> {
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if drift.iter().any(|x| x.fix == Fix::Replace) {
             // allowReplacement: delete now, the next pass creates the new endpoint.
             return self.delete(cx, o).await.map(|()| Json::Null);
@@ -299,7 +310,7 @@ impl Adapter for VpcEndpointAdapter {
         Ok(Json::Null)
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), AwsError> {
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .ec2
@@ -311,7 +322,7 @@ impl Adapter for VpcEndpointAdapter {
         Ok(())
     }
 
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), AwsError> {
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         cx.clients
             .ec2

@@ -178,6 +178,13 @@ pub fn check(manifests: &[Manifest], all: &BTreeMap<ResourceKey, &Manifest>) -> 
 /// Resources in an order where every resource comes after the ones it references (Stacks first),
 /// level by level, each level in key order. Resources caught in a cycle come last, in key order.
 pub fn topological_order<M: Borrow<Manifest>>(manifests: &[M]) -> Vec<ResourceKey> {
+    topological_levels(manifests).into_iter().flatten().collect()
+}
+
+/// The reference graph in levels: each resource's dependencies are all in earlier levels (a
+/// stack's resources depend on its Stack), so a level can be observed and acted on as one batch.
+/// Resources caught in a cycle (validation refuses them) make up a last level, in key order.
+pub fn topological_levels<M: Borrow<Manifest>>(manifests: &[M]) -> Vec<Vec<ResourceKey>> {
     let keys: BTreeSet<&ResourceKey> = manifests.iter().map(|m| &m.borrow().key).collect();
     // Kahn's algorithm: how many unplaced dependencies each resource has, and who waits on whom.
     let mut waiting_on: BTreeMap<ResourceKey, usize> = BTreeMap::new();
@@ -195,7 +202,7 @@ pub fn topological_order<M: Borrow<Manifest>>(manifests: &[M]) -> Vec<ResourceKe
             dependents.entry(d).or_default().push(m.key.clone());
         }
     }
-    let mut order = Vec::with_capacity(waiting_on.len());
+    let mut levels = Vec::new();
     let mut level: Vec<ResourceKey> = waiting_on.iter().filter(|(_, n)| **n == 0).map(|(k, _)| k.clone()).collect();
     while !level.is_empty() {
         let mut next = Vec::new();
@@ -210,12 +217,14 @@ pub fn topological_order<M: Borrow<Manifest>>(manifests: &[M]) -> Vec<ResourceKe
                 }
             }
         }
-        order.append(&mut level);
+        levels.push(std::mem::take(&mut level));
         next.sort();
         level = next;
     }
-    order.extend(waiting_on.into_keys());
-    order
+    if !waiting_on.is_empty() {
+        levels.push(waiting_on.into_keys().collect());
+    }
+    levels
 }
 
 fn find_cycles<'a>(manifests: impl Iterator<Item = &'a Manifest>) -> Vec<Vec<ResourceKey>> {

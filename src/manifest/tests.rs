@@ -376,3 +376,19 @@ fn references_are_found_with_their_paths() {
         ]
     );
 }
+
+#[test]
+fn levels_follow_references_whatever_the_kind_order() {
+    // A VpcEndpoint (early in Kind::ALL) references an EcsCluster (late in Kind::ALL).
+    let text = with_stack(
+        "apiVersion: steward/v1\nkind: VpcEndpoint\nmetadata: {name: e, stack: s}\nspec:\n  service: sqs\n  \
+         type: Interface\n  subnets: [subnet-0123abcd]\n  tags: {Cluster: \"${EcsCluster/c.arn}\"}\n---\n\
+         apiVersion: steward/v1\nkind: EcsCluster\nmetadata: {name: c, stack: s}\nspec: {}\n",
+    );
+    let manifests = parse_manifests(&text, "f.yaml", None).unwrap();
+    validate_set(&manifests, &[]).unwrap();
+    let levels = references::topological_levels(&manifests);
+    let names: Vec<Vec<String>> = levels.iter().map(|l| l.iter().map(ResourceKey::short).collect()).collect();
+    assert_eq!(names, [vec!["Stack/s"], vec!["EcsCluster/c"], vec!["VpcEndpoint/e"]]);
+    assert_eq!(references::topological_order(&manifests).len(), 3);
+}

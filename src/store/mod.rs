@@ -13,10 +13,10 @@
 
 mod items;
 
-use crate::engine::Guard;
-use crate::engine::status::Status;
+use crate::guard::Guard;
 use crate::kinds::Kind;
 use crate::manifest::{Manifest, ResourceKey, Source};
+use crate::status::Status;
 use anyhow::{Result, anyhow};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};

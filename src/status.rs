@@ -1,5 +1,6 @@
-//! What the controller records per resource: conditions, outputs, last drift, backoff figures.
-//! Stored as JSON in the `STATUS#Kind#name` item; it never holds a secret.
+//! What the controller records per resource: phase, conditions, outputs, last drift, backoff
+//! figures. Stored as JSON in the `STATUS#Kind#name` item; it never holds a secret. A leaf module:
+//! the store reads and writes it, the engine fills it in.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -25,12 +26,77 @@ pub struct DriftRecord {
     pub action: String,
 }
 
+/// One word for people, the first column of `steward status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// Not reconciled yet (statuses written before phases were typed said "").
+    #[default]
+    #[serde(alias = "")]
+    Pending,
+    Ready,
+    Creating,
+    Updating,
+    Adopting,
+    Deleting,
+    Deleted,
+    /// Removed from the desired state; the AWS object is kept (Retain, not owned, observe-only).
+    Retained,
+    /// Waiting for a dependency, its outputs, or a throttling hold.
+    Waiting,
+    /// AWS is busy with the object (creating, modifying, OPERATION_IN_PROGRESS).
+    Busy,
+    Paused,
+    /// Drift that steward reports but does not fix (observe-only, immutable fields).
+    Drifted,
+    /// The last action failed; retried after a backoff.
+    Failed,
+    /// Retrying cannot help (an object in a failed state, a terminal AWS error).
+    Terminal,
+    /// An object of this name exists without steward's ownership tags.
+    NotOwned,
+    /// The resource cannot be resolved (a selector matching nothing or more than one object).
+    Blocked,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Ready => "Ready",
+            Phase::Creating => "Creating",
+            Phase::Updating => "Updating",
+            Phase::Adopting => "Adopting",
+            Phase::Deleting => "Deleting",
+            Phase::Deleted => "Deleted",
+            Phase::Retained => "Retained",
+            Phase::Waiting => "Waiting",
+            Phase::Busy => "Busy",
+            Phase::Paused => "Paused",
+            Phase::Drifted => "Drifted",
+            Phase::Failed => "Failed",
+            Phase::Terminal => "Terminal",
+            Phase::NotOwned => "NotOwned",
+            Phase::Blocked => "Blocked",
+        }
+    }
+
+    /// Nothing left to do for it: what `reconcile --wait` accepts as the end.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Phase::Ready | Phase::Deleted | Phase::Retained | Phase::Paused)
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
-    /// A word for people: Ready, Creating, Updating, Deleting, Deleted, Retained, Waiting, Paused,
-    /// Drifted (observe policy), Failed, Terminal, NotOwned.
-    pub phase: String,
+    #[serde(default)]
+    pub phase: Phase,
     pub conditions: Vec<Condition>,
     #[serde(default)]
     pub outputs: BTreeMap<String, String>,
@@ -54,6 +120,13 @@ pub struct Status {
 }
 
 pub const CONDITION_TYPES: [&str; 6] = ["Ready", "Synced", "Drifted", "Paused", "Terminal", "WaitingForDependency"];
+
+/// The message every `NotOwned` status and `blocked` verdict carries.
+pub fn not_owned_message(id: &str) -> String {
+    format!(
+        "{id} exists without steward's ownership tags; it is never modified (set adopt: true to take it over, or remove it)"
+    )
+}
 
 impl Status {
     pub fn condition(&self, kind: &str) -> bool {
@@ -91,6 +164,13 @@ impl Status {
         s
     }
 
+    /// After a successful action or a clean observation: no failure is pending.
+    pub fn clear_failures(&mut self) {
+        self.consecutive_failures = 0;
+        self.next_attempt_at = None;
+        self.last_error = None;
+    }
+
     /// True when nothing but the observation time differs: such a status need not be rewritten.
     pub fn same_as(&self, other: &Status) -> bool {
         let strip = |s: &Status| Status { last_observed_at: String::new(), ..s.clone() };
@@ -115,5 +195,8 @@ mod tests {
         assert!(!s.same_as(&later));
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["conditions"][0]["type"], "Ready");
+        assert_eq!(json["phase"], "Pending");
+        let old: Status = serde_json::from_value(serde_json::json!({ "phase": "", "conditions": [] })).unwrap();
+        assert_eq!(old.phase, Phase::Pending);
     }
 }

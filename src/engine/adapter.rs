@@ -1,0 +1,188 @@
+//! The kind author's contract: what a kind's adapter (in `kinds/`) gives the engine, and what the
+//! engine hands it. Nothing here decides anything; see `decide.rs`.
+
+use super::ReconcileError;
+use crate::aws::Clients;
+use crate::guard::Guard;
+use crate::manifest::ResourceKey;
+use crate::manifest::diff::changes;
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The tags every object steward creates carries; their presence is what "owned" means.
+pub const TAG_STACK: &str = "steward:stack";
+pub const TAG_KIND: &str = "steward:kind";
+pub const TAG_NAME: &str = "steward:name";
+
+/// What one resource should be, with references and selectors resolved for this pass.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub key: ResourceKey,
+    pub spec: Json,
+    /// Stack default tags, the spec's tags and the ownership tags.
+    pub tags: BTreeMap<String, String>,
+    pub region: String,
+    pub vpc_id: String,
+    pub version: u64,
+    /// The previous status's memo (facts the kind keeps between passes).
+    pub memo: Json,
+}
+
+impl Desired {
+    pub fn ownership_tags(&self) -> BTreeMap<String, String> {
+        [(TAG_STACK, self.key.stack.clone()), (TAG_KIND, self.key.kind.to_string()), (TAG_NAME, self.key.name.clone())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    }
+}
+
+/// The state AWS reports for an object, as the kind reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ObjectState {
+    Ready,
+    /// A transitional state (creating, modifying, OPERATION_IN_PROGRESS, pending): wait, not a failure.
+    Busy(String),
+    /// A failed state that needs a person (CREATE_FAILED and the like).
+    Failed(String),
+}
+
+/// One real object as a kind's observe found it.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// What later calls address it by (ARN, id or name).
+    pub id: String,
+    /// It carries this resource's ownership tags. An object found by identity alone (same name,
+    /// or same VPC and service for an endpoint) is reported with `owned: false`.
+    pub owned: bool,
+    pub state: ObjectState,
+    /// The configuration in the same shape as the kind's `desired_view`, for the field diff.
+    pub config: Json,
+    pub outputs: BTreeMap<String, String>,
+    /// Anything else the kind's update needs (current revision, current task definition…).
+    pub extra: Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// An update call changes it in place.
+    InPlace,
+    /// Only a new object can change it; done when the spec says `allowReplacement: true`.
+    Replace,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub field: String,
+    pub desired: Json,
+    pub actual: Json,
+    pub fix: Fix,
+}
+
+/// Per-call context handed to adapters.
+pub struct Cx<'a> {
+    pub clients: &'a Clients,
+    pub cache: &'a Cache,
+    pub guard: &'a dyn Guard,
+    pub stack: String,
+    /// Cached tags fetched before this instant are fetched again (ownership is never older).
+    pub tags_fresh_since: Instant,
+}
+
+impl Cx<'_> {
+    /// Call before every mutating AWS call: the daemon's lease check lives behind it.
+    pub async fn may_mutate(&self) -> Result<(), ReconcileError> {
+        Ok(self.guard.check(&self.stack).await?)
+    }
+}
+
+/// Facts kept across passes to save calls: tags by ARN (most APIs do not return them with the
+/// object; they expire, since ownership rests on them), detailed descriptions by ARN and update
+/// time, task definitions by ARN (immutable).
+/// Tags and when they were fetched.
+type KeptTags = (Instant, BTreeMap<String, String>);
+
+#[derive(Default)]
+pub struct Cache {
+    tags: Mutex<HashMap<String, KeptTags>>,
+    pub details: Mutex<HashMap<String, (String, Json)>>,
+    pub task_definitions: Mutex<HashMap<String, Json>>,
+}
+
+impl Cache {
+    /// The tags kept under `key`, if they were fetched at or after `fresh_since`.
+    pub fn tags(&self, key: &str, fresh_since: Instant) -> Option<BTreeMap<String, String>> {
+        let kept = self.tags.lock().unwrap();
+        kept.get(key).filter(|(at, _)| *at >= fresh_since).map(|(_, tags)| tags.clone())
+    }
+
+    pub fn keep_tags(&self, key: String, tags: BTreeMap<String, String>) {
+        self.tags.lock().unwrap().insert(key, (Instant::now(), tags));
+    }
+
+    /// Forgets the tags of every key that starts with `prefix` (after steward changed them).
+    pub fn forget_tags(&self, prefix: &str) {
+        self.tags.lock().unwrap().retain(|k, _| !k.starts_with(prefix));
+    }
+
+    /// Drops what no pass may use any more, so the map does not grow with objects long gone.
+    pub fn expire_tags(&self, older_than: Instant) {
+        self.tags.lock().unwrap().retain(|_, (at, _)| *at >= older_than);
+    }
+}
+
+/// Everything a kind must know about AWS. Pure functions (`desired_view`, `fix_for`) decide the
+/// diff; the async ones observe and act.
+#[async_trait]
+pub trait Adapter: Send + Sync {
+    /// All objects for `wanted` (resources of this kind in one region, desired or being deleted),
+    /// batched: one list/describe call per page, details only where the listing lacks them. An
+    /// object that has the resource's identity but not its ownership tags is returned unowned,
+    /// so that steward never creates a duplicate beside it.
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Desired])
+    -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError>;
+    /// The desired configuration in the shape of `Observed::config`.
+    fn desired_view(&self, desired: &Desired) -> Json;
+    /// How a differing field (a path in the view, like `nodeType` or `env.REDIS_URL`) is fixed.
+    fn fix_for(&self, field: &str) -> Fix;
+    /// Fields whose values are secrets and are shown as `(sensitive)`.
+    fn sensitive(&self, _field: &str) -> bool {
+        false
+    }
+    async fn create(&self, cx: &Cx<'_>, desired: &Desired) -> Result<Json, ReconcileError>;
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        desired: &Desired,
+        observed: &Observed,
+        drift: &[Drift],
+    ) -> Result<Json, ReconcileError>;
+    async fn delete(&self, cx: &Cx<'_>, observed: &Observed) -> Result<(), ReconcileError>;
+    /// Puts the ownership tags on an object found by name (`adopt: true`).
+    async fn adopt(&self, cx: &Cx<'_>, desired: &Desired, observed: &Observed) -> Result<(), ReconcileError>;
+}
+
+/// The field diff between the desired view and the observed configuration. Only the top-level
+/// fields the desired view names are managed (a field the spec leaves out keeps whatever AWS
+/// has, as Terraform does with optional computed attributes).
+pub fn diff(adapter: &dyn Adapter, desired: &Desired, observed: &Observed) -> Vec<Drift> {
+    let view = adapter.desired_view(desired);
+    let managed: Json = match (&observed.config, &view) {
+        (Json::Object(actual), Json::Object(wanted)) => Json::Object(
+            actual.iter().filter(|(k, _)| wanted.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ),
+        (actual, _) => actual.clone(),
+    };
+    changes("", &managed, &view)
+        .into_iter()
+        .map(|c| Drift {
+            fix: adapter.fix_for(&c.path),
+            desired: c.new.unwrap_or(Json::Null),
+            actual: c.old.unwrap_or(Json::Null),
+            field: c.path,
+        })
+        .collect()
+}

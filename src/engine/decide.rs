@@ -1,0 +1,596 @@
+//! The one decision per resource. From what is wanted, what AWS has and the policies in force, a
+//! pure function picks one verdict; `reconcile` and `run` carry it out, `diff --live` prints it.
+//! Nothing here calls AWS, so every row of the table is a unit test.
+
+use super::adapter::{Drift, Fix, ObjectState, Observed};
+use crate::manifest::ResourceKey;
+use serde_json::json;
+
+/// How far the resource's references and selectors got this pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// Everything resolved. `settling`: dependencies that exist but are not ready yet (busy): an
+    /// existing object is still compared, a missing one is not created until they are ready.
+    Resolved { settling: Vec<ResourceKey> },
+    /// Dependencies that do not exist (yet), are not owned, or could not be observed.
+    WaitingFor(Vec<ResourceKey>),
+    /// Referenced outputs that are not known yet (`Kind/name.output`).
+    WaitingForOutputs(Vec<String>),
+    /// A `byTag` selector matches nothing (someone renamed or retagged the network?).
+    NothingSelected(String),
+    /// A selector matches more than one object.
+    Ambiguous(String),
+}
+
+/// The resource's policies, from its spec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// `managementPolicy: enforce` (false: observe, report only).
+    pub enforce: bool,
+    /// `deletionPolicy: Retain`.
+    pub retain: bool,
+    /// `adopt: true`.
+    pub adopt: bool,
+    /// `allowReplacement: true`.
+    pub allow_replacement: bool,
+}
+
+/// Why a due action may not run now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hold {
+    /// The last attempt failed; the next one is due at this time (RFC 3339).
+    Backoff { until: String },
+    /// The service throttled us; its calls are held this much longer.
+    Throttled { remaining_ms: u64 },
+}
+
+/// Everything the decision depends on.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    /// Removed from the desired state (its deletion policy applies).
+    pub removed: bool,
+    /// The resource or its stack is paused.
+    pub paused: bool,
+    pub policy: Policy,
+    pub resolution: Resolution,
+    pub observed: Option<&'a Observed>,
+    /// The field diff of the observed object against the desired view (empty when not compared).
+    pub drift: Vec<Drift>,
+    pub hold: Option<Hold>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeepReason {
+    /// Removed from the desired state, and the object is already gone.
+    Gone,
+    RetainPolicy,
+    NotOwned,
+    ObserveOnly,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitReason {
+    /// AWS is busy with the object (its state).
+    Busy(String),
+    Dependencies(Vec<ResourceKey>),
+    Outputs(Vec<String>),
+    /// A due action held by backoff or throttling; `then` is what runs once the hold is over.
+    Held {
+        hold: Hold,
+        then: Box<Verdict>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockReason {
+    /// An object with this identity exists without ownership tags (its id).
+    NotOwned(String),
+    /// The object is in a failed state (its state).
+    Failed(String),
+    NothingSelected(String),
+    Ambiguous(String),
+    /// Only immutable fields differ, and `allowReplacement` is not set.
+    Immutable,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    InSync,
+    Create,
+    Adopt,
+    /// Update in place (the fields whose action is `Update`).
+    Update,
+    /// At least one field needs a new object, and replacement is allowed.
+    Replace,
+    Delete,
+    Keep(KeepReason),
+    Wait(WaitReason),
+    Blocked(BlockReason),
+    /// `managementPolicy: observe`: the drift (or the missing object) is reported, not fixed.
+    Report,
+    /// Paused by a person: this is what would happen otherwise.
+    Paused(Box<Verdict>),
+}
+
+/// What happens to one differing field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldAction {
+    Update,
+    Replace,
+    /// Needs a new object; `allowReplacement` is not set.
+    Immutable,
+    Report,
+}
+
+impl FieldAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldAction::Update => "update",
+            FieldAction::Replace => "replace",
+            FieldAction::Immutable => "immutable (set allowReplacement to replace the object)",
+            FieldAction::Report => "report",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDrift {
+    pub drift: Drift,
+    pub action: FieldAction,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// Every difference found, with what happens to it.
+    pub drift: Vec<FieldDrift>,
+    /// The object was compared field by field (it exists, is owned and ready): an empty `drift`
+    /// then means every field matches, and earlier drift was corrected.
+    pub compared: bool,
+}
+
+/// The drift field that stands for "the object does not exist" under observe-only.
+pub const EXISTENCE: &str = "(existence)";
+
+pub fn decide(facts: &Facts) -> Decision {
+    let (verdict, drift) = base(facts);
+    let compared = !facts.removed
+        && matches!(facts.resolution, Resolution::Resolved { .. })
+        && facts.observed.is_some_and(|o| o.owned && o.state == ObjectState::Ready);
+    let verdict = if facts.paused {
+        Verdict::Paused(Box::new(verdict))
+    } else {
+        match (&facts.hold, verdict.mutates()) {
+            (Some(hold), true) => Verdict::Wait(WaitReason::Held { hold: hold.clone(), then: Box::new(verdict) }),
+            _ => verdict,
+        }
+    };
+    Decision { verdict, drift, compared }
+}
+
+/// The verdict as if nothing were paused or held.
+fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
+    let p = f.policy;
+    if f.removed {
+        let verdict = match f.observed {
+            None => Verdict::Keep(KeepReason::Gone),
+            Some(_) if p.retain => Verdict::Keep(KeepReason::RetainPolicy),
+            Some(o) if !o.owned => Verdict::Keep(KeepReason::NotOwned),
+            Some(_) if !p.enforce => Verdict::Keep(KeepReason::ObserveOnly),
+            Some(Observed { state: ObjectState::Busy(state), .. }) => Verdict::Wait(WaitReason::Busy(state.clone())),
+            Some(_) => Verdict::Delete,
+        };
+        return (verdict, Vec::new());
+    }
+    let settling = match &f.resolution {
+        Resolution::Resolved { settling } => settling,
+        Resolution::WaitingFor(deps) => return (Verdict::Wait(WaitReason::Dependencies(deps.clone())), vec![]),
+        Resolution::WaitingForOutputs(o) => return (Verdict::Wait(WaitReason::Outputs(o.clone())), vec![]),
+        Resolution::NothingSelected(m) => return (Verdict::Blocked(BlockReason::NothingSelected(m.clone())), vec![]),
+        Resolution::Ambiguous(m) => return (Verdict::Blocked(BlockReason::Ambiguous(m.clone())), vec![]),
+    };
+    let Some(o) = f.observed else {
+        if !p.enforce {
+            let missing = Drift {
+                field: EXISTENCE.into(),
+                desired: json!("present"),
+                actual: json!("absent"),
+                fix: Fix::InPlace,
+            };
+            return (Verdict::Report, vec![FieldDrift { drift: missing, action: FieldAction::Report }]);
+        }
+        if !settling.is_empty() {
+            return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), vec![]);
+        }
+        return (Verdict::Create, vec![]);
+    };
+    if !o.owned {
+        if p.adopt && p.enforce {
+            return (Verdict::Adopt, vec![]);
+        }
+        return (Verdict::Blocked(BlockReason::NotOwned(o.id.clone())), vec![]);
+    }
+    match &o.state {
+        ObjectState::Busy(state) => return (Verdict::Wait(WaitReason::Busy(state.clone())), vec![]),
+        ObjectState::Failed(state) => return (Verdict::Blocked(BlockReason::Failed(state.clone())), vec![]),
+        ObjectState::Ready => {}
+    }
+    let drift: Vec<FieldDrift> = f
+        .drift
+        .iter()
+        .map(|d| {
+            let action = match d.fix {
+                _ if !p.enforce => FieldAction::Report,
+                Fix::InPlace => FieldAction::Update,
+                Fix::Replace if p.allow_replacement => FieldAction::Replace,
+                Fix::Replace => FieldAction::Immutable,
+            };
+            FieldDrift { drift: d.clone(), action }
+        })
+        .collect();
+    let has = |a: FieldAction| drift.iter().any(|d| d.action == a);
+    let verdict = if drift.is_empty() {
+        Verdict::InSync
+    } else if !p.enforce {
+        Verdict::Report
+    } else if has(FieldAction::Replace) {
+        Verdict::Replace
+    } else if has(FieldAction::Update) {
+        Verdict::Update
+    } else {
+        Verdict::Blocked(BlockReason::Immutable)
+    };
+    (verdict, drift)
+}
+
+impl Verdict {
+    /// Whether carrying it out calls a mutating AWS operation.
+    pub fn mutates(&self) -> bool {
+        matches!(self, Verdict::Create | Verdict::Adopt | Verdict::Update | Verdict::Replace | Verdict::Delete)
+    }
+
+    /// Whether AWS differs from the desired state or has not converged: `diff --live` exits 2.
+    /// In sync, already gone and kept objects are settled; paused alone is not a difference.
+    pub fn differs(&self) -> bool {
+        match self {
+            Verdict::InSync | Verdict::Keep(_) => false,
+            Verdict::Paused(inner) => inner.differs(),
+            _ => true,
+        }
+    }
+
+    /// The verdict's word in `diff --live` (a contract: see the README). Paused shows what it holds.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::InSync => "in-sync",
+            Verdict::Create => "create",
+            Verdict::Adopt => "adopt",
+            Verdict::Update => "update",
+            Verdict::Replace => "replace",
+            Verdict::Delete => "delete",
+            Verdict::Keep(_) => "keep",
+            Verdict::Wait(_) => "wait",
+            Verdict::Blocked(_) => "blocked",
+            Verdict::Report => "report",
+            Verdict::Paused(inner) => inner.word(),
+        }
+    }
+
+    /// The verdict itself, under any pause.
+    pub fn unpaused(&self) -> &Verdict {
+        match self {
+            Verdict::Paused(inner) => inner,
+            other => other,
+        }
+    }
+
+    /// One line for people: why this verdict.
+    pub fn reason(&self) -> String {
+        let keys = |ks: &[ResourceKey]| ks.iter().map(ResourceKey::short).collect::<Vec<_>>().join(", ");
+        match self {
+            Verdict::InSync => String::new(),
+            Verdict::Create => "does not exist".into(),
+            Verdict::Adopt => "exists without ownership tags; adopt: true".into(),
+            Verdict::Update | Verdict::Replace => String::new(),
+            Verdict::Delete => "removed from the desired state (deletionPolicy Delete)".into(),
+            Verdict::Keep(KeepReason::Gone) => "removed from the desired state; already gone".into(),
+            Verdict::Keep(KeepReason::RetainPolicy) => {
+                "removed from the desired state; kept (deletionPolicy Retain)".into()
+            }
+            Verdict::Keep(KeepReason::NotOwned) => "removed from the desired state; kept (not owned by steward)".into(),
+            Verdict::Keep(KeepReason::ObserveOnly) => {
+                "removed from the desired state; kept (managementPolicy observe)".into()
+            }
+            Verdict::Wait(WaitReason::Busy(state)) => format!("{state}: waiting for AWS to finish"),
+            Verdict::Wait(WaitReason::Dependencies(deps)) => format!("waiting for {} to be ready", keys(deps)),
+            Verdict::Wait(WaitReason::Outputs(outputs)) => format!("waiting for outputs {}", outputs.join(", ")),
+            Verdict::Wait(WaitReason::Held { hold, then }) => {
+                let held = match hold {
+                    Hold::Backoff { until } => format!("after a failure, retried at {until}"),
+                    Hold::Throttled { remaining_ms } => format!("calls held {remaining_ms} ms after throttling"),
+                };
+                format!("{} {held}", then.word())
+            }
+            Verdict::Blocked(BlockReason::NotOwned(id)) => crate::status::not_owned_message(id),
+            Verdict::Blocked(BlockReason::Failed(state)) => format!("the object is {state}; it needs a person"),
+            Verdict::Blocked(BlockReason::NothingSelected(m)) | Verdict::Blocked(BlockReason::Ambiguous(m)) => {
+                m.clone()
+            }
+            Verdict::Blocked(BlockReason::Immutable) => {
+                "only a new object can fix this: set allowReplacement: true to replace it".into()
+            }
+            Verdict::Report => "managementPolicy observe: reported, not fixed".into(),
+            Verdict::Paused(inner) => match inner.reason() {
+                r if r.is_empty() => "paused".into(),
+                r => format!("paused; {r}"),
+            },
+        }
+    }
+
+    /// What it waits for, for the plan's `waitingFor`.
+    pub fn waiting_for(&self) -> Vec<ResourceKey> {
+        match self.unpaused() {
+            Verdict::Wait(WaitReason::Dependencies(deps)) => deps.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Decision {
+    /// The fields an update or replacement fixes.
+    pub fn fixable(&self) -> Vec<Drift> {
+        self.drift
+            .iter()
+            .filter(|d| matches!(d.action, FieldAction::Update | FieldAction::Replace))
+            .map(|d| d.drift.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Kind;
+    use std::collections::BTreeMap;
+
+    const ENFORCE: Policy = Policy { enforce: true, retain: false, adopt: false, allow_replacement: false };
+    const OBSERVE: Policy = Policy { enforce: false, ..ENFORCE };
+
+    fn object(owned: bool, state: ObjectState) -> Observed {
+        Observed { id: "obj-1".into(), owned, state, config: json!({}), outputs: BTreeMap::new(), extra: json!(null) }
+    }
+
+    fn drift(field: &str, fix: Fix) -> Drift {
+        Drift { field: field.into(), desired: json!(2), actual: json!(1), fix }
+    }
+
+    fn key(name: &str) -> ResourceKey {
+        ResourceKey::new("s", Kind::CacheCluster, name)
+    }
+
+    fn resolved() -> Resolution {
+        Resolution::Resolved { settling: vec![] }
+    }
+
+    fn facts(observed: Option<&Observed>) -> Facts<'_> {
+        Facts {
+            removed: false,
+            paused: false,
+            policy: ENFORCE,
+            resolution: resolved(),
+            observed,
+            drift: vec![],
+            hold: None,
+        }
+    }
+
+    fn paused(f: Facts<'_>) -> Facts<'_> {
+        Facts { paused: true, ..f }
+    }
+
+    fn held(then: Verdict) -> Verdict {
+        Verdict::Wait(WaitReason::Held { hold: Hold::Backoff { until: "T".into() }, then: Box::new(then) })
+    }
+
+    /// One row: the facts, the verdict, whether `diff --live` counts it as a difference.
+    fn row(name: &str, f: Facts, verdict: Verdict, differs: bool) {
+        let d = decide(&f);
+        assert_eq!(d.verdict, verdict, "row {name:?}");
+        assert_eq!(d.verdict.differs(), differs, "row {name:?}: differs");
+    }
+
+    #[test]
+    fn the_decision_table() {
+        let ready = object(true, ObjectState::Ready);
+        let busy = object(true, ObjectState::Busy("modifying".into()));
+        let deleting = object(true, ObjectState::Busy("deleting".into()));
+        let failed = object(true, ObjectState::Failed("create-failed".into()));
+        let foreign = object(false, ObjectState::Ready);
+        let update = || vec![drift("desiredCount", Fix::InPlace)];
+        let immutable = || vec![drift("engine", Fix::Replace)];
+
+        // Present in the desired state.
+        row("in sync", facts(Some(&ready)), Verdict::InSync, false);
+        row("missing", facts(None), Verdict::Create, true);
+        row("drift", Facts { drift: update(), ..facts(Some(&ready)) }, Verdict::Update, true);
+        row(
+            "immutable drift",
+            Facts { drift: immutable(), ..facts(Some(&ready)) },
+            Verdict::Blocked(BlockReason::Immutable),
+            true,
+        );
+        row(
+            "immutable drift, replacement allowed",
+            Facts { drift: immutable(), policy: Policy { allow_replacement: true, ..ENFORCE }, ..facts(Some(&ready)) },
+            Verdict::Replace,
+            true,
+        );
+        row(
+            "mixed drift updates what it can",
+            Facts { drift: [update(), immutable()].concat(), ..facts(Some(&ready)) },
+            Verdict::Update,
+            true,
+        );
+        row("busy", facts(Some(&busy)), Verdict::Wait(WaitReason::Busy("modifying".into())), true);
+        row(
+            "deleting behind our back",
+            facts(Some(&deleting)),
+            Verdict::Wait(WaitReason::Busy("deleting".into())),
+            true,
+        );
+        row("failed", facts(Some(&failed)), Verdict::Blocked(BlockReason::Failed("create-failed".into())), true);
+        row("not owned", facts(Some(&foreign)), Verdict::Blocked(BlockReason::NotOwned("obj-1".into())), true);
+        row(
+            "not owned, adopt",
+            Facts { policy: Policy { adopt: true, ..ENFORCE }, ..facts(Some(&foreign)) },
+            Verdict::Adopt,
+            true,
+        );
+        row(
+            "not owned, adopt but observe-only",
+            Facts { policy: Policy { adopt: true, ..OBSERVE }, ..facts(Some(&foreign)) },
+            Verdict::Blocked(BlockReason::NotOwned("obj-1".into())),
+            true,
+        );
+
+        // Observe-only reports and never acts.
+        row("observe, in sync", Facts { policy: OBSERVE, ..facts(Some(&ready)) }, Verdict::InSync, false);
+        row("observe, drift", Facts { policy: OBSERVE, drift: update(), ..facts(Some(&ready)) }, Verdict::Report, true);
+        row("observe, missing", Facts { policy: OBSERVE, ..facts(None) }, Verdict::Report, true);
+
+        // References and selectors.
+        let waiting = Resolution::WaitingFor(vec![key("dep")]);
+        row(
+            "dependency missing",
+            Facts { resolution: waiting, ..facts(None) },
+            Verdict::Wait(WaitReason::Dependencies(vec![key("dep")])),
+            true,
+        );
+        let outputs = Resolution::WaitingForOutputs(vec!["CacheCluster/dep.address".into()]);
+        row(
+            "outputs unknown",
+            Facts { resolution: outputs, ..facts(None) },
+            Verdict::Wait(WaitReason::Outputs(vec!["CacheCluster/dep.address".into()])),
+            true,
+        );
+        let settling = Resolution::Resolved { settling: vec![key("dep")] };
+        row(
+            "dependency busy, object missing: not created yet",
+            Facts { resolution: settling.clone(), ..facts(None) },
+            Verdict::Wait(WaitReason::Dependencies(vec![key("dep")])),
+            true,
+        );
+        row(
+            "dependency busy, object drifted: still compared and fixed",
+            Facts { resolution: settling, drift: update(), ..facts(Some(&ready)) },
+            Verdict::Update,
+            true,
+        );
+        let none = Resolution::NothingSelected("no subnet matches {Name: intra-a}".into());
+        row(
+            "selector matches nothing",
+            Facts { resolution: none, ..facts(Some(&ready)) },
+            Verdict::Blocked(BlockReason::NothingSelected("no subnet matches {Name: intra-a}".into())),
+            true,
+        );
+        let two = Resolution::Ambiguous("2 VPCs match".into());
+        row(
+            "selector ambiguous",
+            Facts { resolution: two, ..facts(None) },
+            Verdict::Blocked(BlockReason::Ambiguous("2 VPCs match".into())),
+            true,
+        );
+
+        // Removed from the desired state.
+        let removed = |o| Facts { removed: true, ..facts(o) };
+        row("removed, gone", removed(None), Verdict::Keep(KeepReason::Gone), false);
+        row("removed, present", removed(Some(&ready)), Verdict::Delete, true);
+        row("removed, busy", removed(Some(&busy)), Verdict::Wait(WaitReason::Busy("modifying".into())), true);
+        row("removed, failed object", removed(Some(&failed)), Verdict::Delete, true);
+        row(
+            "removed, Retain",
+            Facts { policy: Policy { retain: true, ..ENFORCE }, ..removed(Some(&ready)) },
+            Verdict::Keep(KeepReason::RetainPolicy),
+            false,
+        );
+        row("removed, not owned", removed(Some(&foreign)), Verdict::Keep(KeepReason::NotOwned), false);
+        row(
+            "removed, observe",
+            Facts { policy: OBSERVE, ..removed(Some(&ready)) },
+            Verdict::Keep(KeepReason::ObserveOnly),
+            false,
+        );
+
+        // Paused: what would happen is shown; paused alone is not a difference.
+        row("paused, in sync", paused(facts(Some(&ready))), Verdict::Paused(Box::new(Verdict::InSync)), false);
+        row(
+            "paused, drift",
+            paused(Facts { drift: update(), ..facts(Some(&ready)) }),
+            Verdict::Paused(Box::new(Verdict::Update)),
+            true,
+        );
+        row("paused, missing", paused(facts(None)), Verdict::Paused(Box::new(Verdict::Create)), true);
+        row(
+            "paused, removed and gone",
+            paused(removed(None)),
+            Verdict::Paused(Box::new(Verdict::Keep(KeepReason::Gone))),
+            false,
+        );
+
+        // Backoff and throttling hold actions only.
+        let backoff = Some(Hold::Backoff { until: "T".into() });
+        row("backoff, missing", Facts { hold: backoff.clone(), ..facts(None) }, held(Verdict::Create), true);
+        row(
+            "backoff, drift",
+            Facts { hold: backoff.clone(), drift: update(), ..facts(Some(&ready)) },
+            held(Verdict::Update),
+            true,
+        );
+        row("backoff, removed", Facts { hold: backoff.clone(), ..removed(Some(&ready)) }, held(Verdict::Delete), true);
+        row("backoff, in sync", Facts { hold: backoff.clone(), ..facts(Some(&ready)) }, Verdict::InSync, false);
+        row(
+            "backoff, busy",
+            Facts { hold: backoff.clone(), ..facts(Some(&busy)) },
+            Verdict::Wait(WaitReason::Busy("modifying".into())),
+            true,
+        );
+        row(
+            "backoff, observe drift",
+            Facts { hold: backoff.clone(), policy: OBSERVE, drift: update(), ..facts(Some(&ready)) },
+            Verdict::Report,
+            true,
+        );
+        row(
+            "paused wins over backoff",
+            Facts { hold: backoff, paused: true, drift: update(), ..facts(Some(&ready)) },
+            Verdict::Paused(Box::new(Verdict::Update)),
+            true,
+        );
+        let throttled = Some(Hold::Throttled { remaining_ms: 500 });
+        let d = decide(&Facts { hold: throttled, ..facts(None) });
+        assert!(matches!(d.verdict, Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. })));
+    }
+
+    #[test]
+    fn each_field_says_what_happens_to_it() {
+        let ready = object(true, ObjectState::Ready);
+        let both = vec![drift("desiredCount", Fix::InPlace), drift("engine", Fix::Replace)];
+        let d = decide(&Facts { drift: both.clone(), ..facts(Some(&ready)) });
+        let actions: Vec<FieldAction> = d.drift.iter().map(|f| f.action).collect();
+        assert_eq!(actions, [FieldAction::Update, FieldAction::Immutable]);
+        assert_eq!(d.fixable(), vec![both[0].clone()], "only what an update can fix is sent");
+        let d = decide(&Facts { drift: both.clone(), policy: OBSERVE, ..facts(Some(&ready)) });
+        assert!(d.drift.iter().all(|f| f.action == FieldAction::Report));
+        assert!(d.fixable().is_empty());
+        let d = decide(&Facts { policy: OBSERVE, ..facts(None) });
+        assert_eq!(d.drift[0].drift.field, EXISTENCE);
+        // A paused resource still lists its drift.
+        let d = decide(&Facts { drift: both, paused: true, ..facts(Some(&ready)) });
+        assert_eq!(d.drift.len(), 2);
+        assert_eq!(d.verdict.word(), "update");
+        assert_eq!(d.verdict.reason(), "paused");
+        assert!(d.compared);
+        let busy = object(true, ObjectState::Busy("modifying".into()));
+        assert!(!decide(&facts(Some(&busy))).compared, "a busy object is not compared: no premature correction");
+    }
+}

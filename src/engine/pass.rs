@@ -1,0 +1,828 @@
+//! One reconcile pass: read the stacks' desired state, walk the reference graph level by level
+//! (one observe call per kind and region in each level), decide every resource (`decide.rs`) and
+//! carry the verdict out, or (plan) only report it.
+
+use super::adapter::{Adapter, Cx, Desired, Observed, diff};
+use super::decide::{self, BlockReason, Decision, EXISTENCE, FieldAction, Hold, KeepReason, Policy, Resolution};
+use super::decide::{Verdict, WaitReason};
+use super::resolve::Unresolved;
+use super::{Engine, ReconcileError};
+use crate::aws::{CallCounter, ErrorClass};
+use crate::kinds::{self, Kind};
+use crate::manifest::references;
+use crate::manifest::{Manifest, ResourceKey};
+use crate::status::{DriftRecord, Phase, Status};
+use crate::store::StoredResource;
+use anyhow::Result;
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Default)]
+pub struct PassOptions {
+    /// Stacks to reconcile (all stacks in the table when None).
+    pub stacks: Option<Vec<String>>,
+    /// Only this resource (its dependencies are still observed for their outputs).
+    pub only: Option<(Kind, String)>,
+    /// Observe and decide only: no AWS change, no status write, no event (`steward diff --live`).
+    pub plan_only: bool,
+}
+
+/// What a plan-only pass decided for one resource (`diff --live`, a contract in the README).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanEntry {
+    pub stack: String,
+    pub kind: String,
+    pub name: String,
+    /// in-sync, create, adopt, update, replace, delete, keep, wait, blocked, report, or error
+    /// (AWS could not be read: the command exits 1).
+    pub verdict: String,
+    /// Paused: `verdict` is what would happen once resumed.
+    pub paused: bool,
+    /// AWS differs from the desired state or has not converged (exit code 2).
+    pub differs: bool,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<String>,
+    pub drift: Vec<DriftRecord>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassReport {
+    pub resources: usize,
+    pub ready: usize,
+    pub drifted: usize,
+    pub corrected: usize,
+    pub failed: usize,
+    pub waiting: usize,
+    pub busy: usize,
+    pub mutating_calls: u64,
+    pub calls: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Calls that failed after the SDK's own retries: each is a `reconcile_failed` event (or,
+    /// for steward's own DynamoDB writes, a failed pass).
+    pub failed_calls: BTreeMap<String, BTreeMap<String, u64>>,
+    pub duration_ms: u64,
+    /// Every resource Ready (or deleted/retained/paused as asked) with nothing left to do.
+    pub converged: bool,
+    /// Stacks with a resource that is not settled yet (busy, waiting, failed or drifted).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub unsettled: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<PlanEntry>,
+}
+
+/// What one resource's reconcile came to, for the pass report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Ready,
+    Busy,
+    Waiting,
+    Failed,
+    Drifted,
+    Skipped,
+}
+
+pub(super) struct PassState {
+    pub outputs: BTreeMap<ResourceKey, BTreeMap<String, String>>,
+    /// Observed this pass, owned and ready: dependents may be created.
+    pub ready: BTreeSet<ResourceKey>,
+    /// Observed this pass and owned, ready or not: dependents that exist are still compared.
+    pub present: BTreeSet<ResourceKey>,
+    pub report: PassReport,
+    pub vpcs: BTreeMap<String, String>,
+    pub plan_only: bool,
+    /// This pass's number for the selector cache (what it fetched itself is never re-fetched).
+    pub lookup_pass: u64,
+    pub started: Instant,
+    /// Cached tags older than this are fetched again (one resync of the stacks passed).
+    pub tags_fresh_since: Instant,
+}
+
+impl PassState {
+    fn count(&mut self, stack: &str, outcome: Outcome) {
+        self.report.resources += 1;
+        if matches!(outcome, Outcome::Busy | Outcome::Waiting | Outcome::Failed | Outcome::Drifted) {
+            self.report.unsettled.insert(stack.to_string());
+        }
+        match outcome {
+            Outcome::Ready => self.report.ready += 1,
+            Outcome::Busy => self.report.busy += 1,
+            Outcome::Waiting => self.report.waiting += 1,
+            Outcome::Failed => self.report.failed += 1,
+            Outcome::Drifted => self.report.drifted += 1,
+            Outcome::Skipped => {}
+        }
+    }
+
+    /// What dependents may rely on: an owned object that exists (and is ready) this pass.
+    fn note_observed(&mut self, key: &ResourceKey, observed: Option<&Observed>, removed: bool) {
+        let Some(o) = observed else { return };
+        self.outputs.insert(key.clone(), o.outputs.clone());
+        if o.owned && !removed {
+            self.present.insert(key.clone());
+            if o.state == super::ObjectState::Ready {
+                self.ready.insert(key.clone());
+            }
+        }
+    }
+}
+
+/// One resource on its way through a pass.
+struct Item<'a> {
+    r: &'a StoredResource,
+    desired: Option<Desired>,
+    resolution: Resolution,
+    prev: Status,
+    paused: bool,
+}
+
+/// Errors saying a network id steward passed does not exist (any longer).
+const UNKNOWN_NETWORK_IDS: &[&str] = &[
+    "InvalidSubnet",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidSecurityGroupID.NotFound",
+    "InvalidRouteTableId.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidVpcID.NotFound",
+];
+
+/// How long a tag kept for ownership may be used at most, whatever the resync.
+const TAG_CACHE_LIMIT: Duration = Duration::from_secs(3600);
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// A stack's resync interval in seconds (a cron resync counts as the default, 60 s).
+fn resync_secs(stack_spec: &Json) -> u64 {
+    stack_spec.get("resync").and_then(Json::as_str).and_then(crate::duration::parse_duration_secs).unwrap_or(60)
+}
+
+fn policy_of(m: &Manifest) -> Policy {
+    let flag = |f: &str| m.spec.get(f).and_then(Json::as_bool) == Some(true);
+    Policy {
+        enforce: m.management_policy() == "enforce",
+        retain: m.deletion_policy() == "Retain",
+        adopt: flag("adopt"),
+        allow_replacement: flag("allowReplacement"),
+    }
+}
+
+impl Engine {
+    /// One reconcile pass over the given stacks.
+    pub async fn pass(&self, options: &PassOptions) -> Result<PassReport> {
+        let calls = CallCounter::default();
+        calls.scope(self.pass_counted(options, &calls)).await
+    }
+
+    /// The pass, with `calls` counting the AWS calls made in it.
+    async fn pass_counted(&self, options: &PassOptions, calls: &CallCounter) -> Result<PassReport> {
+        let started = Instant::now();
+        let stacks = match &options.stacks {
+            Some(s) => s.clone(),
+            None => self.store.stacks().await?,
+        };
+        // One DynamoDB Query per stack: its resources, statuses and paused flag.
+        let mut stored = Vec::new();
+        let mut paused_stacks = BTreeSet::new();
+        let mut previous = BTreeMap::new();
+        for stack in &stacks {
+            let snapshot = self.store.snapshot(stack).await?;
+            if snapshot.paused {
+                paused_stacks.insert(stack.clone());
+            }
+            stored.extend(snapshot.resources);
+            previous.extend(snapshot.statuses);
+        }
+        stored.sort_by(|a, b| a.manifest.key.cmp(&b.manifest.key));
+        stored.retain(|r| r.manifest.key.kind != Kind::Stack || !r.deleted);
+        let resync = stored
+            .iter()
+            .filter(|r| r.manifest.key.kind == Kind::Stack)
+            .map(|r| resync_secs(&r.manifest.spec))
+            .min()
+            .unwrap_or(60);
+        // Ownership is never older than one resync: a removed ownership tag is noticed in the next.
+        let tag_ttl = Duration::from_secs(resync) * 9 / 10;
+        self.cache.expire_tags(started.checked_sub(TAG_CACHE_LIMIT).unwrap_or(started));
+        let mut pass = PassState {
+            lookup_pass: self.lookups.begin_pass().await,
+            outputs: BTreeMap::new(),
+            ready: BTreeSet::new(),
+            present: BTreeSet::new(),
+            report: PassReport::default(),
+            vpcs: BTreeMap::new(),
+            plan_only: options.plan_only,
+            started,
+            tags_fresh_since: started.checked_sub(tag_ttl).unwrap_or(started),
+        };
+        for (key, status) in &previous {
+            pass.outputs.insert(key.clone(), status.outputs.clone());
+        }
+        let wanted = |r: &StoredResource| match &options.only {
+            Some((kind, name)) => r.manifest.key.kind == *kind && &r.manifest.key.name == name,
+            None => true,
+        };
+        let live: Vec<&Manifest> = stored.iter().filter(|r| !r.deleted).map(|r| &r.manifest).collect();
+        // With one resource asked for, only it and what it references (transitively) are observed.
+        let scope: Option<BTreeSet<ResourceKey>> = options.only.as_ref().map(|_| {
+            let mut scope: BTreeSet<ResourceKey> =
+                stored.iter().filter(|r| wanted(r)).map(|r| r.manifest.key.clone()).collect();
+            let mut frontier: Vec<ResourceKey> = scope.iter().cloned().collect();
+            while let Some(key) = frontier.pop() {
+                let Some(m) = live.iter().find(|m| m.key == key) else { continue };
+                for dep in references::dependencies(m) {
+                    if scope.insert(dep.clone()) {
+                        frontier.push(dep);
+                    }
+                }
+            }
+            scope
+        });
+        let in_scope = |r: &StoredResource| {
+            r.manifest.key.kind == Kind::Stack || scope.as_ref().is_none_or(|s| s.contains(&r.manifest.key))
+        };
+        // The reference graph in levels, then what was removed from the desired state, dependents
+        // before what they depend on (in reverse kind order).
+        let by_key: HashMap<&ResourceKey, &StoredResource> = stored.iter().map(|r| (&r.manifest.key, r)).collect();
+        let mut levels: Vec<Vec<&StoredResource>> = references::topological_levels(&live)
+            .iter()
+            .map(|level| level.iter().filter_map(|k| by_key.get(k).copied()).collect())
+            .collect();
+        let mut removed: Vec<&StoredResource> = stored.iter().filter(|r| r.deleted).collect();
+        removed.sort_by_key(|r| std::cmp::Reverse(Kind::ALL.iter().position(|k| *k == r.manifest.key.kind)));
+        levels.push(removed);
+
+        for level in levels {
+            let mut kinds_in_level: Vec<Kind> =
+                Kind::ALL.into_iter().filter(|k| level.iter().any(|r| r.manifest.key.kind == *k)).collect();
+            if level.iter().any(|r| r.deleted) {
+                kinds_in_level.reverse();
+            }
+            for kind in kinds_in_level {
+                let of_kind: Vec<&StoredResource> =
+                    level.iter().copied().filter(|r| r.manifest.key.kind == kind && in_scope(r)).collect();
+                let mut by_region: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+                for r in of_kind {
+                    let target = wanted(r) || kind == Kind::Stack;
+                    let prev = previous.get(&r.manifest.key).cloned().unwrap_or_default();
+                    let paused = r.paused || paused_stacks.contains(&r.manifest.key.stack);
+                    match self.resolve(r, &stored, &mut pass).await {
+                        Ok((mut desired, settling)) => {
+                            desired.memo = prev.memo.clone();
+                            let resolution = Resolution::Resolved { settling };
+                            let item = Item { r, desired: Some(desired.clone()), resolution, prev, paused };
+                            by_region.entry(desired.region.clone()).or_default().push(item);
+                        }
+                        Err(_) if !target => {}
+                        Err(Unresolved::Not(resolution)) => {
+                            let item = Item { r, desired: None, resolution, prev, paused };
+                            self.settle(kinds::adapter(kind), None, &item, None, &mut pass).await?;
+                        }
+                        Err(Unresolved::Failed(e)) => self.observe_failed(r, &prev, &e, &mut pass).await?,
+                    }
+                }
+                for (region, items) in by_region {
+                    self.observe_and_settle(kind, &region, items, &wanted, &mut pass).await?;
+                }
+            }
+        }
+        let report = &mut pass.report;
+        report.calls = calls.by_service();
+        report.failed_calls = calls.failures_by_service();
+        // Changes to AWS objects; steward's own writes (status in DynamoDB, its log events in
+        // CloudWatch Logs) are not counted.
+        report.mutating_calls = report
+            .calls
+            .iter()
+            .filter(|(service, _)| !["DynamoDB", "CloudWatch Logs"].contains(&service.as_str()))
+            .flat_map(|(_, ops)| ops.iter())
+            .filter(|(op, _)| crate::aws::is_mutating(op))
+            .map(|(_, n)| n)
+            .sum();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.converged = report.unsettled.is_empty();
+        if options.plan_only {
+            return Ok(pass.report);
+        }
+        self.events.emit(
+            "pass_completed",
+            json!({
+                "stacks": stacks, "resources": report.resources, "ready": report.ready, "drifted": report.drifted,
+                "corrected": report.corrected, "failed": report.failed, "waiting": report.waiting, "busy": report.busy,
+                "awsCalls": report.calls, "awsCallsFailed": report.failed_calls, "mutatingCalls": report.mutating_calls,
+                "durationMs": report.duration_ms,
+            }),
+        );
+        Ok(pass.report)
+    }
+
+    /// One observe call for the resolved resources of a kind in a region, then each one settled.
+    async fn observe_and_settle(
+        &self,
+        kind: Kind,
+        region: &str,
+        items: Vec<Item<'_>>,
+        wanted: &(dyn Fn(&StoredResource) -> bool + Sync),
+        pass: &mut PassState,
+    ) -> Result<()> {
+        let adapter = kinds::adapter(kind);
+        let clients = self.aws.region(region);
+        let stack = items.first().map(|i| i.r.manifest.key.stack.clone()).unwrap_or_default();
+        let cx = self.cx(&clients, stack, pass.tags_fresh_since);
+        let desired: Vec<Desired> = items.iter().filter_map(|i| i.desired.clone()).collect();
+        let observed = match self.throttle_wait(kind) {
+            Some(remaining) => Err(ReconcileError::Throttled { service: kind.service(), remaining }),
+            None => adapter.observe(&cx, &desired).await,
+        };
+        if let Err(e) = &observed {
+            self.note_throttling(kind, e);
+        }
+        for item in items {
+            let key = &item.r.manifest.key;
+            let found = observed.as_ref().ok().and_then(|obs| obs.get(key));
+            if !wanted(item.r) && kind != Kind::Stack {
+                // Observed only for its outputs (a dependency of the one resource asked for).
+                pass.note_observed(key, found, item.r.deleted);
+                continue;
+            }
+            match &observed {
+                Ok(_) => {
+                    let cx = self.cx(&clients, key.stack.clone(), pass.tags_fresh_since);
+                    self.settle(adapter, Some(&cx), &item, found, pass).await?
+                }
+                Err(e) => self.observe_failed(item.r, &item.prev, e, pass).await?,
+            }
+        }
+        Ok(())
+    }
+
+    fn cx<'a>(&'a self, clients: &'a crate::aws::Clients, stack: String, tags_fresh_since: Instant) -> Cx<'a> {
+        Cx { clients, cache: &self.cache, guard: self.guard.as_ref(), stack, tags_fresh_since }
+    }
+
+    /// The facts the decision needs for one resource.
+    fn decision(&self, adapter: &dyn Adapter, item: &Item, observed: Option<&Observed>) -> Decision {
+        let drift = match (&item.desired, observed, &item.resolution) {
+            (Some(d), Some(o), Resolution::Resolved { .. }) if o.owned && !item.r.deleted => diff(adapter, d, o),
+            _ => Vec::new(),
+        };
+        let backoff = item
+            .prev
+            .next_attempt_at
+            .as_deref()
+            .filter(|t| parse_time(t).is_some_and(|t| t > chrono::Utc::now()))
+            .map(|t| Hold::Backoff { until: t.to_string() });
+        let throttled = self
+            .throttle_wait(item.r.manifest.key.kind)
+            .map(|d| Hold::Throttled { remaining_ms: d.as_millis() as u64 });
+        decide::decide(&decide::Facts {
+            removed: item.r.deleted,
+            paused: item.paused,
+            policy: policy_of(&item.r.manifest),
+            resolution: item.resolution.clone(),
+            observed,
+            drift,
+            hold: backoff.or(throttled),
+        })
+    }
+
+    /// Decides one resource and carries the verdict out (or, in a plan, records it).
+    async fn settle(
+        &self,
+        adapter: &dyn Adapter,
+        cx: Option<&Cx<'_>>,
+        item: &Item<'_>,
+        observed: Option<&Observed>,
+        pass: &mut PassState,
+    ) -> Result<()> {
+        let key = &item.r.manifest.key;
+        pass.note_observed(key, observed, item.r.deleted);
+        let mut decision = self.decision(adapter, item, observed);
+        if pass.plan_only {
+            pass.report.plan.push(plan_entry(adapter, key, &decision));
+            return Ok(());
+        }
+        // Before changing an object, its ownership is read again unless it was read in this pass.
+        let rechecked;
+        let mut observed = observed;
+        if let (Some(cx), Some(d), true) =
+            (cx, &item.desired, matches!(decision.verdict, Verdict::Update | Verdict::Replace | Verdict::Delete))
+        {
+            let fresh = Cx { tags_fresh_since: pass.started, ..self.cx(cx.clients, cx.stack.clone(), pass.started) };
+            match adapter.observe(&fresh, std::slice::from_ref(d)).await {
+                Ok(mut found) => {
+                    rechecked = found.remove(key);
+                    observed = rechecked.as_ref();
+                    pass.note_observed(key, observed, item.r.deleted);
+                    decision = self.decision(adapter, item, observed);
+                }
+                Err(e) => return self.observe_failed(item.r, &item.prev, &e, pass).await,
+            }
+        }
+        let outcome = self.carry_out(adapter, cx, item, observed, &decision).await?;
+        pass.count(&key.stack, outcome);
+        if decision.compared && !matches!(decision.verdict, Verdict::Paused(_)) {
+            pass.report.corrected += corrected_fields(&item.prev, &decision).len();
+        }
+        Ok(())
+    }
+
+    /// Executes a decision: the AWS call it asks for, the status and the events.
+    async fn carry_out(
+        &self,
+        adapter: &dyn Adapter,
+        cx: Option<&Cx<'_>>,
+        item: &Item<'_>,
+        observed: Option<&Observed>,
+        decision: &Decision,
+    ) -> Result<Outcome> {
+        let (r, prev) = (item.r, &item.prev);
+        let key = &r.manifest.key;
+        let mut status = Status::fresh(prev);
+        status.observed_generation = r.version;
+        status.last_observed_at = now_rfc3339();
+        if let Some(o) = observed {
+            status.outputs = o.outputs.clone();
+        }
+        if !matches!(decision.verdict, Verdict::Paused(_)) {
+            self.record_drift(adapter, key, prev, decision, &mut status);
+        }
+        let desired = item.desired.as_ref();
+        let outcome = match &decision.verdict {
+            Verdict::Paused(_) => {
+                status.last_drift = drift_records(adapter, decision, |_| "paused".into());
+                status.phase = Phase::Paused;
+                status.set("Paused", true, "Paused", "paused by a person: steward resume to reconcile it again");
+                Outcome::Skipped
+            }
+            Verdict::InSync => {
+                status.phase = Phase::Ready;
+                status.set("Ready", true, "Available", "");
+                status.set("Synced", true, "InSync", "");
+                status.clear_failures();
+                Outcome::Ready
+            }
+            Verdict::Keep(KeepReason::Gone) => {
+                if ![Phase::Deleted, Phase::Retained, Phase::Pending].contains(&prev.phase) {
+                    let policy = r.manifest.deletion_policy();
+                    self.events.resource("resource_deleted", key, json!({ "deletionPolicy": policy }));
+                }
+                status.phase = if prev.phase == Phase::Retained { Phase::Retained } else { Phase::Deleted };
+                status.set("Synced", true, "Deleted", "removed from the desired state; the AWS object is gone");
+                Outcome::Skipped
+            }
+            Verdict::Keep(_) => {
+                status.phase = Phase::Retained;
+                status.set(
+                    "Synced",
+                    true,
+                    "Retained",
+                    decision.verdict.reason().replace("kept", "the AWS object is kept"),
+                );
+                Outcome::Skipped
+            }
+            Verdict::Create | Verdict::Adopt | Verdict::Update | Verdict::Replace | Verdict::Delete => {
+                let (Some(cx), Some(desired)) = (cx, desired) else {
+                    unreachable!("an action is only decided for a resolved, observed resource")
+                };
+                let done = match &decision.verdict {
+                    Verdict::Create => adapter.create(cx, desired).await.map(Some),
+                    Verdict::Adopt => {
+                        adapter.adopt(cx, desired, observed.expect("adopt needs an object")).await.map(|()| None)
+                    }
+                    Verdict::Delete => {
+                        adapter.delete(cx, observed.expect("delete needs an object")).await.map(|()| None)
+                    }
+                    _ => adapter
+                        .update(cx, desired, observed.expect("update needs an object"), &decision.fixable())
+                        .await
+                        .map(Some),
+                };
+                match done {
+                    Ok(memo) => {
+                        self.acted(key, r.version, &decision.verdict, memo, &mut status, observed);
+                        status.clear_failures();
+                        if matches!(decision.verdict, Verdict::Update | Verdict::Replace) {
+                            Outcome::Drifted
+                        } else {
+                            Outcome::Busy
+                        }
+                    }
+                    Err(e) => return self.fail(r, status, prev, &e).await,
+                }
+            }
+            Verdict::Wait(WaitReason::Busy(state)) => {
+                if r.deleted {
+                    status.phase = Phase::Deleting;
+                    status.set("Ready", false, "Busy", format!("waiting for {state} to finish before deleting"));
+                } else {
+                    status.phase = Phase::Busy;
+                    status.set("Ready", false, "Busy", format!("{state}: waiting for AWS to finish"));
+                }
+                Outcome::Busy
+            }
+            Verdict::Wait(WaitReason::Dependencies(_) | WaitReason::Outputs(_)) => {
+                status.phase = Phase::Waiting;
+                status.set("WaitingForDependency", true, "WaitingForDependency", decision.verdict.reason());
+                Outcome::Waiting
+            }
+            Verdict::Wait(WaitReason::Held { hold: Hold::Backoff { .. }, .. }) => {
+                // The last attempt failed; its error and backoff stay as they were.
+                status.phase = prev.phase;
+                if let Some(c) = prev.conditions.iter().find(|c| c.kind == "Terminal" && c.status) {
+                    status.set("Terminal", true, &c.reason.clone(), c.message.clone());
+                }
+                status.set("Synced", false, "Error", prev.last_error.clone().unwrap_or_default());
+                Outcome::Failed
+            }
+            Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. }) => {
+                status.phase = Phase::Waiting;
+                status.set("Ready", false, "Throttled", decision.verdict.reason());
+                Outcome::Busy
+            }
+            Verdict::Blocked(BlockReason::Immutable) => {
+                status.phase = Phase::Drifted;
+                status.set("Ready", true, "Available", "");
+                status.set("Synced", false, "CannotFix", drifted_fields(decision));
+                Outcome::Drifted
+            }
+            Verdict::Blocked(reason) => {
+                let (phase, code) = match reason {
+                    BlockReason::NotOwned(_) => (Phase::NotOwned, "NotOwned"),
+                    BlockReason::Failed(_) => (Phase::Failed, "Failed"),
+                    BlockReason::NothingSelected(_) => (Phase::Blocked, "NothingSelected"),
+                    BlockReason::Ambiguous(_) | BlockReason::Immutable => (Phase::Blocked, "Ambiguous"),
+                };
+                let message = decision.verdict.reason();
+                let already = prev.phase == phase
+                    && prev
+                        .conditions
+                        .iter()
+                        .any(|c| c.kind == "Terminal" && c.status && c.reason == code && c.message == message);
+                if !already {
+                    self.events.resource("resource_blocked", key, json!({ "reason": code, "message": message }));
+                }
+                status.phase = phase;
+                status.set("Terminal", true, code, message);
+                Outcome::Failed
+            }
+            Verdict::Report => {
+                status.phase = Phase::Drifted;
+                if decision.drift.iter().any(|d| d.drift.field == EXISTENCE) {
+                    status.set(
+                        "Drifted",
+                        true,
+                        "NotFound",
+                        "the object does not exist (managementPolicy observe: not created)",
+                    );
+                } else {
+                    status.set("Ready", true, "Available", "");
+                    status.set("Synced", false, "Observe", drifted_fields(decision));
+                }
+                Outcome::Drifted
+            }
+        };
+        self.save(key, prev, status).await?;
+        Ok(outcome)
+    }
+
+    /// The status and event after a successful action.
+    fn acted(
+        &self,
+        key: &ResourceKey,
+        version: u64,
+        verdict: &Verdict,
+        memo: Option<Json>,
+        status: &mut Status,
+        observed: Option<&Observed>,
+    ) {
+        if let Some(memo) = &memo {
+            status.memo = merge_memo(&status.memo, memo);
+        }
+        match verdict {
+            Verdict::Create => {
+                let creates = status.memo.get("creates").and_then(Json::as_u64).unwrap_or(0) + 1;
+                status.memo["creates"] = json!(creates);
+                self.events.resource("resource_created", key, json!({ "version": version }));
+                status.phase = Phase::Creating;
+                status.set("Ready", false, "Creating", "create requested");
+            }
+            Verdict::Adopt => {
+                let id = observed.map(|o| o.id.clone()).unwrap_or_default();
+                self.events.resource("resource_adopted", key, json!({ "id": id }));
+                status.phase = Phase::Adopting;
+                status.set("Ready", false, "Adopted", "ownership tags added; reconciled from the next pass");
+            }
+            Verdict::Delete => {
+                status.phase = Phase::Deleting;
+                status.set("Ready", false, "Deleting", "deletion requested (deletionPolicy Delete)");
+            }
+            _ => {
+                status.phase = Phase::Updating;
+                status.set("Ready", true, "Available", "");
+                let fields = status.last_drift.iter().map(|d| d.field.clone()).collect::<Vec<_>>().join(", ");
+                status.set("Synced", false, "Updating", fields);
+            }
+        }
+    }
+
+    /// Drift events (once per field and value), corrections, and the status's drift record.
+    fn record_drift(
+        &self,
+        adapter: &dyn Adapter,
+        key: &ResourceKey,
+        prev: &Status,
+        decision: &Decision,
+        status: &mut Status,
+    ) {
+        if !decision.compared && decision.drift.is_empty() {
+            // Not compared this pass (busy, waiting, blocked): what was recorded stands.
+            return;
+        }
+        for field in corrected_fields(prev, decision).into_iter().filter(|_| decision.compared) {
+            let old = prev.last_drift.iter().find(|d| d.field == field).expect("a corrected field was recorded");
+            self.events.resource("drift_corrected", key, json!({ "field": old.field, "value": old.desired }));
+        }
+        let records = drift_records(adapter, decision, event_action);
+        for record in &records {
+            let same_as_before = prev.last_drift.iter().any(|p| p.field == record.field && p.actual == record.actual);
+            if !same_as_before {
+                self.events.resource(
+                    "drift_detected",
+                    key,
+                    json!({ "field": record.field, "desired": record.desired, "actual": record.actual, "action": record.action }),
+                );
+            }
+        }
+        if !records.is_empty() {
+            status.set("Drifted", true, "Drift", drifted_fields(decision));
+        }
+        status.last_drift = records;
+    }
+
+    /// An observation or selector lookup failed: a real pass backs off; a plan says so.
+    async fn observe_failed(
+        &self,
+        r: &StoredResource,
+        prev: &Status,
+        e: &ReconcileError,
+        pass: &mut PassState,
+    ) -> Result<()> {
+        let key = &r.manifest.key;
+        if pass.plan_only {
+            pass.report.plan.push(PlanEntry {
+                stack: key.stack.clone(),
+                kind: key.kind.to_string(),
+                name: key.name.clone(),
+                verdict: "error".into(),
+                paused: false,
+                differs: true,
+                reason: format!("cannot read AWS: {e}"),
+                waiting_for: Vec::new(),
+                drift: Vec::new(),
+            });
+            return Ok(());
+        }
+        let mut status = Status::fresh(prev);
+        status.observed_generation = r.version;
+        status.last_observed_at = now_rfc3339();
+        let outcome = self.fail(r, status, prev, e).await?;
+        pass.count(&key.stack, outcome);
+        Ok(())
+    }
+
+    /// Records a failed action: backoff grows, the error is classified, an event is emitted.
+    async fn fail(&self, r: &StoredResource, mut status: Status, prev: &Status, e: &ReconcileError) -> Result<Outcome> {
+        let key = &r.manifest.key;
+        self.note_throttling(key.kind, e);
+        if e.is_code(UNKNOWN_NETWORK_IDS) {
+            // A subnet, security group, route table or VPC that a selector resolved to is gone.
+            self.lookups.forget().await;
+        }
+        let attempt = prev.consecutive_failures + 1;
+        let delay = match e.class() {
+            ErrorClass::Terminal => Duration::from_secs(self.resync_of(r).await),
+            _ => self.backoff.delay(attempt),
+        };
+        let next = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+        status.consecutive_failures = attempt;
+        status.next_attempt_at = Some(next.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        status.last_error = Some(e.to_string());
+        status.phase = if e.class() == ErrorClass::Terminal { Phase::Terminal } else { Phase::Failed };
+        if e.class() == ErrorClass::Terminal {
+            status.set("Terminal", true, e.code().unwrap_or("Error"), e.to_string());
+        }
+        status.set("Synced", false, "Error", e.to_string());
+        self.events.resource(
+            "reconcile_failed",
+            key,
+            json!({
+                "operation": e.operation(), "errorCode": e.code(), "errorClass": e.class(), "message": e.message(),
+                "attempt": attempt, "backoffMs": delay.as_millis() as u64, "nextAttemptAt": status.next_attempt_at,
+            }),
+        );
+        self.save(key, prev, status).await?;
+        Ok(Outcome::Failed)
+    }
+
+    async fn resync_of(&self, r: &StoredResource) -> u64 {
+        let stack = ResourceKey::new(&r.manifest.key.stack, Kind::Stack, &r.manifest.key.stack);
+        let spec = self.store.resource(&stack).await.ok().flatten().map(|s| s.manifest.spec);
+        spec.map_or(60, |s| resync_secs(&s))
+    }
+
+    /// Writes the status unless only the observation time changed (and that recently).
+    async fn save(&self, key: &ResourceKey, prev: &Status, status: Status) -> Result<()> {
+        let stale =
+            parse_time(&prev.last_observed_at).is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::minutes(5));
+        if !status.same_as(prev) || stale {
+            self.store.put_status(key, &status, self.guard.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    fn throttle_wait(&self, kind: Kind) -> Option<Duration> {
+        let until = *self.throttled.lock().unwrap().get(kind.service())?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    fn note_throttling(&self, kind: Kind, e: &ReconcileError) {
+        if e.is_aws_throttling() {
+            let hold = self.backoff.base;
+            self.throttled.lock().unwrap().insert(kind.service(), Instant::now() + hold);
+        }
+    }
+}
+
+/// The action word of a field in `drift_detected` events (a contract in the README).
+fn event_action(action: FieldAction) -> String {
+    match action {
+        FieldAction::Update | FieldAction::Replace => "correcting".into(),
+        FieldAction::Report => "reported".into(),
+        FieldAction::Immutable => "reported (immutable: set allowReplacement to replace the object)".into(),
+    }
+}
+
+/// The decision's drift as status and plan records, secrets shown as `(sensitive)`.
+fn drift_records(
+    adapter: &dyn Adapter,
+    decision: &Decision,
+    action: impl Fn(FieldAction) -> String,
+) -> Vec<DriftRecord> {
+    let show = |field: &str, v: &Json| if adapter.sensitive(field) { json!("(sensitive)") } else { v.clone() };
+    decision
+        .drift
+        .iter()
+        .map(|f| DriftRecord {
+            field: f.drift.field.clone(),
+            desired: show(&f.drift.field, &f.drift.desired),
+            actual: show(&f.drift.field, &f.drift.actual),
+            action: action(f.action),
+        })
+        .collect()
+}
+
+/// Fields that were being corrected last pass and no longer differ.
+fn corrected_fields(prev: &Status, decision: &Decision) -> Vec<String> {
+    prev.last_drift
+        .iter()
+        .filter(|old| old.action == "correcting" && !decision.drift.iter().any(|d| d.drift.field == old.field))
+        .map(|old| old.field.clone())
+        .collect()
+}
+
+fn drifted_fields(decision: &Decision) -> String {
+    decision.drift.iter().map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn plan_entry(adapter: &dyn Adapter, key: &ResourceKey, decision: &Decision) -> PlanEntry {
+    let verdict = &decision.verdict;
+    PlanEntry {
+        stack: key.stack.clone(),
+        kind: key.kind.to_string(),
+        name: key.name.clone(),
+        verdict: verdict.word().into(),
+        paused: matches!(verdict, Verdict::Paused(_)),
+        differs: verdict.differs(),
+        reason: verdict.reason(),
+        waiting_for: verdict.waiting_for().iter().map(ResourceKey::short).collect(),
+        drift: drift_records(adapter, decision, |a| a.as_str().into()),
+    }
+}
+
+/// The previous memo with the fields an adapter returned laid over it.
+fn merge_memo(previous: &Json, new: &Json) -> Json {
+    let mut merged = if previous.is_object() { previous.clone() } else { json!({}) };
+    for (k, v) in new.as_object().into_iter().flatten() {
+        merged[k] = v.clone();
+    }
+    merged
+}

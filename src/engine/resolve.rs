@@ -1,0 +1,119 @@
+//! Reference and selector resolution: a stored resource becomes this pass's `Desired`, or the
+//! reason it cannot yet (which the decision turns into wait or blocked).
+
+use super::adapter::Desired;
+use super::decide::Resolution;
+use super::lookup::LookupError;
+use super::pass::PassState;
+use super::{Engine, ReconcileError};
+use crate::kinds::Kind;
+use crate::manifest::ResourceKey;
+use crate::manifest::references::{self, substitute};
+use crate::store::StoredResource;
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+
+pub(super) enum Unresolved {
+    /// Not resolvable this pass, for the decision to judge.
+    Not(Resolution),
+    /// An AWS call made to resolve a selector failed.
+    Failed(ReconcileError),
+}
+
+impl From<LookupError> for Unresolved {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::Missing(m) => Unresolved::Not(Resolution::NothingSelected(m)),
+            LookupError::Ambiguous(m) => Unresolved::Not(Resolution::Ambiguous(m)),
+            LookupError::Aws(e) => Unresolved::Failed(e.into()),
+        }
+    }
+}
+
+impl Engine {
+    /// Builds the desired object for this pass: references substituted with observed outputs,
+    /// selectors resolved to ids, tags merged. Also returns the dependencies that exist but are
+    /// not ready yet (`Resolution::Resolved { settling }`).
+    pub(super) async fn resolve(
+        &self,
+        r: &StoredResource,
+        stored: &[StoredResource],
+        pass: &mut PassState,
+    ) -> Result<(Desired, Vec<ResourceKey>), Unresolved> {
+        let key = &r.manifest.key;
+        let stack_key = ResourceKey::new(&key.stack, Kind::Stack, &key.stack);
+        let Some(stack) = stored.iter().find(|s| s.manifest.key == stack_key) else {
+            return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
+        };
+        let region = stack.manifest.spec["region"].as_str().unwrap_or("us-east-1").to_string();
+        let clients = self.aws.region(&region);
+        if key.kind == Kind::Stack {
+            let vpc = match pass.vpcs.get(&key.stack) {
+                Some(v) => v.clone(),
+                None => {
+                    let found = self.lookups.vpc(&clients, &r.manifest.spec["vpc"], pass.lookup_pass).await?;
+                    pass.vpcs.insert(key.stack.clone(), found.clone());
+                    found
+                }
+            };
+            let desired = Desired {
+                key: key.clone(),
+                spec: r.manifest.spec.clone(),
+                tags: BTreeMap::new(),
+                region,
+                vpc_id: vpc,
+                version: r.version,
+                memo: Json::Null,
+            };
+            return Ok((desired, Vec::new()));
+        }
+        let mut settling = Vec::new();
+        if !r.deleted {
+            let mut waiting = Vec::new();
+            for dep in references::dependencies(&r.manifest).into_iter().filter(|d| d.kind != Kind::Stack) {
+                if pass.ready.contains(&dep) {
+                    continue;
+                }
+                if pass.present.contains(&dep) { settling.push(dep) } else { waiting.push(dep) }
+            }
+            if !waiting.is_empty() {
+                return Err(Unresolved::Not(Resolution::WaitingFor(waiting)));
+            }
+        }
+        let Some(vpc) = pass.vpcs.get(&key.stack).cloned() else {
+            return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
+        };
+        let params = stack.manifest.spec.get("params").cloned().unwrap_or(json!({}));
+        let outputs = &pass.outputs;
+        let lookup = |kind: Kind, name: &str, output: &str| -> Option<String> {
+            if kind == Kind::Stack {
+                return match output.strip_prefix("params.") {
+                    Some(p) => params.get(p).and_then(Json::as_str).map(str::to_string),
+                    None if output == "vpcId" => Some(vpc.clone()),
+                    None => None,
+                };
+            }
+            outputs.get(&ResourceKey::new(&key.stack, kind, name)).and_then(|o| o.get(output)).cloned()
+        };
+        let spec = match substitute(&r.manifest.spec, &lookup) {
+            Ok(spec) => spec,
+            // A resource being deleted is found by name; unresolved references do not matter.
+            Err(_) if r.deleted => r.manifest.spec.clone(),
+            Err(missing) => {
+                let names = missing.iter().map(|m| format!("{}/{}.{}", m.kind, m.name, m.output)).collect();
+                return Err(Unresolved::Not(Resolution::WaitingForOutputs(names)));
+            }
+        };
+        let spec = if r.deleted { spec } else { self.lookups.resolve(&clients, &vpc, &spec, pass.lookup_pass).await? };
+        let mut tags: BTreeMap<String, String> = BTreeMap::new();
+        for source in [stack.manifest.spec.get("defaultTags"), spec.get("tags")].into_iter().flatten() {
+            for (k, v) in source.as_object().into_iter().flatten() {
+                tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+            }
+        }
+        let mut desired =
+            Desired { key: key.clone(), spec, tags, region, vpc_id: vpc, version: r.version, memo: Json::Null };
+        desired.tags.extend(desired.ownership_tags());
+        Ok((desired, settling))
+    }
+}
