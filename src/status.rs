@@ -24,6 +24,28 @@ pub struct DriftRecord {
     pub desired: Json,
     pub actual: Json,
     pub action: String,
+    /// `change` (the desired state changed since it was last applied) or the cause of a drift:
+    /// `modified`, `deleted`, `ownership_lost`. Empty in statuses written before causes existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cause: String,
+    /// A fingerprint of the actual value (never the value itself): one event per occurrence.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+}
+
+/// What steward last applied: the desired view at the last successful apply or clean
+/// observation (secrets only as fingerprints), and the desired-state version it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    pub version: u64,
+    pub view: Json,
+}
+
+/// A desired-state change steward started to carry out and has not yet seen done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChange {
+    pub version: u64,
+    pub fields: Vec<String>,
 }
 
 /// One word for people, the first column of `steward status`.
@@ -117,6 +139,10 @@ pub struct Status {
     /// was set from, the task definition revision last registered.
     #[serde(default, skip_serializing_if = "Json::is_null")]
     pub memo: Json,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<Applied>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_change: Option<PendingChange>,
 }
 
 pub const CONDITION_TYPES: [&str; 6] = ["Ready", "Synced", "Drifted", "Paused", "Terminal", "WaitingForDependency"];
@@ -156,6 +182,8 @@ impl Status {
             last_error: previous.last_error.clone(),
             last_drift: previous.last_drift.clone(),
             memo: previous.memo.clone(),
+            applied: previous.applied.clone(),
+            pending_change: previous.pending_change.clone(),
             ..Status::default()
         };
         for kind in CONDITION_TYPES {

@@ -86,6 +86,9 @@ fn text_line(line: &Map<String, Json>) -> String {
         Json::String(s) => s.clone(),
         other => other.to_string(),
     };
+    if let Some(readable) = feed_line(line, &show) {
+        return format!("{time} {readable}");
+    }
     let mut out = format!("{time} ");
     let skip = ["timestamp", "level", "event", "stack", "kind", "name", "target", "message"];
     if let Some(event) = line.get("event") {
@@ -102,6 +105,52 @@ fn text_line(line: &Map<String, Json>) -> String {
     out
 }
 
+/// The alert feed's events as one sentence each:
+/// `drift   mentor-match  CacheCluster/mentor-match-redis  deleted → recreating` and
+/// `change  mentor-match  EcsService/mentor-match-worker  desiredCount 1 → 2  (v7 by alice: "scale up")`.
+fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option<String> {
+    let text = |k: &str| line.get(k).map(show).unwrap_or_default();
+    let target = format!("{}  {}/{}", text("stack"), text("kind"), text("name"));
+    let what = match line.get("event")?.as_str()? {
+        "drift_detected" if text("field") == "(existence)" && text("cause") == "deleted" => {
+            format!("drift   {target}  deleted → recreating")
+        }
+        "drift_detected" => {
+            let sets = match (line.get("added"), line.get("removed")) {
+                (Some(a), Some(r)) => format!("  added {}, removed {}", show(a), show(r)),
+                _ => String::new(),
+            };
+            format!(
+                "drift   {target}  {} {} → {} ({}){sets}",
+                text("field"),
+                text("actual"),
+                text("desired"),
+                text("action")
+            )
+        }
+        "drift_corrected" if line.get("recreated") == Some(&Json::Bool(true)) => format!("healed  {target}  recreated"),
+        "drift_corrected" => format!("healed  {target}  {} = {}", text("field"), text("value")),
+        "change_started" => {
+            let fields: Vec<String> = line
+                .get("fields")?
+                .as_array()?
+                .iter()
+                .map(|f| format!("{} {} → {}", show(&f["field"]), show(&f["from"]), show(&f["to"])))
+                .collect();
+            let what =
+                if line.get("create") == Some(&Json::Bool(true)) { "create".to_string() } else { fields.join(", ") };
+            let message = match line.get("message") {
+                Some(Json::String(m)) => format!(": {m:?}"),
+                _ => String::new(),
+            };
+            format!("change  {target}  {what}  (v{} by {}{message})", text("version"), text("author"))
+        }
+        "change_applied" => format!("applied {target}  v{}", text("version")),
+        _ => return None,
+    };
+    Some(what)
+}
+
 /// Installs the formatter on stdout. `RUST_LOG` filters as usual (default: info).
 pub fn init(format: LogFormat) {
     let filter =
@@ -111,4 +160,48 @@ pub fn init(format: LogFormat) {
         .event_format(Format(format))
         .with_writer(std::io::stdout)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line(value: Json) -> String {
+        let Json::Object(map) = value else { unreachable!() };
+        text_line(&map)
+    }
+
+    #[test]
+    fn feed_events_read_as_sentences() {
+        let base = json!({ "timestamp": "2026-12-01T12:00:01Z", "stack": "mentor-match" });
+        let with = |extra: Json| {
+            let mut v = base.clone();
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            line(v)
+        };
+        assert_eq!(
+            with(json!({ "event": "drift_detected", "kind": "CacheCluster", "name": "mentor-match-redis",
+                "field": "(existence)", "cause": "deleted", "desired": "present", "actual": "absent", "action": "correcting" })),
+            "12:00:01 drift   mentor-match  CacheCluster/mentor-match-redis  deleted → recreating"
+        );
+        assert_eq!(
+            with(json!({ "event": "change_started", "kind": "EcsService", "name": "mentor-match-worker", "version": 7,
+                "author": "alice", "message": "scale up", "create": false,
+                "fields": [{ "field": "desiredCount", "from": 1, "to": 2 }] })),
+            "12:00:01 change  mentor-match  EcsService/mentor-match-worker  desiredCount 1 → 2  (v7 by alice: \"scale up\")"
+        );
+        assert_eq!(
+            with(json!({ "event": "drift_detected", "kind": "EcsService", "name": "w", "field": "desiredCount",
+                "desired": 1, "actual": 0, "action": "correcting", "cause": "modified" })),
+            "12:00:01 drift   mentor-match  EcsService/w  desiredCount 0 → 1 (correcting)"
+        );
+        // Other events keep the generic key=value form.
+        assert!(
+            with(json!({ "event": "resource_created", "kind": "EcsCluster", "name": "c", "version": 1 }))
+                .contains("version=1")
+        );
+    }
 }

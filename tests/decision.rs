@@ -297,4 +297,8 @@ fn the_daemon_never_modifies_a_cluster_whose_ownership_tag_was_removed() {
     let events = daemon.events();
     let blocked = named(&events, "resource_blocked");
     assert!(blocked.iter().any(|e| e["name"] == "mentor-match-redis" && e["reason"] == "NotOwned"), "{blocked:?}");
+    let lost: Vec<&Value> =
+        named(&events, "drift_detected").into_iter().filter(|e| e["cause"] == "ownership_lost").collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!((lost[0]["name"].as_str(), lost[0]["action"].as_str()), (Some("mentor-match-redis"), Some("blocked")));
 }

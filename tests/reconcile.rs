@@ -86,14 +86,17 @@ fn a_deleted_redis_cluster_is_recreated_and_its_new_address_flows_to_web_and_wor
     assert_eq!(env["REDIS_URL"], format!("redis://{new_address}:6379/0"));
     assert_ne!(env["REDIS_URL"], old_env["REDIS_URL"]);
     assert_ne!(worker.task_definition().unwrap(), old_td, "a new task definition revision");
-    // App Runner is updated before the worker (graph order).
-    let drift = fields(&events, "drift_detected");
-    let web = drift.iter().position(|f| f.starts_with("AppRunnerService/mmweb image.env.REDIS_URL")).unwrap();
-    let worker = drift
+    // App Runner is updated before the worker (graph order): changes the new address caused.
+    let changes: Vec<String> = named(&events, "change_started")
         .iter()
-        .position(|f| f.starts_with("EcsService/mentor-match-worker taskDefinition.containers[0].env.REDIS_URL"))
+        .map(|e| format!("{}/{} {}", e["kind"].as_str().unwrap(), e["name"].as_str().unwrap(), e["fields"][0]["field"]))
+        .collect();
+    let web = changes.iter().position(|f| f.starts_with("AppRunnerService/mmweb \"image.env.REDIS_URL")).unwrap();
+    let worker = changes
+        .iter()
+        .position(|f| f.starts_with("EcsService/mentor-match-worker \"taskDefinition.containers[0].env.REDIS_URL"))
         .unwrap();
-    assert!(web < worker, "{drift:?}");
+    assert!(web < worker, "{changes:?}");
 }
 
 #[test]
@@ -171,7 +174,7 @@ fn node_type_endpoint_and_worker_drift_are_healed() {
     let drift = fields(&events, "drift_detected");
     for expected in [
         "CacheCluster/mentor-match-redis nodeType",
-        "VpcEndpoint/logs securityGroups[0]",
+        "VpcEndpoint/logs securityGroups",
         "EcsService/mentor-match-worker desiredCount",
     ] {
         assert!(drift.iter().any(|d| d == expected), "{expected} not in {drift:?}");
@@ -290,8 +293,9 @@ fn a_deleted_password_parameter_gets_a_new_password_set_on_the_user() {
     let events = live.converge();
     let drift = named(&events, "drift_detected");
     let password = drift.iter().find(|e| e["field"] == "password").expect("password drift");
-    assert_eq!(password["desired"], "(sensitive)");
-    assert_eq!(password["actual"], "(sensitive)");
+    // Facts about the parameter, never the value.
+    assert_eq!(password["desired"], "set from the parameter's current version");
+    assert_eq!(password["actual"], "the parameter is missing");
     let second = live.block(ssm.get_parameter().name(name).with_decryption(true).send()).unwrap().parameter.unwrap();
     assert_eq!(second.r#type().unwrap().as_str(), "SecureString");
     let second = second.value.unwrap();

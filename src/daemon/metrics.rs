@@ -25,6 +25,10 @@ impl Metrics {
     pub fn observe(&self, event: &Json) {
         let text = |k: &str| event.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
         let (stack, kind) = (text("stack"), text("kind"));
+        if text("event") == "change_applied" {
+            // Intended changes are counted apart: drift counters and alarms see drift only.
+            self.add("steward_changes_applied_total", &[("stack", &stack), ("kind", &kind)], 1.0);
+        }
         let slot = match text("event").as_str() {
             "drift_detected" => Some(0),
             "drift_corrected" => Some(1),
@@ -106,6 +110,8 @@ mod tests {
         let m = Metrics::default();
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
+        m.observe(&json!({"event": "change_started", "stack": "s", "kind": "EcsService"}));
+        m.observe(&json!({"event": "change_applied", "stack": "s", "kind": "EcsService"}));
         let calls = vec![(
             "steward_aws_calls_total",
             vec![("service".into(), "EC2".into()), ("operation".into(), "DescribeVpcEndpoints".into())],
@@ -113,6 +119,8 @@ mod tests {
         )];
         let text = m.render(&calls, &[("steward_queue_depth", vec![], 0.0)]);
         assert!(text.contains("steward_drift_detected_total{stack=\"s\",kind=\"CacheCluster\"} 2\n"), "{text}");
+        assert!(text.contains("steward_changes_applied_total{stack=\"s\",kind=\"EcsService\"} 1\n"), "{text}");
+        assert!(!text.contains("steward_drift_detected_total{stack=\"s\",kind=\"EcsService\"}"), "{text}");
         assert!(text.contains("steward_aws_calls_total{service=\"EC2\",operation=\"DescribeVpcEndpoints\"} 1\n"));
         assert!(text.contains("# TYPE steward_queue_depth gauge\nsteward_queue_depth 0\n"));
         let lines = m.emf_lines("s", 12);

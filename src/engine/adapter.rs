@@ -5,7 +5,7 @@ use super::ReconcileError;
 use crate::aws::Clients;
 use crate::guard::Guard;
 use crate::manifest::ResourceKey;
-use crate::manifest::diff::changes;
+use crate::manifest::diff::changes_with_sets;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, HashMap};
@@ -165,6 +165,10 @@ pub trait Adapter: Send + Sync {
     async fn adopt(&self, cx: &Cx<'_>, desired: &Desired, observed: &Observed) -> Result<(), ReconcileError>;
 }
 
+/// Lists of ids that are sets wherever they appear in a view: one drift per field, with the
+/// members added and removed, never a drift per position.
+pub const SET_FIELDS: &[&str] = &["subnets", "securityGroups", "routeTables"];
+
 /// The field diff between the desired view and the observed configuration. Only the top-level
 /// fields the desired view names are managed (a field the spec leaves out keeps whatever AWS
 /// has, as Terraform does with optional computed attributes).
@@ -176,7 +180,7 @@ pub fn diff(adapter: &dyn Adapter, desired: &Desired, observed: &Observed) -> Ve
         ),
         (actual, _) => actual.clone(),
     };
-    changes("", &managed, &view)
+    changes_with_sets("", &managed, &view, SET_FIELDS)
         .into_iter()
         .map(|c| Drift {
             fix: adapter.fix_for(&c.path),

@@ -4,7 +4,7 @@
 
 use super::adapter::{Drift, Fix, ObjectState, Observed};
 use crate::manifest::ResourceKey;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 /// How far the resource's references and selectors got this pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,14 @@ pub struct Facts<'a> {
     /// The field diff of the observed object against the desired view (empty when not compared).
     pub drift: Vec<Drift>,
     pub hold: Option<Hold>,
+    /// What steward last applied (`applied_view` at the last apply or clean observation).
+    pub applied: Option<&'a Json>,
+    /// `applied_view` of the desired state now.
+    pub current: Option<&'a Json>,
+    /// The desired-state version moved since the last pass (used when nothing was recorded as applied).
+    pub version_moved: bool,
+    /// The object existed before (steward applied it): its absence is drift (`cause: deleted`).
+    pub existed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +145,8 @@ impl FieldAction {
 pub struct FieldDrift {
     pub drift: Drift,
     pub action: FieldAction,
+    /// The desired state changed here since steward last applied it: a change, not drift.
+    pub change: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -190,19 +200,20 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         Resolution::Ambiguous(m) => return (Verdict::Blocked(BlockReason::Ambiguous(m.clone())), vec![]),
     };
     let Some(o) = f.observed else {
+        let missing =
+            Drift { field: EXISTENCE.into(), desired: json!("present"), actual: json!("absent"), fix: Fix::InPlace };
         if !p.enforce {
-            let missing = Drift {
-                field: EXISTENCE.into(),
-                desired: json!("present"),
-                actual: json!("absent"),
-                fix: Fix::InPlace,
-            };
-            return (Verdict::Report, vec![FieldDrift { drift: missing, action: FieldAction::Report }]);
+            return (Verdict::Report, vec![FieldDrift { drift: missing, action: FieldAction::Report, change: false }]);
         }
+        // Gone after steward applied it: drift (cause deleted), healed by creating it again.
+        let gone = match f.existed {
+            true => vec![FieldDrift { drift: missing, action: FieldAction::Update, change: false }],
+            false => vec![],
+        };
         if !settling.is_empty() {
-            return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), vec![]);
+            return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), gone);
         }
-        return (Verdict::Create, vec![]);
+        return (Verdict::Create, gone);
     };
     if !o.owned {
         if p.adopt && p.enforce {
@@ -225,7 +236,8 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
                 Fix::Replace if p.allow_replacement => FieldAction::Replace,
                 Fix::Replace => FieldAction::Immutable,
             };
-            FieldDrift { drift: d.clone(), action }
+            let change = p.enforce && is_change(f.applied, f.current, f.version_moved, &d.field);
+            FieldDrift { drift: d.clone(), action, change }
         })
         .collect();
     let has = |a: FieldAction| drift.iter().any(|d| d.action == a);
@@ -241,6 +253,40 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         Verdict::Blocked(BlockReason::Immutable)
     };
     (verdict, drift)
+}
+
+/// Whether a difference on `field` is a change: the desired state moved away from what steward
+/// last applied. Otherwise the live object moved: drift. Without a record of what was applied
+/// (statuses from before it was kept), a moved desired-state version counts as a change.
+pub fn is_change(applied: Option<&Json>, current: Option<&Json>, version_moved: bool, field: &str) -> bool {
+    match (applied, current) {
+        (Some(applied), Some(current)) => value_at(applied, field) != value_at(current, field),
+        _ => version_moved,
+    }
+}
+
+/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
+pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
+    let mut at = view;
+    for segment in path.split('.') {
+        let (key, indexes) = segment.split_once('[').map_or((segment, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            at = at.get(key)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            at = at.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(at)
+}
+
+/// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
+pub fn fingerprint(value: &Json) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in value.to_string().bytes() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    format!("{hash:016x}")
 }
 
 impl Verdict {
@@ -381,6 +427,10 @@ mod tests {
             observed,
             drift: vec![],
             hold: None,
+            applied: None,
+            current: None,
+            version_moved: false,
+            existed: false,
         }
     }
 
@@ -569,6 +619,29 @@ mod tests {
         let throttled = Some(Hold::Throttled { remaining_ms: 500 });
         let d = decide(&Facts { hold: throttled, ..facts(None) });
         assert!(matches!(d.verdict, Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. })));
+    }
+
+    #[test]
+    fn changes_are_told_apart_from_drift() {
+        let ready = object(true, ObjectState::Ready);
+        let applied = json!({ "desiredCount": 1, "env": { "A": "x" }, "containers": [{ "cpu": 256 }] });
+        // desiredCount was edited (1 → 2 in the desired state); env.A moved in AWS only.
+        let current = json!({ "desiredCount": 2, "env": { "A": "x" }, "containers": [{ "cpu": 256 }] });
+        let both = vec![drift("desiredCount", Fix::InPlace), drift("env.A", Fix::InPlace)];
+        let f = Facts { drift: both, applied: Some(&applied), current: Some(&current), ..facts(Some(&ready)) };
+        let changes: Vec<bool> = decide(&f).drift.iter().map(|d| d.change).collect();
+        assert_eq!(changes, [true, false]);
+        assert_eq!(value_at(&applied, "containers[0].cpu"), Some(&json!(256)));
+        assert_eq!(value_at(&applied, "env.B"), None);
+        // Nothing recorded as applied: the version tells.
+        let f = Facts { drift: vec![drift("desiredCount", Fix::InPlace)], version_moved: true, ..facts(Some(&ready)) };
+        assert!(decide(&f).drift[0].change);
+        // An object steward applied that is gone is drift, healed by creating it again.
+        let d = decide(&Facts { existed: true, ..facts(None) });
+        assert_eq!(d.verdict, Verdict::Create);
+        assert_eq!((d.drift[0].drift.field.as_str(), d.drift[0].change), (EXISTENCE, false));
+        assert!(decide(&facts(None)).drift.is_empty(), "a first creation is no drift");
+        assert_ne!(fingerprint(&json!("stale: version 4")), fingerprint(&json!("stale: version 5")));
     }
 
     #[test]

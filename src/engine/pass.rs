@@ -11,7 +11,7 @@ use crate::aws::{CallCounter, ErrorClass};
 use crate::kinds::{self, Kind};
 use crate::manifest::references;
 use crate::manifest::{Manifest, ResourceKey};
-use crate::status::{DriftRecord, Phase, Status};
+use crate::status::{Applied, DriftRecord, PendingChange, Phase, Status};
 use crate::store::StoredResource;
 use anyhow::Result;
 use serde_json::{Value as Json, json};
@@ -383,6 +383,8 @@ impl Engine {
         let throttled = self
             .throttle_wait(item.r.manifest.key.kind)
             .map(|d| Hold::Throttled { remaining_ms: d.as_millis() as u64 });
+        let current = item.desired.as_ref().map(|d| applied_view(adapter, d));
+        let prev = &item.prev;
         decide::decide(&decide::Facts {
             removed: item.r.deleted,
             paused: item.paused,
@@ -391,6 +393,10 @@ impl Engine {
             observed,
             drift,
             hold: backoff.or(throttled),
+            applied: prev.applied.as_ref().map(|a| &a.view),
+            current: current.as_ref(),
+            version_moved: prev.observed_generation != 0 && prev.observed_generation < item.r.version,
+            existed: prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&prev.phase),
         })
     }
 
@@ -452,10 +458,11 @@ impl Engine {
         if let Some(o) = observed {
             status.outputs = o.outputs.clone();
         }
+        let desired = item.desired.as_ref();
         if !matches!(decision.verdict, Verdict::Paused(_)) {
             self.record_drift(adapter, key, prev, decision, &mut status);
         }
-        let desired = item.desired.as_ref();
+        let applied_now = desired.map(|d| Applied { version: r.version, view: applied_view(adapter, d) });
         let outcome = match &decision.verdict {
             Verdict::Paused(_) => {
                 status.last_drift = drift_records(adapter, decision, |_| "paused".into());
@@ -464,6 +471,7 @@ impl Engine {
                 Outcome::Skipped
             }
             Verdict::InSync => {
+                status.applied = applied_now;
                 status.phase = Phase::Ready;
                 status.set("Ready", true, "Available", "");
                 status.set("Synced", true, "InSync", "");
@@ -493,6 +501,9 @@ impl Engine {
                 let (Some(cx), Some(desired)) = (cx, desired) else {
                     unreachable!("an action is only decided for a resolved, observed resource")
                 };
+                if matches!(decision.verdict, Verdict::Create | Verdict::Update | Verdict::Replace) {
+                    self.start_change(item, decision, &mut status);
+                }
                 let done = match &decision.verdict {
                     Verdict::Create => adapter.create(cx, desired).await.map(Some),
                     Verdict::Adopt => {
@@ -508,6 +519,9 @@ impl Engine {
                 };
                 match done {
                     Ok(memo) => {
+                        if !matches!(decision.verdict, Verdict::Delete | Verdict::Adopt) {
+                            status.applied = applied_now;
+                        }
                         self.acted(key, r.version, &decision.verdict, memo, &mut status, observed);
                         status.clear_failures();
                         if matches!(decision.verdict, Verdict::Update | Verdict::Replace) {
@@ -569,6 +583,17 @@ impl Engine {
                         .any(|c| c.kind == "Terminal" && c.status && c.reason == code && c.message == message);
                 if !already {
                     self.events.resource("resource_blocked", key, json!({ "reason": code, "message": message }));
+                    // An object steward applied lost its ownership tags behind its back: drift.
+                    if matches!(reason, BlockReason::NotOwned(_)) && prev.applied.is_some() {
+                        self.events.resource(
+                            "drift_detected",
+                            key,
+                            json!({
+                                "field": "(ownership)", "desired": "owned", "actual": "not owned",
+                                "cause": "ownership_lost", "action": "blocked",
+                            }),
+                        );
+                    }
                 }
                 status.phase = phase;
                 status.set("Terminal", true, code, message);
@@ -634,7 +659,8 @@ impl Engine {
         }
     }
 
-    /// Drift events (once per field and value), corrections, and the status's drift record.
+    /// Drift events (once per field and value; changes are not drift), corrections, finished
+    /// changes, and the status's drift record.
     fn record_drift(
         &self,
         adapter: &dyn Adapter,
@@ -649,23 +675,73 @@ impl Engine {
         }
         for field in corrected_fields(prev, decision).into_iter().filter(|_| decision.compared) {
             let old = prev.last_drift.iter().find(|d| d.field == field).expect("a corrected field was recorded");
-            self.events.resource("drift_corrected", key, json!({ "field": old.field, "value": old.desired }));
+            let mut fields = json!({ "field": old.field, "value": old.desired });
+            if old.field == EXISTENCE {
+                fields = json!({ "field": old.field, "value": old.desired, "recreated": true });
+            }
+            self.events.resource("drift_corrected", key, fields);
+        }
+        if let (Some(pending), true) = (&prev.pending_change, decision.compared) {
+            let open = decision.drift.iter().any(|d| d.change && pending.fields.contains(&d.drift.field));
+            if !open {
+                self.events.resource(
+                    "change_applied",
+                    key,
+                    json!({ "version": pending.version, "fields": pending.fields }),
+                );
+                status.pending_change = None;
+            }
         }
         let records = drift_records(adapter, decision, event_action);
-        for record in &records {
-            let same_as_before = prev.last_drift.iter().any(|p| p.field == record.field && p.actual == record.actual);
+        for record in records.iter().filter(|r| r.cause != "change") {
+            let same_as_before =
+                prev.last_drift.iter().any(|p| p.field == record.field && p.fingerprint == record.fingerprint);
             if !same_as_before {
-                self.events.resource(
-                    "drift_detected",
-                    key,
-                    json!({ "field": record.field, "desired": record.desired, "actual": record.actual, "action": record.action }),
-                );
+                let mut fields = json!({
+                    "field": record.field, "desired": record.desired, "actual": record.actual,
+                    "action": record.action, "cause": record.cause,
+                });
+                if let (Some(want), Some(have)) = (record.desired.as_array(), record.actual.as_array()) {
+                    fields["added"] = json!(have.iter().filter(|v| !want.contains(v)).collect::<Vec<_>>());
+                    fields["removed"] = json!(want.iter().filter(|v| !have.contains(v)).collect::<Vec<_>>());
+                }
+                self.events.resource("drift_detected", key, fields);
             }
         }
         if !records.is_empty() {
             status.set("Drifted", true, "Drift", drifted_fields(decision));
         }
         status.last_drift = records;
+    }
+
+    /// `change_started`, once per desired-state version and set of fields steward carries out.
+    fn start_change(&self, item: &Item<'_>, decision: &Decision, status: &mut Status) {
+        let r = item.r;
+        let created = decision.verdict == Verdict::Create && decision.drift.is_empty();
+        let changed: Vec<&decide::FieldDrift> = decision.drift.iter().filter(|d| d.change).collect();
+        if changed.is_empty() && !created {
+            return;
+        }
+        let fields: Vec<String> =
+            if created { vec![EXISTENCE.to_string()] } else { changed.iter().map(|d| d.drift.field.clone()).collect() };
+        let pending = PendingChange { version: r.version, fields: fields.clone() };
+        if item.prev.pending_change.as_ref() == Some(&pending) {
+            return;
+        }
+        let show = |field: &str, v: &Json| if item_sensitive(r, field) { json!("(sensitive)") } else { v.clone() };
+        let details: Vec<Json> = changed
+            .iter()
+            .map(|d| json!({ "field": d.drift.field, "from": show(&d.drift.field, &d.drift.actual), "to": show(&d.drift.field, &d.drift.desired) }))
+            .collect();
+        self.events.resource(
+            "change_started",
+            &r.manifest.key,
+            json!({
+                "version": r.version, "author": r.updated_by, "message": r.message,
+                "create": created, "fields": details,
+            }),
+        );
+        status.pending_change = Some(pending);
     }
 
     /// An observation or selector lookup failed: a real pass backs off; a plan says so.
@@ -786,15 +862,24 @@ fn drift_records(
             desired: show(&f.drift.field, &f.drift.desired),
             actual: show(&f.drift.field, &f.drift.actual),
             action: action(f.action),
+            cause: match (f.change, f.drift.field.as_str()) {
+                (true, _) => "change".into(),
+                (false, EXISTENCE) if f.action != FieldAction::Report => "deleted".into(),
+                (false, EXISTENCE) => "missing".into(),
+                (false, _) => "modified".into(),
+            },
+            fingerprint: decide::fingerprint(&f.drift.actual),
         })
         .collect()
 }
 
-/// Fields that were being corrected last pass and no longer differ.
+/// Drift fields that were being corrected last pass and no longer differ (finished changes are
+/// `change_applied`, not corrections).
 fn corrected_fields(prev: &Status, decision: &Decision) -> Vec<String> {
     prev.last_drift
         .iter()
-        .filter(|old| old.action == "correcting" && !decision.drift.iter().any(|d| d.drift.field == old.field))
+        .filter(|old| old.action == "correcting" && old.cause != "change")
+        .filter(|old| !decision.drift.iter().any(|d| d.drift.field == old.field))
         .map(|old| old.field.clone())
         .collect()
 }
@@ -816,6 +901,23 @@ fn plan_entry(adapter: &dyn Adapter, key: &ResourceKey, decision: &Decision) -> 
         waiting_for: verdict.waiting_for().iter().map(ResourceKey::short).collect(),
         drift: drift_records(adapter, decision, |a| a.as_str().into()),
     }
+}
+
+/// The desired view as recorded for "last applied": secret fields only as fingerprints.
+fn applied_view(adapter: &dyn Adapter, desired: &Desired) -> Json {
+    let mut view = adapter.desired_view(desired);
+    if let Json::Object(fields) = &mut view {
+        for (field, value) in fields.iter_mut() {
+            if adapter.sensitive(field) {
+                *value = json!(decide::fingerprint(value));
+            }
+        }
+    }
+    view
+}
+
+fn item_sensitive(r: &StoredResource, field: &str) -> bool {
+    r.manifest.key.kind.adapter().sensitive(field)
 }
 
 /// The previous memo with the fields an adapter returned laid over it.

@@ -63,6 +63,9 @@ use std::collections::BTreeMap;
 
 pub struct CacheUserAdapter;
 
+/// The `password` field of the view: a fact about the SSM parameter's version, never a secret.
+const PASSWORD_IN_SYNC: &str = "set from the parameter's current version";
+
 const DEFAULT_PASSWORD_LENGTH: usize = 32;
 
 fn parameter_of(d: &Desired) -> &str {
@@ -166,10 +169,12 @@ impl Adapter for CacheUserAdapter {
             let arn = u.arn().unwrap_or_default();
             let tags = elasticache_tags(cx, arn, "").await?;
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
+            // Facts about the password, never the password: they tell one rotation from the next.
             let password = match (versions.get(parameter_of(d)), set_version) {
-                (None, _) => "missing",
-                (Some(v), Some(s)) if *v == s => "in-sync",
-                _ => "stale",
+                (None, _) => "the parameter is missing".to_string(),
+                (Some(v), Some(s)) if *v == s => PASSWORD_IN_SYNC.to_string(),
+                (Some(v), Some(s)) => format!("the parameter is at version {v}; the user was set from version {s}"),
+                (Some(v), None) => format!("the parameter is at version {v}; steward never set the user from it"),
             };
             let config = json!({ "userName": u.user_name(), "accessString": u.access_string(), "engine": u.engine(), "password": password });
             let outputs = BTreeMap::from([
@@ -190,7 +195,7 @@ impl Adapter for CacheUserAdapter {
             "userName": d.spec["userName"],
             "accessString": d.spec["accessString"],
             "engine": d.spec.get("engine").cloned().unwrap_or(json!("redis")),
-            "password": "in-sync",
+            "password": PASSWORD_IN_SYNC,
         })
     }
 
@@ -199,10 +204,6 @@ impl Adapter for CacheUserAdapter {
             "userName" | "engine" => Fix::Replace,
             _ => Fix::InPlace,
         }
-    }
-
-    fn sensitive(&self, field: &str) -> bool {
-        field == "password"
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {

@@ -22,24 +22,37 @@ impl fmt::Display for FieldChange {
 /// Every leaf that differs. Lists are compared position by position; a list of different length
 /// reports the extra or missing items.
 pub fn changes(root: &str, old: &Json, new: &Json) -> Vec<FieldChange> {
+    changes_with_sets(root, old, new, &[])
+}
+
+/// `changes`, where a list under one of the keys `sets` is a set: one change for the whole list
+/// when its members differ, whatever their order.
+pub fn changes_with_sets(root: &str, old: &Json, new: &Json, sets: &[&str]) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    compare(root.to_string(), Some(old), Some(new), &mut out);
+    compare(root.to_string(), Some(old), Some(new), sets, &mut out);
     out
 }
 
-fn compare(path: String, old: Option<&Json>, new: Option<&Json>, out: &mut Vec<FieldChange>) {
+fn compare(path: String, old: Option<&Json>, new: Option<&Json>, sets: &[&str], out: &mut Vec<FieldChange>) {
+    let last_key = path.rsplit('.').next().unwrap_or_default();
     match (old, new) {
         (Some(Json::Object(a)), Some(Json::Object(b))) => {
             for (k, va) in a {
-                compare(join(&path, k), Some(va), b.get(k), out);
+                compare(join(&path, k), Some(va), b.get(k), sets, out);
             }
             for (k, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
-                compare(join(&path, k), None, Some(vb), out);
+                compare(join(&path, k), None, Some(vb), sets, out);
+            }
+        }
+        (Some(Json::Array(a)), Some(Json::Array(b))) if sets.contains(&last_key) => {
+            let same = a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x));
+            if !same {
+                out.push(FieldChange { path, old: old.cloned(), new: new.cloned() });
             }
         }
         (Some(Json::Array(a)), Some(Json::Array(b))) => {
             for i in 0..a.len().max(b.len()) {
-                compare(format!("{path}[{i}]"), a.get(i), b.get(i), out);
+                compare(format!("{path}[{i}]"), a.get(i), b.get(i), sets, out);
             }
         }
         (a, b) if a != b => out.push(FieldChange { path, old: a.cloned(), new: b.cloned() }),
