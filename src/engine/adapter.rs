@@ -29,6 +29,9 @@ pub struct Desired {
     pub version: u64,
     /// The previous status's memo (facts the kind keeps between passes).
     pub memo: Json,
+    /// The stack's `tagPolicy: exact`: tags steward did not declare are drift and are removed.
+    /// By default (`merge`) only the declared keys are compared and enforced.
+    pub exact_tags: bool,
 }
 
 impl Desired {
@@ -163,6 +166,15 @@ pub trait Adapter: Send + Sync {
     async fn delete(&self, cx: &Cx<'_>, observed: &Observed) -> Result<(), ReconcileError>;
     /// Puts the ownership tags on an object found by name (`adopt: true`).
     async fn adopt(&self, cx: &Cx<'_>, desired: &Desired, observed: &Observed) -> Result<(), ReconcileError>;
+    /// Where the object's tags live; None for kinds without tags.
+    fn tagged<'a>(&self, _observed: &'a Observed) -> Option<crate::kinds::Tagged<'a>> {
+        None
+    }
+}
+
+/// Whether a diff path is under `tags`.
+pub fn is_tag_field(field: &str) -> bool {
+    field == "tags" || field.starts_with("tags.")
 }
 
 /// Lists of ids that are sets wherever they appear in a view: one drift per field, with the
@@ -174,12 +186,18 @@ pub const SET_FIELDS: &[&str] = &["subnets", "securityGroups", "routeTables"];
 /// has, as Terraform does with optional computed attributes).
 pub fn diff(adapter: &dyn Adapter, desired: &Desired, observed: &Observed) -> Vec<Drift> {
     let view = adapter.desired_view(desired);
-    let managed: Json = match (&observed.config, &view) {
+    let mut managed: Json = match (&observed.config, &view) {
         (Json::Object(actual), Json::Object(wanted)) => Json::Object(
             actual.iter().filter(|(k, _)| wanted.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
         ),
         (actual, _) => actual.clone(),
     };
+    // Tag policy merge: keys others added (cost allocation, backup tooling) are theirs.
+    if !desired.exact_tags
+        && let (Some(Json::Object(have)), Some(Json::Object(want))) = (managed.get_mut("tags"), view.get("tags"))
+    {
+        have.retain(|k, _| want.contains_key(k));
+    }
     changes_with_sets("", &managed, &view, SET_FIELDS)
         .into_iter()
         .map(|c| Drift {

@@ -17,7 +17,7 @@ pub mod pass;
 mod resolve;
 
 pub use adapter::{
-    Adapter, Cache, Cx, Desired, Drift, Fix, ObjectState, Observed, TAG_KIND, TAG_NAME, TAG_STACK, diff,
+    Adapter, Cache, Cx, Desired, Drift, Fix, ObjectState, Observed, TAG_KIND, TAG_NAME, TAG_STACK, diff, is_tag_field,
 };
 pub use error::ReconcileError;
 pub use pass::{PassOptions, PassReport, PlanEntry};

@@ -512,6 +512,10 @@ impl Engine {
                     Verdict::Delete => {
                         adapter.delete(cx, observed.expect("delete needs an object")).await.map(|()| None)
                     }
+                    Verdict::Update => {
+                        let o = observed.expect("update needs an object");
+                        update_in_parts(adapter, cx, desired, o, decision.fixable()).await
+                    }
                     _ => adapter
                         .update(cx, desired, observed.expect("update needs an object"), &decision.fixable())
                         .await
@@ -836,6 +840,37 @@ impl Engine {
             self.throttled.lock().unwrap().insert(kind.service(), Instant::now() + hold);
         }
     }
+}
+
+/// An in-place update: tag drift through the kind's `retag`, the other fields through `update`.
+async fn update_in_parts(
+    adapter: &dyn Adapter,
+    cx: &Cx<'_>,
+    desired: &Desired,
+    observed: &Observed,
+    fixable: Vec<super::Drift>,
+) -> Result<Option<Json>, ReconcileError> {
+    let (tags, other): (Vec<_>, Vec<_>) = fixable.into_iter().partition(|d| super::is_tag_field(&d.field));
+    if !tags.is_empty() {
+        // Only under tagPolicy exact are keys steward did not declare removed.
+        let remove: Vec<String> = match desired.exact_tags {
+            true => observed.config["tags"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone())
+                .filter(|k| !desired.tags.contains_key(k))
+                .collect(),
+            false => Vec::new(),
+        };
+        if let Some(target) = adapter.tagged(observed) {
+            kinds::retag(cx, target, &desired.tags, &remove).await?;
+        }
+    }
+    if other.is_empty() {
+        return Ok(None);
+    }
+    adapter.update(cx, desired, observed, &other).await.map(Some)
 }
 
 /// The action word of a field in `drift_detected` events (a contract in the README).

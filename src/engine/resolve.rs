@@ -64,6 +64,7 @@ impl Engine {
                 vpc_id: vpc,
                 version: r.version,
                 memo: Json::Null,
+                exact_tags: false,
             };
             return Ok((desired, Vec::new()));
         }
@@ -111,8 +112,17 @@ impl Engine {
                 tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
             }
         }
-        let mut desired =
-            Desired { key: key.clone(), spec, tags, region, vpc_id: vpc, version: r.version, memo: Json::Null };
+        let exact_tags = stack.manifest.spec.get("tagPolicy").and_then(Json::as_str) == Some("exact");
+        let mut desired = Desired {
+            key: key.clone(),
+            spec,
+            tags,
+            region,
+            vpc_id: vpc,
+            version: r.version,
+            memo: Json::Null,
+            exact_tags,
+        };
         desired.tags.extend(desired.ownership_tags());
         Ok((desired, settling))
     }

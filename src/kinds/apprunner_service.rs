@@ -106,7 +106,7 @@ pub fn join(values: &[i64]) -> String {
 // ListServices carries no configuration, so a service is described in detail only when its
 // UpdatedAt moved since the last pass (cached by ARN); its status comes from the listing.
 
-use super::{apprunner_adopt, apprunner_tag_list, apprunner_tags, owns};
+use super::{Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, tag_view};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -298,6 +298,7 @@ impl Adapter for AppRunnerServiceAdapter {
                 other => ObjectState::Busy(other.to_string()),
             };
             let tags = apprunner_tags(cx, &arn).await?;
+            config["tags"] = tag_view(&tags);
             let outputs = BTreeMap::from([
                 ("arn".to_string(), arn.clone()),
                 ("serviceUrl".to_string(), summary.service_url().unwrap_or_default().to_string()),
@@ -348,6 +349,7 @@ impl Adapter for AppRunnerServiceAdapter {
             }
             view["healthCheck"] = health;
         }
+        view["tags"] = tag_view(&d.tags);
         view
     }
 
@@ -397,6 +399,10 @@ impl Adapter for AppRunnerServiceAdapter {
         cx.may_mutate().await?;
         cx.clients.apprunner.delete_service().service_arn(&o.id).send().await.map_err(aws("DeleteService"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::AppRunner(&o.id))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

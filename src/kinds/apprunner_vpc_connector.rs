@@ -31,7 +31,9 @@ pub fn definition() -> KindDef {
 // A VPC connector cannot be modified: a change creates a new revision of the same name, and the
 // old revision is deleted once the new one exists (services follow through their reference).
 
-use super::{apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, strings};
+use super::{
+    Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, strings, tag_view,
+};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -64,7 +66,11 @@ impl Adapter for VpcConnectorAdapter {
             let Some(c) = newest else { continue };
             let arn = c.vpc_connector_arn().unwrap_or_default();
             let tags = apprunner_tags(cx, arn).await?;
-            let config = json!({ "subnets": sorted_strings(c.subnets()), "securityGroups": sorted_strings(c.security_groups()) });
+            let config = json!({
+                "subnets": sorted_strings(c.subnets()),
+                "securityGroups": sorted_strings(c.security_groups()),
+                "tags": tag_view(&tags),
+            });
             let outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
             out.insert(
                 d.key.clone(),
@@ -82,7 +88,11 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Json {
-        json!({ "subnets": sorted(d.spec.get("subnets")), "securityGroups": sorted(d.spec.get("securityGroups")) })
+        json!({
+            "subnets": sorted(d.spec.get("subnets")),
+            "securityGroups": sorted(d.spec.get("securityGroups")),
+            "tags": tag_view(&d.tags),
+        })
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -120,6 +130,10 @@ impl Adapter for VpcConnectorAdapter {
             .await
             .map_err(aws("DeleteVpcConnector"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::AppRunner(&o.id))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

@@ -70,7 +70,9 @@ fn check(spec: &Json, c: &mut Checker) {
 
 // ---- adapter ----
 
-use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
+use super::{
+    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings, tag_view,
+};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -126,6 +128,8 @@ impl Adapter for CacheClusterAdapter {
                 "subnetGroup": c.cache_subnet_group_name(),
                 "securityGroups": sorted_strings(&groups),
             });
+            let mut config = config;
+            config["tags"] = tag_view(&tags);
             let mut outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
             if let Some(address) = endpoint.and_then(|e| e.address()) {
                 outputs.insert("address".into(), address.to_string());
@@ -143,6 +147,7 @@ impl Adapter for CacheClusterAdapter {
 
     fn desired_view(&self, d: &Desired) -> Json {
         let mut view = json!({
+            "tags": tag_view(&d.tags),
             "engine": d.spec["engine"],
             "engineVersion": d.spec["engineVersion"],
             "nodeType": d.spec["nodeType"],
@@ -226,6 +231,10 @@ impl Adapter for CacheClusterAdapter {
             .await
             .map_err(aws("DeleteCacheCluster"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

@@ -26,7 +26,9 @@ pub fn definition() -> KindDef {
 
 // ---- adapter ----
 
-use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings};
+use super::{
+    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings, tag_view,
+};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -58,8 +60,11 @@ impl Adapter for CacheSubnetGroupAdapter {
             let tags = elasticache_tags(cx, arn, g.vpc_id().unwrap_or_default()).await?;
             let subnets: Vec<String> =
                 g.subnets().iter().filter_map(|s| s.subnet_identifier().map(str::to_string)).collect();
-            let config =
-                json!({ "description": g.cache_subnet_group_description(), "subnets": sorted_strings(&subnets) });
+            let config = json!({
+                "description": g.cache_subnet_group_description(),
+                "subnets": sorted_strings(&subnets),
+                "tags": tag_view(&tags),
+            });
             let outputs = BTreeMap::from([("name".to_string(), d.key.name.clone())]);
             out.insert(
                 d.key.clone(),
@@ -77,7 +82,11 @@ impl Adapter for CacheSubnetGroupAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Json {
-        json!({ "description": d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION), "subnets": sorted(d.spec.get("subnets")) })
+        json!({
+            "description": d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
+            "subnets": sorted(d.spec.get("subnets")),
+            "tags": tag_view(&d.tags),
+        })
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -127,6 +136,10 @@ impl Adapter for CacheSubnetGroupAdapter {
             .await
             .map_err(aws("DeleteCacheSubnetGroup"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

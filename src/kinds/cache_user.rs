@@ -53,7 +53,7 @@ pub fn definition() -> KindDef {
 // whose version moved on is set on the user again. The value only ever travels from SSM to
 // ElastiCache inside `set_password`.
 
-use super::{elasticache_adopt, elasticache_tag_list, elasticache_tags, owns};
+use super::{Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, tag_view};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -176,7 +176,10 @@ impl Adapter for CacheUserAdapter {
                 (Some(v), Some(s)) => format!("the parameter is at version {v}; the user was set from version {s}"),
                 (Some(v), None) => format!("the parameter is at version {v}; steward never set the user from it"),
             };
-            let config = json!({ "userName": u.user_name(), "accessString": u.access_string(), "engine": u.engine(), "password": password });
+            let config = json!({
+                "userName": u.user_name(), "accessString": u.access_string(), "engine": u.engine(),
+                "password": password, "tags": tag_view(&tags),
+            });
             let outputs = BTreeMap::from([
                 ("userId".to_string(), d.key.name.clone()),
                 ("passwordParameter".to_string(), parameter_of(d).to_string()),
@@ -196,6 +199,7 @@ impl Adapter for CacheUserAdapter {
             "accessString": d.spec["accessString"],
             "engine": d.spec.get("engine").cloned().unwrap_or(json!("redis")),
             "password": PASSWORD_IN_SYNC,
+            "tags": tag_view(&d.tags),
         })
     }
 
@@ -247,6 +251,10 @@ impl Adapter for CacheUserAdapter {
         cx.may_mutate().await?;
         cx.clients.elasticache.delete_user().user_id(&o.id).send().await.map_err(aws("DeleteUser"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

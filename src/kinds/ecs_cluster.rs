@@ -20,7 +20,7 @@ pub fn definition() -> KindDef {
 
 // ---- adapter ----
 
-use super::{ecs_adopt, ecs_retag, ecs_tag_list, owns, tag_map, tag_view};
+use super::{Tagged, ecs_adopt, ecs_tag_list, owns, tag_map, tag_view};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -105,19 +105,18 @@ impl Adapter for EcsClusterAdapter {
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         if drift.iter().any(|x| x.field == "containerInsights") {
             cx.may_mutate().await?;
+            // UpdateCluster with settings: AWS and moto both serve it (moto has no
+            // UpdateClusterSettings, so a heal through it failed for ever on moto).
             cx.clients
                 .ecs
-                .update_cluster_settings()
+                .update_cluster()
                 .cluster(&o.id)
                 .settings(
                     ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)).build(),
                 )
                 .send()
                 .await
-                .map_err(aws("UpdateClusterSettings"))?;
-        }
-        if drift.iter().any(|x| x.field.starts_with("tags")) {
-            ecs_retag(cx, &o.id, &o.config["tags"], &d.tags).await?;
+                .map_err(aws("UpdateCluster"))?;
         }
         Ok(Json::Null)
     }
@@ -126,6 +125,10 @@ impl Adapter for EcsClusterAdapter {
         cx.may_mutate().await?;
         cx.clients.ecs.delete_cluster().cluster(&o.id).send().await.map_err(aws("DeleteCluster"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::Ecs(&o.id))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

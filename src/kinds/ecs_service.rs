@@ -159,9 +159,7 @@ fn check(spec: &Json, c: &mut Checker) {
 // their contents are cached by ARN, and any difference registers a new revision that the
 // service is then pointed at (always by full ARN).
 
-use super::{
-    client_token, ecs_adopt, ecs_retag, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view,
-};
+use super::{Tagged, client_token, ecs_adopt, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -444,6 +442,8 @@ impl Adapter for EcsServiceAdapter {
                         },
                         "taskDefinition": project(&td, &desired_task(d)),
                         "tags": tag_view(&tags),
+                        "platformVersion": s.platform_version(),
+                        "propagateTags": s.propagate_tags().map(|p| p.as_str()),
                     });
                     let arn = s.service_arn().unwrap_or_default().to_string();
                     let outputs = BTreeMap::from([
@@ -468,12 +468,19 @@ impl Adapter for EcsServiceAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Json {
-        json!({
+        let mut view = json!({
             "desiredCount": d.spec.get("desiredCount").cloned().unwrap_or(json!(1)),
             "network": network_view(d),
             "taskDefinition": desired_task(d),
             "tags": tag_view(&d.tags),
-        })
+        });
+        // Managed only where the spec names them (AWS picks a default otherwise).
+        for field in ["platformVersion", "propagateTags"] {
+            if let Some(value) = d.spec.get(field) {
+                view[field] = value.clone();
+            }
+        }
+        view
     }
 
     fn fix_for(&self, _field: &str) -> crate::engine::Fix {
@@ -504,29 +511,35 @@ impl Adapter for EcsServiceAdapter {
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
         let mut memo = Json::Null;
-        if drift.iter().any(|x| !x.field.starts_with("tags")) {
-            let td = if drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
-                let arn = matching_task_definition(cx, d).await?;
-                memo = json!({ "taskDefinitionArn": arn });
-                arn
-            } else {
-                o.extra["taskDefinition"].as_str().unwrap_or_default().to_string()
-            };
-            let request = cx
-                .clients
-                .ecs
-                .update_service()
-                .cluster(o.extra["cluster"].as_str().unwrap_or_default())
-                .service(&d.key.name)
-                .task_definition(td)
-                .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
-                .network_configuration(network_config(d)?);
-            cx.may_mutate().await?;
-            request.send().await.map_err(aws("UpdateService"))?;
-        }
-        if drift.iter().any(|x| x.field.starts_with("tags")) {
-            ecs_retag(cx, &o.id, &o.config["tags"], &d.tags).await?;
-        }
+        let td = if drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
+            let arn = matching_task_definition(cx, d).await?;
+            memo = json!({ "taskDefinitionArn": arn });
+            arn
+        } else {
+            o.extra["taskDefinition"].as_str().unwrap_or_default().to_string()
+        };
+        let request = cx
+            .clients
+            .ecs
+            .update_service()
+            .cluster(o.extra["cluster"].as_str().unwrap_or_default())
+            .service(&d.key.name)
+            .task_definition(td)
+            .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
+            .network_configuration(network_config(d)?);
+        // A platform version is sent only when it drifted: on AWS it starts a new deployment.
+        let touched = |f: &str| drift.iter().any(|x| x.field == f);
+        let spec_str = |f: &str| d.spec.get(f).and_then(Json::as_str).map(str::to_string);
+        let request = match touched("platformVersion") {
+            true => request.set_platform_version(spec_str("platformVersion")),
+            false => request,
+        };
+        let request = match touched("propagateTags") {
+            true => request.set_propagate_tags(spec_str("propagateTags").map(|p| PropagateTags::from(p.as_str()))),
+            false => request,
+        };
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("UpdateService"))?;
         Ok(memo)
     }
 
@@ -542,6 +555,10 @@ impl Adapter for EcsServiceAdapter {
             .await
             .map_err(aws("DeleteService"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::Ecs(&o.id))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

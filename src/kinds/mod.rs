@@ -287,34 +287,67 @@ pub(crate) async fn ecs_adopt(cx: &crate::engine::Cx<'_>, desired: &Desired, arn
     Ok(())
 }
 
-/// Brings ECS tags to `desired` (tagging first, then removing the ones steward does not want).
-pub(crate) async fn ecs_retag(
+/// Where an object's tags live: its id or ARN, by the service that tags it.
+pub enum Tagged<'a> {
+    Ec2(&'a str),
+    ElastiCache(&'a str),
+    AppRunner(&'a str),
+    Ecs(&'a str),
+}
+
+/// Sets the tags `set` on an object and removes the keys `remove` (the engine calls it for drift
+/// under `tags`, instead of the kind's update). Cached tags of the object are dropped.
+pub async fn retag(
     cx: &crate::engine::Cx<'_>,
-    arn: &str,
-    have: &Json,
-    desired: &BTreeMap<String, String>,
+    target: Tagged<'_>,
+    set: &BTreeMap<String, String>,
+    remove: &[String],
 ) -> Result<(), ReconcileError> {
+    use crate::aws::aws;
+    let keys = || Some(remove.to_vec());
     cx.may_mutate().await?;
-    cx.clients
-        .ecs
-        .tag_resource()
-        .resource_arn(arn)
-        .set_tags(Some(ecs_tag_list(desired)))
-        .send()
-        .await
-        .map_err(crate::aws::aws("TagResource"))?;
-    let stale: Vec<String> =
-        have.as_object().into_iter().flatten().map(|(k, _)| k.clone()).filter(|k| !desired.contains_key(k)).collect();
-    if !stale.is_empty() {
-        cx.may_mutate().await?;
-        cx.clients
-            .ecs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(crate::aws::aws("UntagResource"))?;
+    match target {
+        Tagged::Ec2(id) => {
+            let tags = set.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+            let request = cx.clients.ec2.create_tags().resources(id).set_tags(Some(tags.collect()));
+            request.send().await.map_err(aws("CreateTags"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let gone = remove.iter().map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build());
+                let request = cx.clients.ec2.delete_tags().resources(id).set_tags(Some(gone.collect()));
+                request.send().await.map_err(aws("DeleteTags"))?;
+            }
+        }
+        Tagged::ElastiCache(arn) => {
+            let request = cx.clients.elasticache.add_tags_to_resource().resource_name(arn);
+            request.set_tags(Some(elasticache_tag_list(set))).send().await.map_err(aws("AddTagsToResource"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request =
+                    cx.clients.elasticache.remove_tags_from_resource().resource_name(arn).set_tag_keys(keys());
+                request.send().await.map_err(aws("RemoveTagsFromResource"))?;
+            }
+            cx.cache.forget_tags(&format!("{arn}#"));
+        }
+        Tagged::AppRunner(arn) => {
+            let request = cx.clients.apprunner.tag_resource().resource_arn(arn);
+            request.set_tags(Some(apprunner_tag_list(set))).send().await.map_err(aws("TagResource"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request = cx.clients.apprunner.untag_resource().resource_arn(arn).set_tag_keys(keys());
+                request.send().await.map_err(aws("UntagResource"))?;
+            }
+            cx.cache.forget_tags(arn);
+        }
+        Tagged::Ecs(arn) => {
+            let request = cx.clients.ecs.tag_resource().resource_arn(arn).set_tags(Some(ecs_tag_list(set)));
+            request.send().await.map_err(aws("TagResource"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request = cx.clients.ecs.untag_resource().resource_arn(arn).set_tag_keys(keys());
+                request.send().await.map_err(aws("UntagResource"))?;
+            }
+        }
     }
     Ok(())
 }

@@ -37,6 +37,7 @@ pub fn definition() -> KindDef {
             req("region", string(REGION)),
             req("vpc", Shape::Selector { id_prefix: "vpc-" }),
             opt("defaultTags", tags()),
+            opt("tagPolicy", Shape::Enum(&["merge", "exact"])),
             opt("resync", string(RESYNC)),
             opt("params", dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50)),
         ],

@@ -1,7 +1,7 @@
 //! VpcEndpoint: an EC2 VPC endpoint, Interface (subnets, security groups, private DNS) or Gateway
 //! (route tables).
 
-use super::{GENERIC_NAME, KindDef};
+use super::{GENERIC_NAME, KindDef, Tagged};
 use crate::manifest::schema::*;
 use serde_json::Value as Json;
 
@@ -277,36 +277,6 @@ impl Adapter for VpcEndpointAdapter {
             cx.may_mutate().await?;
             request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
         }
-        if drift.iter().any(|x| x.field.starts_with("tags")) {
-            let have: BTreeMap<String, String> = o.config["tags"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect();
-            let stale: Vec<Tag> =
-                have.keys().filter(|k| !d.tags.contains_key(*k)).map(|k| Tag::builder().key(k).build()).collect();
-            cx.may_mutate().await?;
-            cx.clients
-                .ec2
-                .create_tags()
-                .resources(&o.id)
-                .set_tags(Some(ec2_tags(&d.tags)))
-                .send()
-                .await
-                .map_err(aws("CreateTags"))?;
-            if !stale.is_empty() {
-                cx.may_mutate().await?;
-                cx.clients
-                    .ec2
-                    .delete_tags()
-                    .resources(&o.id)
-                    .set_tags(Some(stale))
-                    .send()
-                    .await
-                    .map_err(aws("DeleteTags"))?;
-            }
-        }
         Ok(Json::Null)
     }
 
@@ -320,6 +290,10 @@ impl Adapter for VpcEndpointAdapter {
             .await
             .map_err(aws("DeleteVpcEndpoints"))?;
         Ok(())
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(Tagged::Ec2(&o.id))
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
