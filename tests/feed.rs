@@ -149,3 +149,22 @@ fn the_drift_alarm_filter_matches_drift_and_not_changes() {
         assert!(!matches(pattern, &json!({ "event": event, "stack": "s" })), "{pattern} matches {event}");
     }
 }
+
+#[test]
+fn a_replacement_steward_makes_is_a_change_and_never_a_deletion_alert() {
+    let live = Live::start();
+    let old = live.output("VpcEndpoint/logs", "id");
+    let dir = live.world.seed_copy();
+    replace_in(&dir.join("endpoints.yaml"), "  service: logs\n", "  service: monitoring\n  allowReplacement: true\n");
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    let events = live.converge();
+    assert!(named(&events, "drift_detected").is_empty(), "{:?}", named(&events, "drift_detected"));
+    let started: Vec<&Value> = named(&events, "change_started").into_iter().filter(|e| e["name"] == "logs").collect();
+    assert_eq!(started[0]["fields"][0]["field"], "service", "{started:?}");
+    assert_ne!(live.output("VpcEndpoint/logs", "id"), old);
+    let endpoints = live.block(live.ec2().describe_vpc_endpoints().send()).unwrap();
+    let live_ones: Vec<_> =
+        endpoints.vpc_endpoints().iter().filter(|e| e.state().is_some_and(|s| s.as_str() != "deleted")).collect();
+    assert_eq!(live_ones.len(), 7);
+    assert!(live_ones.iter().any(|e| e.service_name() == Some("com.amazonaws.eu-west-1.monitoring")));
+}

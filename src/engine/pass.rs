@@ -422,7 +422,7 @@ impl Engine {
         if let (Some(cx), Some(d), true) =
             (cx, &item.desired, matches!(decision.verdict, Verdict::Update | Verdict::Replace | Verdict::Delete))
         {
-            let fresh = Cx { tags_fresh_since: pass.started, ..self.cx(cx.clients, cx.stack.clone(), pass.started) };
+            let fresh = self.cx(cx.clients, cx.stack.clone(), pass.started);
             match adapter.observe(&fresh, std::slice::from_ref(d)).await {
                 Ok(mut found) => {
                     rechecked = found.remove(key);
@@ -523,8 +523,12 @@ impl Engine {
                 };
                 match done {
                     Ok(memo) => {
-                        if !matches!(decision.verdict, Verdict::Delete | Verdict::Adopt) {
-                            status.applied = applied_now;
+                        match decision.verdict {
+                            Verdict::Create | Verdict::Update => status.applied = applied_now,
+                            // The object is being replaced: its absence next pass is steward's
+                            // own doing, not a deletion behind its back.
+                            Verdict::Replace => status.applied = None,
+                            _ => {}
                         }
                         self.acted(key, r.version, &decision.verdict, memo, &mut status, observed);
                         status.clear_failures();
