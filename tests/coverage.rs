@@ -5,21 +5,17 @@
 mod common;
 
 use common::live::Live;
-use serde_json::Value;
 
 fn drifted_fields(live: &Live) -> (i32, Vec<String>) {
-    let run = live.world.run(&["diff", "--live", "-o", "json"]);
-    let plan: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let (code, plan) = live.plan();
     let fields = plan
-        .as_array()
-        .unwrap()
         .iter()
         .flat_map(|e| {
             let target = format!("{}/{}", e["kind"].as_str().unwrap(), e["name"].as_str().unwrap());
             e["drift"].as_array().unwrap().iter().map(move |d| format!("{target} {}", d["field"].as_str().unwrap()))
         })
         .collect();
-    (run.code(), fields)
+    (code, fields)
 }
 
 #[test]

@@ -11,13 +11,6 @@ use std::time::Duration;
 
 const STACK: &str = "mentor-match";
 
-/// `diff --live -o json`: the exit code and the entries by `Kind/name`.
-fn plan(live: &Live) -> (i32, Vec<Value>) {
-    let run = live.world.run(&["diff", "--live", "-o", "json"]);
-    let entries: Value = serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
-    (run.code(), entries.as_array().unwrap().clone())
-}
-
 fn entry<'a>(entries: &'a [Value], target: &str) -> &'a Value {
     entries
         .iter()
@@ -37,34 +30,19 @@ fn redis_status(live: &Live) -> String {
 #[test]
 fn diff_live_is_no_all_clear_while_redis_is_modifying_and_still_shows_other_drift() {
     let live = Live::start();
-    assert_eq!(plan(&live).0, 0, "a converged stack plans nothing");
+    assert_eq!(live.plan().0, 0, "a converged stack plans nothing");
     // App Runner env drift, settled, then Redis held in `modifying` at the same moment.
     let arn = live.output("AppRunnerService/mmweb", "arn");
-    let env_change = json!({
-        "service": "apprunner", "region": "eu-west-1", "operation": "UpdateService",
-        "input": { "ServiceArn": arn, "SourceConfiguration": {
-            "ImageRepository": { "ImageIdentifier": "public.ecr.aws/x/y:latest", "ImageRepositoryType": "ECR_PUBLIC",
-                "ImageConfiguration": { "Port": "5000", "RuntimeEnvironmentVariables": { "FLASK_ENV": "production" } } },
-            "AutoDeploymentsEnabled": false } }
-    });
-    live.admin("POST", "/_emulator/out-of-band", &env_change.to_string());
+    live.change_web_env();
     eventually("the App Runner change to settle", Duration::from_secs(30), || {
         let service = live.block(live.apprunner().describe_service().service_arn(&arn).send()).unwrap();
         service.service().unwrap().status().as_str() == "RUNNING"
     });
     set_transition(&live, 600_000);
-    live.block(
-        live.elasticache()
-            .modify_cache_cluster()
-            .cache_cluster_id("mentor-match-redis")
-            .cache_node_type("cache.t4g.small")
-            .apply_immediately(true)
-            .send(),
-    )
-    .unwrap();
+    live.resize_redis("cache.t4g.small");
     assert_eq!(redis_status(&live), "modifying");
 
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2, "{entries:?}");
     let redis = entry(&entries, "CacheCluster/mentor-match-redis");
     assert_eq!(redis["verdict"], "wait", "{redis}");
@@ -96,7 +74,7 @@ fn diff_live_is_no_all_clear_while_a_deleted_redis_cluster_is_deleting() {
     set_transition(&live, 600_000);
     live.block(live.elasticache().delete_cache_cluster().cache_cluster_id("mentor-match-redis").send()).unwrap();
     assert_eq!(redis_status(&live), "deleting");
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2);
     let redis = entry(&entries, "CacheCluster/mentor-match-redis");
     assert_eq!(redis["verdict"], "wait", "{redis}");
@@ -113,7 +91,7 @@ fn selectors_that_match_nothing_block_the_plan_and_raise_one_event() {
         live.block(live.ec2().create_tags().resources(id).tags(tag).send()).unwrap();
     };
     retag(&vpc, "renamed-in-the-console");
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2, "{entries:?}");
     let stack = entry(&entries, "Stack/mentor-match");
     assert_eq!(stack["verdict"], "blocked", "{stack}");
@@ -134,21 +112,21 @@ fn selectors_that_match_nothing_block_the_plan_and_raise_one_event() {
     // A renamed subnet blocks the resources that select it.
     let subnet = live.subnet('a');
     retag(&subnet, "renamed-subnet");
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2);
     let endpoint = entry(&entries, "VpcEndpoint/ecr-api");
     assert_eq!(endpoint["verdict"], "blocked", "{endpoint}");
     assert!(endpoint["reason"].as_str().unwrap().contains("mentor-match-vpc-intra-eu-west-1a"), "{endpoint}");
     retag(&subnet, "mentor-match-vpc-intra-eu-west-1a");
     live.converge();
-    assert_eq!(plan(&live).0, 0);
+    assert_eq!(live.plan().0, 0);
 }
 
 #[test]
 fn paused_alone_is_no_difference_and_a_paused_resource_shows_its_drift() {
     let live = Live::start();
     live.world.ok(&["pause", "--stack", STACK]);
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 0, "{entries:?}");
     assert!(entries.iter().all(|e| e["paused"] == true && e["verdict"] == "in-sync"), "{entries:?}");
     let text = live.world.run(&["diff", "--live"]);
@@ -158,7 +136,7 @@ fn paused_alone_is_no_difference_and_a_paused_resource_shows_its_drift() {
         live.ecs().update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send(),
     )
     .unwrap();
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2);
     let worker = entry(&entries, "EcsService/mentor-match-worker");
     assert_eq!((worker["verdict"].as_str(), worker["paused"].as_bool()), (Some("update"), Some(true)), "{worker}");
@@ -177,7 +155,7 @@ fn paused_alone_is_no_difference_and_a_paused_resource_shows_its_drift() {
     live.world.ok(&["resume", "--stack", STACK]);
     live.converge();
     assert_eq!(live.worker().0.desired_count(), 1);
-    assert_eq!(plan(&live).0, 0);
+    assert_eq!(live.plan().0, 0);
 }
 
 #[test]
@@ -191,7 +169,7 @@ fn an_observed_object_that_is_missing_is_a_difference_reported_once() {
     )
     .unwrap();
     live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2, "{entries:?}");
     let observed = entry(&entries, "EcsCluster/batch-jobs");
     assert_eq!(observed["verdict"], "report", "{observed}");
@@ -227,7 +205,7 @@ fn a_reference_to_a_kind_observed_later_converges_in_graph_order() {
     let found = live.block(live.ec2().describe_vpc_endpoints().vpc_endpoint_ids(&id).send()).unwrap();
     let tags = found.vpc_endpoints()[0].tags();
     assert!(tags.iter().any(|t| t.key() == Some("Cluster") && t.value() == Some(cluster.as_str())), "{tags:?}");
-    assert_eq!(plan(&live).0, 0);
+    assert_eq!(live.plan().0, 0);
 }
 
 #[test]
@@ -237,7 +215,7 @@ fn an_endpoint_that_lost_its_ownership_tag_is_blocked_not_duplicated_and_can_be_
     let name_tag = aws_sdk_ec2::types::Tag::builder().key("steward:name").build();
     live.block(live.ec2().delete_tags().resources(&logs).tags(name_tag).send()).unwrap();
 
-    let (code, entries) = plan(&live);
+    let (code, entries) = live.plan();
     assert_eq!(code, 2);
     let entry = entry(&entries, "VpcEndpoint/logs");
     assert_eq!(entry["verdict"], "blocked", "{entry}");
@@ -258,7 +236,7 @@ fn an_endpoint_that_lost_its_ownership_tag_is_blocked_not_duplicated_and_can_be_
     assert_eq!(named(&events, "resource_adopted")[0]["id"], logs.as_str());
     assert_eq!(count(), 7);
     assert_eq!(live.output("VpcEndpoint/logs", "id"), logs);
-    assert_eq!(plan(&live).0, 0);
+    assert_eq!(live.plan().0, 0);
 }
 
 #[test]
@@ -273,15 +251,7 @@ fn the_daemon_never_modifies_a_cluster_whose_ownership_tag_was_removed() {
     let arn = live.output("CacheCluster/mentor-match-redis", "arn");
     live.block(live.elasticache().remove_tags_from_resource().resource_name(&arn).tag_keys("steward:name").send())
         .unwrap();
-    live.block(
-        live.elasticache()
-            .modify_cache_cluster()
-            .cache_cluster_id("mentor-match-redis")
-            .cache_node_type("cache.t4g.small")
-            .apply_immediately(true)
-            .send(),
-    )
-    .unwrap();
+    live.resize_redis("cache.t4g.small");
     live.admin("DELETE", "/_emulator/requests", "");
     eventually("the cluster to be reported not owned", Duration::from_secs(90), || {
         live.status("CacheCluster/mentor-match-redis")["phase"] == "NotOwned"

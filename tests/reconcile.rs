@@ -103,14 +103,7 @@ fn a_deleted_redis_cluster_is_recreated_and_its_new_address_flows_to_web_and_wor
 fn node_type_endpoint_and_worker_drift_are_healed() {
     let live = Live::start();
     let ec = live.elasticache();
-    live.block(
-        ec.modify_cache_cluster()
-            .cache_cluster_id("mentor-match-redis")
-            .cache_node_type("cache.t4g.small")
-            .apply_immediately(true)
-            .send(),
-    )
-    .unwrap();
+    live.resize_redis("cache.t4g.small");
     // An interface endpoint: one deleted, one losing its security group and a subnet.
     let ec2 = live.ec2();
     let endpoints = live.block(ec2.describe_vpc_endpoints().send()).unwrap();
@@ -200,14 +193,7 @@ fn app_runner_env_pause_deletion_and_connector_loss_are_healed() {
     let live = Live::start();
     let ar = live.apprunner();
     let arn = live.output("AppRunnerService/mmweb", "arn");
-    let env_change = json!({
-        "service": "apprunner", "region": "eu-west-1", "operation": "UpdateService",
-        "input": { "ServiceArn": arn, "SourceConfiguration": {
-            "ImageRepository": { "ImageIdentifier": "public.ecr.aws/x/y:latest", "ImageRepositoryType": "ECR_PUBLIC",
-                "ImageConfiguration": { "Port": "5000", "RuntimeEnvironmentVariables": { "FLASK_ENV": "production" } } },
-            "AutoDeploymentsEnabled": false } }
-    });
-    let changed = live.admin("POST", "/_emulator/out-of-band", &env_change.to_string());
+    let changed = live.change_web_env();
     assert_eq!(changed["Service"]["Status"], "OPERATION_IN_PROGRESS", "{changed}");
     live.converge();
     let env = live.web_env();
@@ -367,14 +353,7 @@ fn observe_policy_reports_and_paused_resources_are_left_alone() {
     live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
     live.world.ok(&["pause", "EcsService/mentor-match-worker"]);
     let ec = live.elasticache();
-    live.block(
-        ec.modify_cache_cluster()
-            .cache_cluster_id("mentor-match-redis")
-            .cache_node_type("cache.t4g.small")
-            .apply_immediately(true)
-            .send(),
-    )
-    .unwrap();
+    live.resize_redis("cache.t4g.small");
     live.block(
         live.ecs().update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send(),
     )

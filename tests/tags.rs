@@ -6,7 +6,6 @@ mod common;
 
 use common::live::Live;
 use common::replace_in;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// One taggable resource of the seed: its `Kind/name`, and what addresses it in AWS.
@@ -86,11 +85,8 @@ fn tags_of(live: &Live, object: &Object) -> BTreeMap<String, String> {
 
 /// The drifted fields `diff --live -o json` reports per resource, and its exit code.
 fn drift_by_resource(live: &Live) -> (i32, BTreeMap<String, Vec<String>>) {
-    let run = live.world.run(&["diff", "--live", "-o", "json"]);
-    let plan: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let (code, plan) = live.plan();
     let by = plan
-        .as_array()
-        .unwrap()
         .iter()
         .map(|e| {
             let fields =
@@ -98,7 +94,7 @@ fn drift_by_resource(live: &Live) -> (i32, BTreeMap<String, Vec<String>>) {
             (format!("{}/{}", e["kind"].as_str().unwrap(), e["name"].as_str().unwrap()), fields)
         })
         .collect();
-    (run.code(), by)
+    (code, by)
 }
 
 #[test]

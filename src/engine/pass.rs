@@ -156,6 +156,14 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A status for this pass: all conditions reset, computed from desired-state `version`, observed now.
+fn observed_status(prev: &Status, version: u64) -> Status {
+    let mut status = Status::fresh(prev);
+    status.observed_generation = version;
+    status.last_observed_at = now_rfc3339();
+    status
+}
+
 fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
@@ -452,9 +460,7 @@ impl Engine {
     ) -> Result<Outcome> {
         let (r, prev) = (item.r, &item.prev);
         let key = &r.manifest.key;
-        let mut status = Status::fresh(prev);
-        status.observed_generation = r.version;
-        status.last_observed_at = now_rfc3339();
+        let mut status = observed_status(prev, r.version);
         if let Some(o) = observed {
             status.outputs = o.outputs.clone();
         }
@@ -502,7 +508,7 @@ impl Engine {
                     unreachable!("an action is only decided for a resolved, observed resource")
                 };
                 if matches!(decision.verdict, Verdict::Create | Verdict::Update | Verdict::Replace) {
-                    self.start_change(item, decision, &mut status);
+                    self.start_change(adapter, item, decision, &mut status);
                 }
                 let done = match &decision.verdict {
                     Verdict::Create => adapter.create(cx, desired).await.map(Some),
@@ -723,7 +729,7 @@ impl Engine {
     }
 
     /// `change_started`, once per desired-state version and set of fields steward carries out.
-    fn start_change(&self, item: &Item<'_>, decision: &Decision, status: &mut Status) {
+    fn start_change(&self, adapter: &dyn Adapter, item: &Item<'_>, decision: &Decision, status: &mut Status) {
         let r = item.r;
         let created = decision.verdict == Verdict::Create && decision.drift.is_empty();
         let changed: Vec<&decide::FieldDrift> = decision.drift.iter().filter(|d| d.change).collect();
@@ -736,7 +742,7 @@ impl Engine {
         if item.prev.pending_change.as_ref() == Some(&pending) {
             return;
         }
-        let show = |field: &str, v: &Json| if item_sensitive(r, field) { json!("(sensitive)") } else { v.clone() };
+        let show = |field: &str, v: &Json| if adapter.sensitive(field) { json!("(sensitive)") } else { v.clone() };
         let details: Vec<Json> = changed
             .iter()
             .map(|d| json!({ "field": d.drift.field, "from": show(&d.drift.field, &d.drift.actual), "to": show(&d.drift.field, &d.drift.desired) }))
@@ -775,10 +781,7 @@ impl Engine {
             });
             return Ok(());
         }
-        let mut status = Status::fresh(prev);
-        status.observed_generation = r.version;
-        status.last_observed_at = now_rfc3339();
-        let outcome = self.fail(r, status, prev, e).await?;
+        let outcome = self.fail(r, observed_status(prev, r.version), prev, e).await?;
         pass.count(&key.stack, outcome);
         Ok(())
     }
@@ -953,10 +956,6 @@ fn applied_view(adapter: &dyn Adapter, desired: &Desired) -> Json {
         }
     }
     view
-}
-
-fn item_sensitive(r: &StoredResource, field: &str) -> bool {
-    r.manifest.key.kind.adapter().sensitive(field)
 }
 
 /// The previous memo with the fields an adapter returned laid over it.

@@ -46,6 +46,37 @@ impl Live {
         dir
     }
 
+    /// `diff --live -o json`: its exit code and one entry per resource.
+    pub fn plan(&self) -> (i32, Vec<Value>) {
+        let run = self.world.run(&["diff", "--live", "-o", "json"]);
+        let entries: Value = serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+        (run.code(), entries.as_array().unwrap().clone())
+    }
+
+    /// Resizes the Redis cluster out of band (it goes `modifying`).
+    pub fn resize_redis(&self, node_type: &str) {
+        let request = self
+            .elasticache()
+            .modify_cache_cluster()
+            .cache_cluster_id("mentor-match-redis")
+            .cache_node_type(node_type)
+            .apply_immediately(true);
+        self.block(request.send()).unwrap();
+    }
+
+    /// Changes the web service's image and env out of band (FLASK_ENV=production); the answer.
+    pub fn change_web_env(&self) -> Value {
+        let arn = self.output("AppRunnerService/mmweb", "arn");
+        let change = serde_json::json!({
+            "service": "apprunner", "region": "eu-west-1", "operation": "UpdateService",
+            "input": { "ServiceArn": arn, "SourceConfiguration": {
+                "ImageRepository": { "ImageIdentifier": "public.ecr.aws/x/y:latest", "ImageRepositoryType": "ECR_PUBLIC",
+                    "ImageConfiguration": { "Port": "5000", "RuntimeEnvironmentVariables": { "FLASK_ENV": "production" } } },
+                "AutoDeploymentsEnabled": false } }
+        });
+        self.admin("POST", "/_emulator/out-of-band", &change.to_string())
+    }
+
     pub fn emulator_url(&self) -> &str {
         &self.world.emulator.as_ref().unwrap().url
     }
