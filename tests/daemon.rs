@@ -80,6 +80,34 @@ fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
     assert!(!shipped.iter().any(|e| e.to_string().contains(&password)));
     let readyz = common::http("GET", &format!("{}/readyz", daemon.http), "");
     assert!(readyz.is_null(), "readyz answers text");
+
+    // `status` names the controller and says when each resource was last observed: the time of
+    // the last pass, which the heartbeat carries, moves on while steady passes write no status.
+    let worker = || -> Value {
+        let all: Value =
+            serde_json::from_str(&live.world.ok(&["status", "EcsService/mentor-match-worker", "-o", "json"])).unwrap();
+        all[0].clone()
+    };
+    let first = worker();
+    assert_eq!(
+        (first["controller"]["holder"].as_str(), first["controller"]["alive"].as_bool()),
+        (Some("a"), Some(true))
+    );
+    eventually("passes are seen without status writes", MINUTE, || {
+        let now = worker();
+        let (observed, written) =
+            (now["lastObservedAt"].as_str().unwrap_or_default(), now["status"]["lastObservedAt"].as_str().unwrap());
+        let seconds = |t: &str| chrono::DateTime::parse_from_rfc3339(t).map(|t| t.timestamp()).unwrap_or(0);
+        seconds(observed) - seconds(written) > 15
+    });
+    let table = live.world.ok(&["status"]);
+    assert!(table.contains("stack mentor-match: held by controller a; last pass"), "{table}");
+    let watched = live.world.ok(&["status", "--watch", "--timeout", "3s"]);
+    assert!(watched.contains("stack mentor-match: held by controller a"), "{watched}");
+    assert!(
+        watched.contains("EcsService/mentor-match-worker [mentor-match]") && watched.contains("Ready"),
+        "{watched}"
+    );
 }
 
 /// N small stacks (a Stack and an ECS cluster each), applied.

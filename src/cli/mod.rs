@@ -118,12 +118,12 @@ pub enum Command {
     Status {
         /// KIND or KIND/NAME
         target: Option<String>,
-        /// Keep showing it until every resource is ready (or --timeout passes)
+        /// Keep watching until interrupted, printing each change as it happens (like kubectl get -w)
         #[arg(long)]
         watch: bool,
-        /// How long --watch waits
-        #[arg(long, default_value = "30m")]
-        timeout: String,
+        /// Stop --watch after this long (like 90s, 10m); without it, --watch runs until Ctrl-C
+        #[arg(long, requires = "watch")]
+        timeout: Option<String>,
     },
     /// The long-running controller: leases, resync schedule, fast edits, HTTP, drift alerts
     Run(Box<RunArgs>),
@@ -286,7 +286,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let manifests = crate::manifest::load_paths(&files, ctx.stack.as_deref())?;
             let stacks: std::collections::BTreeSet<String> = manifests.iter().map(|m| m.key.stack.clone()).collect();
-            watch::watch(&ctx, &stacks.into_iter().collect::<Vec<_>>(), None, &timeout).await
+            watch::wait_ready(&ctx, &stacks.into_iter().collect::<Vec<_>>(), None, &timeout).await
         }
         Command::Diff { live: true, target, .. } => reconcile::diff_live(&ctx, target.as_deref()).await,
         Command::Diff { files, .. } => apply::diff(&ctx, &files).await,
@@ -299,7 +299,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Some(s) => vec![s.clone()],
                 None => ctx.store.stacks().await?,
             };
-            watch::watch(&ctx, &stacks, target.as_deref(), &timeout).await
+            watch::follow(&ctx, &stacks, target.as_deref(), timeout.as_deref()).await
         }
         Command::Status { target, .. } => reconcile::status(&ctx, target.as_deref()).await,
         Command::Run(args) => run::run(&ctx, *args, &cli.table).await,

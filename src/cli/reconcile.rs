@@ -37,9 +37,18 @@ pub async fn reconcile(ctx: &Ctx, target: Option<&str>, passes: Option<u32>, tim
     let engine = engine(ctx);
     let options = options(ctx, target)?;
     let mut done = 0;
+    let whole_stacks = match (&options.only, &options.stacks) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(stacks)) => stacks.clone(),
+        (None, None) => ctx.store.stacks().await?,
+    };
     loop {
         let report = engine.pass(&options).await?;
         done += 1;
+        let at = crate::store::now();
+        for stack in &whole_stacks {
+            ctx.store.record_pass(stack, &at).await?;
+        }
         match passes {
             Some(n) if done >= n => return Ok(ExitCode::SUCCESS),
             Some(_) => continue,
@@ -72,6 +81,17 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     };
     let resources = ctx.store.resources(Some(&stacks)).await?;
     let statuses = ctx.store.statuses(&stacks).await?;
+    let controllers = ctx.store.controllers(&stacks).await?;
+    // A resource was last observed by the later of its last status write and its stack's last
+    // pass (a pass that changes nothing writes no status).
+    let observed = |r: &crate::store::StoredResource, s: &crate::status::Status| -> Option<String> {
+        let written = Some(s.last_observed_at.clone()).filter(|t| !t.is_empty());
+        if s.phase == Phase::Pending {
+            return written;
+        }
+        let pass = controllers.get(&r.manifest.key.stack).and_then(|c| c.last_pass_at.clone());
+        written.max(pass)
+    };
     let rows: Vec<_> = resources
         .iter()
         .filter(|r| {
@@ -86,11 +106,15 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     if ctx.output != Output::Table {
         let items: Vec<_> = rows
             .iter()
-            .map(|(r, s)| json!({ "stack": r.manifest.key.stack, "kind": r.manifest.key.kind.as_str(), "name": r.manifest.key.name, "version": r.version, "paused": r.paused, "deleted": r.deleted, "status": s }))
+            .map(|(r, s)| json!({ "stack": r.manifest.key.stack, "kind": r.manifest.key.kind.as_str(), "name": r.manifest.key.name, "version": r.version, "paused": r.paused, "deleted": r.deleted, "lastObservedAt": observed(r, s), "controller": controllers.get(&r.manifest.key.stack), "status": s }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(ExitCode::SUCCESS);
     }
+    for (stack, c) in &controllers {
+        println!("{}", controller_line(stack, c));
+    }
+    println!();
     let mut table = vec![
         [
             "STACK",
@@ -129,12 +153,41 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
             drift.join(","),
             s.consecutive_failures.to_string(),
             s.next_attempt_at.clone().unwrap_or_default(),
-            s.last_observed_at.get(11..19).unwrap_or_default().to_string(),
+            observed(r, &s).as_deref().map(ago).unwrap_or_default(),
             message.chars().take(100).collect(),
         ]);
     }
     print_table(&table);
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long ago an RFC 3339 time was, the way kubectl shows ages: `8s ago`, `3m ago`, `2h ago`.
+pub fn ago(at: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(at) else { return at.to_string() };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    match secs {
+        0..120 => format!("{secs}s ago"),
+        120..7200 => format!("{}m ago", secs / 60),
+        7200..172_800 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+/// One line per stack above the table: who runs it and when it last looked.
+fn controller_line(stack: &str, c: &crate::store::Controller) -> String {
+    let pass = c.last_pass_at.as_deref().map_or("no pass recorded".to_string(), |t| format!("last pass {}", ago(t)));
+    format!("{}; {pass}", holder_line(stack, c))
+}
+
+/// Who holds a stack's lease, and whether that controller is alive.
+pub fn holder_line(stack: &str, c: &crate::store::Controller) -> String {
+    match (&c.holder, c.alive) {
+        (Some(holder), true) => format!("stack {stack}: held by controller {holder}"),
+        (Some(holder), false) => format!(
+            "stack {stack}: lease held by {holder}, whose heartbeat has stopped (another replica takes it over after the lease duration)"
+        ),
+        (None, _) => format!("stack {stack}: no controller holds it (start `steward run`)"),
+    }
 }
 
 /// `diff --live`: the pass's decisions, without acting. Exit 0 only when every resource in scope

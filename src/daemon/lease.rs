@@ -18,7 +18,7 @@
 //!   again under a fresh registration.
 
 use crate::guard::{Guard, LeaseLost};
-use crate::store::{LEASE_SK, stack_pk};
+use crate::store::{LEASE_SK, REPLICAS_PK, stack_pk};
 use anyhow::{Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -29,9 +29,6 @@ use aws_sdk_dynamodb::types::{
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// The partition of the replicas' heartbeat items.
-const REPLICAS_PK: &str = "REPLICAS";
 
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseConfig {
@@ -73,6 +70,9 @@ pub struct Leases {
     alive_until: Mutex<Option<Instant>>,
     /// Other replicas' heartbeats, by replica id.
     seen: Mutex<BTreeMap<String, Seen>>,
+    /// When each held stack's last pass ended (RFC 3339): the heartbeat carries it to `status`,
+    /// so that a steady pass writes nothing of its own.
+    passes: Mutex<BTreeMap<String, String>>,
 }
 
 fn s(v: &str) -> AttributeValue {
@@ -102,7 +102,22 @@ impl Leases {
             held: Mutex::default(),
             alive_until: Mutex::default(),
             seen: Mutex::default(),
+            passes: Mutex::default(),
         })
+    }
+
+    /// Notes that a pass of `stack` ended at `at`; the next heartbeat publishes it.
+    pub fn record_pass(&self, stack: &str, at: &str) {
+        self.passes.lock().unwrap().insert(stack.to_string(), at.to_string());
+    }
+
+    /// The last pass of each held stack, as the heartbeat item's `passes` map.
+    fn passes_attribute(&self) -> AttributeValue {
+        let held = self.held.lock().unwrap();
+        let passes = self.passes.lock().unwrap();
+        AttributeValue::M(
+            passes.iter().filter(|(stack, _)| held.contains_key(*stack)).map(|(k, v)| (k.clone(), s(v))).collect(),
+        )
     }
 
     /// This replica's wall clock in epoch milliseconds (with the test offset).
@@ -286,14 +301,20 @@ impl Leases {
                 .key("sk", s(&self.replica))
                 .expression_attribute_values(":exp", n(self.now_ms() + self.config.duration.as_millis() as i64))
                 .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":passes", self.passes_attribute())
+                .expression_attribute_values(":now", n(self.now_ms()));
             if registering {
                 update.update_expression(
-                    "SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one REMOVE evictedBy",
+                    "SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one, passes = :passes, \
+                     beatAt = :now REMOVE evictedBy",
                 )
             } else {
                 update
-                    .update_expression("SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one")
+                    .update_expression(
+                        "SET expiresAt = :exp, version = if_not_exists(version, :zero) + :one, passes = :passes, \
+                         beatAt = :now",
+                    )
                     .condition_expression("attribute_not_exists(evictedBy)")
             }
         };

@@ -417,6 +417,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                         // Transitional states and backoffs: look again soon.
                                         queue.push_after(stack.clone(), Duration::from_secs(2));
                                     }
+                                    leases.record_pass(stack, &at);
                                     shared
                                         .last_pass
                                         .lock()

@@ -826,11 +826,10 @@ impl Engine {
         spec.map_or(60, |s| resync_secs(&s))
     }
 
-    /// Writes the status unless only the observation time changed (and that recently).
+    /// Writes the status unless only the observation time changed: a steady pass writes nothing
+    /// (`status` learns the time of the last pass from the controller's heartbeat).
     async fn save(&self, key: &ResourceKey, prev: &Status, status: Status) -> Result<()> {
-        let stale =
-            parse_time(&prev.last_observed_at).is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::minutes(5));
-        if !status.same_as(prev) || stale {
+        if !status.same_as(prev) {
             self.store.put_status(key, &status, self.guard.as_ref()).await?;
         }
         Ok(())

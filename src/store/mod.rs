@@ -37,6 +37,10 @@ const GLOBAL_PK: &str = "GLOBAL";
 const CHANGES_SK: &str = "CHANGES";
 /// The sort key of a stack's lease item (see `daemon::lease`).
 pub const LEASE_SK: &str = "LEASE";
+/// The sort key of the time of a stack's last pass by `steward reconcile`.
+const PASS_SK: &str = "PASS";
+/// The partition of the controller replicas' heartbeat items (see daemon/lease.rs).
+pub const REPLICAS_PK: &str = "REPLICAS";
 
 /// A resource as stored: its manifest and the bookkeeping around it.
 #[derive(Debug, Clone, PartialEq)]
@@ -460,6 +464,91 @@ fn cancelled_indexes(e: &SdkError<TransactWriteItemsError>) -> Option<Vec<usize>
             .map(|(i, _)| i)
             .collect(),
     )
+}
+
+/// Who runs a stack, as `status` shows it: the lease holder, whether its heartbeat is current,
+/// and when its last pass of the stack ended (carried by the heartbeat, see daemon/lease.rs).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Controller {
+    pub holder: Option<String>,
+    /// The holder's heartbeat has not expired (by this machine's clock: for people, not for leases).
+    pub alive: bool,
+    pub heartbeat_at: Option<String>,
+    pub last_pass_at: Option<String>,
+}
+
+impl Store {
+    /// Notes a whole-stack pass made outside the controller (`steward reconcile`), for `status`.
+    pub async fn record_pass(&self, stack: &str, at: &str) -> Result<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&stack_pk(stack)))
+            .item("sk", s(PASS_SK))
+            .item("at", s(at))
+            .send()
+            .await
+            .map_err(|e| aws_error("recording the pass", e))?;
+        Ok(())
+    }
+
+    /// The controller of each stack: one read of its lease item, and one query of the replicas.
+    pub async fn controllers(&self, stacks: &[String]) -> Result<BTreeMap<String, Controller>> {
+        let mut replicas = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(REPLICAS_PK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws_error("listing the controller replicas", e))?;
+            for item in out.items.unwrap_or_default() {
+                let id = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                replicas.insert(id, item);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let millis = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())
+        };
+        let mut out = BTreeMap::new();
+        for stack in stacks {
+            let cli_pass = self.get_item(&stack_pk(stack), PASS_SK).await?;
+            let cli_pass = cli_pass.as_ref().and_then(|i| i.get("at")).and_then(|v| v.as_s().ok()).cloned();
+            let lease = self.get_item(&stack_pk(stack), LEASE_SK).await?;
+            let holder = lease.as_ref().and_then(|i| i.get("holder")).and_then(|v| v.as_s().ok()).cloned();
+            let beat = holder.as_ref().and_then(|h| replicas.get(h));
+            let controller = Controller {
+                alive: beat
+                    .and_then(|b| millis(b, "expiresAt"))
+                    .is_some_and(|t| t > chrono::Utc::now().timestamp_millis()),
+                heartbeat_at: beat
+                    .and_then(|b| millis(b, "beatAt"))
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                // RFC 3339 UTC times of one format compare as strings.
+                last_pass_at: beat
+                    .and_then(|b| b.get("passes"))
+                    .and_then(|v| v.as_m().ok())
+                    .and_then(|m| m.get(stack))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .max(cli_pass),
+                holder,
+            };
+            out.insert(stack.clone(), controller);
+        }
+        Ok(out)
+    }
 }
 
 pub fn now() -> String {
