@@ -60,6 +60,7 @@ class World:
         self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "bootstrap/moto-server.py"), "127.0.0.1", str(self.moto_port)],
                                            env={**os.environ, "MOTO_ECS_SERVICE_RUNNING": "1"}, stdout=log, stderr=log))
         self.procs.append(subprocess.Popen([str(TARGET / "release/steward-emulator"), "--port", str(self.emu_port), "--transition-ms", "0"],
+                                           env={**os.environ, "AWS_ENDPOINT_URL_ROUTE_53": f"http://127.0.0.1:{self.moto_port}"},
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(self.moto_port, "moto")
         wait_port(self.emu_port, "steward-emulator")
@@ -467,7 +468,7 @@ def render(r, command):
         f"- Command: `{command}` (release build; moto {__import__('moto').__version__} and steward-emulator with 0 ms transitions on loopback)",
         "- Calls are steward's own per-operation counters (`pass_completed` events); cross-check against the emulator's request log below.",
         "",
-        "## 1. Steady state: one Mentor Match stack (16 resources), converged",
+        "## 1. Steady state: one Mentor Match stack (18 resources), converged",
         "",
         f"- Created from nothing in {r['createS']:.1f} s (`steward reconcile --wait`).",
         f"- Per pass (mean of passes 2–{s['passes']} in one process, caches warm as in the daemon): **{s['callsPerPass']:.1f} AWS calls**, "
@@ -492,7 +493,7 @@ def render(r, command):
         for n, x in r["scale"].items():
             st = x["steady"]
             naive_calls, naive_s = x["naive"]
-            lines.append(f"| {n} | {16 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
+            lines.append(f"| {n} | {18 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
                          f"{st['passMs'] / 1000:.2f} s | {naive_s:.2f} s | {st['cpuMsPerPass']:.0f} ms | {100 * st['cpuMsPerPass'] / max(st['passMs'], 1):.0f} % | {st['peakRssMb']:.1f} MB |")
         lines += [""]
         for n, x in r["scale"].items():
@@ -507,7 +508,7 @@ def render(r, command):
         for n, x in r["scale"].items():
             d = x.get("daemon")
             if d:
-                lines.append(f"| {n} | {16 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
+                lines.append(f"| {n} | {18 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
                              f"{d['backgroundPerMin']:.0f} | **{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
         lines.append("")
     lines += ["## 3. Latency", ""]

@@ -4,7 +4,10 @@ standard AWS environment (AWS_ENDPOINT_URL, AWS_REGION, credentials). Prints the
 
 moto gap worked around here, not in steward: moto's CloudFormation drops the Tags of
 AWS::EC2::RouteTable, so the Name tags the desired state selects route tables by are added
-afterwards with CreateTags (AWS keeps them)."""
+afterwards with CreateTags (AWS keeps them).
+
+The hosted zone mentor-match.example.com is made here too: on AWS it exists before the stack (the
+seed's Terraform reads it by id), and steward writes the custom domain's records into it."""
 import json
 import os
 import pathlib
@@ -40,4 +43,10 @@ for zone in "abc":
     out["routeTables"][tag] = table
 out["securityGroups"] = {"allow_redis": physical["AllowRedis"], "allow_vpce": physical["AllowVpce"]}
 out["outputs"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+route53 = boto3.client("route53", region_name=region)
+zone = "mentor-match.example.com."
+zones = [z for z in route53.list_hosted_zones_by_name(DNSName=zone)["HostedZones"] if z["Name"] == zone]
+if not zones:
+    zones = [route53.create_hosted_zone(Name=zone, CallerReference="mentor-match-local")["HostedZone"]]
+out["hostedZoneId"] = zones[0]["Id"].split("/")[-1]
 print(json.dumps(out))

@@ -12,5 +12,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // one thread saves the cross-thread wake-ups and per-thread memory of a work-stealing pool.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    steward::cli::run(steward::cli::Cli::parse()).await
+    // Usage errors exit 1, like every other error: 2 means "there are changes" for `diff`.
+    let cli = match steward::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    steward::cli::run(cli).await
 }

@@ -26,7 +26,7 @@ fn the_seed_validates_offline_without_any_aws_configuration() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "16 resource(s) valid\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "18 resource(s) valid\n");
 }
 
 #[test]
@@ -35,9 +35,9 @@ fn bootstrap_is_idempotent_then_apply_and_get_list_every_resource() {
     assert_eq!(w.ok(&["bootstrap"]), "table steward created\n");
     assert_eq!(w.ok(&["bootstrap"]), "table steward already exists\n");
     let out = w.ok(&["apply", "-f", &seed()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" created ")).count(), 16, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" created ")).count(), 18, "{out}");
     let items = w.get_json(&[]);
-    assert_eq!(items.as_array().unwrap().len(), 16);
+    assert_eq!(items.as_array().unwrap().len(), 18);
     let redis = resource(&items, "CacheCluster", "mentor-match-redis");
     assert_eq!(redis["spec"]["nodeType"], "cache.t4g.micro");
     assert_eq!(redis["metadata"]["version"], 1);
@@ -69,7 +69,7 @@ fn the_same_apply_twice_writes_nothing() {
     let w = World::new();
     w.bootstrap_and_apply_seed();
     let out = w.ok(&["apply", "-f", &seed()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" unchanged ")).count(), 16, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" unchanged ")).count(), 18, "{out}");
     let items = w.get_json(&[]);
     assert!(items.as_array().unwrap().iter().all(|i| i["metadata"]["version"] == 1));
     assert_eq!(w.ok(&["history", "CacheCluster/mentor-match-redis"]).lines().count(), 2);
@@ -167,7 +167,11 @@ fn pause_and_resume_a_resource_and_a_stack() {
     assert_eq!(w.ok(&["resume", "--stack", "mentor-match"]), "stack mentor-match resumed\n");
     let unknown = w.run(&["pause", "--stack", "nope"]);
     assert_eq!(unknown.code(), 1);
-    assert!(unknown.stderr().contains("stack \"nope\" not found"));
+    assert!(
+        unknown.stderr().contains("no stack named \"nope\" in table steward (stacks: mentor-match)"),
+        "{}",
+        unknown.stderr()
+    );
 }
 
 #[test]
@@ -286,6 +290,15 @@ fn delete_refuses_referenced_resources_and_records_the_rest() {
         "{}",
         refused.stderr()
     );
+    // The domain's DNS records refer to it: they go first.
+    let refused = w.run(&["delete", "AppRunnerCustomDomain/mmweb-domain"]);
+    assert!(
+        refused
+            .stderr()
+            .contains("is referenced by Route53Record/mmweb-certificate-validation, Route53Record/mmweb-cname")
+    );
+    w.ok(&["delete", "Route53Record/mmweb-cname"]);
+    w.ok(&["delete", "Route53Record/mmweb-certificate-validation"]);
     let out = w.ok(&["delete", "AppRunnerCustomDomain/mmweb-domain"]);
     assert_eq!(
         out,
@@ -307,13 +320,107 @@ fn prune_removes_what_the_files_no_longer_hold() {
     w.bootstrap_and_apply_seed();
     let dir = w.seed_copy();
     let web = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
-    let without_domain =
-        web.split("\n---\n").filter(|d| !d.contains("kind: AppRunnerCustomDomain")).collect::<Vec<_>>().join("\n---\n");
+    // The domain and the DNS records that refer to it.
+    let without_domain = web
+        .split("\n---\n")
+        .filter(|d| !d.contains("kind: AppRunnerCustomDomain") && !d.contains("kind: Route53Record"))
+        .collect::<Vec<_>>()
+        .join("\n---\n");
     std::fs::write(dir.join("web.yaml"), without_domain).unwrap();
     let dry = w.ok(&["apply", "-f", dir.to_str().unwrap(), "--prune", "--dry-run"]);
     assert!(dry.contains("AppRunnerCustomDomain/mmweb-domain pruned (dry run)"), "{dry}");
-    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 16);
+    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 18);
     let out = w.ok(&["apply", "-f", dir.to_str().unwrap(), "--prune"]);
     assert!(out.contains("AppRunnerCustomDomain/mmweb-domain pruned"), "{out}");
     assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 15);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let w = World::new();
+    w.bootstrap_and_apply_seed();
+    for args in [&["get"][..], &["status"], &["get", "-o", "yaml"]] {
+        let mut child =
+            w.command(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first line
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked") && stderr.is_empty(), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let w = World::new();
+    let missing = w.run(&["diff"]);
+    assert_eq!(missing.code(), 1, "2 means changes for diff, never a usage error");
+    assert!(missing.stderr().contains("--filename"), "{}", missing.stderr());
+    assert_eq!(w.run(&["frobnicate"]).code(), 1);
+    assert_eq!(w.run(&["--help"]).code(), 0);
+    assert_eq!(w.run(&["status", "--timeout", "5s"]).code(), 1, "--timeout needs --watch");
+}
+
+#[test]
+fn configuration_errors_say_what_to_do_in_one_line() {
+    let w = World::new();
+    let bin = env!("CARGO_BIN_EXE_steward");
+    let bare = |env: &[(&str, &str)], args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .env_clear()
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let keys = [("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "y")];
+    let (code, said) = bare(&[], &["get"]);
+    assert_eq!(code, Some(1));
+    assert!(said.starts_with("error: no AWS credentials were found.") && said.lines().count() == 1, "{said}");
+    let (_, said) = bare(&[keys[0], keys[1], ("AWS_ENDPOINT_URL", "http://127.0.0.1:1")], &["get"]);
+    assert_eq!(said.trim(), "error: no AWS region is set: set AWS_REGION or pass --region (details with -v)");
+    let refused = [keys[0], keys[1], ("AWS_REGION", "eu-west-1"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:1")];
+    let (_, said) = bare(&refused, &["get"]);
+    assert!(said.starts_with("error: cannot reach DynamoDB (the store) at http://127.0.0.1:1:"), "{said}");
+    let (_, verbose) = bare(&refused, &["get", "-v"]);
+    assert!(verbose.contains("caused by: reading from the store"), "{verbose}");
+    // The table and the stack, against moto.
+    let missing = w.run(&["get", "--table", "nope"]);
+    assert_eq!(missing.code(), 1);
+    assert!(
+        missing
+            .stderr()
+            .starts_with("error: the table nope does not exist in this account and region: run `steward bootstrap`")
+    );
+    w.bootstrap_and_apply_seed();
+    let typo = w.run(&["get", "--stack", "mentor-mtach"]);
+    assert_eq!(typo.stderr().trim(), "error: no stack named \"mentor-mtach\" in table steward (stacks: mentor-match)");
+}
+
+#[test]
+fn validate_and_diff_never_say_nothing_was_written_and_rollback_goes_back_one_version() {
+    let w = World::new();
+    let dir = w.seed_copy();
+    common::replace_in(&dir.join("redis.yaml"), "nodeType: cache.t4g.micro", "nodeType: t4g");
+    let validate = w.run(&["validate", "-f", dir.to_str().unwrap()]);
+    assert_eq!(validate.code(), 1);
+    assert!(validate.stderr().trim_end().ends_with("1 error(s)"), "{}", validate.stderr());
+    w.bootstrap_and_apply_seed();
+    let diff = w.run(&["diff", "-f", dir.to_str().unwrap()]);
+    assert!(!diff.stderr().contains("nothing was written"), "{}", diff.stderr());
+    let apply = w.run(&["apply", "-f", dir.to_str().unwrap()]);
+    assert!(apply.stderr().contains("nothing was written"), "apply does say it: {}", apply.stderr());
+
+    w.ok(&["pause", "EcsService/mentor-match-worker"]);
+    w.ok(&["resume", "EcsService/mentor-match-worker"]);
+    let before = w.get_json(&["EcsService/mentor-match-worker"])[0]["metadata"]["version"].as_u64().unwrap();
+    let fixed = w.seed_copy();
+    common::replace_in(&fixed.join("worker.yaml"), "desiredCount: 1", "desiredCount: 2");
+    w.ok(&["apply", "-f", fixed.to_str().unwrap()]);
+    w.ok(&["rollback", "EcsService/mentor-match-worker"]);
+    let now = &w.get_json(&["EcsService/mentor-match-worker"])[0];
+    assert_eq!(now["spec"]["desiredCount"], 1, "back to the version before the apply");
+    assert_eq!(now["metadata"]["version"].as_u64().unwrap(), before + 2);
 }

@@ -24,6 +24,7 @@ fn actions_called() -> BTreeSet<String> {
         ("clients.elasticache.", "elasticache"),
         ("clients.apprunner.", "apprunner"),
         ("clients.ssm.", "ssm"),
+        ("clients.route53.", "route53"),
         ("self.db.", "dynamodb"),
         ("client.", "logs"),
     ];
@@ -53,6 +54,8 @@ fn actions_called() -> BTreeSet<String> {
     // Tags given at creation are authorized as CreateTags / AddTagsToResource; roles given to
     // App Runner and ECS are passed.
     actions.extend(["ec2:CreateTags", "ssm:AddTagsToResource", "iam:PassRole"].map(String::from));
+    // SecureString parameters under a customer-managed key: SSM calls KMS as the caller.
+    actions.extend(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"].map(String::from));
     actions
 }
 
@@ -68,6 +71,11 @@ fn actions_granted() -> BTreeSet<String> {
             panic!()
         };
         for s in statements {
+            // `!If [Condition, statement, !Ref AWS::NoValue]` (the parser drops the tag): the statement.
+            let s = match &s.value {
+                Value::Seq(branches) => branches.iter().find(|b| matches!(b.value, Value::Map(_))).unwrap(),
+                _ => s,
+            };
             let action = s.get("Action").unwrap();
             let list: Vec<&Node> = match &action.value {
                 Value::Seq(items) => items.iter().collect(),

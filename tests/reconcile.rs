@@ -49,7 +49,7 @@ fn the_stack_is_created_from_nothing_and_a_converged_pass_changes_nothing() {
     let events = events(&live.world.ok(&["reconcile", "--passes", "2"]));
     let pass = named(&events, "pass_completed")[1];
     assert_eq!(pass["mutatingCalls"], 0, "{pass}");
-    assert_eq!(pass["ready"], 16);
+    assert_eq!(pass["ready"], 18);
     let second = &events[events.iter().position(|e| e["event"] == "pass_completed").unwrap() + 1..];
     for (service, ops) in calls(second).as_object().unwrap() {
         for op in ops.as_object().unwrap().keys() {
@@ -189,7 +189,7 @@ fn node_type_endpoint_and_worker_drift_are_healed() {
 }
 
 #[test]
-fn app_runner_env_pause_deletion_and_connector_loss_are_healed() {
+fn app_runner_env_pause_and_deletion_are_healed() {
     let live = Live::start();
     let ar = live.apprunner();
     let arn = live.output("AppRunnerService/mmweb", "arn");
@@ -206,24 +206,11 @@ fn app_runner_env_pause_deletion_and_connector_loss_are_healed() {
     let service = live.block(ar.describe_service().service_arn(&arn).send()).unwrap();
     assert_eq!(service.service().unwrap().status().as_str(), "RUNNING");
 
-    // The connector goes: a new one is made and the service follows it.
+    // A connector in use cannot be deleted, on AWS as here (emulator/QUIRKS.md); its replacement
+    // under a new name is tests/quirks.rs's.
     let connector = live.output("AppRunnerVpcConnector/mm-vpc-connector", "arn");
-    live.block(ar.delete_vpc_connector().vpc_connector_arn(&connector).send()).unwrap();
-    live.converge();
-    let new_connector = live.output("AppRunnerVpcConnector/mm-vpc-connector", "arn");
-    assert_ne!(new_connector, connector);
-    let service = live.block(ar.describe_service().service_arn(&arn).send()).unwrap();
-    let egress = service
-        .service()
-        .unwrap()
-        .network_configuration()
-        .unwrap()
-        .egress_configuration()
-        .unwrap()
-        .vpc_connector_arn()
-        .unwrap()
-        .to_string();
-    assert_eq!(egress, new_connector);
+    let refused = live.block(ar.delete_vpc_connector().vpc_connector_arn(&connector).send()).unwrap_err();
+    assert!(refused.as_service_error().is_some_and(|e| e.is_invalid_request_exception()), "{refused:?}");
 
     // The service itself goes: it is recreated, with a new URL that the worker picks up.
     live.block(ar.delete_service().service_arn(&arn).send()).unwrap();
@@ -250,7 +237,8 @@ fn a_disassociated_custom_domain_is_associated_again() {
         "{events:?}"
     );
     let domains = live.block(ar.describe_custom_domains().service_arn(&arn).send()).unwrap();
-    assert_eq!(domains.custom_domains()[0].status().as_str(), "ACTIVE");
+    // In lower case, as AWS answers (the model's enum says ACTIVE).
+    assert_eq!(domains.custom_domains()[0].status().as_str(), "active");
 }
 
 #[test]
@@ -291,7 +279,7 @@ fn a_deleted_password_parameter_gets_a_new_password_set_on_the_user() {
     // The password is nowhere in what steward printed or stored: not in any DynamoDB item.
     let db = aws_sdk_dynamodb::Client::new(&live.sdk);
     let items = live.block(db.scan().table_name("steward").send()).unwrap();
-    assert!(items.count() > 16);
+    assert!(items.count() > 18);
     let dump = format!("{:?}", items.items());
     assert!(!dump.contains(&second) && !dump.contains(&first), "a password is in the table");
     let stored = live.world.ok(&["status", "-o", "json"]) + &live.world.ok(&["get", "-o", "json"]);
@@ -321,9 +309,17 @@ fn desired_state_edits_are_carried_out() {
 #[test]
 fn removed_resources_are_deleted_or_retained_by_policy() {
     let live = Live::start();
+    // The records refer to the domain: they go first, and leave the zone with their marks.
+    live.world.ok(&["delete", "Route53Record/mmweb-cname"]);
+    live.world.ok(&["delete", "Route53Record/mmweb-certificate-validation"]);
     live.world.ok(&["delete", "AppRunnerCustomDomain/mmweb-domain"]);
     live.world.ok(&["delete", "CacheUser/redisadmin"]);
     let events = live.converge();
+    let route53 = aws_sdk_route53::Client::new(&live.sdk);
+    let zone = live.network["hostedZoneId"].as_str().unwrap();
+    let sets = live.block(route53.list_resource_record_sets().hosted_zone_id(zone).send()).unwrap();
+    let left: Vec<&str> = sets.resource_record_sets().iter().map(|s| s.r#type().as_str()).collect();
+    assert_eq!(left, ["NS", "SOA"], "only the zone's own records are left");
     assert!(
         fields(&events, "resource_deleted").contains(&"AppRunnerCustomDomain/mmweb-domain ".to_string()),
         "{events:?}"
@@ -415,6 +411,8 @@ fn an_object_with_the_right_name_but_no_ownership_tags_is_never_touched() {
         ec.create_cache_cluster()
             .cache_cluster_id("other-redis")
             .engine("redis")
+            // The spec's version: a newer one could only be undone by a replacement.
+            .engine_version("6.2")
             .cache_node_type("cache.t4g.medium")
             .num_cache_nodes(1)
             .cache_subnet_group_name("mentor-match-redis-subnets")

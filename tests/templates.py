@@ -49,11 +49,13 @@ template = yaml.load((root / "bootstrap/controller.yaml").read_text(), Loader=lo
 keep = {"Table", "LogGroup", "TaskRole"}
 template["Resources"] = {k: v for k, v in template["Resources"].items() if k in keep}
 role = template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+# Statements under a condition (the customer-managed password key) need the dropped Conditions.
+role["Statement"] = [s for s in role["Statement"] if "Fn::If" not in s]
 for statement in role["Statement"]:
     statement["Resource"] = "*" if not isinstance(statement["Resource"], str) else statement["Resource"]
 template["Outputs"] = {k: v for k, v in template["Outputs"].items() if k in ("TableArn", "LogGroupName", "TaskRoleArn")}
 template.pop("Conditions", None)
-params = {"ImageUri": "x", "VpcId": outputs["VpcId"], "SubnetIds": outputs["IntraSubnetIds"], "RouteTableIds": outputs["IntraRouteTableIds"],
+params = {"ImageUri": "x", "HostedZoneId": "Z0123456789ABCDEFGHIJ", "VpcId": outputs["VpcId"], "SubnetIds": outputs["IntraSubnetIds"], "RouteTableIds": outputs["IntraRouteTableIds"],
           "EndpointSecurityGroupId": outputs["AllowVpceGroupId"], "ManagedRoleArns": outputs["WorkerRoleArn"]}
 template["Parameters"] = {k: {"Type": "String"} for k in params} | {"TableName": {"Type": "String", "Default": "steward-cfn"}}
 cfn.create_stack(StackName="steward-controller", TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_NAMED_IAM"],

@@ -8,6 +8,9 @@
 //! - `POST /_emulator/out-of-band` `{"service", "region", "operation", "input"}`: runs an API call
 //!   the way a console user would, bypassing faults and the request log (delete a cluster, change
 //!   a node type, edit a service's environment, pause a service).
+//! - `POST /_emulator/apprunner/renew-certificates`: every active custom domain's certificate is
+//!   renewed, which looks its validation records up in DNS again; a domain whose records are gone
+//!   fails the renewal and waits in `pending_certificate_dns_validation` until they are back.
 //! - `POST /_emulator/elasticache/password-check` `{"region", "userId", "password"}`: whether the
 //!   user has that password, so tests can prove a secret was set without it ever being returned.
 
@@ -57,6 +60,11 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             json_reply(StatusCode::OK, &json!({ "violations": v }))
         }
         ("POST", "/_emulator/out-of-band") => out_of_band(emu, &input),
+        ("POST", "/_emulator/apprunner/renew-certificates") => {
+            let mut state = emu.state.lock().unwrap();
+            let renewing: usize = state.apprunner.values_mut().map(|ar| ar.renew_certificates()).sum();
+            json_reply(StatusCode::OK, &json!({ "renewing": renewing }))
+        }
         ("POST", "/_emulator/elasticache/password-check") => {
             let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1");
             let user = input.get("userId").and_then(Json::as_str).unwrap_or_default();
@@ -84,6 +92,7 @@ fn out_of_band(emu: &Emulator, input: &Json) -> Reply {
     let call = Call {
         region: region.clone(),
         account: emu.account.clone(),
+        caller: None,
         now: Instant::now(),
         transition: state.transition,
     };

@@ -37,6 +37,21 @@ struct Domain {
     records: Vec<Json>,
     created: Instant,
     deleting_until: Option<Instant>,
+    /// When its validation records were found in DNS (see dns.rs); None: not (or no longer).
+    validated_at: Option<Instant>,
+    /// A certificate renewal was asked for: the records are looked up again.
+    renewal_due: bool,
+    /// Who associated it: its records are looked up in that caller's account.
+    caller: Option<String>,
+}
+
+/// A custom domain whose validation records the DNS validator should look up.
+pub struct PendingValidation {
+    pub service_arn: String,
+    pub domain: String,
+    pub caller: Option<String>,
+    /// (name, value) of each CNAME, lower case without the trailing dot.
+    pub records: Vec<(String, String)>,
 }
 
 struct Connector {
@@ -108,6 +123,59 @@ fn with_token(mut out: Json, token: Option<String>) -> Json {
 }
 
 impl AppRunner {
+    /// Domains whose records the DNS validator should look up now: those waiting for
+    /// validation (once their records are shown), and active ones with a renewal due.
+    pub fn pending_validations(&self, now: Instant, transition: std::time::Duration) -> Vec<PendingValidation> {
+        let bare = |v: &Json| v.as_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+        let mut pending = Vec::new();
+        for s in self.services.values() {
+            for (name, d) in &s.domains {
+                let shown = now.saturating_duration_since(d.created) >= transition;
+                let waiting = d.validated_at.is_none() || d.renewal_due;
+                if d.deleting_until.is_none() && shown && waiting {
+                    pending.push(PendingValidation {
+                        service_arn: s.json["ServiceArn"].as_str().unwrap_or_default().to_string(),
+                        domain: name.clone(),
+                        caller: d.caller.clone(),
+                        records: d.records.iter().map(|r| (bare(&r["Name"]), bare(&r["Value"]))).collect(),
+                    });
+                }
+            }
+        }
+        pending
+    }
+
+    /// The validator's finding for one domain: every record was in DNS, or not. A renewal that
+    /// finds a record missing fails, and the domain waits for its records again.
+    pub fn validation_result(&mut self, service_arn: &str, domain: &str, found: bool, now: Instant) {
+        let Some(d) = self
+            .services
+            .values_mut()
+            .find(|s| s.json["ServiceArn"] == service_arn)
+            .and_then(|s| s.domains.get_mut(domain))
+        else {
+            return;
+        };
+        match (found, d.validated_at) {
+            (true, None) => d.validated_at = Some(now),
+            (false, Some(_)) => d.validated_at = None,
+            _ => {}
+        }
+        d.renewal_due = false;
+    }
+
+    /// Asks for the renewal of every active domain's certificate (admin API).
+    pub fn renew_certificates(&mut self) -> usize {
+        let mut asked = 0;
+        for d in self.services.values_mut().flat_map(|s| s.domains.values_mut()) {
+            if d.validated_at.is_some() && d.deleting_until.is_none() {
+                d.renewal_due = true;
+                asked += 1;
+            }
+        }
+        asked
+    }
+
     fn settle(&mut self, now: Instant) {
         let due = |until: Option<Instant>| until.is_some_and(|u| u <= now);
         let deleted: Vec<String> =
@@ -212,6 +280,10 @@ impl AppRunner {
             || self.connectors.values().any(|c| c.json["VpcConnectorArn"] == arn && c.json["Status"] == "ACTIVE");
         if !exists {
             return Err(not_found(&format!("Resource {arn}")));
+        }
+        // AWS: tag calls on a service in an operation can fail this way (QUIRKS.md).
+        if self.services.values().any(|s| s.json["ServiceArn"] == arn && s.status == "OPERATION_IN_PROGRESS") {
+            return Err(invalid_state(format!("The service {arn} is in an operation; try again later.")));
         }
         Ok(self.tags.entry(arn.to_string()).or_default())
     }
@@ -414,6 +486,18 @@ impl AppRunner {
 
     fn delete_connector(&mut self, input: &Json) -> OpResult {
         let arn = text(input, "VpcConnectorArn").unwrap_or_default().to_string();
+        // AWS: "You can't delete a connector that's used by one or more App Runner services."
+        let users: Vec<String> = self
+            .services
+            .values()
+            .filter(|s| {
+                s.json.pointer("/NetworkConfiguration/EgressConfiguration/VpcConnectorArn") == Some(&json!(arn))
+            })
+            .filter_map(|s| s.json["ServiceName"].as_str().map(str::to_string))
+            .collect();
+        if !users.is_empty() {
+            return Err(invalid(format!("VPC connector {arn} is used by service(s) {}.", users.join(", "))));
+        }
         let connector = self
             .connectors
             .get_mut(&arn)
@@ -444,7 +528,16 @@ impl AppRunner {
         if www {
             records.push(record(&format!("www.{domain}")));
         }
-        service.domains.insert(domain.clone(), Domain { www, records, created: call.now, deleting_until: None });
+        let fresh = Domain {
+            www,
+            records,
+            created: call.now,
+            deleting_until: None,
+            validated_at: None,
+            renewal_due: false,
+            caller: call.caller.clone(),
+        };
+        service.domains.insert(domain.clone(), fresh);
         let shown = service.domain_json(&domain, call);
         Ok(
             json!({ "DNSTarget": service.dns_target(), "ServiceArn": service.json["ServiceArn"], "CustomDomain": shown, "VpcDNSTargets": [] }),
@@ -503,23 +596,30 @@ impl Service {
         self.json["ServiceUrl"].clone()
     }
 
-    /// A domain's state follows time: CREATING, then PENDING_CERTIFICATE_DNS_VALIDATION, then ACTIVE
-    /// (the emulator plays the part of the DNS records being published).
+    /// A domain's state, as AWS shows it (in lower case, unlike the model's enum: see QUIRKS.md):
+    /// `creating` with no validation records yet for one transition, then
+    /// `pending_certificate_dns_validation` until the DNS validator has found every record in
+    /// Route 53, then `binding_certificate` for one transition, then `active`.
     fn domain_json(&self, name: &str, call: &Call) -> Json {
         let d = &self.domains[name];
         let elapsed = call.now.saturating_duration_since(d.created);
-        let (status, record_status) = if d.deleting_until.is_some() {
-            ("DELETING", "SUCCESS")
+        let (status, record_status, shown) = if d.deleting_until.is_some() {
+            ("deleting", "SUCCESS", true)
         } else if elapsed < call.transition {
-            ("CREATING", "PENDING_VALIDATION")
-        } else if elapsed < call.transition * 2 {
-            ("PENDING_CERTIFICATE_DNS_VALIDATION", "PENDING_VALIDATION")
+            ("creating", "PENDING_VALIDATION", false)
         } else {
-            ("ACTIVE", "SUCCESS")
+            match d.validated_at {
+                None => ("pending_certificate_dns_validation", "PENDING_VALIDATION", true),
+                Some(t) if call.now.saturating_duration_since(t) < call.transition => {
+                    ("binding_certificate", "SUCCESS", true)
+                }
+                Some(_) => ("active", "SUCCESS", true),
+            }
         };
         let records: Vec<Json> = d
             .records
             .iter()
+            .filter(|_| shown)
             .map(|r| {
                 let mut r = r.clone();
                 r["Status"] = json!(record_status);

@@ -307,6 +307,12 @@ impl ElastiCache {
             return Err(ApiError::new("CacheClusterAlreadyExistsFault", format!("Cache cluster {id} already exists.")));
         }
         let engine = text(input, "Engine").unwrap_or("redis");
+        // AWS: CreateCacheCluster takes memcached or redis; Valkey needs a replication group.
+        if engine == "valkey" {
+            return invalid(
+                "Engine valkey is not supported for CreateCacheCluster; use CreateReplicationGroup.".into(),
+            );
+        }
         let node_type = text(input, "CacheNodeType").unwrap_or_default();
         if !NODE_TYPES.contains(&node_type) {
             return invalid(format!("Invalid or unsupported node type {node_type:?}."));
@@ -419,7 +425,16 @@ impl ElastiCache {
                     format!("Cannot find version {v} for {engine}"),
                 ));
             };
-            if Some(full) != cluster.json["EngineVersion"].as_str() {
+            let current = cluster.json["EngineVersion"].as_str().unwrap_or_default();
+            let number = |v: &str| -> Vec<u32> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+            if number(full) < number(current) {
+                // AWS: "you cannot downgrade to an earlier engine version" (ModifyCacheCluster).
+                return Err(ApiError::new(
+                    "InvalidParameterCombinationException",
+                    format!("Cannot downgrade cluster {id} from engine version {current} to {full}."),
+                ));
+            }
+            if full != current {
                 pending.insert("EngineVersion".into(), json!(full));
             }
         }
@@ -693,6 +708,10 @@ impl ElastiCache {
                 _ => "UserGroupNotFoundFault",
             };
             return Err(ApiError::new(shape, format!("{id} not found.")));
+        }
+        // AWS: tag calls on a user in transition fail as if it did not exist (QUIRKS.md).
+        if kind == "user" && self.users.get(id).is_some_and(|u| u.status != "active") {
+            return Err(ApiError::new("UserNotFoundFault", format!("User {id} is not available for tagging.")));
         }
         Ok(self.tags.entry(arn.to_string()).or_default())
     }

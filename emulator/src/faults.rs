@@ -14,6 +14,12 @@ pub enum Fault {
     Slow(u64),
     /// Close the connection without answering.
     Drop,
+    /// Carry the call out, then close the connection without answering: the change is made and
+    /// the caller never hears of it.
+    Lost,
+    /// App Runner's answer while a new role has not propagated through IAM yet:
+    /// `InvalidRequestException: Error in assuming instance role …`, HTTP 400.
+    IamPropagation,
 }
 
 impl Fault {
@@ -23,6 +29,8 @@ impl Fault {
             Fault::Internal => "internal",
             Fault::Slow(_) => "slow",
             Fault::Drop => "drop",
+            Fault::Lost => "lost",
+            Fault::IamPropagation => "iam-propagation",
         }
     }
 
@@ -31,8 +39,12 @@ impl Fault {
             Some("throttle") => Ok(Fault::Throttle),
             Some("internal") => Ok(Fault::Internal),
             Some("drop") => Ok(Fault::Drop),
+            Some("lost") => Ok(Fault::Lost),
+            Some("iam-propagation") => Ok(Fault::IamPropagation),
             Some("slow") => Ok(Fault::Slow(spec.get("delayMs").and_then(Json::as_u64).unwrap_or(1000))),
-            other => Err(format!("fault must be throttle, internal, slow or drop, got {other:?}")),
+            other => {
+                Err(format!("fault must be throttle, internal, slow, drop, lost or iam-propagation, got {other:?}"))
+            }
         }
     }
 }

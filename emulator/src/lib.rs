@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod apprunner;
+pub mod dns;
 pub mod elasticache;
 pub mod faults;
 pub mod model;

@@ -8,7 +8,7 @@ use hyper_util::rt::TokioIo;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use steward_emulator::{faults, model, server};
+use steward_emulator::{dns, faults, model, server};
 
 #[derive(Parser)]
 #[command(name = "steward-emulator", version, about = "Local AWS App Runner and ElastiCache emulator")]
@@ -42,11 +42,14 @@ async fn main() -> Result<()> {
         faults: Mutex::new(faults::Faults::default()),
     });
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let route53 = dns::route53_endpoint();
     eprintln!(
-        "steward-emulator listening on http://{} (transitions {} ms)",
+        "steward-emulator listening on http://{} (transitions {} ms; custom domains validated through Route 53 at {})",
         listener.local_addr()?,
-        args.transition_ms
+        args.transition_ms,
+        route53.as_deref().unwrap_or("(none: set AWS_ENDPOINT_URL_ROUTE_53)")
     );
+    tokio::spawn(dns::validator(emu.clone(), route53));
     loop {
         let (stream, _) = listener.accept().await?;
         let emu = emu.clone();

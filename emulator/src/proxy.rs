@@ -77,16 +77,26 @@ impl Proxy {
             return Ok(self.admin(parts.method.as_str(), &path, &body));
         }
         let service = signing_service(&parts.headers).unwrap_or_else(|| "unknown".into());
-        let operation = operation(&parts.headers, &body);
+        let operation = match rest_operation(parts.method.as_str(), &path) {
+            Some(op) => op.to_string(),
+            None => operation(&parts.headers, &body),
+        };
         let fault = self.faults.lock().unwrap().next(&service, &operation);
         let arrived = epoch_ms();
         self.count(&service, &operation, fault.is_some());
         let reply = match fault {
             Some(Fault::Drop) => Err(std::io::Error::other("injected connection drop")),
+            Some(Fault::Lost) => {
+                // The upstream carries the call out; its answer is thrown away.
+                let upstream = self.routes.get(&service).unwrap_or(&self.upstream);
+                let _ = forward(upstream, parts, body).await;
+                Err(std::io::Error::other("injected loss of the answer"))
+            }
             Some(fault @ (Fault::Throttle | Fault::Internal)) => {
                 Ok(error_reply(&service, &protocol(&service, &parts.headers), fault))
             }
-            Some(Fault::Slow(_)) | None => {
+            // App Runner's own refusal: the emulator gives it; the proxy passes the call on.
+            Some(Fault::Slow(_) | Fault::IamPropagation) | None => {
                 if let Some(Fault::Slow(ms)) = fault {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
@@ -178,6 +188,21 @@ fn signing_service(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListServices` or the form's `Action=`.
+/// The operations of REST services (Route 53) steward calls, named from the method and path, so
+/// that reads are told from writes in the call log.
+fn rest_operation(method: &str, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/2013-04-01/")?;
+    Some(match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
+        ("GET", ["hostedzonesbyname"]) => "ListHostedZonesByName",
+        ("GET", ["hostedzone"]) => "ListHostedZones",
+        ("GET", ["hostedzone", _]) => "GetHostedZone",
+        ("GET", ["hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+        ("POST", ["hostedzone", _, "rrset"] | ["hostedzone", _, "rrset", ""]) => "ChangeResourceRecordSets",
+        ("POST", ["hostedzone"]) => "CreateHostedZone",
+        _ => return None,
+    })
+}
+
 fn operation(headers: &HeaderMap, body: &[u8]) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         return target.rsplit('.').next().unwrap_or(target).to_string();
@@ -295,6 +320,9 @@ mod tests {
         let query =
             headers(&[("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261126/eu-west-1/ec2/aws4_request")]);
         assert_eq!(operation(&query, b"Action=DescribeVpcEndpoints&Version=2016-11-15"), "DescribeVpcEndpoints");
+        assert_eq!(rest_operation("GET", "/2013-04-01/hostedzone/Z1/rrset"), Some("ListResourceRecordSets"));
+        assert_eq!(rest_operation("POST", "/2013-04-01/hostedzone/Z1/rrset/"), Some("ChangeResourceRecordSets"));
+        assert_eq!(rest_operation("GET", "/2013-04-01/hostedzonesbyname"), Some("ListHostedZonesByName"));
     }
 
     #[test]

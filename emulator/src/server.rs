@@ -39,6 +39,9 @@ pub fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
 pub struct Call {
     pub region: String,
     pub account: String,
+    /// The caller's access key id (from the signature), to act in its account elsewhere (the
+    /// DNS validator reads that account's Route 53). None for admin calls.
+    pub caller: Option<String>,
     pub now: Instant,
     pub transition: Duration,
 }
@@ -91,6 +94,15 @@ pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> 
     let fault = emu.faults.lock().unwrap().next(service, &operation);
     match fault {
         Some(Fault::Drop) => return Err(std::io::Error::other("injected connection drop")),
+        Some(Fault::Lost) => {
+            // Executed, then the answer is lost: the caller must find its own object later.
+            let _ = dispatch(&emu, request, region, access_key_of(&headers));
+            return Err(std::io::Error::other("injected loss of the answer"));
+        }
+        Some(Fault::IamPropagation) => {
+            let message = "Error in assuming instance role arn:aws:iam::123456789012:role/mmweb-exec";
+            return Ok(error_reply(&emu, &request, ApiError::new("InvalidRequestException", message), 400));
+        }
         Some(Fault::Slow(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
         Some(Fault::Throttle) => {
             let shape = if service == "apprunner" { "ThrottlingException" } else { "Throttling" };
@@ -107,7 +119,7 @@ pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> 
         }
         None => {}
     }
-    Ok(dispatch(&emu, request, region))
+    Ok(dispatch(&emu, request, region, access_key_of(&headers)))
 }
 
 enum Incoming {
@@ -115,9 +127,14 @@ enum Incoming {
     Query { operation: String, params: BTreeMap<String, String> },
 }
 
-fn dispatch(emu: &Emulator, request: Incoming, region: String) -> Reply {
-    let call =
-        |transition| Call { region: region.clone(), account: emu.account.clone(), now: Instant::now(), transition };
+fn dispatch(emu: &Emulator, request: Incoming, region: String, caller: Option<String>) -> Reply {
+    let call = |transition| Call {
+        region: region.clone(),
+        account: emu.account.clone(),
+        caller: caller.clone(),
+        now: Instant::now(),
+        transition,
+    };
     match &request {
         Incoming::Json { operation, body } => {
             let model = &emu.apprunner_model;
@@ -245,6 +262,12 @@ fn request_id() -> String {
 }
 
 /// The region of a SigV4-signed request: `Credential=AKID/20261126/eu-west-1/elasticache/aws4_request`.
+fn access_key_of(headers: &hyper::HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    credential.split('/').next().map(str::to_string)
+}
+
 fn region_of(headers: &hyper::HeaderMap) -> Option<String> {
     let auth = headers.get("authorization")?.to_str().ok()?;
     let credential = auth.split("Credential=").nth(1)?;

@@ -71,7 +71,9 @@ wait(running, lambda s: s == "RUNNING", "running")
 ar.update_service(ServiceArn=arn, InstanceConfiguration={"Cpu": "2048", "Memory": "4096"})
 wait(running, lambda s: s == "RUNNING", "updated")
 ar.associate_custom_domain(ServiceArn=arn, DomainName="web.example.com", EnableWWWSubdomain=True)
-wait(lambda: ar.describe_custom_domains(ServiceArn=arn)["CustomDomains"][0], lambda d: d["Status"] == "ACTIVE", "domain")
+# As on AWS: lower-case statuses, and no validation without the DNS records (none here).
+wait(lambda: ar.describe_custom_domains(ServiceArn=arn)["CustomDomains"][0],
+     lambda d: d["Status"] == "pending_certificate_dns_validation" and len(d["CertificateValidationRecords"]) == 2, "domain")
 ar.disassociate_custom_domain(ServiceArn=arn, DomainName="web.example.com")
 ar.start_deployment(ServiceArn=arn)
 wait(running, lambda s: s == "RUNNING", "deployed")
@@ -85,6 +87,8 @@ ar.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}])
 ar.untag_resource(ResourceArn=arn, TagKeys=["a"])
 assert ar.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "steward:stack", "Value": "s"}]
 ar.delete_service(ServiceArn=arn)
+# As on AWS, a connector in use cannot be deleted: first the service goes.
+wait(lambda: ar.list_services()["ServiceSummaryList"], lambda s: not s, "service deleted")
 ar.delete_vpc_connector(VpcConnectorArn=conn["VpcConnectorArn"])
 
 served = json.load(urllib.request.urlopen(url + "/_emulator/requests"))

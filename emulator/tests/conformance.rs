@@ -8,6 +8,8 @@ fn boto3_round_trips_every_operation_and_responses_match_the_model() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut emulator = Command::new(env!("CARGO_BIN_EXE_steward-emulator"))
         .args(["--port", &port.to_string(), "--transition-ms", "20"])
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_ROUTE_53")
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();

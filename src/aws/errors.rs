@@ -71,6 +71,25 @@ const TERMINAL: &[&str] = &[
     "UnsupportedOperation",
 ];
 
+/// Answers whose code reads terminal but that AWS gives for a passing state (emulator/QUIRKS.md):
+/// (code, words of the message), retried as transient.
+const TRANSIENT_DESPITE_CODE: &[(&str, &str)] = &[
+    // A role created moments ago is not yet visible to App Runner (IAM propagation); Terraform's
+    // provider retries CreateService on this message.
+    ("InvalidRequestException", "Error in assuming instance role"),
+    // Tag calls on an ElastiCache user that is modifying; Terraform's provider retries them.
+    ("UserNotFound", "is not available for tagging"),
+    ("UserNotFoundFault", "is not available for tagging"),
+];
+
+/// The class of an answer, from its code and, for the known exceptions, its message.
+pub fn classify(code: Option<&str>, message: &str, status: Option<u16>) -> ErrorClass {
+    if TRANSIENT_DESPITE_CODE.iter().any(|(c, words)| code == Some(*c) && message.contains(words)) {
+        return ErrorClass::Transient;
+    }
+    classify_code(code, status)
+}
+
 pub fn classify_code(code: Option<&str>, status: Option<u16>) -> ErrorClass {
     match code {
         Some(c) if THROTTLING.contains(&c) => ErrorClass::Throttling,
@@ -90,7 +109,7 @@ impl AwsError {
             Some(e) => (e.code().map(str::to_string), e.message().unwrap_or("no message").to_string()),
             None => (None, DisplayErrorContext(&err).to_string()),
         };
-        let class = classify_code(code.as_deref(), None);
+        let class = classify(code.as_deref(), &message, None);
         AwsError { operation: operation.to_string(), code, message, class }
     }
 
@@ -127,5 +146,10 @@ mod tests {
         assert_eq!(classify_code(Some("InvalidStateException"), None), ErrorClass::Transient);
         assert_eq!(classify_code(None, Some(429)), ErrorClass::Throttling);
         assert_eq!(classify_code(None, None), ErrorClass::Transient);
+        let propagating = "Error in assuming instance role arn:aws:iam::123456789012:role/mmweb-exec";
+        assert_eq!(classify(Some("InvalidRequestException"), propagating, None), ErrorClass::Transient);
+        assert_eq!(classify(Some("InvalidRequestException"), "Cpu 3 is invalid", None), ErrorClass::Terminal);
+        let tagging = "User redisadmin is not available for tagging";
+        assert_eq!(classify(Some("UserNotFound"), tagging, None), ErrorClass::Transient);
     }
 }

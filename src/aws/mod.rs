@@ -114,6 +114,7 @@ pub struct Clients {
     pub elasticache: aws_sdk_elasticache::Client,
     pub apprunner: aws_sdk_apprunner::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 /// Clients by region, made on first use from the shared SDK configuration.
@@ -158,6 +159,8 @@ impl Aws {
                 elasticache: client!(aws_sdk_elasticache, &self.base, region, self.calls),
                 apprunner: client!(aws_sdk_apprunner, &self.base, region, self.calls),
                 ssm: client!(aws_sdk_ssm, &self.base, region, self.calls),
+                // Route 53 is global: its endpoint is the same from every region.
+                route53: client!(aws_sdk_route53, &self.base, region, self.calls),
             })
             .clone()
     }

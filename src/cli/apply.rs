@@ -90,12 +90,18 @@ pub fn validate(files: &[PathBuf], stack: Option<&str>) -> ExitCode {
             println!("{} resource(s) valid", ms.len());
             ExitCode::SUCCESS
         }
-        Err(e) => report(&e),
+        Err(e) => report(&e, false),
     }
 }
 
-fn report(errors: &ValidationErrors) -> ExitCode {
-    eprintln!("{errors}");
+/// Prints every validation error; `writes`: the command would have written (apply), so it says
+/// that nothing was.
+fn report(errors: &ValidationErrors, writes: bool) -> ExitCode {
+    if writes {
+        eprintln!("{errors}")
+    } else {
+        eprintln!("{}", errors.listing())
+    }
     ExitCode::from(1)
 }
 
@@ -135,7 +141,7 @@ pub async fn apply(
 ) -> Result<ExitCode> {
     let (manifests, stored) = match load_against_store(ctx, files, prune).await? {
         Ok(v) => v,
-        Err(e) => return Ok(report(&e)),
+        Err(e) => return Ok(report(&e, true)),
     };
     let planned = plan(&manifests, &stored, prune, &message);
     let writes: Vec<Change> = planned.iter().filter_map(|(_, _, c)| c.clone()).collect();
@@ -153,7 +159,7 @@ pub async fn apply(
 pub async fn diff(ctx: &Ctx, files: &[PathBuf]) -> Result<ExitCode> {
     let (manifests, stored) = match load_against_store(ctx, files, false).await? {
         Ok(v) => v,
-        Err(e) => return Ok(report(&e)),
+        Err(e) => return Ok(report(&e, false)),
     };
     let planned = plan(&manifests, &stored, false, &None);
     let mut changed = false;

@@ -3,6 +3,7 @@
 
 mod apply;
 mod edit;
+mod errors;
 mod read;
 mod reconcile;
 mod run;
@@ -34,6 +35,9 @@ pub struct Cli {
     /// Output format
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// On an error, also print the underlying AWS error
+    #[arg(short = 'v', long = "verbose", global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -141,9 +145,9 @@ pub enum Command {
     Rollback {
         /// KIND/NAME
         target: String,
-        /// The version to restore
+        /// The version to restore (default: the one before the current version, like `kubectl rollout undo`)
         #[arg(long = "to")]
-        to: u64,
+        to: Option<u64>,
         #[arg(short, long)]
         message: Option<String>,
     },
@@ -244,10 +248,22 @@ pub async fn aws_config(region: Option<String>) -> aws_config::SdkConfig {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
+    if !matches!(cli.command, Command::Run(_)) {
+        // `steward get | head -1`: a closed stdout ends the command quietly, as it does `ls`.
+        // Not for the daemon, whose sockets must never raise SIGPIPE.
+        errors::quiet_on_closed_pipe();
+    }
+    let verbose = cli.verbose || std::env::var("STEWARD_LOG").is_ok_and(|v| v.contains("debug"));
+    let table = cli.table.clone();
     match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let full = format!("{e:#}");
+            match errors::explain(&full, &table) {
+                Some(hint) if verbose => eprintln!("error: {hint}\n  caused by: {full}"),
+                Some(hint) => eprintln!("error: {hint} (details with -v)"),
+                None => eprintln!("error: {full}"),
+            }
             ExitCode::from(1)
         }
     }
@@ -272,6 +288,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     let table = cli.table.clone();
     let cli = Cli { table: table.clone(), ..cli };
+    // A --stack that names no stack is a typo, except where it creates one.
+    let creates = matches!(
+        cli.command,
+        Command::Apply { .. } | Command::Diff { live: false, .. } | Command::Bootstrap | Command::Run(_)
+    );
+    if let (Some(stack), false) = (&ctx.stack, creates) {
+        let stacks = ctx.store.stacks().await?;
+        if !stacks.contains(stack) {
+            let known = if stacks.is_empty() {
+                "there are none yet".to_string()
+            } else {
+                format!("stacks: {}", stacks.join(", "))
+            };
+            bail!("no stack named {stack:?} in table {table} ({known})");
+        }
+    }
     match cli.command {
         Command::Validate { .. } | Command::Healthcheck { .. } => unreachable!("handled above"),
         Command::Bootstrap => {

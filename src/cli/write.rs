@@ -6,10 +6,19 @@ use crate::store::Change;
 use anyhow::{Result, anyhow, bail};
 use std::process::ExitCode;
 
-pub async fn rollback(ctx: &Ctx, target: &str, to: u64, message: Option<String>) -> Result<ExitCode> {
+pub async fn rollback(ctx: &Ctx, target: &str, to: Option<u64>, message: Option<String>) -> Result<ExitCode> {
     let current = ctx.find_any(target).await?;
     let key = current.manifest.key.clone();
     let history = ctx.store.history(&key).await?;
+    // Without --to: the last version before the current one that has a spec.
+    let to = match to {
+        Some(v) => v,
+        None => {
+            history.iter().rev().find(|e| e.version < current.version && !e.deleted).map(|e| e.version).ok_or_else(
+                || anyhow!("{key} has no earlier version to go back to (it is at version {})", current.version),
+            )?
+        }
+    };
     let entry = history.iter().find(|e| e.version == to).ok_or_else(|| {
         anyhow!("{key} has no version {to}; versions are 1 to {}", history.last().map_or(0, |e| e.version))
     })?;

@@ -104,7 +104,8 @@ impl Cx<'_> {
 
 /// Facts kept across passes to save calls: tags by ARN (most APIs do not return them with the
 /// object; they expire, since ownership rests on them), detailed descriptions by ARN and update
-/// time, task definitions by ARN (immutable).
+/// time, task definitions by ARN (their contents are immutable, but a revision can be
+/// deregistered, so they are read again as often as tags).
 /// Tags and when they were fetched.
 type KeptTags = (Instant, BTreeMap<String, String>);
 
@@ -112,7 +113,7 @@ type KeptTags = (Instant, BTreeMap<String, String>);
 pub struct Cache {
     tags: Mutex<HashMap<String, KeptTags>>,
     pub details: Mutex<HashMap<String, (String, Json)>>,
-    pub task_definitions: Mutex<HashMap<String, Json>>,
+    pub task_definitions: Mutex<HashMap<String, (Instant, Json)>>,
 }
 
 impl Cache {
@@ -120,6 +121,12 @@ impl Cache {
     pub fn tags(&self, key: &str, fresh_since: Instant) -> Option<BTreeMap<String, String>> {
         let kept = self.tags.lock().unwrap();
         kept.get(key).filter(|(at, _)| *at >= fresh_since).map(|(_, tags)| tags.clone())
+    }
+
+    /// The last tags kept under `key`, however old (for an object that refuses tag calls while
+    /// it is in transition, and so is only waited on this pass).
+    pub fn last_tags(&self, key: &str) -> Option<BTreeMap<String, String>> {
+        self.tags.lock().unwrap().get(key).map(|(_, tags)| tags.clone())
     }
 
     pub fn keep_tags(&self, key: String, tags: BTreeMap<String, String>) {
@@ -151,6 +158,12 @@ pub trait Adapter: Send + Sync {
     fn desired_view(&self, desired: &Desired) -> Json;
     /// How a differing field (a path in the view, like `nodeType` or `env.REDIS_URL`) is fixed.
     fn fix_for(&self, field: &str) -> Fix;
+
+    /// How this particular difference is fixed, where the values matter (an engine version can
+    /// be raised in place but lowered only by a replacement). By default, by field.
+    fn fix_for_change(&self, field: &str, _desired: &Json, _actual: &Json) -> Fix {
+        self.fix_for(field)
+    }
     /// Fields whose values are secrets and are shown as `(sensitive)`.
     fn sensitive(&self, _field: &str) -> bool {
         false
@@ -164,6 +177,20 @@ pub trait Adapter: Send + Sync {
         drift: &[Drift],
     ) -> Result<Json, ReconcileError>;
     async fn delete(&self, cx: &Cx<'_>, observed: &Observed) -> Result<(), ReconcileError>;
+
+    /// Whether dependents may act on this object's outputs now. Ready objects only, unless the
+    /// kind knows a busy state that waits for its dependents (a custom domain waiting for the DNS
+    /// records that a Route53Record writes).
+    fn ready_for_dependents(&self, observed: &Observed) -> bool {
+        observed.state == ObjectState::Ready
+    }
+
+    /// Deletes what a replacement left behind once nothing uses it any more (an App Runner VPC
+    /// connector replaced under a new name: the old one goes after the service moved). Called
+    /// when the resource is in sync; an object still in use is left for a later pass.
+    async fn retire_superseded(&self, _cx: &Cx<'_>, _observed: &Observed) -> Result<(), ReconcileError> {
+        Ok(())
+    }
     /// Puts the ownership tags on an object found by name (`adopt: true`).
     async fn adopt(&self, cx: &Cx<'_>, desired: &Desired, observed: &Observed) -> Result<(), ReconcileError>;
     /// Where the object's tags live; None for kinds without tags.
@@ -177,9 +204,9 @@ pub fn is_tag_field(field: &str) -> bool {
     field == "tags" || field.starts_with("tags.")
 }
 
-/// Lists of ids that are sets wherever they appear in a view: one drift per field, with the
+/// Lists that are sets wherever they appear in a view (ids, DNS record values): one drift per field,
 /// members added and removed, never a drift per position.
-pub const SET_FIELDS: &[&str] = &["subnets", "securityGroups", "routeTables"];
+pub const SET_FIELDS: &[&str] = &["subnets", "securityGroups", "routeTables", "values"];
 
 /// The field diff between the desired view and the observed configuration. Only the top-level
 /// fields the desired view names are managed (a field the spec leaves out keeps whatever AWS
@@ -201,7 +228,11 @@ pub fn diff(adapter: &dyn Adapter, desired: &Desired, observed: &Observed) -> Ve
     changes_with_sets("", &managed, &view, SET_FIELDS)
         .into_iter()
         .map(|c| Drift {
-            fix: adapter.fix_for(&c.path),
+            fix: adapter.fix_for_change(
+                &c.path,
+                c.new.as_ref().unwrap_or(&Json::Null),
+                c.old.as_ref().unwrap_or(&Json::Null),
+            ),
             desired: c.new.unwrap_or(Json::Null),
             actual: c.old.unwrap_or(Json::Null),
             field: c.path,

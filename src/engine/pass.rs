@@ -122,7 +122,7 @@ impl PassState {
         self.outputs.insert(key.clone(), o.outputs.clone());
         if o.owned && !removed {
             self.present.insert(key.clone());
-            if o.state == super::ObjectState::Ready {
+            if key.kind.adapter().ready_for_dependents(o) {
                 self.ready.insert(key.clone());
             }
         }
@@ -477,6 +477,11 @@ impl Engine {
                 Outcome::Skipped
             }
             Verdict::InSync => {
+                if let (Some(cx), Some(o)) = (cx, observed)
+                    && let Err(e) = adapter.retire_superseded(cx, o).await
+                {
+                    return self.fail(r, status, prev, &e).await;
+                }
                 status.applied = applied_now;
                 status.phase = Phase::Ready;
                 status.set("Ready", true, "Available", "");

@@ -32,6 +32,7 @@ pub fn definition() -> KindDef {
 // Custom domain associations carry no tags: they belong to a service, and steward reaches them
 // only through services it owns (the reference makes the domain wait until the service is ready).
 
+use super::status_text;
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -64,12 +65,13 @@ impl Adapter for CustomDomainAdapter {
                     else {
                         continue;
                     };
-                    let status = domain.status().as_str();
-                    let phase = match status {
-                        "ACTIVE" => ObjectState::Ready,
-                        "DELETING" => continue,
-                        "CREATE_FAILED" | "DELETE_FAILED" => ObjectState::Failed(status.to_string()),
-                        "PENDING_CERTIFICATE_DNS_VALIDATION" => {
+                    // AWS answers in lower case (`active`), its model in upper case: compare as text.
+                    let status = status_text(domain.status().as_str());
+                    let phase = match status.as_str() {
+                        "active" => ObjectState::Ready,
+                        "deleting" => continue,
+                        "create_failed" | "delete_failed" => ObjectState::Failed(status.clone()),
+                        "pending_certificate_dns_validation" => {
                             ObjectState::Busy("waiting for the certificate validation DNS records".into())
                         }
                         other => ObjectState::Busy(other.to_string()),
@@ -79,10 +81,12 @@ impl Adapter for CustomDomainAdapter {
                         .iter()
                         .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
                         .collect();
-                    let outputs = BTreeMap::from([
-                        ("dnsTarget".to_string(), page.dns_target().to_string()),
-                        ("validationRecords".to_string(), Json::from(records).to_string()),
-                    ]);
+                    // The records appear a little after the association: until then the output
+                    // is missing, and what refers to it waits.
+                    let mut outputs = BTreeMap::from([("dnsTarget".to_string(), page.dns_target().to_string())]);
+                    if !records.is_empty() {
+                        outputs.insert("validationRecords".to_string(), Json::from(records).to_string());
+                    }
                     let config = json!({ "enableWww": domain.enable_www_subdomain() });
                     out.insert(
                         d.key.clone(),
@@ -92,7 +96,7 @@ impl Adapter for CustomDomainAdapter {
                             state: phase,
                             config,
                             outputs,
-                            extra: json!({ "service": service }),
+                            extra: json!({ "service": service, "status": status }),
                         },
                     );
                 }
@@ -107,6 +111,11 @@ impl Adapter for CustomDomainAdapter {
 
     fn fix_for(&self, _field: &str) -> Fix {
         Fix::Replace
+    }
+
+    /// A domain waiting for its validation records lets the Route53Record that writes them go ahead.
+    fn ready_for_dependents(&self, o: &Observed) -> bool {
+        o.state == ObjectState::Ready || o.extra["status"] == "pending_certificate_dns_validation"
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {

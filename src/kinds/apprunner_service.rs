@@ -106,7 +106,7 @@ pub fn join(values: &[i64]) -> String {
 // ListServices carries no configuration, so a service is described in detail only when its
 // UpdatedAt moved since the last pass (cached by ARN); its status comes from the listing.
 
-use super::{Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, tag_view};
+use super::{Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, status_text, tag_view};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -264,12 +264,13 @@ impl Adapter for AppRunnerServiceAdapter {
         let mut out = BTreeMap::new();
         for d in wanted {
             let Some(summary) = summaries.iter().find(|s| {
-                s.service_name() == Some(d.key.name.as_str()) && s.status().is_none_or(|s| s.as_str() != "DELETED")
+                s.service_name() == Some(d.key.name.as_str())
+                    && s.status().is_none_or(|s| status_text(s.as_str()) != "deleted")
             }) else {
                 continue;
             };
             let arn = summary.service_arn().unwrap_or_default().to_string();
-            let status = summary.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+            let status = status_text(summary.status().map(|s| s.as_str()).unwrap_or_default());
             let updated = summary.updated_at().map(|t| t.to_string()).unwrap_or_default();
             let cached =
                 cx.cache.details.lock().unwrap().get(&arn).filter(|(at, _)| *at == updated).map(|(_, v)| v.clone());
@@ -291,13 +292,21 @@ impl Adapter for AppRunnerServiceAdapter {
                 }
             };
             let mut config = config;
-            config["status"] = json!(status);
+            config["status"] = json!(status.to_ascii_uppercase());
             let phase = match status.as_str() {
-                "RUNNING" | "PAUSED" => ObjectState::Ready,
-                "CREATE_FAILED" | "DELETE_FAILED" => ObjectState::Failed(status.clone()),
-                other => ObjectState::Busy(other.to_string()),
+                "running" | "paused" => ObjectState::Ready,
+                "create_failed" | "delete_failed" => ObjectState::Failed(status.to_ascii_uppercase()),
+                other => ObjectState::Busy(other.to_ascii_uppercase()),
             };
-            let tags = apprunner_tags(cx, &arn).await?;
+            // Tag calls can fail with InvalidStateException while the service is in an operation
+            // (QUIRKS.md): it is busy, so this pass waits on it with its last known tags.
+            let (tags, tags_unknown) = match apprunner_tags(cx, &arn).await {
+                Ok(tags) => (tags, false),
+                Err(e) if status != "running" && e.class() == crate::aws::ErrorClass::Transient => {
+                    (cx.cache.last_tags(&arn).unwrap_or_default(), true)
+                }
+                Err(e) => return Err(e),
+            };
             config["tags"] = tag_view(&tags);
             let outputs = BTreeMap::from([
                 ("arn".to_string(), arn.clone()),
@@ -305,7 +314,14 @@ impl Adapter for AppRunnerServiceAdapter {
             ]);
             out.insert(
                 d.key.clone(),
-                Observed { id: arn, owned: owns(&tags, &d.key), state: phase, config, outputs, extra: Json::Null },
+                Observed {
+                    id: arn,
+                    owned: tags_unknown || owns(&tags, &d.key),
+                    state: phase,
+                    config,
+                    outputs,
+                    extra: Json::Null,
+                },
             );
         }
         Ok(out)

@@ -4,9 +4,9 @@ use super::KindDef;
 use crate::manifest::schema::*;
 
 pub const NAME: StrRule = StrRule {
-    expected: "a name of 4 to 40 letters, digits, '-' or '_', starting with a letter or digit",
+    expected: "a name of 4 to 36 letters, digits, '-' or '_', starting with a letter or digit (a replacement adds -r<N>)",
     check: |s| {
-        (4..=40).contains(&s.len())
+        (4..=36).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
     },
@@ -28,19 +28,40 @@ pub fn definition() -> KindDef {
 
 // ---- adapter ----
 //
-// A VPC connector cannot be modified: a change creates a new revision of the same name, and the
-// old revision is deleted once the new one exists (services follow through their reference).
+// A VPC connector cannot be modified, a name has one revision in practice, and AWS refuses to
+// delete a connector a service uses (QUIRKS.md). So a change creates a new connector under a new
+// name (`<name>-r2`, `-r3`, …, tagged as this resource), the service follows through its
+// reference, and the superseded connector is deleted once no service uses it any more.
 
 use super::{
-    Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, strings, tag_view,
+    Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, status_text, strings,
+    tag_view,
 };
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
+use aws_sdk_apprunner::types::VpcConnector;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
 pub struct VpcConnectorAdapter;
+
+/// The replacement number in a connector name of this resource: 1 for `<name>`, N for
+/// `<name>-rN`; None for another name.
+fn generation(resource: &str, connector: &str) -> Option<u32> {
+    if connector == resource {
+        return Some(1);
+    }
+    connector.strip_prefix(resource)?.strip_prefix("-r")?.parse().ok().filter(|n| *n >= 2)
+}
+
+fn view_of(c: &VpcConnector, tags: &BTreeMap<String, String>) -> Json {
+    json!({
+        "subnets": sorted_strings(c.subnets()),
+        "securityGroups": sorted_strings(c.security_groups()),
+        "tags": tag_view(tags),
+    })
+}
 
 #[async_trait::async_trait]
 impl Adapter for VpcConnectorAdapter {
@@ -56,21 +77,23 @@ impl Adapter for VpcConnectorAdapter {
         }
         let mut out = BTreeMap::new();
         for d in wanted {
-            let newest = connectors
+            // This resource's connectors, newest replacement first.
+            let mut mine: Vec<(u32, &VpcConnector)> = connectors
                 .iter()
-                .filter(|c| {
-                    c.vpc_connector_name() == Some(d.key.name.as_str())
-                        && c.status().is_some_and(|s| s.as_str() == "ACTIVE")
-                })
-                .max_by_key(|c| c.vpc_connector_revision());
-            let Some(c) = newest else { continue };
-            let arn = c.vpc_connector_arn().unwrap_or_default();
+                .filter(|c| c.status().is_some_and(|s| status_text(s.as_str()) == "active"))
+                .filter_map(|c| generation(&d.key.name, c.vpc_connector_name()?).map(|n| (n, c)))
+                .collect();
+            mine.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+            let Some((newest, current)) = mine.first().copied() else { continue };
+            let arn = current.vpc_connector_arn().unwrap_or_default();
             let tags = apprunner_tags(cx, arn).await?;
-            let config = json!({
-                "subnets": sorted_strings(c.subnets()),
-                "securityGroups": sorted_strings(c.security_groups()),
-                "tags": tag_view(&tags),
-            });
+            let mut superseded = Vec::new();
+            for (_, older) in mine.iter().skip(1) {
+                let older_arn = older.vpc_connector_arn().unwrap_or_default();
+                if owns(&apprunner_tags(cx, older_arn).await?, &d.key) {
+                    superseded.push(older_arn.to_string());
+                }
+            }
             let outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
             out.insert(
                 d.key.clone(),
@@ -78,9 +101,9 @@ impl Adapter for VpcConnectorAdapter {
                     id: arn.to_string(),
                     owned: owns(&tags, &d.key),
                     state: ObjectState::Ready,
-                    config,
+                    config: view_of(current, &tags),
                     outputs,
-                    extra: Json::Null,
+                    extra: json!({ "generation": newest, "superseded": superseded }),
                 },
             );
         }
@@ -100,35 +123,44 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .apprunner
-            .create_vpc_connector()
-            .vpc_connector_name(&d.key.name)
-            .set_subnets(Some(strings(d.spec.get("subnets"))))
-            .set_security_groups(Some(strings(d.spec.get("securityGroups"))))
-            .set_tags(Some(apprunner_tag_list(&d.tags)))
-            .send()
-            .await
-            .map_err(aws("CreateVpcConnector"))?;
-        Ok(Json::Null)
+        self.create_named(cx, d, &d.key.name).await
     }
 
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
-        self.create(cx, d).await?;
-        self.delete(cx, o).await?;
-        Ok(Json::Null)
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
+        if drift.iter().all(|x| crate::engine::is_tag_field(&x.field)) {
+            return Ok(Json::Null);
+        }
+        // A new connector under the next name; the old one is retired once the service moved.
+        let next = o.extra["generation"].as_u64().unwrap_or(1) + 1;
+        self.create_named(cx, d, &format!("{}-r{next}", d.key.name)).await
     }
 
     async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .apprunner
-            .delete_vpc_connector()
-            .vpc_connector_arn(&o.id)
-            .send()
-            .await
-            .map_err(aws("DeleteVpcConnector"))?;
+        for arn in
+            std::iter::once(o.id.as_str()).chain(super::strings(o.extra.get("superseded")).iter().map(String::as_str))
+        {
+            cx.may_mutate().await?;
+            cx.clients
+                .apprunner
+                .delete_vpc_connector()
+                .vpc_connector_arn(arn)
+                .send()
+                .await
+                .map_err(aws("DeleteVpcConnector"))?;
+        }
+        Ok(())
+    }
+
+    async fn retire_superseded(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
+        for arn in super::strings(o.extra.get("superseded")) {
+            cx.may_mutate().await?;
+            match cx.clients.apprunner.delete_vpc_connector().vpc_connector_arn(&arn).send().await {
+                Ok(_) => {}
+                // Still used by a service that has not moved yet: a later pass deletes it.
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_invalid_request_exception()) => {}
+                Err(e) => return Err(aws("DeleteVpcConnector")(e).into()),
+            }
+        }
         Ok(())
     }
 
@@ -138,5 +170,36 @@ impl Adapter for VpcConnectorAdapter {
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         apprunner_adopt(cx, d, &o.id).await
+    }
+}
+
+impl VpcConnectorAdapter {
+    async fn create_named(&self, cx: &Cx<'_>, d: &Desired, name: &str) -> Result<Json, ReconcileError> {
+        cx.may_mutate().await?;
+        cx.clients
+            .apprunner
+            .create_vpc_connector()
+            .vpc_connector_name(name)
+            .set_subnets(Some(strings(d.spec.get("subnets"))))
+            .set_security_groups(Some(strings(d.spec.get("securityGroups"))))
+            .set_tags(Some(apprunner_tag_list(&d.tags)))
+            .send()
+            .await
+            .map_err(aws("CreateVpcConnector"))?;
+        Ok(Json::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generation;
+
+    #[test]
+    fn replacement_names_are_numbered() {
+        assert_eq!(generation("mm-vpc-connector", "mm-vpc-connector"), Some(1));
+        assert_eq!(generation("mm-vpc-connector", "mm-vpc-connector-r3"), Some(3));
+        assert_eq!(generation("mm-vpc-connector", "mm-vpc-connector-r1"), None);
+        assert_eq!(generation("mm-vpc-connector", "mm-vpc-connector-other"), None);
+        assert_eq!(generation("mm", "mm-vpc-connector"), None);
     }
 }

@@ -53,6 +53,14 @@ pub fn definition() -> KindDef {
 }
 
 fn check(spec: &Json, c: &mut Checker) {
+    // CreateCacheCluster takes memcached or redis only: Valkey runs as a replication group.
+    if spec.get("engine").and_then(Json::as_str) == Some("valkey") {
+        c.error_at(
+            "engine",
+            "valkey is not available for a CacheCluster (CreateCacheCluster takes memcached or redis; \
+             ElastiCache runs Valkey only as a replication group or serverless cache): use engine: redis",
+        );
+    }
     let version = spec.get("engineVersion").and_then(Json::as_str).unwrap_or_default();
     if let Some(group) = spec.get("parameterGroup").and_then(Json::as_str) {
         // A default parameter group must match the engine's major version (default.redis6.x).
@@ -71,7 +79,8 @@ fn check(spec: &Json, c: &mut Checker) {
 // ---- adapter ----
 
 use super::{
-    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings, tag_view,
+    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, status_text,
+    strings, tag_view,
 };
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
@@ -102,12 +111,12 @@ impl Adapter for CacheClusterAdapter {
         let mut out = BTreeMap::new();
         for d in wanted {
             let Some(c) = clusters.iter().find(|c| c.cache_cluster_id() == Some(d.key.name.as_str())) else { continue };
-            let status = c.cache_cluster_status().unwrap_or_default();
-            let phase = match status {
+            let status = status_text(c.cache_cluster_status().unwrap_or_default());
+            let phase = match status.as_str() {
                 "available" => ObjectState::Ready,
                 "deleted" => continue,
                 "create-failed" | "incompatible-network" | "restore-failed" | "incompatible-parameters" => {
-                    ObjectState::Failed(status.into())
+                    ObjectState::Failed(status.clone())
                 }
                 other => ObjectState::Busy(other.to_string()),
             };
@@ -169,6 +178,18 @@ impl Adapter for CacheClusterAdapter {
             "engine" | "port" | "subnetGroup" => Fix::Replace,
             _ => Fix::InPlace,
         }
+    }
+
+    /// ModifyCacheCluster raises an engine version but never lowers it: a desired version below
+    /// the live one (someone upgraded out of band, or the spec went back) needs a new cluster.
+    fn fix_for_change(&self, field: &str, desired: &Json, actual: &Json) -> Fix {
+        let version = |v: &Json| -> Vec<u32> {
+            v.as_str().unwrap_or_default().split('.').map(|p| p.parse().unwrap_or(0)).collect()
+        };
+        if field == "engineVersion" && version(desired) < version(actual) {
+            return Fix::Replace;
+        }
+        self.fix_for(field)
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {

@@ -37,6 +37,13 @@ pub fn definition() -> KindDef {
             req("accessString", any_string()),
             req("passwordParameter", string(SSM_NAME)),
             opt("passwordLength", int(16, 128)),
+            opt(
+                "passwordKmsKey",
+                string(StrRule {
+                    expected: "a KMS key id, key ARN, alias name (alias/...) or alias ARN",
+                    check: |s| !s.is_empty() && s.len() <= 2048 && !s.contains(char::is_whitespace),
+                }),
+            ),
             opt("tags", tags()),
         ],
         outputs: &["userId", "passwordParameter"],
@@ -53,7 +60,7 @@ pub fn definition() -> KindDef {
 // whose version moved on is set on the user again. The value only ever travels from SSM to
 // ElastiCache inside `set_password`.
 
-use super::{Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, tag_view};
+use super::{Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, status_text, tag_view};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -78,9 +85,23 @@ fn generate_password(length: usize) -> String {
     (0..length).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// Versions of the given SSM parameters (absent ones are missing from the map), ten per call.
-async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<String, i64>, ReconcileError> {
-    let mut versions = BTreeMap::new();
+/// What steward reads of a password parameter without decrypting it.
+struct ParameterFacts {
+    version: i64,
+    kind: String,
+    /// Read only for users whose spec names a key (one more call).
+    kms_key: Option<String>,
+}
+
+fn kms_key_of(d: &Desired) -> Option<&str> {
+    d.spec.get("passwordKmsKey").and_then(Json::as_str)
+}
+
+/// Facts of the given SSM parameters (absent ones are missing from the map): version and type
+/// ten per GetParameters call, and the KMS key for those whose spec names one (DescribeParameters).
+async fn parameter_facts(cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<String, ParameterFacts>, ReconcileError> {
+    let names: Vec<String> = wanted.iter().map(|d| parameter_of(d).to_string()).collect();
+    let mut facts = BTreeMap::new();
     for chunk in names.chunks(10) {
         let out = cx
             .clients
@@ -91,13 +112,61 @@ async fn parameter_versions(cx: &Cx<'_>, names: &[String]) -> Result<BTreeMap<St
             .await
             .map_err(aws("GetParameters"))?;
         for p in out.parameters() {
-            versions.insert(p.name().unwrap_or_default().to_string(), p.version());
+            let kind = p.r#type().map(|t| t.as_str().to_string()).unwrap_or_default();
+            facts.insert(
+                p.name().unwrap_or_default().to_string(),
+                ParameterFacts { version: p.version(), kind, kms_key: None },
+            );
         }
     }
-    Ok(versions)
+    let keyed: Vec<String> =
+        wanted.iter().filter(|d| kms_key_of(d).is_some()).map(|d| parameter_of(d).to_string()).collect();
+    for chunk in keyed.chunks(50) {
+        let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .set_values(Some(chunk.to_vec()))
+            .build()
+            .map_err(|e| ReconcileError::invalid_spec("build request", e))?;
+        let mut pages = cx.clients.ssm.describe_parameters().parameter_filters(filter).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for p in page.map_err(aws("DescribeParameters"))?.parameters() {
+                if let Some(f) = p.name().and_then(|n| facts.get_mut(n)) {
+                    f.kms_key = p.key_id().map(str::to_string);
+                }
+            }
+        }
+    }
+    Ok(facts)
 }
 
 impl CacheUserAdapter {
+    /// Puts the parameter's current value back as a SecureString (under the spec's key): a
+    /// parameter re-put as a plain String keeps the password readable to anyone who may read
+    /// parameters. Returns nothing secret; the new version is picked up by `password`.
+    async fn encrypt_parameter(&self, cx: &Cx<'_>, d: &Desired) -> Result<(), ReconcileError> {
+        let name = parameter_of(d);
+        let read = cx.clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
+        let value = read
+            .map_err(aws("GetParameter"))?
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| AwsError::unexpected("GetParameter", "SSM returned no value"))?;
+        cx.may_mutate().await?;
+        cx.clients
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .set_key_id(kms_key_of(d).map(str::to_string))
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(aws("PutParameter"))?;
+        Ok(())
+    }
+
     /// Makes sure the SSM parameter exists (generating a password if not) and returns its value
     /// and version. The value is returned to the caller only to hand it to ElastiCache.
     async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), ReconcileError> {
@@ -128,6 +197,7 @@ impl CacheUserAdapter {
             .name(name)
             .value(&value)
             .r#type(ParameterType::SecureString)
+            .set_key_id(kms_key_of(d).map(str::to_string))
             .description(format!("Password of ElastiCache user {} (managed by steward)", d.key.name))
             .set_tags(Some(tags))
             .send()
@@ -155,36 +225,53 @@ impl Adapter for CacheUserAdapter {
         while let Some(page) = pages.next().await {
             users.extend(page.map_err(aws("DescribeUsers"))?.users().to_vec());
         }
-        let names: Vec<String> = wanted.iter().map(|d| parameter_of(d).to_string()).collect();
-        let versions = parameter_versions(cx, &names).await?;
+        let parameters = parameter_facts(cx, wanted).await?;
         let mut out = BTreeMap::new();
         for d in wanted {
             let Some(u) = users.iter().find(|u| u.user_id() == Some(d.key.name.as_str())) else { continue };
-            let status = u.status().unwrap_or_default();
-            let phase = match status {
+            let status = status_text(u.status().unwrap_or_default());
+            let phase = match status.as_str() {
                 "active" => ObjectState::Ready,
                 "deleting" => ObjectState::Busy("deleting".into()),
                 other => ObjectState::Busy(other.to_string()),
             };
             let arn = u.arn().unwrap_or_default();
-            let tags = elasticache_tags(cx, arn, "").await?;
+            // A user in transition refuses tag calls (QUIRKS.md). It is busy, so this pass only
+            // waits on it: its last known tags do, and ownership is decided once it is active.
+            let (tags, tags_unknown) = match elasticache_tags(cx, arn, "").await {
+                Ok(tags) => (tags, false),
+                Err(e) if status != "active" && e.class() == crate::aws::ErrorClass::Transient => {
+                    (cx.cache.last_tags(&format!("{arn}#")).unwrap_or_default(), true)
+                }
+                Err(e) => return Err(e),
+            };
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
             // Facts about the password, never the password: they tell one rotation from the next.
-            let password = match (versions.get(parameter_of(d)), set_version) {
+            let parameter = parameters.get(parameter_of(d));
+            let password = match (parameter.map(|p| p.version), set_version) {
                 (None, _) => "the parameter is missing".to_string(),
-                (Some(v), Some(s)) if *v == s => PASSWORD_IN_SYNC.to_string(),
+                (Some(v), Some(s)) if v == s => PASSWORD_IN_SYNC.to_string(),
                 (Some(v), Some(s)) => format!("the parameter is at version {v}; the user was set from version {s}"),
                 (Some(v), None) => format!("the parameter is at version {v}; steward never set the user from it"),
             };
-            let config = json!({
+            // Who may connect: `no-password` (anyone) or a second password are drift like any other.
+            let authentication = u.authentication();
+            let mut config = json!({
                 "userName": u.user_name(), "accessString": u.access_string(), "engine": u.engine(),
                 "password": password, "tags": tag_view(&tags),
+                // A missing parameter is the password's drift, not its type's.
+                "passwordParameterType": parameter.map_or("SecureString", |p| p.kind.as_str()),
+                "authentication": authentication.and_then(|a| a.r#type()).map(|t| t.as_str()),
+                "passwordCount": authentication.and_then(|a| a.password_count()).unwrap_or(0),
             });
+            if let Some(wanted_key) = kms_key_of(d) {
+                config["passwordKmsKey"] = json!(parameter.map_or(Some(wanted_key), |p| p.kms_key.as_deref()));
+            }
             let outputs = BTreeMap::from([
                 ("userId".to_string(), d.key.name.clone()),
                 ("passwordParameter".to_string(), parameter_of(d).to_string()),
             ]);
-            let owned = status == "deleting" || owns(&tags, &d.key);
+            let owned = status == "deleting" || tags_unknown || owns(&tags, &d.key);
             out.insert(
                 d.key.clone(),
                 Observed { id: d.key.name.clone(), owned, state: phase, config, outputs, extra: json!({ "arn": arn }) },
@@ -194,13 +281,20 @@ impl Adapter for CacheUserAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Json {
-        json!({
+        let mut view = json!({
             "userName": d.spec["userName"],
             "accessString": d.spec["accessString"],
             "engine": d.spec.get("engine").cloned().unwrap_or(json!("redis")),
             "password": PASSWORD_IN_SYNC,
             "tags": tag_view(&d.tags),
-        })
+            "authentication": "password",
+            "passwordCount": 1,
+            "passwordParameterType": "SecureString",
+        });
+        if let Some(key) = kms_key_of(d) {
+            view["passwordKmsKey"] = json!(key);
+        }
+        view
     }
 
     fn fix_for(&self, field: &str) -> Fix {
@@ -237,9 +331,20 @@ impl Adapter for CacheUserAdapter {
         if drift.iter().any(|x| x.field == "accessString") {
             request = request.access_string(d.spec["accessString"].as_str().unwrap_or_default());
         }
-        if drift.iter().any(|x| x.field == "password") {
+        // One password, the parameter's, and no other way in: the rotation and the authentication
+        // fix are the same call.
+        let retype = drift.iter().any(|x| ["passwordParameterType", "passwordKmsKey"].contains(&x.field.as_str()));
+        if retype {
+            self.encrypt_parameter(cx, d).await?;
+        }
+        // After a retype the parameter is at a new version: the user is set from it again.
+        if retype || drift.iter().any(|x| ["password", "authentication", "passwordCount"].contains(&x.field.as_str())) {
             let (password, version) = self.password(cx, d).await?;
-            request = request.passwords(password);
+            let mode = aws_sdk_elasticache::types::AuthenticationMode::builder()
+                .r#type(aws_sdk_elasticache::types::InputAuthenticationType::Password)
+                .passwords(password)
+                .build();
+            request = request.authentication_mode(mode);
             memo = json!({ "passwordVersion": version });
         }
         cx.may_mutate().await?;

@@ -20,7 +20,7 @@ pub fn definition() -> KindDef {
 
 // ---- adapter ----
 
-use super::{Tagged, ecs_adopt, ecs_tag_list, owns, tag_map, tag_view};
+use super::{Tagged, ecs_adopt, ecs_tag_list, owns, status_text, tag_map, tag_view};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -55,12 +55,12 @@ impl Adapter for EcsClusterAdapter {
                 .map_err(aws("DescribeClusters"))?;
             for c in described.clusters() {
                 let Some(d) = chunk.iter().find(|d| c.cluster_name() == Some(d.key.name.as_str())) else { continue };
-                let status = c.status().unwrap_or_default();
-                let phase = match status {
-                    "ACTIVE" => ObjectState::Ready,
-                    "INACTIVE" => continue,
-                    "FAILED" => ObjectState::Failed(status.into()),
-                    other => ObjectState::Busy(other.to_string()),
+                let status = status_text(c.status().unwrap_or_default());
+                let phase = match status.as_str() {
+                    "active" => ObjectState::Ready,
+                    "inactive" => continue,
+                    "failed" => ObjectState::Failed(status.to_ascii_uppercase()),
+                    other => ObjectState::Busy(other.to_ascii_uppercase()),
                 };
                 let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
                 let setting = c

@@ -74,6 +74,7 @@ pub fn definition() -> KindDef {
             opt("launchType", Shape::Enum(&["FARGATE"])),
             opt("platformVersion", any_string()),
             opt("propagateTags", Shape::Enum(&["TASK_DEFINITION", "SERVICE", "NONE"])),
+            opt("enableExecuteCommand", Shape::Bool),
             req("network", network),
             req("taskDefinition", task),
             opt("tags", tags()),
@@ -159,7 +160,10 @@ fn check(spec: &Json, c: &mut Checker) {
 // their contents are cached by ARN, and any difference registers a new revision that the
 // service is then pointed at (always by full ARN).
 
-use super::{Tagged, client_token, ecs_adopt, ecs_tag_list, owns, sorted, sorted_strings, strings, tag_map, tag_view};
+use super::{
+    Tagged, client_token, ecs_adopt, ecs_tag_list, owns, sorted, sorted_strings, status_text, strings, tag_map,
+    tag_view,
+};
 use crate::aws::{AwsError, aws};
 use crate::engine::{Adapter, Cx, Desired, Drift, ObjectState, Observed, ReconcileError};
 use crate::manifest::ResourceKey;
@@ -170,6 +174,7 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::{Map, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 pub struct EcsServiceAdapter;
 
@@ -214,6 +219,7 @@ fn task_view(td: &TaskDefinition) -> Json {
         .collect();
     let platform = td.runtime_platform();
     json!({
+        "status": td.status().map(|s| s.as_str()),
         "family": td.family(),
         "cpu": td.cpu().map(|c| c.parse::<i64>().map(Json::from).unwrap_or(json!(c))),
         "memory": td.memory().map(|m| m.parse::<i64>().map(Json::from).unwrap_or(json!(m))),
@@ -227,7 +233,8 @@ fn task_view(td: &TaskDefinition) -> Json {
 /// The task definition as the spec wants it, with the defaults AWS would report.
 fn desired_task(d: &Desired) -> Json {
     let t = &d.spec["taskDefinition"];
-    let mut view = json!({ "family": t["family"], "cpu": t["cpu"], "memory": t["memory"] });
+    // A deregistered (INACTIVE) revision is drift: AWS refuses to deploy it again.
+    let mut view = json!({ "status": "ACTIVE", "family": t["family"], "cpu": t["cpu"], "memory": t["memory"] });
     if let Some(p) = t.get("runtimePlatform") {
         view["runtimePlatform"] = json!({
             "os": p.get("os").cloned().unwrap_or(json!("LINUX")),
@@ -287,9 +294,12 @@ fn network_config(d: &Desired) -> Result<NetworkConfiguration, ReconcileError> {
     Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
 }
 
-/// The task definition of a service, from the cache or one DescribeTaskDefinition call.
+/// The task definition of a service, from the cache (while as fresh as tags must be) or one
+/// DescribeTaskDefinition call.
 async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError> {
-    if let Some(view) = cx.cache.task_definitions.lock().unwrap().get(arn) {
+    if let Some((at, view)) = cx.cache.task_definitions.lock().unwrap().get(arn)
+        && *at >= cx.tags_fresh_since
+    {
         return Ok(view.clone());
     }
     let out = cx
@@ -301,7 +311,7 @@ async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError>
         .await
         .map_err(aws("DescribeTaskDefinition"))?;
     let view = out.task_definition().map(task_view).unwrap_or(Json::Null);
-    cx.cache.task_definitions.lock().unwrap().insert(arn.to_string(), view.clone());
+    cx.cache.task_definitions.lock().unwrap().insert(arn.to_string(), (Instant::now(), view.clone()));
     Ok(view)
 }
 
@@ -380,7 +390,7 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
         .task_definition()
         .ok_or_else(|| AwsError::unexpected("RegisterTaskDefinition", "no task definition returned"))?;
     let arn = td.task_definition_arn().unwrap_or_default().to_string();
-    cx.cache.task_definitions.lock().unwrap().insert(arn.clone(), task_view(td));
+    cx.cache.task_definitions.lock().unwrap().insert(arn.clone(), (Instant::now(), task_view(td)));
     Ok(arn)
 }
 
@@ -394,6 +404,53 @@ async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, Re
         return Ok(last.to_string());
     }
     register(cx, d).await
+}
+
+/// Deregisters the revisions of the family that steward registered for this service, except
+/// `current`, so that revisions do not pile up with every heal. Revisions registered by others
+/// (no ownership tags for this resource) are left alone. A revision still in use by running tasks
+/// keeps running: deregistering only stops new deployments of it.
+async fn retire_old_revisions(cx: &Cx<'_>, d: &Desired, current: &str) -> Result<(), ReconcileError> {
+    let family = d.spec.pointer("/taskDefinition/family").and_then(Json::as_str).unwrap_or_default();
+    let mut arns = Vec::new();
+    let mut pages = cx
+        .clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        arns.extend(page.map_err(aws("ListTaskDefinitions"))?.task_definition_arns().to_vec());
+    }
+    // The family prefix also matches longer family names: compare the family exactly.
+    let of_family =
+        |arn: &str| arn.rsplit_once('/').and_then(|(_, r)| r.rsplit_once(':')).is_some_and(|(f, _)| f == family);
+    for arn in arns.iter().filter(|a| a.as_str() != current && of_family(a)) {
+        let described = cx
+            .clients
+            .ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .send()
+            .await
+            .map_err(aws("DescribeTaskDefinition"))?;
+        if !owns(&tag_map(described.tags().iter().map(|t| (t.key(), t.value()))), &d.key) {
+            continue;
+        }
+        cx.may_mutate().await?;
+        cx.clients
+            .ecs
+            .deregister_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(aws("DeregisterTaskDefinition"))?;
+        cx.cache.task_definitions.lock().unwrap().remove(arn);
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -422,11 +479,11 @@ impl Adapter for EcsServiceAdapter {
                     let Some(d) = chunk.iter().find(|d| s.service_name() == Some(d.key.name.as_str())) else {
                         continue;
                     };
-                    let status = s.status().unwrap_or_default();
-                    let phase = match status {
-                        "ACTIVE" => ObjectState::Ready,
-                        "INACTIVE" => continue,
-                        other => ObjectState::Busy(other.to_string()),
+                    let status = status_text(s.status().unwrap_or_default());
+                    let phase = match status.as_str() {
+                        "active" => ObjectState::Ready,
+                        "inactive" => continue,
+                        other => ObjectState::Busy(other.to_ascii_uppercase()),
                     };
                     let tags = tag_map(s.tags().iter().map(|t| (t.key(), t.value())));
                     let td_arn = s.task_definition().unwrap_or_default().to_string();
@@ -443,6 +500,7 @@ impl Adapter for EcsServiceAdapter {
                         "taskDefinition": project(&td, &desired_task(d)),
                         "tags": tag_view(&tags),
                         "platformVersion": s.platform_version(),
+                        "enableExecuteCommand": s.enable_execute_command(),
                         "propagateTags": s.propagate_tags().map(|p| p.as_str()),
                     });
                     let arn = s.service_arn().unwrap_or_default().to_string();
@@ -473,6 +531,8 @@ impl Adapter for EcsServiceAdapter {
             "network": network_view(d),
             "taskDefinition": desired_task(d),
             "tags": tag_view(&d.tags),
+            // A shell into the worker's tasks is off unless the spec turns it on.
+            "enableExecuteCommand": d.spec.get("enableExecuteCommand").cloned().unwrap_or(json!(false)),
         });
         // Managed only where the spec names them (AWS picks a default otherwise).
         for field in ["platformVersion", "propagateTags"] {
@@ -502,6 +562,7 @@ impl Adapter for EcsServiceAdapter {
             .platform_version(d.spec.get("platformVersion").and_then(Json::as_str).unwrap_or("LATEST"))
             .network_configuration(network_config(d)?)
             .set_propagate_tags(propagate)
+            .enable_execute_command(d.spec.get("enableExecuteCommand").and_then(Json::as_bool).unwrap_or(false))
             .client_token(client_token(d))
             .set_tags(Some(ecs_tag_list(&d.tags)));
         cx.may_mutate().await?;
@@ -510,13 +571,11 @@ impl Adapter for EcsServiceAdapter {
     }
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        let mut memo = Json::Null;
-        let td = if drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
-            let arn = matching_task_definition(cx, d).await?;
-            memo = json!({ "taskDefinitionArn": arn });
-            arn
-        } else {
-            o.extra["taskDefinition"].as_str().unwrap_or_default().to_string()
+        // The revision is sent only when it must change: a desiredCount fix must not redeploy
+        // (and AWS refuses a deregistered revision, so re-sending the current one can fail).
+        let td = match drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
+            true => Some(matching_task_definition(cx, d).await?),
+            false => None,
         };
         let request = cx
             .clients
@@ -524,7 +583,7 @@ impl Adapter for EcsServiceAdapter {
             .update_service()
             .cluster(o.extra["cluster"].as_str().unwrap_or_default())
             .service(&d.key.name)
-            .task_definition(td)
+            .set_task_definition(td.clone())
             .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
             .network_configuration(network_config(d)?);
         // A platform version is sent only when it drifted: on AWS it starts a new deployment.
@@ -534,13 +593,24 @@ impl Adapter for EcsServiceAdapter {
             true => request.set_platform_version(spec_str("platformVersion")),
             false => request,
         };
+        let request = match touched("enableExecuteCommand") {
+            true => request
+                .enable_execute_command(d.spec.get("enableExecuteCommand").and_then(Json::as_bool).unwrap_or(false)),
+            false => request,
+        };
         let request = match touched("propagateTags") {
             true => request.set_propagate_tags(spec_str("propagateTags").map(|p| PropagateTags::from(p.as_str()))),
             false => request,
         };
         cx.may_mutate().await?;
         request.send().await.map_err(aws("UpdateService"))?;
-        Ok(memo)
+        match td {
+            Some(arn) => {
+                retire_old_revisions(cx, d, &arn).await?;
+                Ok(json!({ "taskDefinitionArn": arn }))
+            }
+            None => Ok(Json::Null),
+        }
     }
 
     async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {

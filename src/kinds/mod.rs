@@ -13,6 +13,7 @@ pub mod cache_subnet_group;
 pub mod cache_user;
 pub mod ecs_cluster;
 pub mod ecs_service;
+pub mod route53_record;
 pub mod stack;
 pub mod vpc_endpoint;
 
@@ -69,6 +70,7 @@ kinds! {
     AppRunnerCustomDomain => apprunner_custom_domain::CustomDomainAdapter, "apprunner";
     EcsCluster => ecs_cluster::EcsClusterAdapter, "ecs";
     EcsService => ecs_service::EcsServiceAdapter, "ecs";
+    Route53Record => route53_record::Route53RecordAdapter, "route53";
 }
 
 impl Kind {
@@ -139,6 +141,13 @@ pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
         .and_then(Json::as_array)
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
+}
+
+/// An AWS status as steward compares it: in lower case. Services do not always answer in the
+/// case of their own model's enum (App Runner custom domains say `active`, EC2 endpoints
+/// `available`), so no status is ever compared as the model spells it.
+pub(crate) fn status_text(status: &str) -> String {
+    status.to_ascii_lowercase()
 }
 
 pub(crate) fn sorted_strings(items: &[String]) -> Json {

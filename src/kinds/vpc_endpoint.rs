@@ -24,6 +24,16 @@ pub fn definition() -> KindDef {
             opt("securityGroups", selectors("sg-")),
             opt("privateDns", Shape::Bool),
             opt("routeTables", selectors("rtb-")),
+            opt(
+                "policy",
+                Shape::Str {
+                    rule: StrRule {
+                        expected: "an IAM policy document in JSON (an object with a Statement)",
+                        check: |s| canonical_policy(s).is_some(),
+                    },
+                    max_len: 20_480,
+                },
+            ),
             opt("tags", tags()),
         ],
         outputs: &["id"],
@@ -58,9 +68,58 @@ fn check(spec: &Json, c: &mut Checker) {
     }
 }
 
+/// The policy AWS gives an endpoint created without one (and what a spec without `policy` wants).
+const DEFAULT_POLICY: &str =
+    r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+
+/// A policy document in one canonical form, so that equivalent spellings are not drift: one
+/// compact line, Statement always a list, single actions and resources as lists, lists sorted,
+/// `{"AWS": "*"}` as `"*"`. None when it is not a JSON object with a Statement.
+pub fn canonical_policy(text: &str) -> Option<String> {
+    let mut doc: Json = serde_json::from_str(text).ok()?;
+    let statements = match doc.get_mut("Statement")?.take() {
+        Json::Array(list) => list,
+        one @ Json::Object(_) => vec![one],
+        _ => return None,
+    };
+    let mut canonical: Vec<Json> = statements
+        .into_iter()
+        .map(|mut s| {
+            for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                if let Some(v) = s.get_mut(key) {
+                    let mut list = match v.take() {
+                        Json::Array(list) => list,
+                        other => vec![other],
+                    };
+                    list.sort_by_key(Json::to_string);
+                    *v = Json::Array(list);
+                }
+            }
+            if s.get("Principal") == Some(&json!({ "AWS": "*" })) {
+                s["Principal"] = json!("*");
+            }
+            s
+        })
+        .collect();
+    canonical.sort_by_key(Json::to_string);
+    doc["Statement"] = Json::Array(canonical);
+    let mut sorted = serde_json::Map::new();
+    let mut keys: Vec<String> = doc.as_object()?.keys().cloned().collect();
+    keys.sort();
+    for k in keys {
+        sorted.insert(k.clone(), doc[&k].clone());
+    }
+    Some(Json::Object(sorted).to_string())
+}
+
+fn desired_policy(d: &Desired) -> String {
+    let text = d.spec.get("policy").and_then(Json::as_str).unwrap_or(DEFAULT_POLICY);
+    canonical_policy(text).unwrap_or_else(|| text.to_string())
+}
+
 // ---- adapter ----
 
-use super::{client_token, owns, sorted, sorted_strings, strings, tag_map, tag_view};
+use super::{client_token, owns, sorted, sorted_strings, status_text, strings, tag_map, tag_view};
 use crate::aws::aws;
 use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, TAG_STACK};
 use crate::manifest::ResourceKey;
@@ -82,6 +141,9 @@ fn view_of(e: &aws_sdk_ec2::types::VpcEndpoint, region: &str) -> (Json, BTreeMap
         "service": short,
         "type": e.vpc_endpoint_type().map(|t| t.as_str()).unwrap_or_default(),
         "tags": tag_view(&tags),
+        // A Deny-all on the S3 gateway stops image pulls: the policy is watched even when the
+        // spec leaves it to the default.
+        "policy": e.policy_document().map(|p| canonical_policy(p).unwrap_or_else(|| p.to_string())),
     });
     let groups: Vec<String> = e.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
     if config["type"] == "Interface" {
@@ -96,7 +158,7 @@ fn view_of(e: &aws_sdk_ec2::types::VpcEndpoint, region: &str) -> (Json, BTreeMap
 
 fn phase_of(state: &str) -> Option<ObjectState> {
     // EC2 answers in lower case where the SDK's enum expects capitals: compare as text.
-    match state.to_ascii_lowercase().as_str() {
+    match status_text(state).as_str() {
         "available" => Some(ObjectState::Ready),
         "deleted" | "deleting" => None,
         "failed" | "rejected" | "expired" => Some(ObjectState::Failed(state.to_string())),
@@ -191,7 +253,9 @@ impl Adapter for VpcEndpointAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Json {
-        let mut view = json!({ "service": d.spec["service"], "type": d.spec["type"], "tags": tag_view(&d.tags) });
+        let mut view = json!({
+            "service": d.spec["service"], "type": d.spec["type"], "tags": tag_view(&d.tags), "policy": desired_policy(d),
+        });
         if d.spec["type"] == "Interface" {
             view["subnets"] = sorted(d.spec.get("subnets"));
             view["securityGroups"] = sorted(d.spec.get("securityGroups"));
@@ -217,6 +281,7 @@ impl Adapter for VpcEndpointAdapter {
             .service_name(full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default()))
             .vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway })
             .client_token(client_token(d))
+            .set_policy_document(d.spec.get("policy").and_then(Json::as_str).map(str::to_string))
             .tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpoint)
@@ -274,7 +339,17 @@ impl Adapter for VpcEndpointAdapter {
             if touches("privateDns") {
                 request = request.private_dns_enabled(want["privateDns"].as_bool().unwrap_or(true));
             }
+            if touches("policy") {
+                request = request.policy_document(desired_policy(d));
+            }
             cx.may_mutate().await?;
+            request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
+        } else if touches("policy") {
+            // The default is sent as a document rather than ResetPolicy: same effect on AWS, and
+            // moto ignores ResetPolicy.
+            cx.may_mutate().await?;
+            let request =
+                cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id).policy_document(desired_policy(d));
             request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
         }
         Ok(Json::Null)
@@ -307,5 +382,22 @@ impl Adapter for VpcEndpointAdapter {
             .await
             .map_err(aws("CreateTags"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn equivalent_policies_are_one_and_a_deny_is_not_the_default() {
+        let spelled = r#"{"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["*"], "Resource": "*"},
+                          "Version": "2008-10-17"}"#;
+        assert_eq!(canonical_policy(spelled), canonical_policy(DEFAULT_POLICY));
+        let deny =
+            r#"{"Version":"2008-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        assert_ne!(canonical_policy(deny), canonical_policy(DEFAULT_POLICY));
+        assert_eq!(canonical_policy("[]"), None);
+        assert_eq!(canonical_policy(r#"{"Version":"2012-10-17"}"#), None);
     }
 }

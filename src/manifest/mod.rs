@@ -111,10 +111,16 @@ pub struct ValidationErrors(pub Vec<ManifestError>);
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        for e in &self.0 {
-            writeln!(f, "{e}")?;
-        }
-        write!(f, "{} error(s); nothing was written", self.0.len())
+        write!(f, "{}; nothing was written", self.listing())
+    }
+}
+
+impl ValidationErrors {
+    /// Every error, one per line, and their count (for commands that never write).
+    pub fn listing(&self) -> String {
+        let mut out: String = self.0.iter().map(|e| format!("{e}\n")).collect();
+        out.push_str(&format!("{} error(s)", self.0.len()));
+        out
     }
 }
 

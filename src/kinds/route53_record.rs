@@ -1,0 +1,348 @@
+//! Route53Record: DNS records in a Route 53 hosted zone. Either one record (`name`, `type`,
+//! `values`) or the certificate validation CNAMEs of an App Runner custom domain
+//! (`certificateValidationRecords: ${AppRunnerCustomDomain/x.validationRecords}`), which appear a
+//! little after the association and decide when the domain turns active.
+
+use super::KindDef;
+use super::apprunner_custom_domain::DOMAIN;
+use crate::manifest::schema::*;
+
+const ZONE: StrRule = StrRule {
+    expected: "a hosted zone name (example.com) or id (Z0123456789ABCDEFGHIJ)",
+    check: |s| is_zone_id(s) || (DOMAIN.check)(s.trim_end_matches('.')),
+};
+
+fn is_zone_id(s: &str) -> bool {
+    s.starts_with('Z') && (2..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+pub fn definition() -> KindDef {
+    KindDef {
+        fields: vec![
+            req("zone", string(ZONE)),
+            opt(
+                "name",
+                string(StrRule {
+                    expected: "a DNS name such as app.example.com",
+                    check: |s| (DOMAIN.check)(s.trim_start_matches("_").trim_end_matches('.')),
+                }),
+            ),
+            opt("type", Shape::Enum(&["A", "AAAA", "CNAME", "TXT"])),
+            opt("values", Shape::List { item: Box::new(any_string()), min: 1, max: 100 }),
+            opt("ttl", int(0, 172_800)),
+            opt("certificateValidationRecords", any_string()),
+        ],
+        outputs: &["fqdn"],
+        retain_by_default: false,
+        name_rule: super::GENERIC_NAME,
+        check,
+    }
+}
+
+fn check(spec: &Json, c: &mut Checker) {
+    let has = |f: &str| spec.get(f).is_some();
+    if has("certificateValidationRecords") {
+        for f in ["name", "type", "values"] {
+            if has(f) {
+                c.error_at(f, "not with certificateValidationRecords (the records come from the domain)");
+            }
+        }
+    } else {
+        for f in ["name", "type", "values"] {
+            if !has(f) {
+                c.error_at(f, "required (or give certificateValidationRecords)");
+            }
+        }
+        if spec.get("type").and_then(Json::as_str) == Some("CNAME")
+            && spec.get("values").and_then(Json::as_array).is_some_and(|v| v.len() > 1)
+        {
+            c.error_at("values", "a CNAME record has exactly one value");
+        }
+    }
+}
+
+// ---- adapter ----
+//
+// Records carry no tags. steward marks each record it writes with a TXT record beside it,
+// `_steward.<name>` (the way external-dns marks its records), written in the same atomic change:
+// a record without the mark is someone else's (`NotOwned`, unless `adopt: true`). Every change is
+// an UPSERT, so a retried change after a crash or a lost answer does nothing twice.
+
+use crate::aws::aws;
+use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
+use crate::manifest::ResourceKey;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeMap;
+
+pub struct Route53RecordAdapter;
+
+const DEFAULT_TTL: i64 = 300;
+
+/// A name as Route 53 keeps it: lower case, with the trailing dot.
+fn fqdn(name: &str) -> String {
+    format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn mark_name(name: &str) -> String {
+    format!("_steward.{}", fqdn(name))
+}
+
+fn mark_value(key: &ResourceKey) -> String {
+    format!("\"steward:stack={} steward:kind={} steward:name={}\"", key.stack, key.kind, key.name)
+}
+
+/// A name as the views show it: lower case, no trailing dot (`records.<name>.values`).
+fn bare(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The records the spec wants: bare name → {type, ttl, values}.
+fn wanted_records(d: &Desired) -> BTreeMap<String, Json> {
+    let ttl = d.spec.get("ttl").and_then(Json::as_i64).unwrap_or(DEFAULT_TTL);
+    let mut out = BTreeMap::new();
+    if let Some(text) = d.spec.get("certificateValidationRecords").and_then(Json::as_str) {
+        let records: Vec<Json> = serde_json::from_str(text).unwrap_or_default();
+        for r in records {
+            let (Some(name), Some(value)) = (r["name"].as_str(), r["value"].as_str()) else { continue };
+            let kind = r["type"].as_str().unwrap_or("CNAME");
+            out.insert(bare(name), json!({ "type": kind, "ttl": ttl, "values": [fqdn(value)] }));
+        }
+        return out;
+    }
+    let kind = d.spec["type"].as_str().unwrap_or("CNAME");
+    let mut values: Vec<String> = super::strings(d.spec.get("values"));
+    if kind == "CNAME" {
+        values = values.iter().map(|v| fqdn(v)).collect();
+    }
+    values.sort();
+    out.insert(
+        bare(d.spec["name"].as_str().unwrap_or_default()),
+        json!({ "type": kind, "ttl": ttl, "values": values }),
+    );
+    out
+}
+
+/// The hosted zone's id, from the spec's id or by name (one ListHostedZonesByName call).
+async fn zone_id(cx: &Cx<'_>, zone: &str) -> Result<String, ReconcileError> {
+    if is_zone_id(zone) {
+        return Ok(zone.to_string());
+    }
+    let out = cx
+        .clients
+        .route53
+        .list_hosted_zones_by_name()
+        .dns_name(fqdn(zone))
+        .max_items(1)
+        .send()
+        .await
+        .map_err(aws("ListHostedZonesByName"))?;
+    out.hosted_zones()
+        .iter()
+        .find(|z| z.name().eq_ignore_ascii_case(&fqdn(zone)))
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .ok_or_else(|| {
+            ReconcileError::Unresolvable(format!(
+                "no hosted zone named {zone} in this account: create it, or give the zone's id in `zone`"
+            ))
+        })
+}
+
+/// The record set with exactly this name and type, if any.
+async fn record_set(
+    cx: &Cx<'_>,
+    zone: &str,
+    name: &str,
+    kind: &str,
+) -> Result<Option<ResourceRecordSet>, ReconcileError> {
+    let out = cx
+        .clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .start_record_name(name)
+        .start_record_type(RrType::from(kind))
+        .max_items(1)
+        .send()
+        .await
+        .map_err(aws("ListResourceRecordSets"))?;
+    Ok(out
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name().eq_ignore_ascii_case(name) && s.r#type().as_str() == kind)
+        .cloned())
+}
+
+fn set_view(set: &ResourceRecordSet) -> Json {
+    let mut values: Vec<String> = set.resource_records().iter().map(|r| r.value().to_string()).collect();
+    if set.r#type().as_str() == "CNAME" {
+        values = values.iter().map(|v| fqdn(v)).collect();
+    }
+    values.sort();
+    json!({ "type": set.r#type().as_str(), "ttl": set.ttl(), "values": values })
+}
+
+fn change(action: ChangeAction, name: &str, kind: &str, ttl: i64, values: &[String]) -> Result<Change, ReconcileError> {
+    let invalid = |e: aws_sdk_route53::error::BuildError| ReconcileError::invalid_spec("ChangeResourceRecordSets", e);
+    let mut set = ResourceRecordSet::builder().name(name).r#type(RrType::from(kind)).ttl(ttl);
+    for v in values {
+        set = set.resource_records(ResourceRecord::builder().value(v).build().map_err(invalid)?);
+    }
+    Change::builder().action(action).resource_record_set(set.build().map_err(invalid)?).build().map_err(invalid)
+}
+
+impl Route53RecordAdapter {
+    /// One atomic change: each record with its ownership mark beside it.
+    async fn apply(
+        &self,
+        cx: &Cx<'_>,
+        d: &Desired,
+        zone: &str,
+        records: &BTreeMap<String, Json>,
+    ) -> Result<(), ReconcileError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut batch = ChangeBatch::builder().comment(format!("steward {}", d.key.short()));
+        for (name, r) in records {
+            let values = super::strings(r.get("values"));
+            let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
+            batch = batch.changes(change(
+                ChangeAction::Upsert,
+                &fqdn(name),
+                r["type"].as_str().unwrap_or("CNAME"),
+                ttl,
+                &values,
+            )?);
+            batch = batch.changes(change(ChangeAction::Upsert, &mark_name(name), "TXT", ttl, &[mark_value(&d.key)])?);
+        }
+        let batch = batch.build().map_err(|e| ReconcileError::invalid_spec("ChangeResourceRecordSets", e))?;
+        cx.may_mutate().await?;
+        cx.clients
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(aws("ChangeResourceRecordSets"))?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for Route53RecordAdapter {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
+        let mut out = BTreeMap::new();
+        for d in wanted {
+            let zone = zone_id(cx, d.spec["zone"].as_str().unwrap_or_default()).await?;
+            let mut records = Map::new();
+            let mut owned = true;
+            for (name, r) in wanted_records(d) {
+                let Some(set) = record_set(cx, &zone, &fqdn(&name), r["type"].as_str().unwrap_or("CNAME")).await?
+                else {
+                    continue;
+                };
+                let mark = record_set(cx, &zone, &mark_name(&name), "TXT").await?;
+                owned &= mark.is_some_and(|m| m.resource_records().iter().any(|v| v.value() == mark_value(&d.key)));
+                records.insert(name, set_view(&set));
+            }
+            if records.is_empty() {
+                continue;
+            }
+            let first = records.keys().next().cloned().unwrap_or_default();
+            out.insert(
+                d.key.clone(),
+                Observed {
+                    id: first.clone(),
+                    owned,
+                    state: ObjectState::Ready,
+                    config: json!({ "records": Json::Object(records.clone()) }),
+                    outputs: BTreeMap::from([("fqdn".to_string(), first.clone())]),
+                    extra: json!({ "zone": zone, "records": Json::Object(records) }),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, d: &Desired) -> Json {
+        json!({ "records": wanted_records(d) })
+    }
+
+    fn fix_for(&self, _field: &str) -> Fix {
+        Fix::InPlace
+    }
+
+    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let zone = zone_id(cx, d.spec["zone"].as_str().unwrap_or_default()).await?;
+        self.apply(cx, d, &zone, &wanted_records(d)).await?;
+        Ok(Json::Null)
+    }
+
+    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
+        // Every wanted record is upserted: records that did not drift are rewritten unchanged.
+        self.apply(cx, d, o.extra["zone"].as_str().unwrap_or_default(), &wanted_records(d)).await?;
+        Ok(Json::Null)
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
+        let zone = o.extra["zone"].as_str().unwrap_or_default();
+        let mut batch = ChangeBatch::builder();
+        for (name, r) in o.extra["records"].as_object().into_iter().flatten() {
+            let values = super::strings(r.get("values"));
+            let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
+            batch = batch.changes(change(
+                ChangeAction::Delete,
+                &fqdn(name),
+                r["type"].as_str().unwrap_or("CNAME"),
+                ttl,
+                &values,
+            )?);
+            if let Some(mark) = record_set(cx, zone, &mark_name(name), "TXT").await? {
+                let values: Vec<String> = mark.resource_records().iter().map(|v| v.value().to_string()).collect();
+                batch = batch.changes(change(
+                    ChangeAction::Delete,
+                    &mark_name(name),
+                    "TXT",
+                    mark.ttl().unwrap_or(ttl),
+                    &values,
+                )?);
+            }
+        }
+        let batch = batch.build().map_err(|e| ReconcileError::invalid_spec("ChangeResourceRecordSets", e))?;
+        cx.may_mutate().await?;
+        cx.clients
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(aws("ChangeResourceRecordSets"))?;
+        Ok(())
+    }
+
+    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
+        // Adopting writes the marks (and the records as the spec wants them).
+        self.apply(cx, d, o.extra["zone"].as_str().unwrap_or_default(), &wanted_records(d)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_compared_as_route53_keeps_them() {
+        assert_eq!(fqdn("MMweb.Example.com"), "mmweb.example.com.");
+        assert_eq!(fqdn("mmweb.example.com."), "mmweb.example.com.");
+        assert_eq!(mark_name("_abc.example.com"), "_steward._abc.example.com.");
+        assert!(is_zone_id("Z0123456789ABCDEFGHIJ"));
+        assert!(!is_zone_id("example.com"));
+    }
+}
