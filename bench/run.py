@@ -125,6 +125,7 @@ def stack_manifests(name, suffix):
     text = text.replace("/mentor-match/redis/password/admin", f"/mentor-match/redis/password/admin{suffix}")
     text = text.replace("family: mentor-match-worker", f"family: mentor-match-worker{suffix}")
     text = text.replace("domain: mmweb.", f"domain: mmweb{suffix}.")
+    text = text.replace("  name: mmweb.${", f"  name: mmweb{suffix}.${{")
     text = text.replace("stack: mentor-match\n", f"stack: {name}\n").replace("name: mentor-match\n", f"name: {name}\n").replace("Stack/mentor-match.", f"Stack/{name}.")
     return text
 

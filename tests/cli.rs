@@ -424,3 +424,19 @@ fn validate_and_diff_never_say_nothing_was_written_and_rollback_goes_back_one_ve
     assert_eq!(now["spec"]["desiredCount"], 1, "back to the version before the apply");
     assert_eq!(now["metadata"]["version"].as_u64().unwrap(), before + 2);
 }
+
+#[test]
+fn kinds_take_plurals_short_names_and_typos_get_a_suggestion() {
+    let w = World::new();
+    w.bootstrap_and_apply_seed();
+    assert_eq!(w.get_json(&["ecsservices"]).as_array().unwrap().len(), 1);
+    assert_eq!(w.get_json(&["svc/mentor-match-worker"]).as_array().unwrap().len(), 1);
+    assert_eq!(w.get_json(&["vpce"]).as_array().unwrap().len(), 7);
+    let typo = w.run(&["get", "EcsServise"]);
+    assert_eq!(typo.code(), 1);
+    assert_eq!(typo.stderr().trim(), "error: unknown kind \"EcsServise\"; did you mean EcsService?");
+    assert!(w.ok(&["--help"]).contains("EcsService (svc)"));
+    // A stack paused as a whole shows so on its Stack resource.
+    w.ok(&["pause", "--stack", "mentor-match"]);
+    assert_eq!(w.get_json(&["Stack/mentor-match"])[0]["metadata"]["paused"], true);
+}

@@ -102,27 +102,8 @@ fn all_subnets(live: &Live) -> Vec<String> {
     ['a', 'b', 'c'].iter().map(|z| live.subnet(*z)).collect()
 }
 
-fn change_record(live: &Live, action: aws_sdk_route53::types::ChangeAction, name: &str, ttl: i64, value: &str) {
-    use aws_sdk_route53::types::{Change, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-    let set = ResourceRecordSet::builder()
-        .name(name)
-        .r#type(RrType::Cname)
-        .ttl(ttl)
-        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
-        .build()
-        .unwrap();
-    let batch =
-        ChangeBatch::builder().changes(Change::builder().action(action).resource_record_set(set).build().unwrap());
-    let zone = live.network["hostedZoneId"].as_str().unwrap();
-    let request = aws_sdk_route53::Client::new(&live.sdk)
-        .change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(batch.build().unwrap());
-    live.block(request.send()).unwrap();
-}
-
 fn upsert_record(live: &Live, name: &str, ttl: i64, value: &str) {
-    change_record(live, aws_sdk_route53::types::ChangeAction::Upsert, name, ttl, value);
+    live.change_record(aws_sdk_route53::types::ChangeAction::Upsert, name, ttl, value);
 }
 
 /// The password parameter's current value (to re-put it as another type, or add a second one).
@@ -440,7 +421,7 @@ const WEB_AND_WORKER: &[Case] = &[
             let records: Value =
                 serde_json::from_str(&l.output("AppRunnerCustomDomain/mmweb-domain", "validationRecords")).unwrap();
             let (name, value) = (records[0]["name"].as_str().unwrap(), records[0]["value"].as_str().unwrap());
-            change_record(l, aws_sdk_route53::types::ChangeAction::Delete, name, 300, value);
+            l.change_record(aws_sdk_route53::types::ChangeAction::Delete, name, 300, value);
         },
     },
     Case {

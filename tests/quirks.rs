@@ -83,22 +83,7 @@ fn a_deleted_validation_record_is_recreated_and_a_renewal_without_it_fails_until
     let live = Live::start();
     assert_eq!(domain_status(&live), "active");
     let (name, value) = validation_record(&live);
-    let delete = aws_sdk_route53::types::Change::builder()
-        .action(aws_sdk_route53::types::ChangeAction::Delete)
-        .resource_record_set(
-            aws_sdk_route53::types::ResourceRecordSet::builder()
-                .name(&name)
-                .r#type(aws_sdk_route53::types::RrType::Cname)
-                .ttl(300)
-                .resource_records(aws_sdk_route53::types::ResourceRecord::builder().value(&value).build().unwrap())
-                .build()
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
-    let batch = aws_sdk_route53::types::ChangeBatch::builder().changes(delete).build().unwrap();
-    live.block(route53(&live).change_resource_record_sets().hosted_zone_id(zone(&live)).change_batch(batch).send())
-        .unwrap();
+    live.change_record(aws_sdk_route53::types::ChangeAction::Delete, &name, 300, &value);
     // The certificate renews now: without the record it fails, and the domain waits again.
     live.admin("POST", "/_emulator/apprunner/renew-certificates", "{}");
     common::eventually("the renewal fails", Duration::from_secs(30), || {

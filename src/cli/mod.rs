@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "steward", version, about = "Keeps an AWS stack the way its owners said it should be")]
+#[command(name = "steward", version, about = "Keeps an AWS stack the way its owners said it should be", after_help = kinds_help())]
 pub struct Cli {
     /// Stack to act on (default: every stack, or the one a KIND/NAME belongs to)
     #[arg(long, global = true, env = "STEWARD_STACK")]
@@ -229,14 +229,27 @@ pub fn parse_target(target: &str) -> Result<(Kind, Option<String>)> {
         Some((k, n)) => (k, Some(n.to_string())),
         None => (target, None),
     };
-    let kind = Kind::parse_loose(kind).ok_or_else(|| {
-        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        anyhow!("unknown kind {kind:?}; expected one of {}", known.join(", "))
+    let kind = Kind::parse_loose(kind).ok_or_else(|| match Kind::closest(kind) {
+        Some(k) => anyhow!("unknown kind {kind:?}; did you mean {k}?"),
+        None => anyhow!("unknown kind {kind:?}; expected one of {} (or their short names, see --help)", kind_list()),
     })?;
     if name.as_deref() == Some("") {
         bail!("expected KIND/NAME, got {target:?}");
     }
     Ok((kind, name))
+}
+
+fn kind_list() -> String {
+    Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The kinds and their short names, for `--help`.
+fn kinds_help() -> String {
+    let names: Vec<String> = Kind::ALL.iter().map(|k| format!("{k} ({})", k.short_name())).collect();
+    format!(
+        "KIND is one of: {}. Any letter case and plurals are accepted (ecsservices).\n\nExamples:\n  steward status\n  steward get svc/mentor-match-worker -o yaml\n  steward diff --live\n  steward rollback EcsService/mentor-match-worker",
+        names.join(", ")
+    )
 }
 
 pub async fn aws_config(region: Option<String>) -> aws_config::SdkConfig {

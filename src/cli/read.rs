@@ -29,6 +29,16 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
         eprintln!("error: {} not found", target.unwrap_or_default());
         return Ok(ExitCode::from(1));
     }
+    // A stack paused as a whole shows as paused on its Stack resource.
+    let mut paused_stacks = std::collections::BTreeSet::new();
+    for r in resources.iter().filter(|r| r.manifest.key.kind == crate::kinds::Kind::Stack) {
+        if ctx.store.stack_meta(&r.manifest.key.stack).await?.1 {
+            paused_stacks.insert(r.manifest.key.stack.clone());
+        }
+    }
+    let paused = |r: &crate::store::StoredResource| {
+        r.paused || (r.manifest.key.kind == crate::kinds::Kind::Stack && paused_stacks.contains(&r.manifest.key.stack))
+    };
     match ctx.output {
         Output::Yaml => {
             let docs: Vec<String> = resources.iter().map(|r| to_yaml(&r.manifest.to_document())).collect();
@@ -42,7 +52,7 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
                     doc["metadata"]["version"] = json!(r.version);
                     doc["metadata"]["updatedBy"] = json!(r.updated_by);
                     doc["metadata"]["updatedAt"] = json!(r.updated_at);
-                    doc["metadata"]["paused"] = json!(r.paused);
+                    doc["metadata"]["paused"] = json!(paused(r));
                     doc
                 })
                 .collect();
@@ -60,7 +70,7 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
                     m.key.name.clone(),
                     r.version.to_string(),
                     format!("{}/{}", m.management_policy(), m.deletion_policy()),
-                    if r.paused { "yes" } else { "no" }.into(),
+                    if paused(r) { "yes" } else { "no" }.into(),
                     r.updated_at.clone(),
                     r.updated_by.clone(),
                 ]);

@@ -79,9 +79,58 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// A kind as people type it on the command line: any letter case, plural (`ecsservices`),
+    /// or its short name (`svc`), as kubectl takes `pods` and `po`.
     pub fn parse_loose(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+        let singular = s.strip_suffix(['s', 'S']).unwrap_or(s);
+        Kind::ALL.into_iter().find(|k| {
+            k.as_str().eq_ignore_ascii_case(s) || k.as_str().eq_ignore_ascii_case(singular) || k.short_name() == s
+        })
     }
+
+    /// The short name the command line accepts for the kind.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Kind::Stack => "st",
+            Kind::VpcEndpoint => "vpce",
+            Kind::CacheSubnetGroup => "csg",
+            Kind::CacheCluster => "cc",
+            Kind::CacheUser => "cu",
+            Kind::AppRunnerVpcConnector => "arc",
+            Kind::AppRunnerService => "ars",
+            Kind::AppRunnerCustomDomain => "domain",
+            Kind::EcsCluster => "ecsc",
+            Kind::EcsService => "svc",
+            Kind::Route53Record => "dns",
+        }
+    }
+
+    /// The kind whose name is closest to a mistyped one (at most 3 edits apart), for "did you mean".
+    pub fn closest(s: &str) -> Option<Kind> {
+        let typed = s.to_ascii_lowercase();
+        Kind::ALL
+            .into_iter()
+            .map(|k| (edit_distance(&typed, &k.as_str().to_ascii_lowercase()), k))
+            .filter(|(d, _)| *d <= 3)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, k)| k)
+    }
+}
+
+/// Levenshtein distance between two short ASCII words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl fmt::Display for Kind {

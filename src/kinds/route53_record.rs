@@ -191,6 +191,25 @@ fn change(action: ChangeAction, name: &str, kind: &str, ttl: i64, values: &[Stri
     Change::builder().action(action).resource_record_set(set.build().map_err(invalid)?).build().map_err(invalid)
 }
 
+/// Sends one atomic change of the zone's records.
+async fn send(
+    cx: &Cx<'_>,
+    zone: &str,
+    batch: aws_sdk_route53::types::builders::ChangeBatchBuilder,
+) -> Result<(), ReconcileError> {
+    let batch = batch.build().map_err(|e| ReconcileError::invalid_spec("ChangeResourceRecordSets", e))?;
+    cx.may_mutate().await?;
+    cx.clients
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(aws("ChangeResourceRecordSets"))?;
+    Ok(())
+}
+
 impl Route53RecordAdapter {
     /// One atomic change: each record with its ownership mark beside it.
     async fn apply(
@@ -216,17 +235,7 @@ impl Route53RecordAdapter {
             )?);
             batch = batch.changes(change(ChangeAction::Upsert, &mark_name(name), "TXT", ttl, &[mark_value(&d.key)])?);
         }
-        let batch = batch.build().map_err(|e| ReconcileError::invalid_spec("ChangeResourceRecordSets", e))?;
-        cx.may_mutate().await?;
-        cx.clients
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(batch)
-            .send()
-            .await
-            .map_err(aws("ChangeResourceRecordSets"))?;
-        Ok(())
+        send(cx, zone, batch).await
     }
 }
 
@@ -314,17 +323,7 @@ impl Adapter for Route53RecordAdapter {
                 )?);
             }
         }
-        let batch = batch.build().map_err(|e| ReconcileError::invalid_spec("ChangeResourceRecordSets", e))?;
-        cx.may_mutate().await?;
-        cx.clients
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(batch)
-            .send()
-            .await
-            .map_err(aws("ChangeResourceRecordSets"))?;
-        Ok(())
+        send(cx, zone, batch).await
     }
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {

@@ -196,16 +196,27 @@ impl Store {
 
     /// All items of a stack whose sort key matches `condition` (on `:v`), across pages.
     async fn query_stack(&self, stack: &str, condition: &str, value: &str) -> Result<Vec<Item>> {
+        self.query_items(&stack_pk(stack), Some((condition, value))).await
+    }
+
+    /// All items of a partition (whose sort key matches `condition` on `:v`, if given), across pages.
+    async fn query_items(&self, pk: &str, condition: Option<(&str, &str)>) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut query = self
                 .db
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression(format!("pk = :pk AND {condition}"))
-                .expression_attribute_values(":pk", s(&stack_pk(stack)))
-                .expression_attribute_values(":v", s(value))
+                .key_condition_expression(match condition {
+                    Some((c, _)) => format!("pk = :pk AND {c}"),
+                    None => "pk = :pk".to_string(),
+                })
+                .expression_attribute_values(":pk", s(pk));
+            if let Some((_, value)) = condition {
+                query = query.expression_attribute_values(":v", s(value));
+            }
+            let out = query
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -496,26 +507,9 @@ impl Store {
     /// The controller of each stack: one read of its lease item, and one query of the replicas.
     pub async fn controllers(&self, stacks: &[String]) -> Result<BTreeMap<String, Controller>> {
         let mut replicas = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(REPLICAS_PK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| aws_error("listing the controller replicas", e))?;
-            for item in out.items.unwrap_or_default() {
-                let id = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                replicas.insert(id, item);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
+        for Item(item) in self.query_items(REPLICAS_PK, None).await? {
+            let id = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            replicas.insert(id, item);
         }
         let millis = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
             item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok())

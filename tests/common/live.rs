@@ -77,6 +77,23 @@ impl Live {
         self.admin("POST", "/_emulator/out-of-band", &change.to_string())
     }
 
+    /// Changes one CNAME record of the hosted zone out of band.
+    pub fn change_record(&self, action: aws_sdk_route53::types::ChangeAction, name: &str, ttl: i64, value: &str) {
+        use aws_sdk_route53::types::{Change, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+        let set = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Cname)
+            .ttl(ttl)
+            .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+            .build()
+            .unwrap();
+        let change = Change::builder().action(action).resource_record_set(set).build().unwrap();
+        let batch = ChangeBatch::builder().changes(change).build().unwrap();
+        let zone = self.network["hostedZoneId"].as_str().unwrap();
+        let request = aws_sdk_route53::Client::new(&self.sdk).change_resource_record_sets().hosted_zone_id(zone);
+        self.block(request.change_batch(batch).send()).unwrap();
+    }
+
     pub fn emulator_url(&self) -> &str {
         &self.world.emulator.as_ref().unwrap().url
     }
