@@ -477,7 +477,8 @@ impl Engine {
                 Outcome::Skipped
             }
             Verdict::InSync => {
-                if let (Some(cx), Some(o)) = (cx, observed)
+                // Retiring deletes: never for an observe-only resource.
+                if let (Some(cx), Some(o), true) = (cx, observed, r.manifest.management_policy() == "enforce")
                     && let Err(e) = adapter.retire_superseded(cx, o).await
                 {
                     return self.fail(r, status, prev, &e).await;
