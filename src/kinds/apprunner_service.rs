@@ -300,13 +300,8 @@ impl Adapter for AppRunnerServiceAdapter {
             };
             // Tag calls can fail with InvalidStateException while the service is in an operation
             // (QUIRKS.md): it is busy, so this pass waits on it with its last known tags.
-            let (tags, tags_unknown) = match apprunner_tags(cx, &arn).await {
-                Ok(tags) => (tags, false),
-                Err(e) if status != "running" && e.class() == crate::aws::ErrorClass::Transient => {
-                    (cx.cache.last_tags(&arn).unwrap_or_default(), true)
-                }
-                Err(e) => return Err(e),
-            };
+            let read = apprunner_tags(cx, &arn).await;
+            let (tags, tags_unknown) = super::tags_or_last_known(cx, read, &arn, status != "running")?;
             config["tags"] = tag_view(&tags);
             let outputs = BTreeMap::from([
                 ("arn".to_string(), arn.clone()),

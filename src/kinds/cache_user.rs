@@ -238,13 +238,9 @@ impl Adapter for CacheUserAdapter {
             let arn = u.arn().unwrap_or_default();
             // A user in transition refuses tag calls (QUIRKS.md). It is busy, so this pass only
             // waits on it: its last known tags do, and ownership is decided once it is active.
-            let (tags, tags_unknown) = match elasticache_tags(cx, arn, "").await {
-                Ok(tags) => (tags, false),
-                Err(e) if status != "active" && e.class() == crate::aws::ErrorClass::Transient => {
-                    (cx.cache.last_tags(&format!("{arn}#")).unwrap_or_default(), true)
-                }
-                Err(e) => return Err(e),
-            };
+            let read = elasticache_tags(cx, arn, "").await;
+            let (tags, tags_unknown) =
+                super::tags_or_last_known(cx, read, &super::elasticache_tag_key(arn, ""), status != "active")?;
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
             // Facts about the password, never the password: they tell one rotation from the next.
             let parameter = parameters.get(parameter_of(d));

@@ -254,6 +254,30 @@ async fn cached_tags(
     Ok(tags)
 }
 
+/// Tags read for an object that may be in transition, when AWS can refuse tag calls
+/// (QUIRKS.md): a transient refusal gives the last tags kept under `key` and `true` (unknown),
+/// so that the busy object is only waited on in this pass. Other errors, and any error for an
+/// object not in transition, are returned.
+pub(crate) fn tags_or_last_known(
+    cx: &crate::engine::Cx<'_>,
+    read: Result<BTreeMap<String, String>, ReconcileError>,
+    key: &str,
+    in_transition: bool,
+) -> Result<(BTreeMap<String, String>, bool), ReconcileError> {
+    match read {
+        Ok(tags) => Ok((tags, false)),
+        Err(e) if in_transition && e.class() == crate::aws::ErrorClass::Transient => {
+            Ok((cx.cache.last_tags(key).unwrap_or_default(), true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The cache key of an ElastiCache resource's tags.
+pub(crate) fn elasticache_tag_key(arn: &str, incarnation: &str) -> String {
+    format!("{arn}#{incarnation}")
+}
+
 /// Tags of an ElastiCache resource. `incarnation` tells objects of the same ARN apart (a
 /// cluster's create time); tags steward changes itself are written through the cache.
 pub(crate) async fn elasticache_tags(
@@ -261,7 +285,7 @@ pub(crate) async fn elasticache_tags(
     arn: &str,
     incarnation: &str,
 ) -> Result<BTreeMap<String, String>, ReconcileError> {
-    cached_tags(cx, format!("{arn}#{incarnation}"), async {
+    cached_tags(cx, elasticache_tag_key(arn, incarnation), async {
         let request = cx.clients.elasticache.list_tags_for_resource().resource_name(arn);
         let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
         Ok(tag_map(out.tag_list().iter().map(|t| (t.key(), t.value()))))

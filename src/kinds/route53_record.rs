@@ -191,6 +191,12 @@ fn change(action: ChangeAction, name: &str, kind: &str, ttl: i64, values: &[Stri
     Change::builder().action(action).resource_record_set(set.build().map_err(invalid)?).build().map_err(invalid)
 }
 
+/// The change of one record from its view (`{type, ttl, values}`), under its bare name.
+fn record_change(action: ChangeAction, name: &str, r: &Json) -> Result<Change, ReconcileError> {
+    let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
+    change(action, &fqdn(name), r["type"].as_str().unwrap_or("CNAME"), ttl, &super::strings(r.get("values")))
+}
+
 /// Sends one atomic change of the zone's records.
 async fn send(
     cx: &Cx<'_>,
@@ -224,15 +230,8 @@ impl Route53RecordAdapter {
         }
         let mut batch = ChangeBatch::builder().comment(format!("steward {}", d.key.short()));
         for (name, r) in records {
-            let values = super::strings(r.get("values"));
             let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
-            batch = batch.changes(change(
-                ChangeAction::Upsert,
-                &fqdn(name),
-                r["type"].as_str().unwrap_or("CNAME"),
-                ttl,
-                &values,
-            )?);
+            batch = batch.changes(record_change(ChangeAction::Upsert, name, r)?);
             batch = batch.changes(change(ChangeAction::Upsert, &mark_name(name), "TXT", ttl, &[mark_value(&d.key)])?);
         }
         send(cx, zone, batch).await
@@ -303,15 +302,8 @@ impl Adapter for Route53RecordAdapter {
         let zone = o.extra["zone"].as_str().unwrap_or_default();
         let mut batch = ChangeBatch::builder();
         for (name, r) in o.extra["records"].as_object().into_iter().flatten() {
-            let values = super::strings(r.get("values"));
             let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
-            batch = batch.changes(change(
-                ChangeAction::Delete,
-                &fqdn(name),
-                r["type"].as_str().unwrap_or("CNAME"),
-                ttl,
-                &values,
-            )?);
+            batch = batch.changes(record_change(ChangeAction::Delete, name, r)?);
             if let Some(mark) = record_set(cx, zone, &mark_name(name), "TXT").await? {
                 let values: Vec<String> = mark.resource_records().iter().map(|v| v.value().to_string()).collect();
                 batch = batch.changes(change(
