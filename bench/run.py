@@ -60,7 +60,7 @@ class World:
         self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "bootstrap/moto-server.py"), "127.0.0.1", str(self.moto_port)],
                                            env={**os.environ, "MOTO_ECS_SERVICE_RUNNING": "1"}, stdout=log, stderr=log))
         self.procs.append(subprocess.Popen([str(TARGET / "release/steward-emulator"), "--port", str(self.emu_port), "--transition-ms", "0"],
-                                           env={**os.environ, "AWS_ENDPOINT_URL_ROUTE_53": f"http://127.0.0.1:{self.moto_port}"},
+                                           env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}"},
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(self.moto_port, "moto")
         wait_port(self.emu_port, "steward-emulator")

@@ -31,6 +31,10 @@ pub struct DriftRecord {
     /// A fingerprint of the actual value (never the value itself): one event per occurrence.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
+    /// Who made the change, from an AWS event (principal ARN and type, session, source IP,
+    /// user agent, event name, time and id), when one named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Json>,
 }
 
 /// What steward last applied: the desired view at the last successful apply or clean
@@ -135,6 +139,13 @@ pub struct Status {
     pub next_attempt_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Who made the last drift, as an AWS event named them (`DriftRecord::actor`); kept after
+    /// the drift is healed, until a later drift names someone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_drift_actor: Option<Json>,
+    /// The asynchronous failure (`AsyncFailure::mark`) already counted in `consecutive_failures`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_failure: Option<String>,
     /// Facts a kind keeps between passes (never secrets): the SSM parameter version a password
     /// was set from, the task definition revision last registered.
     #[serde(default, skip_serializing_if = "Json::is_null")]
@@ -180,6 +191,8 @@ impl Status {
             consecutive_failures: previous.consecutive_failures,
             next_attempt_at: previous.next_attempt_at.clone(),
             last_error: previous.last_error.clone(),
+            counted_failure: previous.counted_failure.clone(),
+            last_drift_actor: previous.last_drift_actor.clone(),
             last_drift: previous.last_drift.clone(),
             memo: previous.memo.clone(),
             applied: previous.applied.clone(),
@@ -197,6 +210,26 @@ impl Status {
         self.consecutive_failures = 0;
         self.next_attempt_at = None;
         self.last_error = None;
+        self.counted_failure = None;
+    }
+
+    /// What the resource is doing, in one word for people: AWS's own state while it is busy
+    /// (`creating`, `OPERATION_IN_PROGRESS`, `PENDING_CERTIFICATE_DNS_VALIDATION`), else the phase.
+    pub fn state_word(&self) -> String {
+        let busy = self.conditions.iter().find(|c| c.kind == "Ready" && !c.status && c.reason == "Busy");
+        match (self.phase, busy) {
+            (Phase::Busy, Some(c)) => c.message.split(':').next().unwrap_or_default().to_string(),
+            (phase, _) => phase.to_string().to_lowercase(),
+        }
+    }
+
+    /// AWS accepted a call. After an asynchronous failure the count stays until the object is
+    /// ready and in sync, so that an object failing again and again backs off longer each time.
+    pub fn call_accepted(&mut self) {
+        match self.counted_failure {
+            Some(_) => self.next_attempt_at = None,
+            None => self.clear_failures(),
+        }
     }
 
     /// True when nothing but the observation time differs: such a status need not be rewritten.

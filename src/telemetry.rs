@@ -47,6 +47,8 @@ impl Visit for Fields {
 
 pub struct Format {
     format: LogFormat,
+    /// Text mode on a terminal, without `NO_COLOR`: the leading word of a line is coloured.
+    colour: bool,
     /// Text mode: the last pass summary printed per stack, so that a pass that changed nothing
     /// prints nothing.
     last_pass: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
@@ -88,10 +90,38 @@ where
                 }
                 last.insert(stacks, state);
                 let time = line.get("timestamp").and_then(Json::as_str).and_then(|t| t.get(11..19)).unwrap_or_default();
-                writeln!(writer, "{time} pass    {summary}")
+                let number = |k: &str| line.get(k).and_then(Json::as_u64).unwrap_or(0);
+                // The pass in which every resource became ready says so.
+                let word =
+                    if number("resources") > 0 && number("ready") == number("resources") { "ready" } else { "pass" };
+                writeln!(writer, "{time} {}{summary}", self.paint(&format!("{word:<8}")))
             }
-            LogFormat::Text => writeln!(writer, "{}", text_line(&line)),
+            LogFormat::Text => {
+                let text = text_line(&line);
+                match text.split_once(' ').and_then(|(time, rest)| rest.split_once(' ').map(|(w, r)| (time, w, r))) {
+                    Some((time, word, rest)) => writeln!(writer, "{time} {} {rest}", self.paint(word)),
+                    None => writeln!(writer, "{text}"),
+                }
+            }
         }
+    }
+}
+
+impl Format {
+    /// The leading word of a text line, in the colour of what it says (ANSI, only on a terminal).
+    fn paint(&self, word: &str) -> String {
+        if !self.colour {
+            return word.to_string();
+        }
+        let code = match word.trim() {
+            "drift" | "ERROR" => "31",
+            "healed" | "ready" | "applied" => "32",
+            "WARN" | "state" => "33",
+            "change" => "36",
+            "pass" => "2",
+            _ => return word.to_string(),
+        };
+        format!("\x1b[{code}m{word}\x1b[0m")
     }
 }
 
@@ -153,9 +183,14 @@ fn text_line(line: &Map<String, Json>) -> String {
 fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option<String> {
     let text = |k: &str| line.get(k).map(show).unwrap_or_default();
     let target = format!("{}  {}/{}", text("stack"), text("kind"), text("name"));
+    // Who made a drift, when an AWS event named them.
+    let by = match line.get("actor").and_then(|a| a.get("principal")).and_then(Json::as_str) {
+        Some(principal) => format!("  by {principal}"),
+        None => String::new(),
+    };
     let what = match line.get("event")?.as_str()? {
         "drift_detected" if text("field") == "(existence)" && text("cause") == "deleted" => {
-            format!("drift   {target}  deleted → recreating")
+            format!("drift   {target}  deleted → recreating{by}")
         }
         "drift_detected" => {
             let sets = match (line.get("added"), line.get("removed")) {
@@ -163,7 +198,7 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
                 _ => String::new(),
             };
             format!(
-                "drift   {target}  {} {} → {} ({}){sets}",
+                "drift   {target}  {} {} → {} ({}){sets}{by}",
                 text("field"),
                 text("actual"),
                 text("desired"),
@@ -188,18 +223,30 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
             format!("change  {target}  {what}  (v{} by {}{message})", text("version"), text("author"))
         }
         "change_applied" => format!("applied {target}  v{}", text("version")),
+        "state_changed" => {
+            let why = match text("message") {
+                m if m.is_empty() => String::new(),
+                m => format!("  ({m})"),
+            };
+            format!("state   {target}  {} → {}{why}", text("from"), text("to"))
+        }
         _ => return None,
     };
     Some(what)
 }
 
-/// Installs the formatter on stdout. `RUST_LOG` filters as usual (default: info).
+/// Installs the formatter on stdout. `RUST_LOG` filters as usual (default: info). Text on a
+/// terminal is coloured unless `NO_COLOR` is set (no-color.org).
 pub fn init(format: LogFormat) {
+    use std::io::IsTerminal;
+    let colour = format == LogFormat::Text
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,aws=warn,hyper=warn,tokio_cron_scheduler=warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .event_format(Format { format, last_pass: Default::default() })
+        .event_format(Format { format, colour, last_pass: Default::default() })
         .with_writer(std::io::stdout)
         .try_init();
 }
@@ -250,6 +297,14 @@ mod tests {
                 "desired": 1, "actual": 0, "action": "correcting", "cause": "modified" })),
             "12:00:01 drift   mentor-match  EcsService/w  desiredCount 0 → 1 (correcting)"
         );
+        assert_eq!(
+            with(json!({ "event": "state_changed", "kind": "CacheCluster", "name": "r", "from": "pending",
+                "to": "creating", "phase": "Busy", "message": "creating: waiting for AWS to finish" })),
+            "12:00:01 state   mentor-match  CacheCluster/r  pending → creating  (creating: waiting for AWS to finish)"
+        );
+        let paint = |colour| Format { format: LogFormat::Text, colour, last_pass: Default::default() };
+        assert_eq!(paint(true).paint("drift"), "\x1b[31mdrift\x1b[0m");
+        assert_eq!(paint(false).paint("drift"), "drift");
         // Other events keep the generic key=value form.
         assert!(
             with(json!({ "event": "resource_created", "kind": "EcsCluster", "name": "c", "version": 1 }))

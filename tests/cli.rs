@@ -440,3 +440,80 @@ fn kinds_take_plurals_short_names_and_typos_get_a_suggestion() {
     w.ok(&["pause", "--stack", "mentor-match"]);
     assert_eq!(w.get_json(&["Stack/mentor-match"])[0]["metadata"]["paused"], true);
 }
+
+#[test]
+fn dry_runs_show_the_field_diff_and_writes_answer_in_json_for_scripts() {
+    let w = World::new();
+    w.bootstrap_and_apply_seed();
+    let dir = w.seed_copy();
+    replace_in(&dir.join("redis.yaml"), "nodeType: cache.t4g.micro", "nodeType: cache.t4g.small");
+    let dry = w.ok(&["apply", "-f", dir.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        dry.contains("CacheCluster/mentor-match-redis configured (dry run)  [stack mentor-match]\n    spec.nodeType: \"cache.t4g.micro\" → \"cache.t4g.small\"\n"),
+        "{dry}"
+    );
+    let planned: Value =
+        serde_json::from_str(&w.ok(&["apply", "-f", dir.to_str().unwrap(), "--dry-run", "-o", "json"])).unwrap();
+    let redis = planned.as_array().unwrap().iter().find(|e| e["kind"] == "CacheCluster").unwrap();
+    assert_eq!(redis["action"], "configured");
+    assert_eq!(redis["dryRun"], true);
+    assert_eq!(
+        redis["changes"][0],
+        serde_json::json!({ "path": "spec.nodeType", "from": "cache.t4g.micro", "to": "cache.t4g.small" })
+    );
+    assert_eq!(
+        w.get_json(&["CacheCluster/mentor-match-redis"])[0]["metadata"]["version"],
+        1,
+        "a dry run writes nothing"
+    );
+
+    let applied: Value = serde_json::from_str(&w.ok(&["apply", "-f", dir.to_str().unwrap(), "-o", "json"])).unwrap();
+    let unchanged = applied.as_array().unwrap().iter().filter(|e| e["action"] == "unchanged").count();
+    assert_eq!(unchanged, 17, "{applied}");
+    let back: Value =
+        serde_json::from_str(&w.ok(&["rollback", "CacheCluster/mentor-match-redis", "-o", "json"])).unwrap();
+    assert_eq!(
+        back[0],
+        serde_json::json!({ "kind": "CacheCluster", "name": "mentor-match-redis", "stack": "mentor-match",
+            "action": "rolled-back", "toVersion": 1, "version": 3 })
+    );
+    w.ok(&["delete", "Route53Record/mmweb-cname"]);
+    let gone: Value =
+        serde_json::from_str(&w.ok(&["delete", "Route53Record/mmweb-certificate-validation", "-o", "json"])).unwrap();
+    assert_eq!(gone[0]["action"], "deleted");
+    assert_eq!(gone[0]["deletionPolicy"], "Delete");
+    let editor = w.script("editor", "sed -i 's/desiredCount: 1/desiredCount: 2/' \"$1\"");
+    let edited =
+        w.command(&["edit", "EcsService/mentor-match-worker", "-o", "json"]).env("EDITOR", &editor).output().unwrap();
+    let edited: Value = serde_json::from_slice(&edited.stdout).unwrap();
+    assert_eq!((edited[0]["action"].as_str(), edited[0]["version"].as_u64()), (Some("edited"), Some(2)));
+}
+
+#[test]
+fn every_verb_has_examples_and_every_flag_a_help_text() {
+    let w = World::new();
+    for verb in [
+        "bootstrap",
+        "validate",
+        "apply",
+        "get",
+        "edit",
+        "diff",
+        "reconcile",
+        "status",
+        "history",
+        "rollback",
+        "pause",
+        "resume",
+        "delete",
+        "healthcheck",
+    ] {
+        let help = w.ok(&[verb, "--help"]);
+        assert!(help.contains("Example"), "{verb}: {help}");
+        // clap prints a flag without a help text as a bare line: "  -m, --message <MESSAGE>".
+        for line in help.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let flag = line.trim();
+            assert!(flag.contains("  "), "{verb}: {flag:?} has no help text");
+        }
+    }
+}

@@ -22,6 +22,13 @@ fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
         live.world.daemon("a", &["--cloudwatch-log-group", log_group, "--lease-duration", "6s", "--lease-renew", "2s"]);
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
 
+    // A one-shot reconcile beside the controller would race it: refused, naming the holder.
+    let refused = live.world.run(&["reconcile"]);
+    assert_eq!(refused.code(), 1);
+    let said = refused.stderr();
+    assert!(said.contains("held by controller a") && said.contains("--force") && said.lines().count() == 1, "{said}");
+    assert_eq!(live.world.run(&["reconcile", "--force"]).code(), 0, "--force acts beside it");
+
     // An edit is applied by the daemon long before the 10-minute resync could do it.
     replace_in(&dir.join("worker.yaml"), "desiredCount: 1", "desiredCount: 2");
     live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);

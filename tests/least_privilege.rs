@@ -26,6 +26,7 @@ fn actions_called() -> BTreeSet<String> {
         ("clients.ssm.", "ssm"),
         ("clients.route53.", "route53"),
         ("self.db.", "dynamodb"),
+        ("self.sqs.", "sqs"),
         ("client.", "logs"),
     ];
     let mut actions = BTreeSet::new();
@@ -47,6 +48,9 @@ fn actions_called() -> BTreeSet<String> {
     // Calls whose authorization is other actions (AWS's service authorization reference).
     if actions.remove("dynamodb:TransactWriteItems") {
         actions.extend(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"].map(String::from));
+    }
+    if actions.remove("sqs:DeleteMessageBatch") {
+        actions.insert("sqs:DeleteMessage".into());
     }
     // Bootstrap (a person's command, not the controller's) creates the table.
     actions.remove("dynamodb:CreateTable");

@@ -233,3 +233,181 @@ fn a_changed_connector_is_replaced_under_a_new_name_and_the_old_one_goes_once_un
     assert_eq!(egress.vpc_connector_arn(), Some(active[0].1.as_str()), "the service moved to the new connector");
     assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
 }
+
+fn error_code<T, E: aws_sdk_elasticache::error::ProvideErrorMetadata>(r: Result<T, E>) -> Option<String> {
+    r.err().and_then(|e| e.code().map(str::to_string))
+}
+
+/// Orders the emulator to fail the next `operation` on `name` asynchronously.
+fn fail_next(live: &Live, service: &str, operation: &str, name: &str) {
+    let order = serde_json::json!({ "service": service, "region": "eu-west-1", "operation": operation, "name": name });
+    live.admin("POST", "/_emulator/fail-next", &order.to_string());
+}
+
+fn failures<'a>(events: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    common::live::named(events, "reconcile_failed").into_iter().filter(|e| e["kind"] == kind).collect()
+}
+
+#[test]
+fn objects_that_fail_after_their_creation_are_reported_then_made_again_with_backoff() {
+    let live = Live::prepared();
+    fail_next(&live, "apprunner", "CreateService", "mmweb");
+    fail_next(&live, "elasticache", "CreateCacheCluster", "mentor-match-redis");
+    let mut events = Vec::new();
+    common::eventually("both failures are reported", Duration::from_secs(180), || {
+        events.extend(live.pass());
+        !failures(&events, "AppRunnerService").is_empty() && !failures(&events, "CacheCluster").is_empty()
+    });
+    let web = failures(&events, "AppRunnerService")[0].clone();
+    assert_eq!((web["errorCode"].as_str(), web["errorClass"].as_str()), (Some("CREATE_FAILED"), Some("transient")));
+    assert_eq!(web["operation"], "creation", "{web}");
+    assert!(web["backoffMs"].as_u64().unwrap() > 0 && web["nextAttemptAt"].is_string(), "{web}");
+    let redis = failures(&events, "CacheCluster")[0].clone();
+    assert_eq!(redis["errorCode"], "incompatible-network", "{redis}");
+    let status = live.status("AppRunnerService/mmweb");
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert!(status["lastError"].as_str().unwrap().contains("CREATE_FAILED"), "{status}");
+    // diff --live tells what comes next.
+    let (code, plan) = live.plan();
+    assert_eq!(code, 2);
+    let entry = plan.iter().find(|e| e["kind"] == "AppRunnerService").unwrap();
+    // Held by the backoff, or (once it is over) about to be made again.
+    let verdict = entry["verdict"].as_str().unwrap();
+    assert!(
+        verdict == "wait" || (verdict == "replace" && entry["reason"].as_str().unwrap().contains("CREATE_FAILED")),
+        "{entry}"
+    );
+
+    events.extend(live.converge());
+    for kind in ["AppRunnerService", "CacheCluster"] {
+        let recreated = common::live::named(&events, "resource_recreating").into_iter().filter(|e| e["kind"] == kind);
+        assert_eq!(recreated.count(), 1, "{kind} made again once");
+        assert_eq!(failures(&events, kind).len(), 1, "{kind}: one failure, reported once");
+    }
+    live.assert_no_duplicates();
+    assert_eq!(live.status("AppRunnerService/mmweb")["consecutiveFailures"], 0);
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn an_update_aws_rolled_back_is_reported_and_retried_after_a_backoff() {
+    let live = Live::start();
+    live.change_web_env();
+    fail_next(&live, "apprunner", "UpdateService", "mmweb");
+    live.admin("DELETE", "/_emulator/requests", "");
+    let mut events = Vec::new();
+    common::eventually("the rollback is reported", Duration::from_secs(120), || {
+        events.extend(live.pass());
+        !failures(&events, "AppRunnerService").is_empty()
+    });
+    let failed = failures(&events, "AppRunnerService")[0].clone();
+    assert_eq!(
+        (failed["operation"].as_str(), failed["errorCode"].as_str()),
+        (Some("UPDATE_SERVICE"), Some("ROLLBACK_SUCCEEDED"))
+    );
+    let status = live.status("AppRunnerService/mmweb");
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert_eq!(live.web_env().get("FLASK_ENV").map(String::as_str), Some("production"), "rolled back");
+    events.extend(live.converge());
+    assert_eq!(failures(&events, "AppRunnerService").len(), 1, "one rollback, one failure");
+    let served = live.admin("GET", "/_emulator/requests", "");
+    assert_eq!(served["apprunner:UpdateService"], 2, "the update, and one retry after the backoff: {served}");
+    assert_eq!(live.web_env().get("FLASK_ENV").map(String::as_str), Some("development"), "healed");
+    assert_eq!(live.status("AppRunnerService/mmweb")["phase"], "Ready");
+}
+
+#[test]
+fn a_service_left_delete_failed_is_deleted_and_made_again_and_its_dependents_follow() {
+    let live = Live::start();
+    let before = live.output("AppRunnerService/mmweb", "serviceUrl");
+    fail_next(&live, "apprunner", "DeleteService", "mmweb");
+    let delete = serde_json::json!({ "service": "apprunner", "region": "eu-west-1", "operation": "DeleteService",
+        "input": { "ServiceArn": live.output("AppRunnerService/mmweb", "arn") } });
+    live.admin("POST", "/_emulator/out-of-band", &delete.to_string());
+    let events = live.converge();
+    assert_eq!(failures(&events, "AppRunnerService")[0]["errorCode"], "DELETE_FAILED");
+    let after = live.output("AppRunnerService/mmweb", "serviceUrl");
+    assert_ne!(after, before, "a new service");
+    // The old one answers DELETED for a while, as on AWS: it is not taken for the live one.
+    let listed = live.block(live.apprunner().list_services().send()).unwrap();
+    let statuses: Vec<&str> =
+        listed.service_summary_list().iter().filter_map(|s| s.status()).map(|s| s.as_str()).collect();
+    assert!(statuses.contains(&"DELETED") && statuses.contains(&"RUNNING"), "{statuses:?}");
+    let (_, env) = live.worker();
+    assert!(env.values().any(|v| v.contains(&after)), "the worker follows the new URL: {env:?}");
+    live.assert_no_duplicates();
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn a_change_applied_immediately_takes_earlier_pending_modifications_along_and_steward_heals_both() {
+    let live = Live::start();
+    let cluster = || {
+        let out =
+            live.block(live.elasticache().describe_cache_clusters().cache_cluster_id("mentor-match-redis").send());
+        out.unwrap().cache_clusters()[0].clone()
+    };
+    let desired_type = cluster().cache_node_type().unwrap().to_string();
+    let desired_groups: Vec<String> =
+        cluster().security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_string).collect();
+    // Someone asks for a resize in the maintenance window, and swaps the security groups.
+    let pending = serde_json::json!({ "service": "elasticache", "region": "eu-west-1", "operation": "ModifyCacheCluster",
+        "input": { "CacheClusterId": "mentor-match-redis", "CacheNodeType": "cache.t4g.medium", "ApplyImmediately": false } });
+    live.admin("POST", "/_emulator/out-of-band", &pending.to_string());
+    let groups = serde_json::json!({ "service": "elasticache", "region": "eu-west-1", "operation": "ModifyCacheCluster",
+        "input": { "CacheClusterId": "mentor-match-redis", "SecurityGroupIds": [live.security_group("allow_vpce")], "ApplyImmediately": false } });
+    live.admin("POST", "/_emulator/out-of-band", &groups.to_string());
+    assert_eq!(cluster().cache_node_type(), Some(desired_type.as_str()), "the resize waits");
+    // steward's fix of the groups is applied immediately, which applies the resize too; the
+    // next passes see the new node type and put it back.
+    let events = live.converge();
+    let fixed: Vec<&str> =
+        common::live::named(&events, "drift_detected").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert!(fixed.contains(&"securityGroups") && fixed.contains(&"nodeType"), "{fixed:?}");
+    let now = cluster();
+    assert_eq!(now.cache_node_type(), Some(desired_type.as_str()));
+    let mut groups: Vec<String> =
+        now.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_string).collect();
+    groups.sort();
+    let mut desired_groups = desired_groups;
+    desired_groups.sort();
+    assert_eq!(groups, desired_groups);
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn cache_identifiers_are_found_in_any_case_and_subnet_groups_keep_their_vpc() {
+    let live = Live::start();
+    let ec = live.elasticache();
+    let found = live.block(ec.describe_cache_clusters().cache_cluster_id("Mentor-Match-REDIS").send()).unwrap();
+    assert_eq!(found.cache_clusters()[0].cache_cluster_id(), Some("mentor-match-redis"));
+    let groups = live.block(ec.describe_cache_subnet_groups().send()).unwrap();
+    let group = groups.cache_subnet_groups()[0].clone();
+    let name = group.cache_subnet_group_name().unwrap().to_string();
+    assert!(live.block(ec.describe_cache_subnet_groups().cache_subnet_group_name(name.to_uppercase()).send()).is_ok());
+    let users = live.block(ec.describe_users().user_id("RedisAdmin").send()).unwrap();
+    assert_eq!(users.users()[0].user_id(), Some("redisadmin"));
+
+    // A subnet of another VPC is refused; so is dropping the subnet the cluster's node is in.
+    let ec2 = live.ec2();
+    let vpc = live.block(ec2.create_vpc().cidr_block("10.99.0.0/16").send()).unwrap().vpc.unwrap().vpc_id.unwrap();
+    let other = live.block(ec2.create_subnet().vpc_id(&vpc).cidr_block("10.99.1.0/24").send()).unwrap();
+    let other = other.subnet.unwrap().subnet_id.unwrap();
+    let moved = live.block(ec.modify_cache_subnet_group().cache_subnet_group_name(&name).subnet_ids(&other).send());
+    assert_eq!(error_code(moved).as_deref(), Some("InvalidSubnet"));
+    let subnets: Vec<String> =
+        group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_string).collect();
+    let in_use = live.block(ec.describe_cache_clusters().show_cache_node_info(true).send()).unwrap();
+    assert!(!in_use.cache_clusters().is_empty());
+    let refused = (0..subnets.len()).any(|skip| {
+        let kept: Vec<String> =
+            subnets.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, s)| s.clone()).collect();
+        let r =
+            live.block(ec.modify_cache_subnet_group().cache_subnet_group_name(&name).set_subnet_ids(Some(kept)).send());
+        error_code(r).as_deref() == Some("SubnetInUse")
+    });
+    assert!(refused, "one of the subnets holds the node");
+    // steward puts back whatever the accepted calls changed.
+    live.converge();
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}

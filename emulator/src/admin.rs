@@ -11,6 +11,10 @@
 //! - `POST /_emulator/apprunner/renew-certificates`: every active custom domain's certificate is
 //!   renewed, which looks its validation records up in DNS again; a domain whose records are gone
 //!   fails the renewal and waits in `pending_certificate_dns_validation` until they are back.
+//! - `POST /_emulator/fail-next` `{"service", "region", "operation", "name"}`: the next such
+//!   operation on the service, domain or cluster of that name is accepted and then fails as AWS
+//!   fails asynchronously (CREATE_FAILED, a rolled-back update, DELETE_FAILED, create_failed,
+//!   incompatible-network). See `AppRunner::fail_next`, `ElastiCache::fail_next`.
 //! - `POST /_emulator/elasticache/password-check` `{"region", "userId", "password"}`: whether the
 //!   user has that password, so tests can prove a secret was set without it ever being returned.
 
@@ -60,6 +64,21 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             json_reply(StatusCode::OK, &json!({ "violations": v }))
         }
         ("POST", "/_emulator/out-of-band") => out_of_band(emu, &input),
+        ("POST", "/_emulator/fail-next") => {
+            let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1").to_string();
+            let operation = input.get("operation").and_then(Json::as_str).unwrap_or_default();
+            let name = input.get("name").and_then(Json::as_str).unwrap_or_default();
+            let mut state = emu.state.lock().unwrap();
+            let ordered = match input.get("service").and_then(Json::as_str) {
+                Some("apprunner") => state.apprunner.entry(region).or_default().fail_next(operation, name),
+                Some("elasticache") => state.elasticache.entry(region).or_default().fail_next(operation, name),
+                other => Err(format!("unknown service {other:?}: apprunner or elasticache")),
+            };
+            match ordered {
+                Ok(()) => json_reply(StatusCode::OK, &json!({ "failNext": input })),
+                Err(e) => bad(e),
+            }
+        }
         ("POST", "/_emulator/apprunner/renew-certificates") => {
             let mut state = emu.state.lock().unwrap();
             let renewing: usize = state.apprunner.values_mut().map(|ar| ar.renew_certificates()).sum();
@@ -95,6 +114,7 @@ fn out_of_band(emu: &Emulator, input: &Json) -> Reply {
         caller: None,
         now: Instant::now(),
         transition: state.transition,
+        subnet_vpcs: None,
     };
     let result = match service {
         "apprunner" => state.apprunner.entry(region).or_default().call(operation, &args, &call),

@@ -2,7 +2,7 @@
 //! tags. Service calls made while an operation is in progress fail with InvalidStateException,
 //! as App Runner's API reference says.
 
-use crate::server::{ApiError, Call, OpResult, text};
+use crate::server::{ApiError, Call, OpResult, shuffle, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -16,11 +16,19 @@ const SIZES: &[(u32, &[u32])] = &[
     (4096, &[8192, 10240, 12288]),
 ];
 
+/// How long a deleted service still answers DescribeService and ListServices with `Status:
+/// DELETED` (QUIRKS.md: Terraform's provider reads that status as "not found").
+const DELETED_SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Default)]
 pub struct AppRunner {
     services: BTreeMap<String, Service>,
+    /// Deleted services, still shown as DELETED until their time is up.
+    deleted: Vec<(Instant, Service)>,
     connectors: BTreeMap<String, Connector>,
     tags: BTreeMap<String, Vec<(String, String)>>,
+    /// Operations to fail asynchronously (admin API): (operation, service name or domain).
+    fail_next: Vec<(String, String)>,
 }
 
 struct Service {
@@ -30,6 +38,14 @@ struct Service {
     next: &'static str,
     operations: Vec<Json>,
     domains: BTreeMap<String, Domain>,
+    /// The operation in progress fails when it ends: the status it ends with instead, and the
+    /// configuration an update rolls back to.
+    failing: Option<Failing>,
+}
+
+struct Failing {
+    operation_status: &'static str,
+    rollback_to: Option<Json>,
 }
 
 struct Domain {
@@ -43,6 +59,8 @@ struct Domain {
     renewal_due: bool,
     /// Who associated it: its records are looked up in that caller's account.
     caller: Option<String>,
+    /// Its creation failed (admin API): `create_failed` once created.
+    failed: bool,
 }
 
 /// A custom domain whose validation records the DNS validator should look up.
@@ -56,6 +74,15 @@ pub struct PendingValidation {
 
 struct Connector {
     json: Json,
+}
+
+impl Connector {
+    fn render(&self) -> Json {
+        let mut shown = self.json.clone();
+        shuffle(&mut shown["Subnets"]);
+        shuffle(&mut shown["SecurityGroups"]);
+        shown
+    }
 }
 
 fn epoch() -> f64 {
@@ -132,7 +159,7 @@ impl AppRunner {
             for (name, d) in &s.domains {
                 let shown = now.saturating_duration_since(d.created) >= transition;
                 let waiting = d.validated_at.is_none() || d.renewal_due;
-                if d.deleting_until.is_none() && shown && waiting {
+                if d.deleting_until.is_none() && !d.failed && shown && waiting {
                     pending.push(PendingValidation {
                         service_arn: s.json["ServiceArn"].as_str().unwrap_or_default().to_string(),
                         domain: name.clone(),
@@ -178,36 +205,73 @@ impl AppRunner {
 
     fn settle(&mut self, now: Instant) {
         let due = |until: Option<Instant>| until.is_some_and(|u| u <= now);
-        let deleted: Vec<String> =
-            self.services.iter().filter(|(_, s)| s.next == "DELETED" && due(s.until)).map(|(k, _)| k.clone()).collect();
+        self.deleted.retain(|(shown_until, _)| *shown_until > now);
+        let deleted: Vec<String> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.next == "DELETED" && s.failing.is_none() && due(s.until))
+            .map(|(k, _)| k.clone())
+            .collect();
         for name in deleted {
-            if let Some(s) = self.services.remove(&name) {
+            if let Some(mut s) = self.services.remove(&name) {
                 self.tags.remove(s.json["ServiceArn"].as_str().unwrap_or_default());
+                s.finish("DELETED", "SUCCEEDED");
+                s.domains.clear();
+                self.deleted.push((now + DELETED_SHOWN_FOR, s));
             }
         }
         for s in self.services.values_mut() {
             if due(s.until) {
-                s.status = s.next;
-                s.until = None;
-                s.json["UpdatedAt"] = json!(epoch());
-                for op in s.operations.iter_mut().filter(|o| o["Status"] == "IN_PROGRESS") {
-                    op["Status"] = json!("SUCCEEDED");
-                    op["EndedAt"] = json!(epoch());
-                    op["UpdatedAt"] = json!(epoch());
+                match s.failing.take() {
+                    None => s.finish(s.next, "SUCCEEDED"),
+                    Some(Failing { operation_status, rollback_to: Some(old) }) => {
+                        s.json = old;
+                        s.finish("RUNNING", operation_status);
+                    }
+                    Some(Failing { operation_status, rollback_to: None }) => {
+                        let failed = if s.next == "DELETED" { "DELETE_FAILED" } else { "CREATE_FAILED" };
+                        s.finish(failed, operation_status);
+                    }
                 }
             }
             s.domains.retain(|_, d| !due(d.deleting_until));
         }
     }
 
+    /// Makes the next `operation` on the service (or custom domain) named `name` fail
+    /// asynchronously, as AWS can: CreateService ends CREATE_FAILED, UpdateService is rolled
+    /// back (RUNNING with the old configuration, operation ROLLBACK_SUCCEEDED), DeleteService ends
+    /// DELETE_FAILED, AssociateCustomDomain ends create_failed.
+    pub fn fail_next(&mut self, operation: &str, name: &str) -> Result<(), String> {
+        const FAILABLE: [&str; 4] = ["CreateService", "UpdateService", "DeleteService", "AssociateCustomDomain"];
+        if !FAILABLE.contains(&operation) {
+            return Err(format!("App Runner operations that can fail: {}", FAILABLE.join(", ")));
+        }
+        self.fail_next.push((operation.to_string(), name.to_string()));
+        Ok(())
+    }
+
+    /// Whether this call was told to fail (consumes the order).
+    fn take_failure(&mut self, operation: &str, name: &str) -> bool {
+        let at = self.fail_next.iter().position(|(op, n)| op == operation && n == name);
+        at.map(|i| self.fail_next.remove(i)).is_some()
+    }
+
     pub fn call(&mut self, operation: &str, input: &Json, call: &Call) -> OpResult {
         self.settle(call.now);
         match operation {
             "CreateService" => self.create_service(input, call),
-            "DescribeService" => Ok(json!({ "Service": self.service(input)?.render() })),
+            "DescribeService" => Ok(json!({ "Service": self.service_or_deleted(input)?.render() })),
             "UpdateService" => self.update_service(input, call),
             "DeleteService" => {
-                self.transition(input, call, &["RUNNING", "PAUSED", "CREATE_FAILED"], "DELETED", "DELETE_SERVICE")
+                let name = self.service(input)?.json["ServiceName"].as_str().unwrap_or_default().to_string();
+                let failing = self.take_failure("DeleteService", &name);
+                let from = ["RUNNING", "PAUSED", "CREATE_FAILED", "DELETE_FAILED"];
+                let out = self.transition(input, call, &from, "DELETED", "DELETE_SERVICE")?;
+                if failing {
+                    self.service_mut(input)?.failing = Some(Failing { operation_status: "FAILED", rollback_to: None });
+                }
+                Ok(out)
             }
             "PauseService" => self.transition(input, call, &["RUNNING"], "PAUSED", "PAUSE_SERVICE"),
             "ResumeService" => self.transition(input, call, &["PAUSED"], "RUNNING", "RESUME_SERVICE"),
@@ -221,7 +285,7 @@ impl AppRunner {
             }
             "ListServices" => self.list_services(input),
             "ListOperations" => {
-                let s = self.service(input)?;
+                let s = self.service_or_deleted(input)?;
                 let items: Vec<(String, Json)> =
                     s.operations.iter().rev().enumerate().map(|(i, o)| (format!("{i:08}"), o.clone())).collect();
                 let (ops, token) = page(items, input, 20);
@@ -230,11 +294,10 @@ impl AppRunner {
             "CreateVpcConnector" => self.create_connector(input, call),
             "DescribeVpcConnector" => {
                 let c = self.connector(text(input, "VpcConnectorArn").unwrap_or_default())?;
-                Ok(json!({ "VpcConnector": c.json }))
+                Ok(json!({ "VpcConnector": c.render() }))
             }
             "ListVpcConnectors" => {
-                let items: Vec<(String, Json)> =
-                    self.connectors.iter().map(|(k, c)| (k.clone(), c.json.clone())).collect();
+                let items: Vec<(String, Json)> = self.connectors.iter().map(|(k, c)| (k.clone(), c.render())).collect();
                 let (list, token) = page(items, input, 20);
                 Ok(with_token(json!({ "VpcConnectors": list }), token))
             }
@@ -291,6 +354,13 @@ impl AppRunner {
     fn service(&self, input: &Json) -> Result<&Service, ApiError> {
         let arn = text(input, "ServiceArn").unwrap_or_default();
         self.services.values().find(|s| s.json["ServiceArn"] == arn).ok_or_else(|| not_found(&format!("Service {arn}")))
+    }
+
+    /// A service, or a deleted one still shown as DELETED.
+    fn service_or_deleted(&self, input: &Json) -> Result<&Service, ApiError> {
+        let arn = text(input, "ServiceArn").unwrap_or_default();
+        self.service(input)
+            .or_else(|e| self.deleted.iter().map(|(_, s)| s).find(|s| s.json["ServiceArn"] == arn).ok_or(e))
     }
 
     fn service_mut(&mut self, input: &Json) -> Result<&mut Service, ApiError> {
@@ -407,8 +477,12 @@ impl AppRunner {
             next: "RUNNING",
             operations: Vec::new(),
             domains: BTreeMap::new(),
+            failing: None,
         };
         let op = service.start(call, "RUNNING", "CREATE_SERVICE");
+        if self.take_failure("CreateService", &name) {
+            service.failing = Some(Failing { operation_status: "FAILED", rollback_to: None });
+        }
         let shown = service.render();
         self.services.insert(name, service);
         Ok(json!({ "Service": shown, "OperationId": op }))
@@ -420,12 +494,17 @@ impl AppRunner {
             return Err(invalid_state(format!("You can't update a service in {} state.", current.status)));
         }
         let base = current.json.clone();
+        let name = base["ServiceName"].as_str().unwrap_or_default().to_string();
         let cfg = self.configuration(input, Some(&base))?;
+        let failing = self.take_failure("UpdateService", &name);
         let service = self.service_mut(input)?;
         for (k, v) in cfg.as_object().into_iter().flatten() {
             service.json[k] = v.clone();
         }
         let op = service.start(call, "RUNNING", "UPDATE_SERVICE");
+        if failing {
+            service.failing = Some(Failing { operation_status: "ROLLBACK_SUCCEEDED", rollback_to: Some(base) });
+        }
         Ok(json!({ "Service": service.render(), "OperationId": op }))
     }
 
@@ -444,18 +523,24 @@ impl AppRunner {
     }
 
     fn list_services(&self, input: &Json) -> OpResult {
+        let deleted =
+            self.deleted.iter().map(|(_, s)| (format!("{}~{}", s.json["ServiceName"], s.json["ServiceId"]), s));
         let items: Vec<(String, Json)> = self
             .services
             .iter()
+            .map(|(k, s)| (k.clone(), s))
+            .chain(deleted)
             .map(|(k, s)| {
                 let r = s.render();
                 let summary = json!({
                     "ServiceName": r["ServiceName"], "ServiceId": r["ServiceId"], "ServiceArn": r["ServiceArn"],
                     "ServiceUrl": r["ServiceUrl"], "CreatedAt": r["CreatedAt"], "UpdatedAt": r["UpdatedAt"], "Status": r["Status"],
                 });
-                (k.clone(), summary)
+                (k, summary)
             })
             .collect();
+        let mut items = items;
+        items.sort_by(|a, b| a.0.cmp(&b.0));
         let (list, token) = page(items, input, 20);
         Ok(with_token(json!({ "ServiceSummaryList": list }), token))
     }
@@ -513,6 +598,7 @@ impl AppRunner {
     fn associate(&mut self, input: &Json, call: &Call) -> OpResult {
         let domain = text(input, "DomainName").unwrap_or_default().to_string();
         let www = input.get("EnableWWWSubdomain").and_then(Json::as_bool).unwrap_or(true);
+        let failed = self.take_failure("AssociateCustomDomain", &domain);
         let service = self.service_mut(input)?;
         if service.status != "RUNNING" {
             return Err(invalid_state(format!(
@@ -536,6 +622,7 @@ impl AppRunner {
             validated_at: None,
             renewal_due: false,
             caller: call.caller.clone(),
+            failed,
         };
         service.domains.insert(domain.clone(), fresh);
         let shown = service.domain_json(&domain, call);
@@ -586,9 +673,28 @@ impl Service {
         id
     }
 
+    /// Ends the operation in progress: the service's new status and the operation's.
+    fn finish(&mut self, status: &'static str, operation_status: &str) {
+        self.status = status;
+        self.until = None;
+        self.json["UpdatedAt"] = json!(epoch());
+        for op in self.operations.iter_mut().filter(|o| o["Status"] == "IN_PROGRESS") {
+            op["Status"] = json!(operation_status);
+            op["EndedAt"] = json!(epoch());
+            op["UpdatedAt"] = json!(epoch());
+        }
+    }
+
     fn render(&self) -> Json {
         let mut shown = self.json.clone();
         shown["Status"] = json!(self.status);
+        if let Some(image) = shown.pointer_mut("/SourceConfiguration/ImageRepository/ImageConfiguration") {
+            for key in ["RuntimeEnvironmentVariables", "RuntimeEnvironmentSecrets"] {
+                if let Some(values) = image.get_mut(key) {
+                    shuffle(values);
+                }
+            }
+        }
         shown
     }
 
@@ -605,6 +711,8 @@ impl Service {
         let elapsed = call.now.saturating_duration_since(d.created);
         let (status, record_status, shown) = if d.deleting_until.is_some() {
             ("deleting", "SUCCESS", true)
+        } else if d.failed && elapsed >= call.transition {
+            ("create_failed", "FAILED", true)
         } else if elapsed < call.transition {
             ("creating", "PENDING_VALIDATION", false)
         } else {

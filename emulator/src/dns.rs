@@ -19,7 +19,12 @@ const EVERY: Duration = Duration::from_millis(200);
 
 /// The Route 53 endpoint from the environment, as the AWS SDKs read it.
 pub fn route53_endpoint() -> Option<String> {
-    ["AWS_ENDPOINT_URL_ROUTE_53", "AWS_ENDPOINT_URL"]
+    endpoint_from_env("ROUTE_53")
+}
+
+/// A service's endpoint from `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`.
+pub fn endpoint_from_env(service: &str) -> Option<String> {
+    [format!("AWS_ENDPOINT_URL_{service}"), "AWS_ENDPOINT_URL".to_string()]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
         .map(|s| s.trim_end_matches('/').to_string())
@@ -75,12 +80,14 @@ pub async fn validator(emu: Arc<Emulator>, endpoint: Option<String>) {
 /// Every CNAME of every hosted zone of the caller's account, as (name, value) in lower case
 /// without the trailing dot.
 pub async fn cnames(endpoint: &str, caller: Option<&str>) -> Result<BTreeSet<(String, String)>, String> {
-    let zones = get(endpoint, caller, "/2013-04-01/hostedzone?maxitems=100").await?;
+    let zones = get(endpoint, caller, "route53", "us-east-1", "/2013-04-01/hostedzone?maxitems=100").await?;
     let mut out = BTreeSet::new();
     for zone in elements(&zones, "HostedZone") {
         let Some(id) = elements(zone, "Id").first().copied() else { continue };
         let id = id.trim_start_matches("/hostedzone/");
-        let sets = get(endpoint, caller, &format!("/2013-04-01/hostedzone/{id}/rrset?maxitems=300")).await?;
+        let sets =
+            get(endpoint, caller, "route53", "us-east-1", &format!("/2013-04-01/hostedzone/{id}/rrset?maxitems=300"))
+                .await?;
         for set in elements(&sets, "ResourceRecordSet") {
             if elements(set, "Type").first() != Some(&"CNAME") {
                 continue;
@@ -100,7 +107,7 @@ fn bare(name: &str) -> String {
 
 /// The contents of every `<tag>…</tag>` in `xml` (Route 53's answers are simple enough that no
 /// element nests inside one of the same name).
-fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
+pub(crate) fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
     let mut found = Vec::new();
     let mut rest = xml;
@@ -113,7 +120,14 @@ fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     found
 }
 
-async fn get(endpoint: &str, caller: Option<&str>, path: &str) -> Result<String, String> {
+/// A GET to moto, signed as `caller` for `service` (moto reads the service from the signature).
+pub(crate) async fn get(
+    endpoint: &str,
+    caller: Option<&str>,
+    service: &str,
+    region: &str,
+    path: &str,
+) -> Result<String, String> {
     let authority = endpoint.trim_start_matches("http://").to_string();
     let stream = tokio::net::TcpStream::connect(&authority).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) =
@@ -123,12 +137,12 @@ async fn get(endpoint: &str, caller: Option<&str>, path: &str) -> Result<String,
     let key = caller.unwrap_or("emulator");
     let request = Request::get(path)
         .header("host", authority)
-        .header("authorization", format!("AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/route53/aws4_request"))
+        .header("authorization", format!("AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/{service}/aws4_request"))
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
-        return Err(format!("Route 53 answered {}", response.status()));
+        return Err(format!("{service} answered {}", response.status()));
     }
     let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
     Ok(String::from_utf8_lossy(&body).into_owned())

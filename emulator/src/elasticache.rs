@@ -2,7 +2,7 @@
 //! AWS-like asynchronous states (creating, modifying, deleting) that settle after the transition
 //! delay. Inputs and outputs use the model's member names; the server turns them into awsQuery.
 
-use crate::server::{ApiError, Call, OpResult, text};
+use crate::server::{ApiError, Call, OpResult, shuffle, text};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -39,6 +39,8 @@ pub struct ElastiCache {
     users: BTreeMap<String, User>,
     user_groups: BTreeMap<String, UserGroup>,
     tags: BTreeMap<String, Vec<(String, String)>>,
+    /// Clusters whose next creation fails (admin API).
+    fail_next: Vec<String>,
 }
 
 struct Cluster {
@@ -48,6 +50,10 @@ struct Cluster {
     /// Applied when a `modifying` transition ends.
     pending: Map<String, Json>,
     host: String,
+    /// The subnet its node runs in: a subnet group cannot drop it (SubnetInUse).
+    subnet: String,
+    /// Its creation fails when the transition ends (admin API).
+    failing: bool,
 }
 
 struct SubnetGroup {
@@ -142,7 +148,9 @@ impl ElastiCache {
             for (k, v) in std::mem::take(&mut c.pending) {
                 c.json[k] = v;
             }
-            c.status = "available";
+            // A creation that fails asynchronously ends here, as when the subnet has no free
+            // address (AWS: "incompatible-network").
+            c.status = if std::mem::take(&mut c.failing) { "incompatible-network" } else { "available" };
             c.until = None;
         }
         let gone: Vec<String> =
@@ -181,15 +189,38 @@ impl ElastiCache {
         }
     }
 
+    /// Makes the next CreateCacheCluster of `cluster_id` fail asynchronously: the cluster ends
+    /// `incompatible-network` instead of `available`.
+    pub fn fail_next(&mut self, operation: &str, cluster_id: &str) -> Result<(), String> {
+        if operation != "CreateCacheCluster" {
+            return Err("ElastiCache operations that can fail: CreateCacheCluster".into());
+        }
+        self.fail_next.push(cluster_id.to_lowercase());
+        Ok(())
+    }
+
     pub fn call(&mut self, operation: &str, input: &Json, call: &Call) -> OpResult {
         self.settle(call.now);
+        // AWS keeps these identifiers in lower case and finds them in any case (QUIRKS.md).
+        let mut input = input.clone();
+        for key in ["CacheClusterId", "CacheSubnetGroupName", "UserId"] {
+            if let Some(id) = text(&input, key).map(str::to_lowercase) {
+                input[key] = json!(id);
+            }
+        }
+        if let Some(ids) = input.get_mut("UserIds").and_then(Json::as_array_mut) {
+            for id in ids.iter_mut() {
+                *id = json!(id.as_str().unwrap_or_default().to_lowercase());
+            }
+        }
+        let input = &input;
         if !self.users.contains_key("default") {
             self.users.insert("default".into(), default_user(call));
         }
         match operation {
             "CreateCacheSubnetGroup" => self.create_subnet_group(input, call),
             "DescribeCacheSubnetGroups" => self.describe_subnet_groups(input),
-            "ModifyCacheSubnetGroup" => self.modify_subnet_group(input),
+            "ModifyCacheSubnetGroup" => self.modify_subnet_group(input, call),
             "DeleteCacheSubnetGroup" => self.delete_subnet_group(input),
             "CreateCacheCluster" => self.create_cluster(input, call),
             "DescribeCacheClusters" => self.describe_clusters(input),
@@ -221,24 +252,30 @@ impl ElastiCache {
             ));
         }
         let subnets = strings(input, "SubnetIds");
+        let vpc = match &call.subnet_vpcs {
+            Some(known) => one_vpc(&subnets, known, None)?,
+            None => vpc_of(&subnets),
+        };
         let arn = arn(call, "subnetgroup", &name);
         let json = json!({
             "CacheSubnetGroupName": name,
             "CacheSubnetGroupDescription": text(input, "CacheSubnetGroupDescription").unwrap_or_default(),
-            "VpcId": vpc_of(&subnets),
+            "VpcId": vpc,
             "Subnets": subnet_list(&subnets, &call.region),
             "ARN": arn,
             "SupportedNetworkTypes": ["ipv4"],
         });
         self.tags.insert(arn, tags_of(input)?);
-        self.subnet_groups.insert(name, SubnetGroup { json: json.clone() });
-        Ok(json!({ "CacheSubnetGroup": json }))
+        let group = SubnetGroup { json };
+        let shown = group.render();
+        self.subnet_groups.insert(name, group);
+        Ok(json!({ "CacheSubnetGroup": shown }))
     }
 
     fn describe_subnet_groups(&self, input: &Json) -> OpResult {
         let items: Vec<(String, Json)> = match text(input, "CacheSubnetGroupName") {
             Some(name) => match self.subnet_groups.get(name) {
-                Some(g) => vec![(name.to_string(), g.json.clone())],
+                Some(g) => vec![(name.to_string(), g.render())],
                 None => {
                     return Err(ApiError::new(
                         "CacheSubnetGroupNotFoundFault",
@@ -246,28 +283,40 @@ impl ElastiCache {
                     ));
                 }
             },
-            None => self.subnet_groups.iter().map(|(k, g)| (k.clone(), g.json.clone())).collect(),
+            None => self.subnet_groups.iter().map(|(k, g)| (k.clone(), g.render())).collect(),
         };
         let (groups, marker) = page(items, input)?;
         Ok(with_marker(json!({ "CacheSubnetGroups": groups }), marker))
     }
 
-    fn modify_subnet_group(&mut self, input: &Json) -> OpResult {
+    fn modify_subnet_group(&mut self, input: &Json, call: &Call) -> OpResult {
         let name = text(input, "CacheSubnetGroupName").unwrap_or_default();
-        let group = self.subnet_groups.get_mut(name).ok_or_else(|| {
+        let group = self.subnet_groups.get(name).ok_or_else(|| {
             ApiError::new("CacheSubnetGroupNotFoundFault", format!("Cache subnet group {name} not found."))
         })?;
+        let subnets = strings(input, "SubnetIds");
+        if !subnets.is_empty() {
+            // The group keeps its VPC, and cannot drop a subnet a cluster's node runs in.
+            let vpc = group.json["VpcId"].as_str().unwrap_or_default();
+            if let Some(known) = &call.subnet_vpcs {
+                one_vpc(&subnets, known, Some(vpc))?;
+            }
+            let used = self.clusters.values().filter(|c| c.json["CacheSubnetGroupName"] == name);
+            if let Some(c) = used.into_iter().find(|c| !subnets.contains(&c.subnet)) {
+                return Err(ApiError::new(
+                    "SubnetInUse",
+                    format!("The subnet {} is in use by cache cluster {}.", c.subnet, c.json["CacheClusterId"]),
+                ));
+            }
+        }
+        let group = self.subnet_groups.get_mut(name).expect("found above");
         if let Some(d) = text(input, "CacheSubnetGroupDescription") {
             group.json["CacheSubnetGroupDescription"] = json!(d);
         }
-        let subnets = strings(input, "SubnetIds");
         if !subnets.is_empty() {
-            let region =
-                group.json["ARN"].as_str().unwrap_or_default().split(':').nth(3).unwrap_or_default().to_string();
-            group.json["Subnets"] = subnet_list(&subnets, &region);
-            group.json["VpcId"] = json!(vpc_of(&subnets));
+            group.json["Subnets"] = subnet_list(&subnets, &call.region);
         }
-        Ok(json!({ "CacheSubnetGroup": group.json }))
+        Ok(json!({ "CacheSubnetGroup": group.render() }))
     }
 
     fn delete_subnet_group(&mut self, input: &Json) -> OpResult {
@@ -331,12 +380,14 @@ impl ElastiCache {
             ));
         }
         let group = text(input, "CacheSubnetGroupName").unwrap_or("default");
-        if !self.subnet_groups.contains_key(group) {
+        let Some(subnet_group) = self.subnet_groups.get(group) else {
             return Err(ApiError::new(
                 "CacheSubnetGroupNotFoundFault",
                 format!("Cache subnet group {group} not found."),
             ));
-        }
+        };
+        let subnet = subnet_group.json.pointer("/Subnets/0/SubnetIdentifier").and_then(Json::as_str);
+        let subnet = subnet.unwrap_or_default().to_string();
         let major = full.split('.').next().unwrap_or("7");
         let default_group = format!("default.{engine}{major}{}", if major == "6" { ".x" } else { "" });
         let arn = arn(call, "cluster", &id);
@@ -375,8 +426,9 @@ impl ElastiCache {
         });
         self.tags.insert(arn, tags_of(input)?);
         let host = format!("{id}.{}.0001.{}.cache.amazonaws.com", random_tag(6), region_code(&call.region));
-        let cluster =
-            Cluster { json, status: "creating", until: Some(call.now + call.transition), pending: Map::new(), host };
+        let failing = self.fail_next.iter().position(|c| *c == id).map(|i| self.fail_next.remove(i)).is_some();
+        let until = Some(call.now + call.transition);
+        let cluster = Cluster { json, status: "creating", until, pending: Map::new(), host, subnet, failing };
         let shown = cluster.render(false);
         self.clusters.insert(id, cluster);
         Ok(json!({ "CacheCluster": shown }))
@@ -453,21 +505,22 @@ impl ElastiCache {
             cluster.json["CacheParameterGroup"]["CacheParameterGroupName"] = json!(p);
             changed = true;
         }
-        if immediately && changed {
-            cluster.pending = pending;
+        // Modifications asked for earlier without ApplyImmediately wait for the maintenance
+        // window; one applied immediately takes them along (ModifyCacheCluster reference).
+        let mut all = std::mem::take(&mut cluster.pending);
+        all.extend(pending);
+        if immediately && (changed || !all.is_empty()) {
             cluster.status = "modifying";
             cluster.until = Some(call.now + call.transition);
-        } else if !pending.is_empty() {
-            // Without ApplyImmediately the change waits for the maintenance window.
-            cluster.pending = pending;
         }
+        cluster.pending = all;
         Ok(json!({ "CacheCluster": cluster.render(false) }))
     }
 
     fn delete_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
         let id = text(input, "CacheClusterId").unwrap_or_default();
         let cluster = self.clusters.get_mut(id).ok_or_else(|| not_found_cluster(id))?;
-        if cluster.status != "available" {
+        if !["available", "incompatible-network"].contains(&cluster.status) {
             return Err(ApiError::new(
                 "InvalidCacheClusterStateFault",
                 format!("Cache cluster {id} is not in available state (it is {}).", cluster.status),
@@ -690,7 +743,8 @@ impl ElastiCache {
         if parts.len() != 7 || parts[0] != "arn" || parts[2] != "elasticache" {
             return Err(ApiError::new("InvalidARNFault", format!("{arn} is not a valid ElastiCache ARN.")));
         }
-        let (kind, id) = (parts[5], parts[6]);
+        let (kind, id) = (parts[5], parts[6].to_lowercase());
+        let id = id.as_str();
         let exists = match kind {
             "cluster" => self.clusters.get(id).is_some_and(|c| c.status != "deleting"),
             "subnetgroup" => self.subnet_groups.contains_key(id),
@@ -752,6 +806,7 @@ impl Cluster {
         let mut shown = self.json.clone();
         let port = shown.as_object_mut().and_then(|m| m.remove("Port")).unwrap_or(json!(6379));
         shown["CacheClusterStatus"] = json!(self.status);
+        shuffle(&mut shown["SecurityGroups"]);
         if self.status == "modifying" || !self.pending.is_empty() {
             shown["PendingModifiedValues"] = Json::Object(self.pending.clone());
         }
@@ -765,6 +820,14 @@ impl Cluster {
                 "CustomerAvailabilityZone": self.json["PreferredAvailabilityZone"],
             }]);
         }
+        shown
+    }
+}
+
+impl SubnetGroup {
+    fn render(&self) -> Json {
+        let mut shown = self.json.clone();
+        shuffle(&mut shown["Subnets"]);
         shown
     }
 }
@@ -848,6 +911,22 @@ fn authentication(input: &Json, current: &[String]) -> Result<(Vec<String>, Json
 
 fn not_found_cluster(id: &str) -> ApiError {
     ApiError::new("CacheClusterNotFoundFault", format!("CacheCluster not found: {id}"))
+}
+
+/// The one VPC of `subnets` (and `expected`, when the group has one already), or InvalidSubnet.
+fn one_vpc(subnets: &[String], known: &BTreeMap<String, String>, expected: Option<&str>) -> Result<String, ApiError> {
+    let invalid = |m: String| ApiError::new("InvalidSubnet", m);
+    let mut vpc = expected.map(str::to_string);
+    for s in subnets {
+        let Some(of) = known.get(s) else { return Err(invalid(format!("The subnet ID {s} does not exist."))) };
+        match &vpc {
+            Some(v) if v != of => {
+                return Err(invalid(format!("Subnet {s} is in {of}; the cache subnet group's subnets are in {v}.")));
+            }
+            _ => vpc = Some(of.clone()),
+        }
+    }
+    Ok(vpc.unwrap_or_default())
 }
 
 fn security_groups(ids: &[String]) -> Json {

@@ -7,5 +7,7 @@ pub mod dns;
 pub mod elasticache;
 pub mod faults;
 pub mod model;
+pub mod network;
 pub mod proxy;
 pub mod server;
+pub mod trail;

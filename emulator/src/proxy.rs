@@ -12,6 +12,8 @@
 //!   busiest second; `DELETE` starts the counts (and the call log) again.
 //! - `GET /_fault-proxy/calls`: the call log, one entry per call in arrival order: service,
 //!   operation, when it arrived and when it was answered (epoch ms), and the fault, if any.
+//! - `POST /_fault-proxy/trail` `{"enabled": true}`: CloudTrail events of the calls on moto's
+//!   EventBridge (see `trail.rs`); `GET` tells how many were published.
 
 use crate::faults::{Fault, Faults};
 use bytes::Bytes;
@@ -32,6 +34,7 @@ pub struct Proxy {
     /// Upstreams by SigV4 signing name (`apprunner` and `elasticache` go to the emulator).
     pub routes: BTreeMap<String, String>,
     pub faults: Mutex<Faults>,
+    pub trail: crate::trail::Trail,
     stats: Mutex<Stats>,
 }
 
@@ -65,7 +68,7 @@ enum Protocol {
 
 impl Proxy {
     pub fn new(upstream: String, routes: BTreeMap<String, String>) -> Self {
-        Proxy { upstream, routes, faults: Mutex::default(), stats: Mutex::default() }
+        Proxy { upstream, routes, faults: Mutex::default(), trail: Default::default(), stats: Mutex::default() }
     }
 
     /// The handler. An `Err` makes hyper drop the connection without an answer (an injected fault).
@@ -101,8 +104,24 @@ impl Proxy {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 let upstream = self.routes.get(&service).unwrap_or(&self.upstream);
-                match forward(upstream, parts, body).await {
-                    Ok(reply) => Ok(reply),
+                let (headers, region) = (parts.headers.clone(), signing_region(&parts.headers));
+                match forward(upstream, parts, body.clone()).await {
+                    Ok(reply) => {
+                        if reply.status().is_success() {
+                            let key = access_key(&headers);
+                            let call = crate::trail::Call {
+                                service: &service,
+                                operation: &operation,
+                                region: region.as_deref().unwrap_or("us-east-1"),
+                                access_key: key.as_deref(),
+                                headers: &headers,
+                                path: &path,
+                                body: &body,
+                            };
+                            self.trail.record(&self.upstream, call).await;
+                        }
+                        Ok(reply)
+                    }
                     Err(e) => {
                         self.stats.lock().unwrap().upstream_errors += 1;
                         let mut reply = Response::new(Full::new(Bytes::from(format!("upstream {upstream}: {e}"))));
@@ -163,6 +182,18 @@ impl Proxy {
                 (StatusCode::OK, json!({ "cleared": true }))
             }
             ("GET", "/_fault-proxy/stats") => (StatusCode::OK, self.stats_json()),
+            ("POST", "/_fault-proxy/trail") => {
+                let on = input.get("enabled").and_then(Json::as_bool).unwrap_or(true);
+                self.trail.enabled.store(on, std::sync::atomic::Ordering::Relaxed);
+                (StatusCode::OK, json!({ "enabled": on }))
+            }
+            ("GET", "/_fault-proxy/trail") => {
+                let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+                (
+                    StatusCode::OK,
+                    json!({ "published": count(&self.trail.published), "failed": count(&self.trail.failed) }),
+                )
+            }
             ("GET", "/_fault-proxy/calls") => (StatusCode::OK, Json::Array(self.stats.lock().unwrap().log.clone())),
             ("DELETE", "/_fault-proxy/stats") => {
                 *self.stats.lock().unwrap() = Stats::default();
@@ -185,6 +216,17 @@ fn signing_service(headers: &HeaderMap) -> Option<String> {
     let auth = headers.get("authorization")?.to_str().ok()?;
     let credential = auth.split("Credential=").nth(1)?;
     credential.split('/').nth(3).map(str::to_string)
+}
+
+/// The region and the access key of a SigV4 credential scope.
+fn signing_region(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    auth.split("Credential=").nth(1)?.split('/').nth(2).map(str::to_string)
+}
+
+fn access_key(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    auth.split("Credential=").nth(1)?.split('/').next().map(str::to_string)
 }
 
 /// `X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListServices` or the form's `Action=`.

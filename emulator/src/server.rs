@@ -4,7 +4,7 @@
 use crate::admin;
 use crate::faults::{Fault, Faults};
 use crate::model::{Model, escape};
-use crate::{apprunner, elasticache};
+use crate::{apprunner, elasticache, network};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
@@ -35,6 +35,21 @@ pub fn text<'a>(input: &'a Json, key: &str) -> Option<&'a str> {
     input.get(key).and_then(Json::as_str)
 }
 
+/// Puts a list (or a map's entries) in a random order: AWS answers do not keep the order of the
+/// request's security groups, subnets or environment variables (QUIRKS.md).
+pub fn shuffle(value: &mut Json) {
+    use rand::seq::SliceRandom;
+    match value {
+        Json::Array(items) => items.shuffle(&mut rand::rng()),
+        Json::Object(map) => {
+            let mut entries: Vec<(String, Json)> = std::mem::take(map).into_iter().collect();
+            entries.shuffle(&mut rand::rng());
+            map.extend(entries);
+        }
+        _ => {}
+    }
+}
+
 /// What an operation needs to know about the call: where, who, when, and how slow the world is.
 pub struct Call {
     pub region: String,
@@ -44,6 +59,9 @@ pub struct Call {
     pub caller: Option<String>,
     pub now: Instant,
     pub transition: Duration,
+    /// The VPC of each subnet the call names, as EC2 (moto) reported it; None when no EC2
+    /// endpoint is configured (the emulator then makes the VPC up from the subnet ids).
+    pub subnet_vpcs: Option<BTreeMap<String, String>>,
 }
 
 pub struct Emulator {
@@ -91,12 +109,22 @@ pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> 
         Incoming::Query { operation, .. } => ("elasticache", operation.clone()),
     };
     emu.state.lock().unwrap().requests.entry(format!("{service}:{operation}")).and_modify(|n| *n += 1).or_insert(1);
+    // Subnet groups check their subnets' VPCs, which EC2 (moto) knows.
+    let caller = access_key_of(&headers);
+    let subnet_vpcs = match &request {
+        Incoming::Query { operation, params } if operation.ends_with("CacheSubnetGroup") => {
+            let subnets: Vec<&str> =
+                params.iter().filter(|(k, _)| k.starts_with("SubnetIds.")).map(|(_, v)| v.as_str()).collect();
+            network::subnet_vpcs(&region, caller.as_deref(), &subnets).await
+        }
+        _ => None,
+    };
     let fault = emu.faults.lock().unwrap().next(service, &operation);
     match fault {
         Some(Fault::Drop) => return Err(std::io::Error::other("injected connection drop")),
         Some(Fault::Lost) => {
             // Executed, then the answer is lost: the caller must find its own object later.
-            let _ = dispatch(&emu, request, region, access_key_of(&headers));
+            let _ = dispatch(&emu, request, region, caller, subnet_vpcs);
             return Err(std::io::Error::other("injected loss of the answer"));
         }
         Some(Fault::IamPropagation) => {
@@ -119,7 +147,7 @@ pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> 
         }
         None => {}
     }
-    Ok(dispatch(&emu, request, region, access_key_of(&headers)))
+    Ok(dispatch(&emu, request, region, caller, subnet_vpcs))
 }
 
 enum Incoming {
@@ -127,13 +155,20 @@ enum Incoming {
     Query { operation: String, params: BTreeMap<String, String> },
 }
 
-fn dispatch(emu: &Emulator, request: Incoming, region: String, caller: Option<String>) -> Reply {
+fn dispatch(
+    emu: &Emulator,
+    request: Incoming,
+    region: String,
+    caller: Option<String>,
+    subnet_vpcs: Option<BTreeMap<String, String>>,
+) -> Reply {
     let call = |transition| Call {
         region: region.clone(),
         account: emu.account.clone(),
         caller: caller.clone(),
         now: Instant::now(),
         transition,
+        subnet_vpcs: subnet_vpcs.clone(),
     };
     match &request {
         Incoming::Json { operation, body } => {

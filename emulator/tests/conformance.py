@@ -88,7 +88,8 @@ ar.untag_resource(ResourceArn=arn, TagKeys=["a"])
 assert ar.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "steward:stack", "Value": "s"}]
 ar.delete_service(ServiceArn=arn)
 # As on AWS, a connector in use cannot be deleted: first the service goes.
-wait(lambda: ar.list_services()["ServiceSummaryList"], lambda s: not s, "service deleted")
+# It answers DELETED for a while (as on AWS), and the old service is shown with that status.
+wait(lambda: ar.describe_service(ServiceArn=arn)["Service"]["Status"], lambda s: s == "DELETED", "service deleted")
 ar.delete_vpc_connector(VpcConnectorArn=conn["VpcConnectorArn"])
 
 served = json.load(urllib.request.urlopen(url + "/_emulator/requests"))

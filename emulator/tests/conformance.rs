@@ -10,6 +10,7 @@ fn boto3_round_trips_every_operation_and_responses_match_the_model() {
         .args(["--port", &port.to_string(), "--transition-ms", "20"])
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_ROUTE_53")
+        .env_remove("AWS_ENDPOINT_URL_EC2")
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();

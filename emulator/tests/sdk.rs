@@ -24,6 +24,7 @@ fn start(transition_ms: u64) -> Emulator {
         // No Route 53 here: custom domains wait for DNS validation, as on AWS without records.
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_ROUTE_53")
+        .env_remove("AWS_ENDPOINT_URL_EC2")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -481,12 +482,10 @@ async fn app_runner_service_lifecycle_domains_and_connectors() {
     })
     .await;
     ar.delete_service().service_arn(&arn).send().await.unwrap();
-    wait_until("deleted", || async {
-        ar.describe_service()
-            .service_arn(&arn)
-            .send()
-            .await
-            .is_err_and(|e| e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()))
+    // As on AWS, a deleted service answers DELETED for a while (QUIRKS.md).
+    wait_until("deleted", || {
+        let (ar, arn) = (ar.clone(), arn.clone());
+        async move { status(ar, arn).await == apprunner::types::ServiceStatus::Deleted }
     })
     .await;
     ar.delete_vpc_connector().vpc_connector_arn(&connector_arn).send().await.unwrap();

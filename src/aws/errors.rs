@@ -63,6 +63,7 @@ const TERMINAL: &[&str] = &[
     "ServiceQuotaExceededException",
     "LimitExceededException",
     "InvalidSubnet",
+    "SubnetInUse",
     "InvalidSubnetID.NotFound",
     "InvalidGroup.NotFound",
     "InvalidRouteTableId.NotFound",

@@ -99,7 +99,16 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_sts::error::BoxError> {
         if let (Some(Err(_)), Some(m)) = (context.output_or_error(), cfg.load::<Metadata>()) {
-            self.record_failure(m.service(), m.name());
+            // A read answered "no such object" is an answer (steward looks things up to learn
+            // whether they exist, such as the password parameter), not a failed call.
+            let not_found = !is_mutating(m.name())
+                && context.response().is_some_and(|r| {
+                    let body = r.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+                    matches!(r.status().as_u16(), 400 | 404) && (body.contains("NotFound") || body.contains("NoSuch"))
+                });
+            if !not_found {
+                self.record_failure(m.service(), m.name());
+            }
         }
         Ok(())
     }
@@ -163,6 +172,20 @@ impl Aws {
                 route53: client!(aws_sdk_route53, &self.base, region, self.calls),
             })
             .clone()
+    }
+
+    /// An SQS client with the call counter, for the events queue.
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&self.base).interceptor(self.calls.clone()).build(),
+        )
+    }
+
+    /// An STS client with the call counter (who steward is).
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.base).interceptor(self.calls.clone()).build(),
+        )
     }
 
     /// A DynamoDB client with the call counter, for the store.

@@ -1,6 +1,6 @@
 //! `validate`, `apply` and `diff`: files against the stored desired state.
 
-use super::Ctx;
+use super::{Ctx, Written};
 use crate::manifest::diff::{FieldChange, changes};
 use crate::manifest::{Manifest, ResourceKey, ValidationErrors, load_paths, validate_set};
 use crate::store::{Change, StoredResource};
@@ -150,9 +150,27 @@ pub async fn apply(
         ctx.store.commit(&writes, &actor).await?;
     }
     let suffix = if dry_run { " (dry run)" } else { "" };
-    for (key, action, _) in &planned {
-        println!("{}/{} {}{suffix}  [stack {}]", key.kind, key.name, action.verb(), key.stack);
-    }
+    let written: Vec<Written> = planned
+        .iter()
+        .map(|(key, action, _)| {
+            let mut line = format!("{}/{} {}{suffix}  [stack {}]", key.kind, key.name, action.verb(), key.stack);
+            let fields = match action {
+                Action::Configure(fields) => fields.clone(),
+                _ => Vec::new(),
+            };
+            // A dry run shows what it would write, as `diff` does.
+            if dry_run {
+                for f in &fields {
+                    line.push_str(&format!("\n    {f}"));
+                }
+            }
+            let changes: Vec<serde_json::Value> =
+                fields.iter().map(|f| serde_json::json!({ "path": f.path, "from": f.old, "to": f.new })).collect();
+            let json = serde_json::json!({ "action": action.verb(), "dryRun": dry_run, "changes": changes });
+            Written { key: key.clone(), line, fields: json }
+        })
+        .collect();
+    ctx.print_written(&written)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,7 +1,7 @@
 //! `edit`: change one resource in $EDITOR, the way `kubectl edit` does. Invalid input reopens the
 //! editor with the errors on top; a concurrent change is refused, naming who made it.
 
-use super::{Ctx, stack_context};
+use super::{Ctx, Written, stack_context};
 use crate::manifest::yaml::to_yaml;
 use crate::manifest::{ValidationErrors, parse_manifests, validate_set};
 use crate::store::{Change, StoreError};
@@ -27,7 +27,8 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
         let text = std::fs::read_to_string(&path).context("reading the edited file")?;
         let body = strip_header(&text);
         if body.trim() == original.trim() {
-            println!("edit cancelled: no changes made");
+            let fields = serde_json::json!({ "action": "cancelled", "version": current.version });
+            ctx.print_written(&[Written { key, line: "edit cancelled: no changes made".into(), fields }])?;
             return Ok(ExitCode::SUCCESS);
         }
         // Parse the whole file, comments included, so line numbers match what the user sees.
@@ -57,7 +58,9 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
         last_invalid = Some(body);
     };
     if manifest.spec == current.manifest.spec {
-        println!("{key} unchanged: the spec is the same (only formatting or comments changed)");
+        let line = format!("{key} unchanged: the spec is the same (only formatting or comments changed)");
+        let fields = serde_json::json!({ "action": "unchanged", "version": current.version });
+        ctx.print_written(&[Written { key, line, fields }])?;
         return Ok(ExitCode::SUCCESS);
     }
     let change = Change {
@@ -70,7 +73,13 @@ pub async fn edit(ctx: &Ctx, target: &str, message: Option<String>) -> Result<Ex
     };
     match ctx.store.commit(&[change], &ctx.actor().await?).await {
         Ok(()) => {
-            println!("{key} edited (now version {})", current.version + 1);
+            let now = current.version + 1;
+            let fields = serde_json::json!({ "action": "edited", "version": now });
+            ctx.print_written(&[Written {
+                key: key.clone(),
+                line: format!("{key} edited (now version {now})"),
+                fields,
+            }])?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ StoreError::Conflict { .. }) => {

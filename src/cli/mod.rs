@@ -52,14 +52,23 @@ pub enum Output {
 #[derive(Subcommand)]
 pub enum Command {
     /// Create the DynamoDB table (idempotent; waits until it is active)
+    #[command(after_help = "Examples:\n  steward bootstrap\n  steward --table steward-staging bootstrap")]
     Bootstrap,
     /// Validate manifests offline; prints every error and exits 1 if there is any
+    #[command(
+        after_help = "Examples:\n  steward validate -f desired-state/mentor-match\n  steward validate -f web.yaml worker.yaml"
+    )]
     Validate {
+        /// Manifest files or folders of them
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<PathBuf>,
     },
     /// Write manifests as the desired state (all or nothing)
+    #[command(
+        after_help = "Examples:\n  steward apply -f desired-state/mentor-match -m \"scale the worker\"\n  steward apply -f worker.yaml --dry-run\n  steward apply -f desired-state/mentor-match --prune --wait -o json"
+    )]
     Apply {
+        /// Manifest files or folders of them
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         files: Vec<PathBuf>,
         /// Show what would change without writing
@@ -79,20 +88,31 @@ pub enum Command {
         timeout: String,
     },
     /// List resources of the desired state
+    #[command(
+        after_help = "Examples:\n  steward get\n  steward get svc/mentor-match-worker -o yaml\n  steward get stacks"
+    )]
     Get {
         /// KIND or KIND/NAME
         target: Option<String>,
     },
     /// Edit one resource's desired state in $EDITOR
+    #[command(
+        after_help = "Examples:\n  steward edit EcsService/mentor-match-worker\n  EDITOR=nano steward edit cc/mentor-match-redis -m \"bigger node\""
+    )]
     Edit {
         /// KIND/NAME
         target: String,
+        /// A note recorded in history with the new version
         #[arg(short, long)]
         message: Option<String>,
     },
     /// Compare manifests with the stored desired state, or (--live) the desired state with the
     /// real AWS objects (exit 0 no change, 2 changes or drift, 1 error)
+    #[command(
+        after_help = "Examples:\n  steward diff -f desired-state/mentor-match\n  steward diff --live\n  steward diff --live CacheCluster/mentor-match-redis -o json"
+    )]
     Diff {
+        /// Manifest files or folders of them, compared with the stored desired state
         #[arg(short = 'f', long = "filename", num_args = 1.., required_unless_present = "live", conflicts_with = "live")]
         files: Vec<PathBuf>,
         /// Compare with the real objects in AWS, field by field, like `terraform plan`
@@ -102,6 +122,9 @@ pub enum Command {
         target: Option<String>,
     },
     /// Run a reconcile pass now: observe, diff and heal (repeat until converged with --wait)
+    #[command(
+        after_help = "Takes the lease of each stack it changes; refused while a running controller holds one.\n\nExamples:\n  steward reconcile\n  steward reconcile --wait --timeout 5m --log-format text\n  steward reconcile EcsService/mentor-match-worker"
+    )]
     Reconcile {
         /// Only this KIND/NAME (its dependencies are observed for their outputs)
         target: Option<String>,
@@ -117,8 +140,14 @@ pub enum Command {
         /// Event lines as JSON (for machines) or text (for people)
         #[arg(long, value_enum, env = "STEWARD_LOG_FORMAT", default_value_t = crate::telemetry::LogFormat::Json)]
         log_format: crate::telemetry::LogFormat,
+        /// Act without the stack's lease, even while a controller holds it (two writers may race)
+        #[arg(long)]
+        force: bool,
     },
     /// What the controller last saw: one row per resource (conditions, drift, backoff)
+    #[command(
+        after_help = "Examples:\n  steward status\n  steward status cc/mentor-match-redis -o json\n  steward status --watch --timeout 10m"
+    )]
     Status {
         /// KIND or KIND/NAME
         target: Option<String>,
@@ -132,42 +161,65 @@ pub enum Command {
     /// The long-running controller: leases, resync schedule, fast edits, HTTP, drift alerts
     Run(Box<RunArgs>),
     /// Exit 0 if a local `steward run` answers /healthz (the container health check)
+    #[command(after_help = "Example:\n  steward healthcheck --http-addr 127.0.0.1:8080")]
     Healthcheck {
+        /// Where `steward run` serves HTTP
         #[arg(long, env = "STEWARD_HTTP_ADDR", default_value = "127.0.0.1:8080")]
         http_addr: String,
     },
     /// Show every version of a resource
+    #[command(
+        after_help = "Examples:\n  steward history EcsService/mentor-match-worker\n  steward history svc/mentor-match-worker -o json"
+    )]
     History {
         /// KIND/NAME
         target: String,
     },
     /// Write an earlier version of a resource as its new version
+    #[command(
+        after_help = "Examples:\n  steward rollback EcsService/mentor-match-worker\n  steward rollback svc/mentor-match-worker --to 3 -m \"back to one worker\""
+    )]
     Rollback {
         /// KIND/NAME
         target: String,
         /// The version to restore (default: the one before the current version, like `kubectl rollout undo`)
         #[arg(long = "to")]
         to: Option<u64>,
+        /// A note recorded in history with the new version
         #[arg(short, long)]
         message: Option<String>,
     },
     /// Stop reconciling a resource, or a whole stack with --stack
+    #[command(
+        after_help = "Examples:\n  steward pause CacheCluster/mentor-match-redis\n  steward --stack mentor-match pause"
+    )]
     Pause {
         /// KIND/NAME (omit with --stack to pause the stack)
         target: Option<String>,
     },
     /// Reconcile a paused resource or stack again
+    #[command(
+        after_help = "Examples:\n  steward resume CacheCluster/mentor-match-redis\n  steward --stack mentor-match resume"
+    )]
     Resume {
         /// KIND/NAME (omit with --stack to resume the stack)
         target: Option<String>,
     },
     /// Remove a resource from the desired state (its deletionPolicy decides what happens in AWS)
+    #[command(after_help = "Example:\n  steward delete VpcEndpoint/mentor-match-ecs-telemetry -m \"not needed\"")]
     Delete {
         /// KIND/NAME
         target: String,
+        /// A note recorded in history with the deletion
         #[arg(short, long)]
         message: Option<String>,
     },
+}
+
+/// This machine's name, for replica ids.
+pub(crate) fn host_name() -> String {
+    let name = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    if name.is_empty() { "steward".into() } else { name }
 }
 
 /// What every verb needs: the store, the caller's identity, and the global flags.
@@ -179,7 +231,41 @@ pub struct Ctx {
     sts: aws_sdk_sts::Client,
 }
 
+/// What a verb that writes did to one resource, for people (`line`) or for scripts (`-o json`,
+/// `-o yaml`: `fields` plus kind, name and stack).
+pub struct Written {
+    pub key: ResourceKey,
+    pub line: String,
+    pub fields: serde_json::Value,
+}
+
 impl Ctx {
+    /// Prints what a write did: one line each, or one JSON (YAML) list for scripts.
+    pub fn print_written(&self, written: &[Written]) -> Result<()> {
+        if self.output == Output::Table {
+            for w in written {
+                println!("{}", w.line);
+            }
+            return Ok(());
+        }
+        let items: Vec<serde_json::Value> = written
+            .iter()
+            .map(|w| {
+                let mut item =
+                    serde_json::json!({ "kind": w.key.kind.as_str(), "name": w.key.name, "stack": w.key.stack });
+                if let (Some(item), Some(fields)) = (item.as_object_mut(), w.fields.as_object()) {
+                    item.extend(fields.clone());
+                }
+                item
+            })
+            .collect();
+        match self.output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(&items)?),
+            _ => print!("{}", crate::manifest::yaml::to_yaml(&serde_json::json!(items))),
+        }
+        Ok(())
+    }
+
     /// The caller's ARN, recorded with every change (`who changed it`).
     pub async fn actor(&self) -> Result<String> {
         let out = self.sts.get_caller_identity().send().await.map_err(|e| {
@@ -253,7 +339,9 @@ fn kinds_help() -> String {
 }
 
 pub async fn aws_config(region: Option<String>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    // The user agent names steward (`app/steward`): its own calls are told apart in CloudTrail.
+    let app = aws_config::AppName::new("steward").expect("a valid app name");
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).app_name(app);
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r));
     }
@@ -335,9 +423,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Diff { live: true, target, .. } => reconcile::diff_live(&ctx, target.as_deref()).await,
         Command::Diff { files, .. } => apply::diff(&ctx, &files).await,
-        Command::Reconcile { target, wait, timeout, passes, log_format } => {
+        Command::Reconcile { target, wait, timeout, passes, log_format, force } => {
             crate::telemetry::init(log_format);
-            reconcile::reconcile(&ctx, target.as_deref(), if wait { None } else { Some(passes) }, &timeout).await
+            let passes = if wait { None } else { Some(passes) };
+            reconcile::reconcile(&ctx, &cli.table, target.as_deref(), passes, &timeout, force).await
         }
         Command::Status { target, watch: true, timeout } => {
             let stacks = match &ctx.stack {

@@ -2,20 +2,97 @@
 
 use super::read::print_table;
 use super::{Ctx, Output, parse_target};
+use crate::daemon::lease::{LeaseConfig, LeaseGuard, Leases};
 use crate::duration::parse_duration_secs;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::events::Events;
 use crate::engine::{Engine, PassOptions, PlanEntry};
-use crate::guard::NoGuard;
+use crate::guard::{Guard, NoGuard};
 use crate::status::Phase;
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn engine(ctx: &Ctx) -> Engine {
-    Engine::new(ctx.store.clone(), ctx.aws.clone(), Events::default(), BackoffPolicy::default(), Arc::new(NoGuard))
+fn engine(ctx: &Ctx, guard: Arc<dyn Guard>) -> Engine {
+    Engine::new(ctx.store.clone(), ctx.aws.clone(), Events::default(), BackoffPolicy::default(), guard)
+}
+
+/// The leases `reconcile` holds while it changes AWS objects, renewed in the background.
+struct Held {
+    leases: Arc<Leases>,
+    stacks: Vec<String>,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+/// How long a one-shot reconcile's leases last without renewal (a killed run's stacks are free
+/// again after this, or at once for the next run on the same host).
+const CLI_LEASE: LeaseConfig =
+    LeaseConfig { duration: Duration::from_secs(15), renew_every: Duration::from_secs(5), clock_offset_ms: 0 };
+
+/// Takes the lease of every stack the run changes, as a controller replica does, so that a
+/// reconcile beside a running controller never races it. A holder that is alive is not waited
+/// for: the run is refused, naming it. One whose heartbeat stopped is taken over after a lease
+/// duration. The replica id is stable per host, so a run killed midway is followed at once.
+async fn take_leases(ctx: &Ctx, table: &str, stacks: &[String]) -> Result<Held> {
+    let replica = format!("reconcile@{}", super::host_name());
+    let leases = Leases::new(ctx.aws.dynamodb(), table, &replica, CLI_LEASE);
+    leases.heartbeat().await?;
+    let renewing = {
+        let leases = leases.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CLI_LEASE.renew_every).await;
+                if let Err(e) = leases.heartbeat().await {
+                    tracing::warn!(error = %e, "renewing the reconcile's leases failed");
+                }
+            }
+        })
+    };
+    let held = Held { leases: leases.clone(), stacks: Vec::new(), renewing };
+    let mut held = held;
+    for stack in stacks {
+        let deadline = Instant::now() + CLI_LEASE.duration + Duration::from_secs(3);
+        let mut told = false;
+        loop {
+            if leases.acquire(stack).await?.is_some() {
+                held.stacks.push(stack.clone());
+                break;
+            }
+            let controller = ctx.store.controllers(std::slice::from_ref(stack)).await?.remove(stack);
+            let holder = controller.as_ref().and_then(|c| c.holder.clone()).unwrap_or_else(|| "another replica".into());
+            if controller.as_ref().is_some_and(|c| c.alive) || Instant::now() >= deadline {
+                held.release().await;
+                bail!(
+                    "stack {stack} is held by controller {holder}, which reconciles it; let it, stop it, or run \
+                     reconcile --force to act beside it (two writers may then race)"
+                );
+            }
+            if !told {
+                eprintln!(
+                    "waiting up to {} s for the lease of stack {stack}: its holder {holder} stopped",
+                    CLI_LEASE.duration.as_secs()
+                );
+                told = true;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            leases.heartbeat().await?;
+        }
+    }
+    Ok(held)
+}
+
+impl Held {
+    async fn release(self) {
+        self.renewing.abort();
+        for stack in &self.stacks {
+            if let Err(e) = self.leases.release(stack).await {
+                tracing::warn!(stack = %stack, error = %e, "releasing a lease failed; it lapses by itself");
+            }
+        }
+        self.leases.leave().await;
+    }
 }
 
 fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
@@ -29,13 +106,47 @@ fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
     Ok(PassOptions { stacks: ctx.stack.as_ref().map(|s| vec![s.clone()]), only, plan_only: false })
 }
 
-/// `passes`: run exactly that many passes; None: until converged or the timeout.
-pub async fn reconcile(ctx: &Ctx, target: Option<&str>, passes: Option<u32>, timeout: &str) -> Result<ExitCode> {
+/// `passes`: run exactly that many passes; None: until converged or the timeout. Holds the
+/// leases of the stacks it changes (`force`: without them).
+pub async fn reconcile(
+    ctx: &Ctx,
+    table: &str,
+    target: Option<&str>,
+    passes: Option<u32>,
+    timeout: &str,
+    force: bool,
+) -> Result<ExitCode> {
     let timeout = parse_duration_secs(timeout)
         .ok_or_else(|| anyhow!("--timeout: expected a duration like 90s or 10m, got {timeout:?}"))?;
     let deadline = Instant::now() + Duration::from_secs(timeout);
-    let engine = engine(ctx);
     let options = options(ctx, target)?;
+    let touched = match &options.stacks {
+        Some(stacks) => stacks.clone(),
+        None => ctx.store.stacks().await?,
+    };
+    let held = match force {
+        true => None,
+        false => Some(take_leases(ctx, table, &touched).await?),
+    };
+    let guard: Arc<dyn Guard> = match &held {
+        Some(h) => Arc::new(LeaseGuard(h.leases.clone())),
+        None => Arc::new(NoGuard),
+    };
+    let result = passes_until(ctx, &engine(ctx, guard), &options, passes, timeout, deadline).await;
+    if let Some(held) = held {
+        held.release().await;
+    }
+    result
+}
+
+async fn passes_until(
+    ctx: &Ctx,
+    engine: &Engine,
+    options: &PassOptions,
+    passes: Option<u32>,
+    timeout: u64,
+    deadline: Instant,
+) -> Result<ExitCode> {
     let mut done = 0;
     let whole_stacks = match (&options.only, &options.stacks) {
         (Some(_), _) => Vec::new(),
@@ -43,7 +154,7 @@ pub async fn reconcile(ctx: &Ctx, target: Option<&str>, passes: Option<u32>, tim
         (None, None) => ctx.store.stacks().await?,
     };
     loop {
-        let report = engine.pass(&options).await?;
+        let report = engine.pass(options).await?;
         done += 1;
         let at = crate::store::now();
         for stack in &whole_stacks {
@@ -196,7 +307,7 @@ pub fn holder_line(stack: &str, c: &crate::store::Controller) -> String {
 pub async fn diff_live(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     let mut options = options(ctx, target)?;
     options.plan_only = true;
-    let report = engine(ctx).pass(&options).await?;
+    let report = engine(ctx, Arc::new(NoGuard)).pass(&options).await?;
     let errors: Vec<&PlanEntry> = report.plan.iter().filter(|p| p.verdict == "error").collect();
     let differing = report.plan.iter().filter(|p| p.differs).count();
     if ctx.output == Output::Json {

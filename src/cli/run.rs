@@ -51,6 +51,14 @@ pub struct RunArgs {
     /// Longest retry delay of a failing resource
     #[arg(long, env = "STEWARD_BACKOFF_CAP", default_value = "5m")]
     pub backoff_cap: String,
+    /// An SQS queue that EventBridge delivers AWS events to: out-of-band changes are seen at once
+    /// and alerts name who made them (see bootstrap/controller.yaml, EventsQueue)
+    #[arg(long, env = "STEWARD_EVENTS_QUEUE")]
+    pub events_queue: Option<String>,
+    /// Seconds each read of the events queue waits for a message (SQS long polling, 0 to 20;
+    /// 0 polls once a second)
+    #[arg(long, env = "STEWARD_EVENTS_WAIT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=20))]
+    pub events_wait: u64,
     /// Tests only: shift this replica's wall clock (skewed-clock tests of the leases)
     #[arg(long, env = "STEWARD_CLOCK_OFFSET_MS", default_value_t = 0, hide = true, allow_hyphen_values = true)]
     pub clock_offset_ms: i64,
@@ -62,8 +70,7 @@ fn duration(flag: &str, value: &str) -> Result<std::time::Duration> {
 
 pub async fn run(ctx: &Ctx, args: RunArgs, table: &str) -> Result<ExitCode> {
     crate::telemetry::init(args.log_format);
-    let host =
-        std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "steward".into());
+    let host = super::host_name();
     let replica_id = args
         .replica_id
         .clone()
@@ -89,6 +96,8 @@ pub async fn run(ctx: &Ctx, args: RunArgs, table: &str) -> Result<ExitCode> {
             cap: duration("backoff-cap", &args.backoff_cap)?,
         },
         emf: args.log_format == LogFormat::Json,
+        events_queue: args.events_queue.clone(),
+        events_wait: args.events_wait,
     };
     daemon::run(config, ctx.aws.clone(), ctx.store.clone(), table).await?;
     Ok(ExitCode::SUCCESS)

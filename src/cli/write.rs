@@ -1,9 +1,10 @@
 //! `rollback`, `pause`/`resume` and `delete`: changes to one resource or stack.
 
-use super::{Ctx, stack_context};
+use super::{Ctx, Written, stack_context};
 use crate::manifest::{Manifest, references, validate_set};
 use crate::store::Change;
 use anyhow::{Result, anyhow, bail};
+use serde_json::json;
 use std::process::ExitCode;
 
 pub async fn rollback(ctx: &Ctx, target: &str, to: Option<u64>, message: Option<String>) -> Result<ExitCode> {
@@ -26,7 +27,9 @@ pub async fn rollback(ctx: &Ctx, target: &str, to: Option<u64>, message: Option<
         bail!("version {to} of {key} records its deletion; pick a version that has a spec");
     }
     if !current.deleted && current.manifest.spec == entry.spec {
-        println!("{key} already has the spec of version {to}; nothing written");
+        let line = format!("{key} already has the spec of version {to}; nothing written");
+        let fields = json!({ "action": "unchanged", "toVersion": to, "version": current.version });
+        ctx.print_written(&[Written { key, line, fields }])?;
         return Ok(ExitCode::SUCCESS);
     }
     let restored = Manifest {
@@ -44,7 +47,10 @@ pub async fn rollback(ctx: &Ctx, target: &str, to: Option<u64>, message: Option<
         message: Some(message.unwrap_or_else(|| format!("rollback to version {to}"))),
     };
     ctx.store.commit(&[change], &ctx.actor().await?).await?;
-    println!("{key} rolled back to the spec of version {to} (now version {})", current.version + 1);
+    let now = current.version + 1;
+    let line = format!("{key} rolled back to the spec of version {to} (now version {now})");
+    let fields = json!({ "action": "rolled-back", "toVersion": to, "version": now });
+    ctx.print_written(&[Written { key, line, fields }])?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -98,6 +104,8 @@ pub async fn delete(ctx: &Ctx, target: &str, message: Option<String>) -> Result<
     } else {
         "the controller will leave it in AWS (deletionPolicy Retain)"
     };
-    println!("{key} deleted from the desired state; {effect}");
+    let line = format!("{key} deleted from the desired state; {effect}");
+    let fields = json!({ "action": "deleted", "deletionPolicy": policy, "version": r.version + 1 });
+    ctx.print_written(&[Written { key, line, fields }])?;
     Ok(ExitCode::SUCCESS)
 }

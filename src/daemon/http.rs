@@ -83,26 +83,40 @@ async fn handle(
             reply(StatusCode::OK, "application/json", serde_json::to_string_pretty(&body).unwrap_or_default())
         }
         "/metrics" => {
-            let gauges = vec![
+            let mut gauges = vec![
                 ("steward_queue_depth", vec![], shared.queue.len() as f64),
                 ("steward_leases_held", vec![], shared.leases.held().len() as f64),
                 ("steward_passes_in_flight", vec![], shared.in_flight.load(Ordering::Relaxed) as f64),
+                // Counters kept by the log shipper.
                 (
-                    "steward_log_events_shipped",
+                    "steward_log_events_shipped_total",
                     vec![],
                     shared.shipper_stat(|s| s.shipped.load(Ordering::Relaxed)) as f64,
                 ),
                 (
-                    "steward_log_events_dropped",
+                    "steward_log_events_dropped_total",
                     vec![],
                     shared.shipper_stat(|s| s.dropped.load(Ordering::Relaxed)) as f64,
                 ),
                 (
-                    "steward_log_batches_failed",
+                    "steward_log_batches_failed_total",
                     vec![],
                     shared.shipper_stat(|s| s.failed_batches.load(Ordering::Relaxed)) as f64,
                 ),
             ];
+            for (result, n) in shared.event_counts.series() {
+                gauges.push(("steward_events_total", vec![("result".to_string(), result.to_string())], n as f64));
+            }
+            // Resources by state at each held stack's last pass.
+            let held = shared.leases.held();
+            for (stack, (_, report)) in shared.last_pass.lock().unwrap().iter().filter(|(s, _)| held.contains_key(*s)) {
+                let counts = report.by_stack.get(stack);
+                for state in ["ready", "drifted", "failed", "waiting", "busy"] {
+                    let n = counts.and_then(|c| c.get(state)).copied().unwrap_or(0);
+                    let labels = vec![("stack".to_string(), stack.clone()), ("state".to_string(), state.to_string())];
+                    gauges.push(("steward_resources", labels, n as f64));
+                }
+            }
             let series = |name: &'static str, counts: BTreeMap<String, BTreeMap<String, u64>>| {
                 counts.into_iter().flat_map(move |(service, ops)| {
                     ops.into_iter().map(move |(op, n)| {

@@ -3,6 +3,7 @@
 //! work is a stack) with bounded concurrency; tokio-cron-scheduler drives the periodic resync;
 //! a fast path polls one change counter and reconciles edited stacks within seconds.
 
+pub mod aws_events;
 pub mod cloudwatch;
 pub mod http;
 pub mod lease;
@@ -51,6 +52,10 @@ pub struct Config {
     pub replica_id: String,
     pub backoff: BackoffPolicy,
     pub emf: bool,
+    /// The SQS queue EventBridge delivers AWS events to (`--events-queue`), if any.
+    pub events_queue: Option<String>,
+    /// How long each receive from it waits (`--events-wait`, seconds).
+    pub events_wait: u64,
 }
 
 impl Config {
@@ -180,6 +185,8 @@ pub struct Shared {
     pub lease_config: LeaseConfig,
     /// The process's AWS calls, for /metrics.
     pub calls: crate::aws::CallCounter,
+    /// AWS events read from the events queue, by what became of them.
+    pub event_counts: Arc<aws_events::EventCounts>,
 }
 
 impl Shared {
@@ -309,6 +316,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
         shipper: shipper_stats,
         lease_config: config.lease,
         calls: aws.calls.clone(),
+        event_counts: Arc::default(),
     });
     http::serve(config.http_addr, shared.clone()).await?;
     let scheduler = JobScheduler::new().await?;
@@ -316,6 +324,27 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     let resync = Arc::new(Resync { scheduler, groups: Mutex::default() });
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(replica = %config.replica_id, "steward run: starting");
+
+    // AWS events: a pass as soon as someone changes a managed object.
+    let events_task = match &config.events_queue {
+        Some(url) => {
+            let own_arn = aws.sts().get_caller_identity().send().await.ok().and_then(|o| o.arn);
+            let listener = aws_events::Listener {
+                sqs: aws.sqs(),
+                queue_url: url.clone(),
+                store: store.clone(),
+                leases: leases.clone(),
+                work: queue.clone(),
+                actors: engine.actors.clone(),
+                counts: shared.event_counts.clone(),
+                own_arn,
+                wait_seconds: config.events_wait,
+            };
+            tracing::info!(queue = %url, "reading AWS events: drift is seen as it happens");
+            Some(tokio::spawn(listener.run()))
+        }
+        None => None,
+    };
 
     // Leases: renew, take a fair share, give up extras.
     let lease_task = {
@@ -345,15 +374,20 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
             (leases.clone(), store.clone(), queue.clone(), resync.clone(), stopping.clone(), config.poll_interval);
         tokio::spawn(async move {
             let mut counter = None;
-            let mut generations: HashMap<String, u64> = HashMap::new();
+            let mut stamps: HashMap<String, (u64, u64)> = HashMap::new();
             while !stopping.load(Ordering::Relaxed) {
                 match store.change_counter().await {
                     Ok(now) if Some(now) != counter => {
                         counter = Some(now);
                         for stack in leases.held().keys() {
-                            let Ok((generation, _)) = store.stack_meta(stack).await else { continue };
-                            if generations.insert(stack.clone(), generation) != Some(generation) {
-                                queue.push(stack);
+                            let Ok(stamp) = store.stack_stamp(stack).await else { continue };
+                            let before = stamps.insert(stack.clone(), stamp);
+                            if before == Some(stamp) {
+                                continue;
+                            }
+                            // A desired-state change or an event another replica received.
+                            queue.push(stack);
+                            if before.map(|(generation, _)| generation) != Some(stamp.0) {
                                 let setting = resync_setting(&store, stack).await;
                                 if let Err(e) = resync.schedule(stack, &setting, queue.clone()).await {
                                     tracing::warn!(stack = %stack, error = %e, "cannot schedule resync");
@@ -404,6 +438,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                         let options = PassOptions { stacks: Some(held.clone()), ..PassOptions::default() };
                         match engine.pass(&options).await {
                             Ok(report) => {
+                                metrics.observe_pass(report.duration_ms as f64 / 1000.0);
                                 let report = Arc::new(report);
                                 let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                                 for stack in &held {
@@ -461,6 +496,9 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     lease_task.abort();
     watch_task.abort();
     worker_task.abort();
+    if let Some(task) = events_task {
+        task.abort();
+    }
     for stack in leases.held().keys() {
         if let Err(e) = leases.release(stack).await {
             tracing::warn!(error = %e, "releasing a lease failed");
@@ -587,6 +625,8 @@ mod tests {
             replica_id: "r".into(),
             backoff: BackoffPolicy::default(),
             emf: true,
+            events_queue: None,
+            events_wait: 20,
         };
         assert!(config.check().unwrap_err().to_string().starts_with("--lease-renew"));
         let ok =

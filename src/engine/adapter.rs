@@ -49,8 +49,49 @@ pub enum ObjectState {
     Ready,
     /// A transitional state (creating, modifying, OPERATION_IN_PROGRESS, pending): wait, not a failure.
     Busy(String),
-    /// A failed state that needs a person (CREATE_FAILED and the like).
+    /// A failed state (CREATE_FAILED, DELETE_FAILED, incompatible-network): the object is
+    /// deleted and made again, after a backoff that grows with each failure.
     Failed(String),
+}
+
+/// AWS accepted a call, and the operation failed later: a failed object state, or (App Runner)
+/// an update rolled back. Counted once towards the resource's backoff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncFailure {
+    /// Tells one failure from the next: the object id and state, or the operation id.
+    pub mark: String,
+    /// What failed: `creation`, `deletion`, or the operation's type (`UPDATE_SERVICE`).
+    pub operation: String,
+    /// AWS's word for it (CREATE_FAILED, ROLLBACK_SUCCEEDED, incompatible-network).
+    pub status: String,
+    pub message: String,
+}
+
+impl Observed {
+    /// The asynchronous failure AWS reports for this object, if any.
+    pub fn async_failure(&self) -> Option<AsyncFailure> {
+        if let ObjectState::Failed(state) = &self.state {
+            let deleting = state.to_ascii_lowercase().contains("delete");
+            return Some(AsyncFailure {
+                mark: format!("{} {state}", self.id),
+                operation: if deleting { "deletion" } else { "creation" }.into(),
+                status: state.clone(),
+                message: format!("AWS reports the object {state}: it is deleted and made again"),
+            });
+        }
+        let op = self.extra.get("failedOperation")?;
+        let text = |k: &str| op.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
+        Some(AsyncFailure {
+            mark: text("id"),
+            operation: text("type"),
+            status: text("status"),
+            message: format!(
+                "AWS rolled back {} ({}): the object runs its previous configuration",
+                text("type"),
+                text("status")
+            ),
+        })
+    }
 }
 
 /// One real object as a kind's observe found it.

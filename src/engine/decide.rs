@@ -110,6 +110,8 @@ pub enum Verdict {
     Update,
     /// At least one field needs a new object, and replacement is allowed.
     Replace,
+    /// The object failed on AWS (its state): it is deleted, and made again next pass.
+    Recreate(String),
     Delete,
     Keep(KeepReason),
     Wait(WaitReason),
@@ -223,6 +225,9 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
     }
     match &o.state {
         ObjectState::Busy(state) => return (Verdict::Wait(WaitReason::Busy(state.clone())), vec![]),
+        // A failed object is of no use: it is made again (backoff spaces the attempts). Under
+        // observe it is reported for a person.
+        ObjectState::Failed(state) if p.enforce => return (Verdict::Recreate(state.clone()), vec![]),
         ObjectState::Failed(state) => return (Verdict::Blocked(BlockReason::Failed(state.clone())), vec![]),
         ObjectState::Ready => {}
     }
@@ -292,7 +297,15 @@ pub fn fingerprint(value: &Json) -> String {
 impl Verdict {
     /// Whether carrying it out calls a mutating AWS operation.
     pub fn mutates(&self) -> bool {
-        matches!(self, Verdict::Create | Verdict::Adopt | Verdict::Update | Verdict::Replace | Verdict::Delete)
+        matches!(
+            self,
+            Verdict::Create
+                | Verdict::Adopt
+                | Verdict::Update
+                | Verdict::Replace
+                | Verdict::Recreate(_)
+                | Verdict::Delete
+        )
     }
 
     /// Whether AWS differs from the desired state or has not converged: `diff --live` exits 2.
@@ -312,7 +325,7 @@ impl Verdict {
             Verdict::Create => "create",
             Verdict::Adopt => "adopt",
             Verdict::Update => "update",
-            Verdict::Replace => "replace",
+            Verdict::Replace | Verdict::Recreate(_) => "replace",
             Verdict::Delete => "delete",
             Verdict::Keep(_) => "keep",
             Verdict::Wait(_) => "wait",
@@ -338,6 +351,7 @@ impl Verdict {
             Verdict::Create => "does not exist".into(),
             Verdict::Adopt => "exists without ownership tags; adopt: true".into(),
             Verdict::Update | Verdict::Replace => String::new(),
+            Verdict::Recreate(state) => format!("the object is {state}: it is deleted and made again"),
             Verdict::Delete => "removed from the desired state (deletionPolicy Delete)".into(),
             Verdict::Keep(KeepReason::Gone) => "removed from the desired state; already gone".into(),
             Verdict::Keep(KeepReason::RetainPolicy) => {
@@ -358,7 +372,9 @@ impl Verdict {
                 format!("{} {held}", then.word())
             }
             Verdict::Blocked(BlockReason::NotOwned(id)) => crate::status::not_owned_message(id),
-            Verdict::Blocked(BlockReason::Failed(state)) => format!("the object is {state}; it needs a person"),
+            Verdict::Blocked(BlockReason::Failed(state)) => {
+                format!("the object is {state} (managementPolicy observe: a person must replace it)")
+            }
             Verdict::Blocked(BlockReason::NothingSelected(m)) | Verdict::Blocked(BlockReason::Ambiguous(m)) => {
                 m.clone()
             }
@@ -488,7 +504,20 @@ mod tests {
             Verdict::Wait(WaitReason::Busy("deleting".into())),
             true,
         );
-        row("failed", facts(Some(&failed)), Verdict::Blocked(BlockReason::Failed("create-failed".into())), true);
+        row("failed", facts(Some(&failed)), Verdict::Recreate("create-failed".into()), true);
+        row(
+            "failed, observe",
+            Facts { policy: OBSERVE, ..facts(Some(&failed)) },
+            Verdict::Blocked(BlockReason::Failed("create-failed".into())),
+            true,
+        );
+        row(
+            "failed, backoff",
+            Facts { hold: Some(Hold::Backoff { until: "T".into() }), ..facts(Some(&failed)) },
+            held(Verdict::Recreate("create-failed".into())),
+            true,
+        );
+        row("failed, removed", Facts { removed: true, ..facts(Some(&failed)) }, Verdict::Delete, true);
         row("not owned", facts(Some(&foreign)), Verdict::Blocked(BlockReason::NotOwned("obj-1".into())), true);
         row(
             "not owned, adopt",

@@ -18,6 +18,8 @@ pub enum ReconcileError {
     InvalidSpec { operation: &'static str, message: String },
     /// A selector or reference cannot be resolved to one object.
     Unresolvable(String),
+    /// An operation AWS accepted failed later (CREATE_FAILED, a rolled-back update).
+    AsyncFailure(super::adapter::AsyncFailure),
 }
 
 impl ReconcileError {
@@ -28,7 +30,7 @@ impl ReconcileError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ReconcileError::Aws(e) => e.class,
-            ReconcileError::LeaseLost(_) => ErrorClass::Transient,
+            ReconcileError::LeaseLost(_) | ReconcileError::AsyncFailure(_) => ErrorClass::Transient,
             ReconcileError::Throttled { .. } => ErrorClass::Throttling,
             ReconcileError::InvalidSpec { .. } | ReconcileError::Unresolvable(_) => ErrorClass::Terminal,
         }
@@ -41,6 +43,7 @@ impl ReconcileError {
             ReconcileError::Throttled { .. } => Some("Throttled"),
             ReconcileError::InvalidSpec { .. } => Some("InvalidSpec"),
             ReconcileError::Unresolvable(_) => Some("Unresolvable"),
+            ReconcileError::AsyncFailure(f) => Some(&f.status),
         }
     }
 
@@ -51,6 +54,7 @@ impl ReconcileError {
             ReconcileError::Throttled { .. } => "throttling hold",
             ReconcileError::InvalidSpec { operation, .. } => operation,
             ReconcileError::Unresolvable(_) => "resolve",
+            ReconcileError::AsyncFailure(f) => &f.operation,
         }
     }
 
@@ -62,6 +66,7 @@ impl ReconcileError {
                 format!("holding calls to {service} for {} ms after throttling", remaining.as_millis())
             }
             ReconcileError::InvalidSpec { message, .. } | ReconcileError::Unresolvable(message) => message.clone(),
+            ReconcileError::AsyncFailure(f) => f.message.clone(),
         }
     }
 

@@ -5,8 +5,10 @@
 //! - `decide.rs`: the one pure decision per resource, shared by `reconcile`, `run` and `diff --live`;
 //! - `pass.rs`: a pass over the reference graph, carrying verdicts out, status and events;
 //! - `resolve.rs`: references and selectors for one resource; `lookup.rs`: the selector cache;
-//! - `error.rs`: why an action did not happen; `backoff.rs`, `events.rs`.
+//! - `error.rs`: why an action did not happen; `backoff.rs`, `events.rs`; `actors.rs`: who
+//!   made recent changes, from AWS events.
 
+pub mod actors;
 pub mod adapter;
 pub mod backoff;
 pub mod decide;
@@ -38,6 +40,8 @@ pub struct Engine {
     pub events: Events,
     pub backoff: BackoffPolicy,
     pub guard: Arc<dyn Guard>,
+    /// Who made recent changes, from AWS events (empty without an events queue).
+    pub actors: Arc<actors::Actors>,
     cache: Cache,
     /// `byTag` selector results, kept across passes (see `lookup.rs`).
     lookups: Lookups,
@@ -53,6 +57,7 @@ impl Engine {
             events,
             backoff,
             guard,
+            actors: Arc::default(),
             cache: Cache::default(),
             lookups: Lookups::default(),
             throttled: Mutex::default(),

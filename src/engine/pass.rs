@@ -71,6 +71,9 @@ pub struct PassReport {
     pub unsettled: BTreeSet<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<PlanEntry>,
+    /// The outcomes by stack (`ready`, `drifted`, `failed`, `waiting`, `busy`), for /metrics.
+    #[serde(skip)]
+    pub by_stack: BTreeMap<String, BTreeMap<&'static str, usize>>,
 }
 
 /// What one resource's reconcile came to, for the pass report.
@@ -106,13 +109,17 @@ impl PassState {
         if matches!(outcome, Outcome::Busy | Outcome::Waiting | Outcome::Failed | Outcome::Drifted) {
             self.report.unsettled.insert(stack.to_string());
         }
-        match outcome {
-            Outcome::Ready => self.report.ready += 1,
-            Outcome::Busy => self.report.busy += 1,
-            Outcome::Waiting => self.report.waiting += 1,
-            Outcome::Failed => self.report.failed += 1,
-            Outcome::Drifted => self.report.drifted += 1,
-            Outcome::Skipped => {}
+        let state = match outcome {
+            Outcome::Ready => Some((&mut self.report.ready, "ready")),
+            Outcome::Busy => Some((&mut self.report.busy, "busy")),
+            Outcome::Waiting => Some((&mut self.report.waiting, "waiting")),
+            Outcome::Failed => Some((&mut self.report.failed, "failed")),
+            Outcome::Drifted => Some((&mut self.report.drifted, "drifted")),
+            Outcome::Skipped => None,
+        };
+        if let Some((total, state)) = state {
+            *total += 1;
+            *self.report.by_stack.entry(stack.to_string()).or_default().entry(state).or_default() += 1;
         }
     }
 
@@ -427,9 +434,11 @@ impl Engine {
         // Before changing an object, its ownership is read again unless it was read in this pass.
         let rechecked;
         let mut observed = observed;
-        if let (Some(cx), Some(d), true) =
-            (cx, &item.desired, matches!(decision.verdict, Verdict::Update | Verdict::Replace | Verdict::Delete))
-        {
+        if let (Some(cx), Some(d), true) = (
+            cx,
+            &item.desired,
+            matches!(decision.verdict, Verdict::Update | Verdict::Replace | Verdict::Recreate(_) | Verdict::Delete),
+        ) {
             let fresh = self.cx(cx.clients, cx.stack.clone(), pass.started);
             match adapter.observe(&fresh, std::slice::from_ref(d)).await {
                 Ok(mut found) => {
@@ -469,6 +478,15 @@ impl Engine {
             self.record_drift(adapter, key, prev, decision, &mut status);
         }
         let applied_now = desired.map(|d| Applied { version: r.version, view: applied_view(adapter, d) });
+        // An operation AWS accepted failed later: the failure is counted once towards the
+        // backoff, and the verdict (make it again, delete again, update again) runs after it.
+        if decision.verdict.mutates()
+            && let Some(failure) = observed.and_then(Observed::async_failure)
+            && prev.counted_failure.as_deref() != Some(failure.mark.as_str())
+        {
+            status.counted_failure = Some(failure.mark.clone());
+            return self.fail(r, status, prev, &ReconcileError::AsyncFailure(failure)).await;
+        }
         let outcome = match &decision.verdict {
             Verdict::Paused(_) => {
                 status.last_drift = drift_records(adapter, decision, |_| "paused".into());
@@ -509,7 +527,12 @@ impl Engine {
                 );
                 Outcome::Skipped
             }
-            Verdict::Create | Verdict::Adopt | Verdict::Update | Verdict::Replace | Verdict::Delete => {
+            Verdict::Create
+            | Verdict::Adopt
+            | Verdict::Update
+            | Verdict::Replace
+            | Verdict::Recreate(_)
+            | Verdict::Delete => {
                 let (Some(cx), Some(desired)) = (cx, desired) else {
                     unreachable!("an action is only decided for a resolved, observed resource")
                 };
@@ -521,7 +544,7 @@ impl Engine {
                     Verdict::Adopt => {
                         adapter.adopt(cx, desired, observed.expect("adopt needs an object")).await.map(|()| None)
                     }
-                    Verdict::Delete => {
+                    Verdict::Delete | Verdict::Recreate(_) => {
                         adapter.delete(cx, observed.expect("delete needs an object")).await.map(|()| None)
                     }
                     Verdict::Update => {
@@ -539,11 +562,11 @@ impl Engine {
                             Verdict::Create | Verdict::Update => status.applied = applied_now,
                             // The object is being replaced: its absence next pass is steward's
                             // own doing, not a deletion behind its back.
-                            Verdict::Replace => status.applied = None,
+                            Verdict::Replace | Verdict::Recreate(_) => status.applied = None,
                             _ => {}
                         }
                         self.acted(key, r.version, &decision.verdict, memo, &mut status, observed);
-                        status.clear_failures();
+                        status.call_accepted();
                         if matches!(decision.verdict, Verdict::Update | Verdict::Replace) {
                             Outcome::Drifted
                         } else {
@@ -610,7 +633,7 @@ impl Engine {
                             key,
                             json!({
                                 "field": "(ownership)", "desired": "owned", "actual": "not owned",
-                                "cause": "ownership_lost", "action": "blocked",
+                                "cause": "ownership_lost", "action": "blocked", "actor": self.actors.recent(key),
                             }),
                         );
                     }
@@ -670,6 +693,11 @@ impl Engine {
                 status.phase = Phase::Deleting;
                 status.set("Ready", false, "Deleting", "deletion requested (deletionPolicy Delete)");
             }
+            Verdict::Recreate(state) => {
+                self.events.resource("resource_recreating", key, json!({ "state": state }));
+                status.phase = Phase::Deleting;
+                status.set("Ready", false, "Recreating", format!("{state}: deleted, to be made again"));
+            }
             _ => {
                 status.phase = Phase::Updating;
                 status.set("Ready", true, "Available", "");
@@ -712,7 +740,14 @@ impl Engine {
                 status.pending_change = None;
             }
         }
-        let records = drift_records(adapter, decision, event_action);
+        let mut records = drift_records(adapter, decision, event_action);
+        // Drift (not a change) is attributed to whoever an AWS event says touched the object;
+        // an occurrence keeps the actor it was first attributed to.
+        for record in records.iter_mut().filter(|r| r.cause != "change") {
+            let earlier =
+                prev.last_drift.iter().find(|p| p.field == record.field && p.fingerprint == record.fingerprint);
+            record.actor = earlier.and_then(|p| p.actor.clone()).or_else(|| self.actors.recent(key));
+        }
         for record in records.iter().filter(|r| r.cause != "change") {
             let same_as_before =
                 prev.last_drift.iter().any(|p| p.field == record.field && p.fingerprint == record.fingerprint);
@@ -724,6 +759,10 @@ impl Engine {
                 if let (Some(want), Some(have)) = (record.desired.as_array(), record.actual.as_array()) {
                     fields["added"] = json!(have.iter().filter(|v| !want.contains(v)).collect::<Vec<_>>());
                     fields["removed"] = json!(want.iter().filter(|v| !have.contains(v)).collect::<Vec<_>>());
+                }
+                if let Some(actor) = &record.actor {
+                    fields["actor"] = actor.clone();
+                    status.last_drift_actor = Some(actor.clone());
                 }
                 self.events.resource("drift_detected", key, fields);
             }
@@ -835,6 +874,16 @@ impl Engine {
     /// Writes the status unless only the observation time changed: a steady pass writes nothing
     /// (`status` learns the time of the last pass from the controller's heartbeat).
     async fn save(&self, key: &ResourceKey, prev: &Status, status: Status) -> Result<()> {
+        let (from, to) = (prev.state_word(), status.state_word());
+        if from != to {
+            let message = status.conditions.iter().find(|c| c.kind == "Ready" && !c.message.is_empty());
+            let message = message.map(|c| c.message.clone()).unwrap_or_default();
+            self.events.resource(
+                "state_changed",
+                key,
+                json!({ "from": from, "to": to, "phase": status.phase, "message": message }),
+            );
+        }
         if !status.same_as(prev) {
             self.store.put_status(key, &status, self.guard.as_ref()).await?;
         }
@@ -916,6 +965,7 @@ fn drift_records(
                 (false, _) => "modified".into(),
             },
             fingerprint: decide::fingerprint(&f.drift.actual),
+            actor: None,
         })
         .collect()
 }

@@ -249,6 +249,31 @@ fn health_of(d: &Desired) -> Option<HealthCheckConfiguration> {
     )
 }
 
+/// The service's latest operation when it failed: an update App Runner rolled back leaves the
+/// service RUNNING with its previous configuration and the operation ROLLBACK_SUCCEEDED
+/// (QUIRKS.md). Read only when the service changed (its view is cached by `UpdatedAt`).
+async fn failed_operation(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError> {
+    let listed = cx
+        .clients
+        .apprunner
+        .list_operations()
+        .service_arn(arn)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(aws("ListOperations"))?;
+    let Some(op) = listed.operation_summary_list().first() else { return Ok(Json::Null) };
+    let status = op.status().map(|s| s.as_str().to_ascii_uppercase()).unwrap_or_default();
+    if !["FAILED", "ROLLBACK_SUCCEEDED", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS"].contains(&status.as_str()) {
+        return Ok(Json::Null);
+    }
+    Ok(json!({
+        "id": op.id().unwrap_or_default(),
+        "type": op.r#type().map(|t| t.as_str().to_ascii_uppercase()).unwrap_or_default(),
+        "status": status,
+    }))
+}
+
 #[async_trait::async_trait]
 impl Adapter for AppRunnerServiceAdapter {
     async fn observe(
@@ -286,12 +311,16 @@ impl Adapter for AppRunnerServiceAdapter {
                         .await
                         .map_err(aws("DescribeService"))?;
                     let Some(service) = described.service() else { continue };
-                    let view = view_of(service);
+                    let mut view = view_of(service);
+                    if status == "running" {
+                        view["lastFailedOperation"] = failed_operation(cx, &arn).await?;
+                    }
                     cx.cache.details.lock().unwrap().insert(arn.clone(), (updated, view.clone()));
                     view
                 }
             };
             let mut config = config;
+            let failed = config.as_object_mut().and_then(|m| m.remove("lastFailedOperation")).unwrap_or(Json::Null);
             config["status"] = json!(status.to_ascii_uppercase());
             let phase = match status.as_str() {
                 "running" | "paused" => ObjectState::Ready,
@@ -315,7 +344,10 @@ impl Adapter for AppRunnerServiceAdapter {
                     state: phase,
                     config,
                     outputs,
-                    extra: Json::Null,
+                    extra: match failed {
+                        Json::Null => Json::Null,
+                        op => json!({ "failedOperation": op }),
+                    },
                 },
             );
         }

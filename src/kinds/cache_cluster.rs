@@ -162,7 +162,8 @@ impl Adapter for CacheClusterAdapter {
             "nodeType": d.spec["nodeType"],
             "numCacheNodes": d.spec.get("numCacheNodes").cloned().unwrap_or(json!(1)),
             "port": d.spec.get("port").cloned().unwrap_or(json!(6379)),
-            "subnetGroup": d.spec["subnetGroup"],
+            // ElastiCache keeps subnet group names in lower case and finds them in any case.
+            "subnetGroup": d.spec["subnetGroup"].as_str().map(str::to_ascii_lowercase),
         });
         if let Some(p) = d.spec.get("parameterGroup") {
             view["parameterGroup"] = p.clone();

@@ -174,6 +174,35 @@ impl Store {
         Ok(self.get_item(GLOBAL_PK, CHANGES_SK).await?.map(|i| Item(i).u64("counter")).unwrap_or(0))
     }
 
+    /// Asks the replica holding `stack` for a pass (an AWS event arrived at another replica):
+    /// the stack's nudge count and the change counter move, which the holder's fast path reads.
+    pub async fn nudge(&self, stack: &str) -> Result<()> {
+        for (pk, sk, attribute) in [
+            (stack_pk(stack), "META".to_string(), "nudges"),
+            (GLOBAL_PK.to_string(), CHANGES_SK.to_string(), "counter"),
+        ] {
+            self.db
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .key("sk", s(&sk))
+                .update_expression("ADD #n :one")
+                .expression_attribute_names("#n", attribute)
+                .expression_attribute_values(":one", n(1))
+                .send()
+                .await
+                .map_err(|e| aws_error("nudging the stack's holder", e))?;
+        }
+        Ok(())
+    }
+
+    /// What the fast path compares to know a stack needs a pass: its generation (desired-state
+    /// changes) and its nudge count (AWS events another replica received).
+    pub async fn stack_stamp(&self, stack: &str) -> Result<(u64, u64)> {
+        let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);
+        Ok(item.map_or((0, 0), |i| (i.u64("generation"), i.u64("nudges"))))
+    }
+
     /// A stack's generation and whether the whole stack is paused.
     pub async fn stack_meta(&self, stack: &str) -> Result<(u64, bool)> {
         let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);

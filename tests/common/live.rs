@@ -195,8 +195,12 @@ impl Live {
         let services = self.block(self.ecs().list_services().cluster("celery-workers").send()).unwrap();
         assert_eq!(services.service_arns().len(), 1, "ECS services");
         assert_eq!(self.block(self.ecs().list_clusters().send()).unwrap().cluster_arns().len(), 1, "ECS clusters");
+        // A deleted service is still listed as DELETED for a while, as on AWS.
         let runner = self.block(self.apprunner().list_services().send()).unwrap();
-        assert_eq!(runner.service_summary_list().len(), 1, "App Runner services");
+        let deleted = |s: &&aws_sdk_apprunner::types::ServiceSummary| {
+            s.status().is_some_and(|s| *s == aws_sdk_apprunner::types::ServiceStatus::Deleted)
+        };
+        assert_eq!(runner.service_summary_list().iter().filter(|s| !deleted(s)).count(), 1, "App Runner services");
         let connectors = self.block(self.apprunner().list_vpc_connectors().send()).unwrap();
         let active = connectors.vpc_connectors().iter().filter(|c| c.status().is_some_and(|s| s.as_str() == "ACTIVE"));
         assert_eq!(active.count(), 1, "VPC connectors");

@@ -287,8 +287,9 @@ pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
     let mut command = Command::new(emulator_binary());
     command.args(["--port", &port.to_string(), "--transition-ms", &transition_ms.to_string()]);
     command.args(["--botocore-data", botocore_data()]);
-    // Custom domains validate through the DNS records in moto's Route 53.
-    command.env("AWS_ENDPOINT_URL_ROUTE_53", moto_url());
+    // Custom domains validate through the DNS records in moto's Route 53; subnet groups learn
+    // their subnets' VPCs from moto's EC2.
+    command.env("AWS_ENDPOINT_URL", moto_url());
     start_server(&mut command, port, "steward-emulator")
 }
 

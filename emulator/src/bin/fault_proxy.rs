@@ -28,6 +28,9 @@ struct Args {
     /// A fault rule as JSON (see /_fault-proxy/faults), e.g. '{"rate": 0.3, "fault": ["throttle", "drop"]}'
     #[arg(long = "fault")]
     faults: Vec<String>,
+    /// Put a CloudTrail event of each successful write on the upstream's EventBridge
+    #[arg(long)]
+    trail: bool,
 }
 
 fn parse_route(s: &str) -> Result<(String, String), String> {
@@ -40,6 +43,7 @@ fn parse_route(s: &str) -> Result<(String, String), String> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let proxy = Arc::new(Proxy::new(args.upstream, args.routes.into_iter().collect::<BTreeMap<_, _>>()));
+    proxy.trail.enabled.store(args.trail, std::sync::atomic::Ordering::Relaxed);
     for rule in &args.faults {
         let spec = serde_json::from_str(rule).with_context(|| format!("--fault {rule}: not JSON"))?;
         proxy.faults.lock().unwrap().add(&spec).map_err(|e| anyhow::anyhow!("--fault {rule}: {e}"))?;

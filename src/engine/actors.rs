@@ -1,0 +1,29 @@
+//! Who changed what: the actors of recent AWS events (CloudTrail records delivered through
+//! EventBridge and SQS, see `daemon/aws_events.rs`), by the resource they touched, so that a
+//! `drift_detected` found shortly after names who made the change.
+
+use crate::manifest::ResourceKey;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long after its event an actor is still taken for the author of a drift found by a pass.
+const RECENT: Duration = Duration::from_secs(600);
+
+#[derive(Default)]
+pub struct Actors(Mutex<HashMap<ResourceKey, (Instant, Json)>>);
+
+impl Actors {
+    pub fn note(&self, key: &ResourceKey, actor: Json) {
+        let mut known = self.0.lock().unwrap();
+        known.retain(|_, (at, _)| at.elapsed() < RECENT);
+        known.insert(key.clone(), (Instant::now(), actor));
+    }
+
+    /// The actor of the latest event on `key`, if it arrived recently.
+    pub fn recent(&self, key: &ResourceKey) -> Option<Json> {
+        let known = self.0.lock().unwrap();
+        known.get(key).filter(|(at, _)| at.elapsed() < RECENT).map(|(_, actor)| actor.clone())
+    }
+}

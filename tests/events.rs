@@ -1,0 +1,171 @@
+//! Drift the moment it happens (issue #18): with the resync at 10 minutes, out-of-band changes
+//! made by another principal through the fault proxy, which plays CloudTrail and puts an "AWS API
+//! Call via CloudTrail" event on moto's EventBridge for each write, reach steward through the SQS
+//! queue `bootstrap/local-events.py` makes, are healed within seconds, and their alerts name who
+//! made them. steward's own heal calls are recognised and cause no pass; a malformed message and
+//! a queue that fails for a while are survived.
+
+mod common;
+
+use common::live::{Live, named};
+use common::{eventually, repo_path, runtime, start_fault_proxy};
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const PERSON_ROLE: &str = "oncall";
+
+/// An SDK configuration for a second principal of the test's account (the on-call person),
+/// calling through `endpoint` (the proxy, so that its writes are in the trail).
+fn person(live: &Live, endpoint: &str) -> aws_config::SdkConfig {
+    let role = format!("arn:aws:iam::{}:role/{PERSON_ROLE}", live.world.account.id);
+    let sts = aws_sdk_sts::Client::new(&live.sdk);
+    let creds =
+        live.block(sts.assume_role().role_arn(role).role_session_name("alice").send()).unwrap().credentials.unwrap();
+    runtime().block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(common::REGION))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                Some(creds.session_token),
+                None,
+                "person",
+            ))
+            .load(),
+    )
+}
+
+fn events_queue(live: &Live) -> String {
+    let out = Command::new("python3")
+        .arg(repo_path("bootstrap/local-events.py"))
+        .envs(live.world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+        .env("AWS_DEFAULT_REGION", common::REGION)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    made["queueUrl"].as_str().unwrap().to_string()
+}
+
+/// The daemon's `drift_detected` events for `kind`.
+fn drifts(daemon: &common::Daemon, kind: &str) -> Vec<Value> {
+    named(&daemon.events(), "drift_detected").into_iter().filter(|e| e["kind"] == kind).cloned().collect()
+}
+
+fn counter(metrics: &str, result: &str) -> u64 {
+    let line = format!("steward_events_total{{result=\"{result}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&line)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) as u64
+}
+
+#[test]
+fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them() {
+    let live = Live::prepared();
+    live.apply_with_resync("10m");
+    let proxy = start_fault_proxy(live.emulator_url());
+    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
+    let queue = events_queue(&live);
+    let mut env = proxy.endpoint_env();
+    env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
+    // moto serves one request at a time: a long poll would hold everyone else up.
+    env.push(("STEWARD_EVENTS_WAIT", "0"));
+    let daemon = live.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+    let metrics = || common::http_text("GET", &format!("{}/metrics", daemon.http), "").unwrap_or_default();
+    // steward's own writes while converging were trailed too, and recognised as its own.
+    eventually("steward's own events are read and ignored", MINUTE, || counter(&metrics(), "own") > 0);
+    let mapped_before = counter(&metrics(), "mapped");
+
+    let sdk = person(&live, proxy.url());
+    let person_arn = format!("arn:aws:sts::{}:assumed-role/{PERSON_ROLE}/alice", live.world.account.id);
+    let bound = Duration::from_secs(30); // far below the 10-minute resync
+
+    // 1. The worker scaled to zero.
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    live.block(ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send())
+        .unwrap();
+    eventually("the worker is healed", bound, || {
+        drifts(&daemon, "EcsService").iter().any(|e| e["field"] == "desiredCount")
+            && live.worker().0.desired_count() == 1
+    });
+    // 2. A subnet taken from an endpoint.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let endpoint = live.output("VpcEndpoint/ecr-api", "id");
+    live.block(ec2.modify_vpc_endpoint().vpc_endpoint_id(&endpoint).remove_subnet_ids(live.subnet('c')).send())
+        .unwrap();
+    eventually("the endpoint is healed", bound, || {
+        !drifts(&daemon, "VpcEndpoint").is_empty() && {
+            let out = live.block(live.ec2().describe_vpc_endpoints().vpc_endpoint_ids(&endpoint).send()).unwrap();
+            out.vpc_endpoints()[0].subnet_ids().len() == 3
+        }
+    });
+    // 3. The Redis node resized.
+    let elasticache = aws_sdk_elasticache::Client::new(&sdk);
+    let resize =
+        elasticache.modify_cache_cluster().cache_cluster_id("mentor-match-redis").cache_node_type("cache.t4g.small");
+    live.block(resize.apply_immediately(true).send()).unwrap();
+    eventually("the cluster is healed", bound, || {
+        let out =
+            live.block(live.elasticache().describe_cache_clusters().cache_cluster_id("mentor-match-redis").send());
+        !drifts(&daemon, "CacheCluster").is_empty()
+            && out.unwrap().cache_clusters()[0].cache_node_type() == Some("cache.t4g.micro")
+    });
+    // 4. The web service's environment edited.
+    let apprunner = aws_sdk_apprunner::Client::new(&sdk);
+    let arn = live.output("AppRunnerService/mmweb", "arn");
+    let current = live.block(live.apprunner().describe_service().service_arn(&arn).send()).unwrap();
+    let mut source = current.service().unwrap().source_configuration().unwrap().clone();
+    let mut image = source.image_repository.clone().unwrap();
+    let mut config = image.image_configuration.clone().unwrap();
+    let mut env_vars = config.runtime_environment_variables.clone().unwrap_or_default();
+    env_vars.insert("FLASK_ENV".into(), "production".into());
+    config.runtime_environment_variables = Some(env_vars);
+    image.image_configuration = Some(config);
+    source.image_repository = Some(image);
+    live.block(apprunner.update_service().service_arn(&arn).source_configuration(source).send()).unwrap();
+    eventually("the web service is healed", bound, || {
+        !drifts(&daemon, "AppRunnerService").is_empty()
+            && live.web_env().get("FLASK_ENV").map(String::as_str) == Some("development")
+    });
+
+    // Every alert names the person, with the CloudTrail fields.
+    for kind in ["EcsService", "VpcEndpoint", "CacheCluster", "AppRunnerService"] {
+        let alert = drifts(&daemon, kind).into_iter().next().unwrap();
+        let actor = &alert["actor"];
+        assert_eq!(actor["principal"], person_arn.as_str(), "{kind}: {alert}");
+        assert_eq!(actor["type"], "AssumedRole", "{alert}");
+        assert_eq!(actor["sessionName"], "alice", "{alert}");
+        for field in ["eventName", "eventTime", "eventId", "sourceIPAddress", "userAgent"] {
+            assert!(actor[field].is_string(), "{kind}: {field} in {alert}");
+        }
+    }
+    // Four changes by the person were mapped; steward's heals were its own, not passes.
+    let m = metrics();
+    assert_eq!(counter(&m, "mapped") - mapped_before, 4, "{m}");
+    // The status keeps who made the last drift.
+    let worker = live.status("EcsService/mentor-match-worker");
+    assert!(worker.to_string().contains(&person_arn), "{worker}");
+
+    // A message that is no event is counted and dropped; the queue failing for a while degrades
+    // to polling with one warning, and events flow again afterwards.
+    let sqs = aws_sdk_sqs::Client::new(&live.sdk);
+    live.block(sqs.send_message().queue_url(&queue).message_body("not an event").send()).unwrap();
+    eventually("the malformed message is counted", MINUTE, || counter(&metrics(), "unparseable") == 1);
+    proxy.add_fault(
+        serde_json::json!({ "service": "sqs", "operation": "ReceiveMessage", "fault": "internal", "count": 6 }),
+    );
+    eventually("the outage is noticed", MINUTE, || {
+        std::fs::read_to_string(&daemon.log).unwrap_or_default().contains("the events queue cannot be read")
+    });
+    eventually("the queue is read again", MINUTE, || {
+        std::fs::read_to_string(&daemon.log).unwrap_or_default().contains("the events queue can be read again")
+    });
+    let text = std::fs::read_to_string(&daemon.log).unwrap();
+    assert_eq!(text.matches("the events queue cannot be read").count(), 1, "one warning per outage");
+    live.block(ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(3).send())
+        .unwrap();
+    eventually("a change after the outage is healed through the queue", bound, || live.worker().0.desired_count() == 1);
+    assert!(common::http_text("GET", &format!("{}/readyz", daemon.http), "").is_some());
+}
