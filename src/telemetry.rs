@@ -224,8 +224,9 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
         }
         "change_applied" => format!("applied {target}  v{}", text("version")),
         "state_changed" => {
+            // The message often starts with the state itself: only what it adds is shown.
             let why = match text("message") {
-                m if m.is_empty() => String::new(),
+                m if m.is_empty() || m.starts_with(&text("to")) => String::new(),
                 m => format!("  ({m})"),
             };
             format!("state   {target}  {} → {}{why}", text("from"), text("to"))

@@ -169,3 +169,34 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
     eventually("a change after the outage is healed through the queue", bound, || live.worker().0.desired_count() == 1);
     assert!(common::http_text("GET", &format!("{}/readyz", daemon.http), "").is_some());
 }
+
+#[test]
+fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_the_store() {
+    let live = Live::prepared();
+    live.apply_with_resync("10m");
+    let proxy = start_fault_proxy(live.emulator_url());
+    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
+    let queue = events_queue(&live);
+    let leases = ["--lease-duration", "6s", "--lease-renew", "2s"];
+    // The holder reads no events; the standby reads them all, so every event takes the nudge path.
+    let holder = live.world.daemon_with_env("holder", &leases, &proxy.endpoint_env());
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+    let mut env = proxy.endpoint_env();
+    env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
+    env.push(("STEWARD_EVENTS_WAIT", "0"));
+    let standby = live.world.daemon_with_env("standby", &leases, &env);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(standby.get("/status")["standby"], true, "the holder keeps its one stack");
+
+    let sdk = person(&live, proxy.url());
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    live.block(ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send())
+        .unwrap();
+    eventually("the holder heals it, told by the standby", Duration::from_secs(30), || {
+        drifts(&holder, "EcsService").iter().any(|e| e["field"] == "desiredCount")
+            && live.worker().0.desired_count() == 1
+    });
+    let metrics = common::http_text("GET", &format!("{}/metrics", standby.http), "").unwrap_or_default();
+    assert_eq!(counter(&metrics, "mapped"), 1, "{metrics}");
+    assert!(named(&standby.events(), "drift_detected").is_empty(), "the standby acts on nothing: it holds no lease");
+}
