@@ -301,7 +301,12 @@ mod tests {
         assert_eq!(
             with(json!({ "event": "state_changed", "kind": "CacheCluster", "name": "r", "from": "pending",
                 "to": "creating", "phase": "Busy", "message": "creating: waiting for AWS to finish" })),
-            "12:00:01 state   mentor-match  CacheCluster/r  pending → creating  (creating: waiting for AWS to finish)"
+            "12:00:01 state   mentor-match  CacheCluster/r  pending → creating"
+        );
+        assert_eq!(
+            with(json!({ "event": "state_changed", "kind": "EcsService", "name": "w", "from": "waiting",
+                "to": "creating", "phase": "Creating", "message": "create requested" })),
+            "12:00:01 state   mentor-match  EcsService/w  waiting → creating  (create requested)"
         );
         let paint = |colour| Format { format: LogFormat::Text, colour, last_pass: Default::default() };
         assert_eq!(paint(true).paint("drift"), "\x1b[31mdrift\x1b[0m");
