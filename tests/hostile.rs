@@ -183,6 +183,29 @@ fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "expected 512, 1024, 2048 for Fargate cpu 256, got 8192",
         ),
         (
+            "ignoreChanges on a field the kind does not have",
+            s(cluster("{ignoreChanges: [colour]}")),
+            "spec.ignoreChanges[0]: no field \"colour\" in a EcsCluster",
+        ),
+        (
+            "ignoreChanges of everything",
+            s(cluster("{ignoreChanges: [\"*\"]}")),
+            "spec.ignoreChanges[0]: no field \"*\"",
+        ),
+        (
+            "ignoreChanges with an empty segment",
+            s(cluster("{ignoreChanges: [\"tags..x\"]}")),
+            "spec.ignoreChanges[0]: expected a field path",
+        ),
+        ("ignoreChanges not a list", s(cluster("{ignoreChanges: tags}")), "spec.ignoreChanges: expected a list"),
+        (
+            "ignoreChanges on a secret",
+            s(format!(
+                "{STACK}apiVersion: steward/v1\nkind: CacheUser\nmetadata: {{name: u1, stack: s}}\nspec: {{userName: u1, accessString: \"on ~* +@all\", passwordParameter: /s/p, ignoreChanges: [password]}}\n"
+            )),
+            "password is a secret: its drift is always healed, never ignored",
+        ),
+        (
             "bad ARN",
             s(format!(
                 "{STACK}apiVersion: steward/v1\nkind: AppRunnerService\nmetadata: {{name: web1, stack: s}}\nspec: {{image: {{identifier: i, repositoryType: ECR_PUBLIC}}, instance: {{cpu: 1024, memory: 2048, instanceRole: \"role/admin\"}}}}\n"

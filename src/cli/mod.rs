@@ -1,6 +1,7 @@
 //! The `steward` command line: verbs that call the library and print. Exit codes: 0 success,
 //! 1 error, 2 "there are changes" for `diff` (the convention of `terraform plan -detailed-exitcode`).
 
+mod accept;
 mod apply;
 mod edit;
 mod errors;
@@ -188,6 +189,23 @@ pub enum Command {
         /// A note recorded in history with the new version
         #[arg(short, long)]
         message: Option<String>,
+    },
+    /// Make the live values of a drifted resource its desired state (a change made on purpose)
+    #[command(
+        after_help = "Refused for secrets, for fields that come from a ${…} reference, and when nothing drifted.\n\nExamples:\n  steward accept EcsService/mentor-match-worker -m \"scaled up during the incident\"\n  steward accept ars/mmweb --field image.env.FLASK_ENV --dry-run"
+    )]
+    Accept {
+        /// KIND/NAME
+        target: String,
+        /// Only these drifted fields (as `diff --live` prints them); default: all
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// A note recorded in history with the new version
+        #[arg(short, long)]
+        message: Option<String>,
+        /// Show what would be written, and write nothing
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Stop reconciling a resource, or a whole stack with --stack
     #[command(
@@ -441,6 +459,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::History { target } => read::history(&ctx, &target).await,
         Command::Edit { target, message } => edit::edit(&ctx, &target, message).await,
         Command::Rollback { target, to, message } => write::rollback(&ctx, &target, to, message).await,
+        Command::Accept { target, fields, message, dry_run } => {
+            accept::accept(&ctx, &target, &fields, message, dry_run).await
+        }
         Command::Pause { target } => write::pause(&ctx, target.as_deref(), true).await,
         Command::Resume { target } => write::pause(&ctx, target.as_deref(), false).await,
         Command::Delete { target, message } => write::delete(&ctx, &target, message).await,

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn engine(ctx: &Ctx, guard: Arc<dyn Guard>) -> Engine {
+pub(super) fn engine(ctx: &Ctx, guard: Arc<dyn Guard>) -> Engine {
     Engine::new(ctx.store.clone(), ctx.aws.clone(), Events::default(), BackoffPolicy::default(), guard)
 }
 
@@ -95,7 +95,7 @@ impl Held {
     }
 }
 
-fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
+pub(super) fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
     let only = match target {
         Some(t) => {
             let (kind, name) = parse_target(t)?;

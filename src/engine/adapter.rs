@@ -209,6 +209,10 @@ pub trait Adapter: Send + Sync {
     fn sensitive(&self, _field: &str) -> bool {
         false
     }
+    /// Desired-view fields that stand for a secret (never ignored by `ignoreChanges`).
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
     async fn create(&self, cx: &Cx<'_>, desired: &Desired) -> Result<Json, ReconcileError>;
     async fn update(
         &self,

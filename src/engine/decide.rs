@@ -65,6 +65,8 @@ pub struct Facts<'a> {
     pub version_moved: bool,
     /// The object existed before (steward applied it): its absence is drift (`cause: deleted`).
     pub existed: bool,
+    /// The spec's `ignoreChanges`: differences there are neither drift nor fixed.
+    pub ignored: &'a [String],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +132,8 @@ pub enum FieldAction {
     /// Needs a new object; `allowReplacement` is not set.
     Immutable,
     Report,
+    /// Listed in `ignoreChanges`: shown, not drift, never fixed.
+    Ignored,
 }
 
 impl FieldAction {
@@ -139,8 +143,27 @@ impl FieldAction {
             FieldAction::Replace => "replace",
             FieldAction::Immutable => "immutable (set allowReplacement to replace the object)",
             FieldAction::Report => "report",
+            FieldAction::Ignored => "ignored (ignoreChanges)",
         }
     }
+}
+
+/// One segment of an `ignoreChanges` path against one of a field path: `*` is any segment, a
+/// trailing `*` a prefix (`DD_*`), and `containers` covers `containers[0]`.
+pub fn segment_matches(pattern: &str, segment: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => segment.starts_with(prefix),
+        None => segment == pattern || segment.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('[')),
+    }
+}
+
+/// Whether `field` (a diff path) is under one of the `ignoreChanges` paths.
+pub fn ignores(patterns: &[String], field: &str) -> bool {
+    let segments: Vec<&str> = field.split('.').collect();
+    patterns.iter().any(|p| {
+        let wanted: Vec<&str> = p.split('.').collect();
+        wanted.len() <= segments.len() && wanted.iter().zip(&segments).all(|(w, s)| segment_matches(w, s))
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +259,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         .iter()
         .map(|d| {
             let action = match d.fix {
+                _ if ignores(f.ignored, &d.field) => FieldAction::Ignored,
                 _ if !p.enforce => FieldAction::Report,
                 Fix::InPlace => FieldAction::Update,
                 Fix::Replace if p.allow_replacement => FieldAction::Replace,
@@ -246,7 +270,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         })
         .collect();
     let has = |a: FieldAction| drift.iter().any(|d| d.action == a);
-    let verdict = if drift.is_empty() {
+    let verdict = if drift.iter().all(|d| d.action == FieldAction::Ignored) {
         Verdict::InSync
     } else if !p.enforce {
         Verdict::Report
@@ -447,6 +471,7 @@ mod tests {
             current: None,
             version_moved: false,
             existed: false,
+            ignored: &[],
         }
     }
 
@@ -648,6 +673,27 @@ mod tests {
         let throttled = Some(Hold::Throttled { remaining_ms: 500 });
         let d = decide(&Facts { hold: throttled, ..facts(None) });
         assert!(matches!(d.verdict, Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. })));
+    }
+
+    #[test]
+    fn ignored_fields_are_shown_and_never_drift() {
+        let ready = object(true, ObjectState::Ready);
+        let patterns = ["desiredCount".to_string(), "image.env.DD_*".into(), "tags.*".into()];
+        assert!(ignores(&patterns, "desiredCount"));
+        assert!(ignores(&patterns, "image.env.DD_API_KEY") && !ignores(&patterns, "image.env.REDIS_URL"));
+        assert!(ignores(&patterns, "tags.CostCenter") && !ignores(&patterns, "tags"));
+        assert!(ignores(&["taskDefinition.containers".into()], "taskDefinition.containers[0].cpu"));
+        assert!(!ignores(&["taskDefinition.containers".into()], "taskDefinition.containersX"));
+        let only_ignored = vec![drift("desiredCount", Fix::InPlace), drift("tags.Team", Fix::InPlace)];
+        let d = decide(&Facts { drift: only_ignored, ignored: &patterns, ..facts(Some(&ready)) });
+        assert_eq!(d.verdict, Verdict::InSync);
+        assert!(!d.verdict.differs());
+        assert!(d.drift.iter().all(|f| f.action == FieldAction::Ignored));
+        assert!(d.fixable().is_empty());
+        let mixed = vec![drift("desiredCount", Fix::InPlace), drift("nodeType", Fix::InPlace)];
+        let d = decide(&Facts { drift: mixed, ignored: &patterns, ..facts(Some(&ready)) });
+        assert_eq!(d.verdict, Verdict::Update);
+        assert_eq!(d.fixable().iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["nodeType"]);
     }
 
     #[test]

@@ -400,6 +400,12 @@ impl Engine {
             .map(|d| Hold::Throttled { remaining_ms: d.as_millis() as u64 });
         let current = item.desired.as_ref().map(|d| applied_view(adapter, d));
         let prev = &item.prev;
+        let ignored: Vec<String> = item.r.manifest.spec["ignoreChanges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
         decide::decide(&decide::Facts {
             removed: item.r.deleted,
             paused: item.paused,
@@ -412,6 +418,7 @@ impl Engine {
             current: current.as_ref(),
             version_moved: prev.observed_generation != 0 && prev.observed_generation < item.r.version,
             existed: prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&prev.phase),
+            ignored: &ignored,
         })
     }
 
@@ -504,7 +511,10 @@ impl Engine {
                 status.applied = applied_now;
                 status.phase = Phase::Ready;
                 status.set("Ready", true, "Available", "");
-                status.set("Synced", true, "InSync", "");
+                match ignored_fields(decision) {
+                    f if f.is_empty() => status.set("Synced", true, "InSync", ""),
+                    f => status.set("Synced", true, "InSync", format!("differs where ignoreChanges says to: {f}")),
+                }
                 status.clear_failures();
                 Outcome::Ready
             }
@@ -748,7 +758,7 @@ impl Engine {
                 prev.last_drift.iter().find(|p| p.field == record.field && p.fingerprint == record.fingerprint);
             record.actor = earlier.and_then(|p| p.actor.clone()).or_else(|| self.actors.recent(key));
         }
-        for record in records.iter().filter(|r| r.cause != "change") {
+        for record in records.iter().filter(|r| r.cause != "change" && r.action != "ignored") {
             let same_as_before =
                 prev.last_drift.iter().any(|p| p.field == record.field && p.fingerprint == record.fingerprint);
             if !same_as_before {
@@ -767,7 +777,7 @@ impl Engine {
                 self.events.resource("drift_detected", key, fields);
             }
         }
-        if !records.is_empty() {
+        if records.iter().any(|r| r.action != "ignored") {
             status.set("Drifted", true, "Drift", drifted_fields(decision));
         }
         status.last_drift = records;
@@ -937,6 +947,7 @@ async fn update_in_parts(
 /// The action word of a field in `drift_detected` events (a contract in the README).
 fn event_action(action: FieldAction) -> String {
     match action {
+        FieldAction::Ignored => "ignored".into(),
         FieldAction::Update | FieldAction::Replace => "correcting".into(),
         FieldAction::Report => "reported".into(),
         FieldAction::Immutable => "reported (immutable: set allowReplacement to replace the object)".into(),
@@ -982,7 +993,14 @@ fn corrected_fields(prev: &Status, decision: &Decision) -> Vec<String> {
 }
 
 fn drifted_fields(decision: &Decision) -> String {
-    decision.drift.iter().map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
+    let fields = decision.drift.iter().filter(|d| d.action != FieldAction::Ignored);
+    fields.map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The fields that differ but are listed in `ignoreChanges`.
+fn ignored_fields(decision: &Decision) -> String {
+    let fields = decision.drift.iter().filter(|d| d.action == FieldAction::Ignored);
+    fields.map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 fn plan_entry(adapter: &dyn Adapter, key: &ResourceKey, decision: &Decision) -> PlanEntry {

@@ -276,6 +276,10 @@ impl Adapter for CacheUserAdapter {
         Ok(out)
     }
 
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
     fn desired_view(&self, d: &Desired) -> Json {
         let mut view = json!({
             "userName": d.spec["userName"],

@@ -354,6 +354,7 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
     let spec = checker.walk(spec_node, &Shape::Struct(fields), "spec");
     if let Some(spec) = &spec {
         (def.check)(spec, &mut checker);
+        check_ignored_paths(kind, spec, &mut checker);
         let size = spec.to_string().len();
         if size > MAX_SPEC_BYTES {
             checker.error(
@@ -377,6 +378,37 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
         spec: spec.unwrap_or(Json::Null),
         source: Source { file: file.to_string(), line: doc.line },
     })
+}
+
+/// `ignoreChanges` may name only fields the kind compares (the top-level keys of its desired
+/// view, as `diff --live` prints them), and never a secret.
+fn check_ignored_paths(kind: Kind, spec: &Json, checker: &mut Checker) {
+    let Some(paths) = spec.get("ignoreChanges").and_then(Json::as_array) else { return };
+    let adapter = crate::kinds::adapter(kind);
+    let desired = crate::engine::Desired {
+        key: ResourceKey::new("validate", kind, "validate"),
+        spec: spec.clone(),
+        tags: BTreeMap::new(),
+        region: String::new(),
+        vpc_id: String::new(),
+        version: 0,
+        memo: Json::Null,
+        exact_tags: false,
+    };
+    let view = adapter.desired_view(&desired);
+    let mut fields: Vec<String> = view.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    if !fields.iter().any(|f| f == "tags") && kind != Kind::Stack {
+        fields.push("tags".into());
+    }
+    for (i, path) in paths.iter().enumerate().filter_map(|(i, p)| p.as_str().map(|p| (i, p))) {
+        let first = path.split(['.', '[']).next().unwrap_or_default();
+        let at = format!("ignoreChanges[{i}]");
+        if adapter.secret_fields().contains(&first) {
+            checker.error_at(&at, format!("{first} is a secret: its drift is always healed, never ignored"));
+        } else if first == "*" || !fields.iter().any(|f| crate::engine::decide::segment_matches(first, f)) {
+            checker.error_at(&at, format!("no field {first:?} in a {kind}; expected one of {}", fields.join(", ")));
+        }
+    }
 }
 
 fn show(node: &Node) -> String {

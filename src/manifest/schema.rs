@@ -355,6 +355,17 @@ pub fn arn() -> Shape {
 pub const MANAGEMENT_POLICIES: &[&str] = &["enforce", "observe"];
 pub const DELETION_POLICIES: &[&str] = &["Delete", "Retain"];
 
+/// A field path as `diff --live` prints it (`image.env.DD_*`, `tags.*`, `containers[0].cpu`),
+/// with `*` for one segment or the end of one.
+pub const FIELD_PATH: StrRule = StrRule {
+    expected: "a field path like desiredCount, image.env.NEW_RELIC_KEY, tags.* or image.env.DD_*",
+    check: |s| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || "_-:/*[]".contains(c)))
+    },
+};
+
 /// Fields every kind accepts, appended to its own.
 pub fn common_fields() -> Vec<Field> {
     vec![
@@ -362,6 +373,7 @@ pub fn common_fields() -> Vec<Field> {
         opt("deletionPolicy", Shape::Enum(DELETION_POLICIES)),
         opt("adopt", Shape::Bool),
         opt("allowReplacement", Shape::Bool),
+        opt("ignoreChanges", list(string(FIELD_PATH), 1, 50)),
     ]
 }
 

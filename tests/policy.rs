@@ -1,0 +1,117 @@
+//! Drift policy (issue #19): fields listed in `ignoreChanges` are shown but neither drift nor
+//! healed; `steward accept` makes a change someone made on purpose the desired state.
+
+mod common;
+
+use common::live::{Live, named};
+use common::replace_in;
+use serde_json::Value;
+use std::time::Duration;
+
+fn worker_count(live: &Live) -> i32 {
+    live.worker().0.desired_count()
+}
+
+#[test]
+fn an_ignored_field_changed_out_of_band_is_listed_as_ignored_and_left_alone() {
+    let live = Live::prepared();
+    let dir = live.world.seed_copy();
+    replace_in(
+        &dir.join("worker.yaml"),
+        "  desiredCount: 1\n",
+        "  desiredCount: 1\n  ignoreChanges: [desiredCount, tags.*]\n",
+    );
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    live.converge();
+    // Someone scales the worker by hand (autoscaling would too).
+    let ecs = live.ecs();
+    live.block(ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(3).send())
+        .unwrap();
+    let events: Vec<Value> = (0..3).flat_map(|_| live.pass()).collect();
+    assert!(named(&events, "drift_detected").is_empty(), "not drift: {:?}", named(&events, "drift_detected"));
+    assert_eq!(events.iter().filter(|e| e["mutatingCalls"].as_u64().unwrap_or(0) > 0).count(), 0, "nothing healed");
+    assert_eq!(worker_count(&live), 3);
+    let (code, plan) = live.plan();
+    assert_eq!(code, 0, "an ignored difference is no difference: {plan:?}");
+    let worker = plan.iter().find(|e| e["kind"] == "EcsService").unwrap();
+    assert_eq!(worker["verdict"], "in-sync");
+    assert_eq!(worker["drift"][0]["field"], "desiredCount", "{worker}");
+    assert!(worker["drift"][0]["action"].as_str().unwrap().starts_with("ignored"), "{worker}");
+    let text = live.world.run(&["diff", "--live"]).stdout();
+    assert!(text.contains("desiredCount") && text.contains("ignored"), "{text}");
+    let status = live.status("EcsService/mentor-match-worker");
+    assert_eq!(status["phase"], "Ready");
+    assert!(status.to_string().contains("differs where ignoreChanges says to: desiredCount"), "{status}");
+}
+
+#[test]
+fn accepting_a_changed_env_var_makes_it_the_desired_state_and_references_are_refused() {
+    let live = Live::start();
+    // Someone sets FLASK_ENV by hand, and points REDIS_URL elsewhere.
+    let arn = live.output("AppRunnerService/mmweb", "arn");
+    let ar = live.apprunner();
+    let current = live.block(ar.describe_service().service_arn(&arn).send()).unwrap();
+    let mut source = current.service().unwrap().source_configuration().unwrap().clone();
+    let mut image = source.image_repository.clone().unwrap();
+    let mut config = image.image_configuration.clone().unwrap();
+    let mut env = config.runtime_environment_variables.clone().unwrap_or_default();
+    env.insert("FLASK_ENV".into(), "production".into());
+    env.insert("REDIS_URL".into(), "redis://elsewhere:6379/0".into());
+    config.runtime_environment_variables = Some(env);
+    image.image_configuration = Some(config);
+    source.image_repository = Some(image);
+    live.block(ar.update_service().service_arn(&arn).source_configuration(source).send()).unwrap();
+    common::eventually("the change is seen", Duration::from_secs(60), || {
+        let (_, plan) = live.plan();
+        plan.iter().any(|e| e["kind"] == "AppRunnerService" && e["drift"].as_array().is_some_and(|d| d.len() == 2))
+    });
+
+    let refused = live.world.run(&["accept", "ars/mmweb"]);
+    assert_eq!(refused.code(), 1);
+    assert!(
+        refused
+            .stderr()
+            .contains("image.env.REDIS_URL comes from the reference ${CacheCluster/mentor-match-redis.address}"),
+        "{}",
+        refused.stderr()
+    );
+    let dry: Value = serde_json::from_str(&live.world.ok(&[
+        "accept",
+        "ars/mmweb",
+        "--field",
+        "image.env.FLASK_ENV",
+        "--dry-run",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        dry[0]["changes"][0],
+        serde_json::json!({ "path": "image.env.FLASK_ENV", "from": "development", "to": "production" })
+    );
+    assert_eq!(live.world.get_json(&["ars/mmweb"])[0]["metadata"]["version"], 1, "a dry run writes nothing");
+    let out =
+        live.world.ok(&["accept", "ars/mmweb", "--field", "image.env.FLASK_ENV", "-m", "prod settings on purpose"]);
+    assert!(out.contains("accepted the live value of image.env.FLASK_ENV (now version 2)"), "{out}");
+    let spec = &live.world.get_json(&["ars/mmweb"])[0]["spec"];
+    assert_eq!(spec["image"]["env"]["FLASK_ENV"], "production");
+    let history: Value = serde_json::from_str(&live.world.ok(&["history", "ars/mmweb", "-o", "json"])).unwrap();
+    assert_eq!(history[1]["op"], "accept");
+    assert!(
+        history[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("prod settings on purpose (accepted drift of image.env.FLASK_ENV"),
+        "{history}"
+    );
+
+    // The next passes put REDIS_URL back and leave FLASK_ENV as accepted.
+    live.converge();
+    let env = live.web_env();
+    assert_eq!(env.get("FLASK_ENV").map(String::as_str), Some("production"));
+    assert!(!env["REDIS_URL"].contains("elsewhere"));
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+    let nothing = live.world.run(&["accept", "ars/mmweb"]);
+    assert_eq!(nothing.code(), 1);
+    assert!(nothing.stderr().contains("is not drifted"), "{}", nothing.stderr());
+}
