@@ -38,6 +38,13 @@ fn person(live: &Live, endpoint: &str) -> aws_config::SdkConfig {
     )
 }
 
+/// A fault proxy playing CloudTrail, and the events queue with its rules.
+fn trail_and_queue(live: &Live) -> (common::FaultProxy, String) {
+    let proxy = start_fault_proxy(live.emulator_url());
+    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
+    (proxy, events_queue(live))
+}
+
 fn events_queue(live: &Live) -> String {
     let out = Command::new("python3")
         .arg(repo_path("bootstrap/local-events.py"))
@@ -64,9 +71,7 @@ fn counter(metrics: &str, result: &str) -> u64 {
 fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them() {
     let live = Live::prepared();
     live.apply_with_resync("10m");
-    let proxy = start_fault_proxy(live.emulator_url());
-    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
-    let queue = events_queue(&live);
+    let (proxy, queue) = trail_and_queue(&live);
     let mut env = proxy.endpoint_env();
     env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
     // moto serves one request at a time: a long poll would hold everyone else up.
@@ -81,6 +86,9 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
     let sdk = person(&live, proxy.url());
     let person_arn = format!("arn:aws:sts::{}:assumed-role/{PERSON_ROLE}/alice", live.world.account.id);
     let bound = Duration::from_secs(30); // far below the 10-minute resync
+    // After a heal, the passes that follow it up (2 s apart while unsettled) end; then only an
+    // event starts one, so each drift is found by the pass its event asked for.
+    let settle = || std::thread::sleep(Duration::from_secs(5));
 
     // 1. The worker scaled to zero.
     let ecs = aws_sdk_ecs::Client::new(&sdk);
@@ -101,6 +109,7 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
             out.vpc_endpoints()[0].subnet_ids().len() == 3
         }
     });
+    settle();
     // 3. The Redis node resized.
     let elasticache = aws_sdk_elasticache::Client::new(&sdk);
     let resize =
@@ -112,6 +121,7 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
         !drifts(&daemon, "CacheCluster").is_empty()
             && out.unwrap().cache_clusters()[0].cache_node_type() == Some("cache.t4g.micro")
     });
+    settle();
     // 4. The web service's environment edited.
     let apprunner = aws_sdk_apprunner::Client::new(&sdk);
     let arn = live.output("AppRunnerService/mmweb", "arn");
@@ -174,9 +184,7 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
 fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_the_store() {
     let live = Live::prepared();
     live.apply_with_resync("10m");
-    let proxy = start_fault_proxy(live.emulator_url());
-    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
-    let queue = events_queue(&live);
+    let (proxy, queue) = trail_and_queue(&live);
     let leases = ["--lease-duration", "6s", "--lease-renew", "2s"];
     // The holder reads no events; the standby reads them all, so every event takes the nudge path.
     let holder = live.world.daemon_with_env("holder", &leases, &proxy.endpoint_env());

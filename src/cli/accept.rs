@@ -4,7 +4,7 @@
 
 use super::reconcile::{engine, options};
 use super::{Ctx, Written, stack_context};
-use crate::engine::decide::value_at;
+use crate::engine::decide::{value_at, value_at_mut};
 use crate::guard::NoGuard;
 use crate::manifest::yaml::to_yaml;
 use crate::manifest::{Manifest, Source, parse_manifests, validate_set};
@@ -138,21 +138,6 @@ fn set_from_live(spec: &mut Json, field: &str, value: &Json) -> Result<(), Strin
         }
     }
     Ok(())
-}
-
-/// `value_at`, mutable.
-fn value_at_mut<'a>(view: &'a mut Json, path: &str) -> Option<&'a mut Json> {
-    let mut at = view;
-    for segment in path.split('.') {
-        let (key, indexes) = segment.split_once('[').map_or((segment, ""), |(k, rest)| (k, rest));
-        if !key.is_empty() {
-            at = at.get_mut(key)?;
-        }
-        for index in indexes.split('[').filter(|i| !i.is_empty()) {
-            at = at.get_mut(index.trim_end_matches(']').parse::<usize>().ok()?)?;
-        }
-    }
-    Some(at)
 }
 
 #[cfg(test)]

@@ -294,19 +294,41 @@ pub fn is_change(applied: Option<&Json>, current: Option<&Json>, version_moved: 
     }
 }
 
-/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
-pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
-    let mut at = view;
+/// One step of a diff path: a map key or a list index.
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps of a diff path (`taskDefinition.containers[0].cpu`); None if an index is no number.
+pub fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    let mut out = Vec::new();
     for segment in path.split('.') {
         let (key, indexes) = segment.split_once('[').map_or((segment, ""), |(k, rest)| (k, rest));
         if !key.is_empty() {
-            at = at.get(key)?;
+            out.push(Step::Key(key));
         }
         for index in indexes.split('[').filter(|i| !i.is_empty()) {
-            at = at.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+            out.push(Step::Index(index.trim_end_matches(']').parse().ok()?));
         }
     }
-    Some(at)
+    Some(out)
+}
+
+/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
+pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
+    steps(path)?.into_iter().try_fold(view, |at, step| match step {
+        Step::Key(k) => at.get(k),
+        Step::Index(i) => at.get(i),
+    })
+}
+
+/// `value_at`, to change the value.
+pub fn value_at_mut<'a>(view: &'a mut Json, path: &str) -> Option<&'a mut Json> {
+    steps(path)?.into_iter().try_fold(view, |at, step| match step {
+        Step::Key(k) => at.get_mut(k),
+        Step::Index(i) => at.get_mut(i),
+    })
 }
 
 /// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
