@@ -508,6 +508,7 @@ fn every_verb_has_examples_and_every_flag_a_help_text() {
         "delete",
         "healthcheck",
         "accept",
+        "approve",
     ] {
         let help = w.ok(&[verb, "--help"]);
         assert!(help.contains("Example"), "{verb}: {help}");

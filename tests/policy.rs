@@ -115,3 +115,42 @@ fn accepting_a_changed_env_var_makes_it_the_desired_state_and_references_are_ref
     assert_eq!(nothing.code(), 1);
     assert!(nothing.stderr().contains("is not drifted"), "{}", nothing.stderr());
 }
+
+#[test]
+fn a_replacement_waits_for_approve_and_the_consent_is_for_that_object_only() {
+    let live = Live::start();
+    let upgrade = serde_json::json!({ "service": "elasticache", "region": "eu-west-1", "operation": "ModifyCacheCluster",
+        "input": { "CacheClusterId": "mentor-match-redis", "EngineVersion": "7.0", "ApplyImmediately": true } });
+    live.admin("POST", "/_emulator/out-of-band", &upgrade.to_string());
+    let redis = || {
+        let (_, plan) = live.plan();
+        plan.into_iter().find(|e| e["kind"] == "CacheCluster").unwrap()
+    };
+    common::eventually("the downgrade is seen as needing a new object", Duration::from_secs(60), || {
+        redis()["verdict"] == "blocked"
+    });
+    assert!(redis()["reason"].as_str().unwrap().contains("steward approve"), "{}", redis());
+    let before = live.output("CacheCluster/mentor-match-redis", "address");
+    // Nothing is replaced without consent.
+    let events: Vec<Value> = (0..2).flat_map(|_| live.pass()).collect();
+    assert!(named(&events, "resource_created").is_empty());
+
+    let out = live.world.ok(&["approve", "CacheCluster/mentor-match-redis"]);
+    assert!(out.contains("replacement approved for engineVersion"), "{out}");
+    let events = live.converge();
+    let created: Vec<&Value> =
+        named(&events, "resource_created").into_iter().filter(|e| e["kind"] == "CacheCluster").collect();
+    assert_eq!(created.len(), 1, "replaced once");
+    assert_ne!(live.output("CacheCluster/mentor-match-redis", "address"), before, "a new cluster");
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+    // The consent was for that object: the same upgrade on the new one waits again.
+    live.admin("POST", "/_emulator/out-of-band", &upgrade.to_string());
+    common::eventually("the new cluster's downgrade waits", Duration::from_secs(60), || {
+        redis()["verdict"] == "blocked"
+    });
+    let events: Vec<Value> = (0..2).flat_map(|_| live.pass()).collect();
+    assert!(named(&events, "resource_created").is_empty(), "no second replacement without a new consent");
+    let nothing = live.world.run(&["approve", "EcsService/mentor-match-worker"]);
+    assert_eq!(nothing.code(), 1);
+    assert!(nothing.stderr().contains("nothing to approve"), "{}", nothing.stderr());
+}

@@ -1,6 +1,8 @@
-//! `accept`: a change someone made on purpose in AWS becomes the desired state. The live values
-//! of the drifted fields (all, or the ones named) are written as a new version, with history
-//! saying it was accepted drift, by whom, and who made the drift where an AWS event named them.
+//! Drift policy verbs. `accept`: a change someone made on purpose in AWS becomes the desired
+//! state; the live values of the drifted fields (all, or the ones named) are written as a new
+//! version, with history saying it was accepted drift, by whom, and who made the drift where an
+//! AWS event named them. `approve`: a one-time consent to replace an object for the drift that
+//! only a new object can fix (a replacement loses a cache's data, so it waits for a person).
 
 use super::reconcile::{engine, options};
 use super::{Ctx, Written, stack_context};
@@ -14,6 +16,40 @@ use serde_json::{Value as Json, json};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The plan entry of one resource: the same observation and decision as `diff --live KIND/NAME`.
+async fn plan_of(ctx: &Ctx, key: &crate::manifest::ResourceKey) -> Result<crate::engine::PlanEntry> {
+    let mut opts = options(ctx, Some(&format!("{}/{}", key.kind, key.name)))?;
+    opts.stacks = Some(vec![key.stack.clone()]);
+    opts.plan_only = true;
+    let report = engine(ctx, Arc::new(NoGuard)).pass(&opts).await?;
+    let Some(entry) = report.plan.into_iter().find(|p| p.kind == key.kind.to_string() && p.name == key.name) else {
+        bail!("{key} was not observed; run steward diff --live {key} to see why");
+    };
+    if entry.verdict == "error" {
+        bail!("{key} could not be read from AWS: {}", entry.reason);
+    }
+    Ok(entry)
+}
+
+pub async fn approve(ctx: &Ctx, target: &str) -> Result<ExitCode> {
+    let current = ctx.find(target).await?;
+    let key = current.manifest.key.clone();
+    let entry = plan_of(ctx, &key).await?;
+    let immutable: Vec<_> = entry.drift.iter().filter(|d| d.action.starts_with("immutable")).collect();
+    let Some(consent) = &entry.replacement_consent else {
+        bail!("{key} has no drift that only a new object can fix; nothing to approve");
+    };
+    ctx.store.approve_replacement(&key, consent, &ctx.actor().await?).await?;
+    let names: Vec<&str> = immutable.iter().map(|d| d.field.as_str()).collect();
+    let line = format!(
+        "{key}: replacement approved for {}; the controller deletes the object and makes it again (its data is lost)",
+        names.join(", ")
+    );
+    let fields = json!({ "action": "approved", "fields": names });
+    ctx.print_written(&[Written { key, line, fields }])?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn accept(
     ctx: &Ctx,
     target: &str,
@@ -23,17 +59,7 @@ pub async fn accept(
 ) -> Result<ExitCode> {
     let current = ctx.find(target).await?;
     let key = current.manifest.key.clone();
-    // The same observation and decision as `diff --live KIND/NAME`.
-    let mut opts = options(ctx, Some(&format!("{}/{}", key.kind, key.name)))?;
-    opts.stacks = Some(vec![key.stack.clone()]);
-    opts.plan_only = true;
-    let report = engine(ctx, Arc::new(NoGuard)).pass(&opts).await?;
-    let Some(entry) = report.plan.iter().find(|p| p.kind == key.kind.to_string() && p.name == key.name) else {
-        bail!("{key} was not observed; run steward diff --live {key} to see why");
-    };
-    if entry.verdict == "error" {
-        bail!("{key} could not be read from AWS: {}", entry.reason);
-    }
+    let entry = plan_of(ctx, &key).await?;
     let drifted: Vec<_> =
         entry.drift.iter().filter(|d| !["change", "deleted", "missing"].contains(&d.cause.as_str())).collect();
     if drifted.is_empty() {

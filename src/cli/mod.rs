@@ -207,6 +207,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Consent once to replacing an object for the drift only a new object can fix (its data is lost)
+    #[command(
+        after_help = "Example:\n  steward diff --live CacheCluster/mentor-match-redis   # blocked: only a new object can fix this\n  steward approve CacheCluster/mentor-match-redis"
+    )]
+    Approve {
+        /// KIND/NAME
+        target: String,
+    },
     /// Stop reconciling a resource, or a whole stack with --stack
     #[command(
         after_help = "Examples:\n  steward pause CacheCluster/mentor-match-redis\n  steward --stack mentor-match pause"
@@ -462,6 +470,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Accept { target, fields, message, dry_run } => {
             accept::accept(&ctx, &target, &fields, message, dry_run).await
         }
+        Command::Approve { target } => accept::approve(&ctx, &target).await,
         Command::Pause { target } => write::pause(&ctx, target.as_deref(), true).await,
         Command::Resume { target } => write::pause(&ctx, target.as_deref(), false).await,
         Command::Delete { target, message } => write::delete(&ctx, &target, message).await,

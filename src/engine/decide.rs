@@ -294,6 +294,20 @@ pub fn is_change(applied: Option<&Json>, current: Option<&Json>, version_moved: 
     }
 }
 
+/// What a replacement consent (`steward approve`) is given for: this object (its id, and how
+/// many objects steward has made for the resource, since a new one may reuse the id) and the
+/// fields only a new object can fix, with their live values as fingerprints. The consent stops
+/// matching once the drift changes or the object has been replaced.
+pub fn replacement_fingerprint(decision: &Decision, object: &str) -> Option<String> {
+    let immutable: Vec<Json> = decision
+        .drift
+        .iter()
+        .filter(|d| d.action == FieldAction::Immutable)
+        .map(|d| json!([d.drift.field, fingerprint(&d.drift.actual)]))
+        .collect();
+    (!immutable.is_empty()).then(|| fingerprint(&json!([object, immutable])))
+}
+
 /// One step of a diff path: a map key or a list index.
 pub enum Step<'a> {
     Key(&'a str),
@@ -425,7 +439,7 @@ impl Verdict {
                 m.clone()
             }
             Verdict::Blocked(BlockReason::Immutable) => {
-                "only a new object can fix this: set allowReplacement: true to replace it".into()
+                "only a new object can fix this: steward approve replaces it once, allowReplacement: true always".into()
             }
             Verdict::Report => "managementPolicy observe: reported, not fixed".into(),
             Verdict::Paused(inner) => match inner.reason() {

@@ -46,6 +46,9 @@ pub struct PlanEntry {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waiting_for: Vec<String>,
     pub drift: Vec<DriftRecord>,
+    /// What `steward approve` records to consent to replacing the object for this drift.
+    #[serde(skip)]
+    pub replacement_consent: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -406,7 +409,7 @@ impl Engine {
             .flatten()
             .filter_map(|p| p.as_str().map(str::to_string))
             .collect();
-        decide::decide(&decide::Facts {
+        let facts = decide::Facts {
             removed: item.r.deleted,
             paused: item.paused,
             policy: policy_of(&item.r.manifest),
@@ -419,7 +422,18 @@ impl Engine {
             version_moved: prev.observed_generation != 0 && prev.observed_generation < item.r.version,
             existed: prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&prev.phase),
             ignored: &ignored,
-        })
+        };
+        let decision = decide::decide(&facts);
+        // A person approved replacing the object for exactly this drift (`steward approve`).
+        let consent = replacement_consent(item, &decision, observed);
+        let approved = consent.is_some() && consent == item.r.approved_replacement;
+        match approved {
+            true => decide::decide(&decide::Facts {
+                policy: decide::Policy { allow_replacement: true, ..facts.policy },
+                ..facts
+            }),
+            false => decision,
+        }
     }
 
     /// Decides one resource and carries the verdict out (or, in a plan, records it).
@@ -435,7 +449,9 @@ impl Engine {
         pass.note_observed(key, observed, item.r.deleted);
         let mut decision = self.decision(adapter, item, observed);
         if pass.plan_only {
-            pass.report.plan.push(plan_entry(adapter, key, &decision));
+            let mut entry = plan_entry(adapter, key, &decision);
+            entry.replacement_consent = replacement_consent(item, &decision, observed);
+            pass.report.plan.push(entry);
             return Ok(());
         }
         // Before changing an object, its ownership is read again unless it was read in this pass.
@@ -833,6 +849,7 @@ impl Engine {
                 reason: format!("cannot read AWS: {e}"),
                 waiting_for: Vec::new(),
                 drift: Vec::new(),
+                replacement_consent: None,
             });
             return Ok(());
         }
@@ -1003,9 +1020,16 @@ fn ignored_fields(decision: &Decision) -> String {
     fields.map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// The consent `steward approve` gives for replacing this resource's object for this drift.
+fn replacement_consent(item: &Item, decision: &Decision, observed: Option<&Observed>) -> Option<String> {
+    let creates = item.prev.memo.get("creates").and_then(Json::as_u64).unwrap_or(0);
+    observed.and_then(|o| decide::replacement_fingerprint(decision, &format!("{} #{creates}", o.id)))
+}
+
 fn plan_entry(adapter: &dyn Adapter, key: &ResourceKey, decision: &Decision) -> PlanEntry {
     let verdict = &decision.verdict;
     PlanEntry {
+        replacement_consent: None,
         stack: key.stack.clone(),
         kind: key.kind.to_string(),
         name: key.name.clone(),

@@ -53,6 +53,7 @@ impl Item {
             generation: self.u64("generation"),
             deleted: self.bool("deleted"),
             paused: self.bool("paused"),
+            approved_replacement: self.opt_str("approvedReplacement"),
             updated_by: self.str("updatedBy"),
             updated_at: self.str("updatedAt"),
             message: self.opt_str("message"),
@@ -145,6 +146,31 @@ pub fn generation_bump(table: &str, stack: &str, current: u64, paused: Option<bo
         update.condition_expression("generation = :current").expression_attribute_values(":current", n(current))
     };
     Ok(TransactWriteItem::builder().update(update.build()?).build())
+}
+
+/// A consent to replace the object for the drift with this fingerprint (`steward approve`).
+pub fn approval_update(
+    table: &str,
+    key: &ResourceKey,
+    fingerprint: &str,
+    generation: u64,
+    actor: &str,
+    now: &str,
+) -> Result<TransactWriteItem> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(&stack_pk(&key.stack)))
+        .key("sk", s(&res_sk(key.kind, &key.name)))
+        .update_expression(
+            "SET approvedReplacement = :fp, approvedBy = :by, approvedAt = :at, generation = :generation",
+        )
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":fp", s(fingerprint))
+        .expression_attribute_values(":by", s(actor))
+        .expression_attribute_values(":at", s(now))
+        .expression_attribute_values(":generation", n(generation))
+        .build()?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 pub fn pause_update(

@@ -51,6 +51,9 @@ pub struct StoredResource {
     pub generation: u64,
     pub deleted: bool,
     pub paused: bool,
+    /// A one-time consent to replace the object (`steward approve`): the fingerprint of the
+    /// drift it was given for (see `decide::replacement_fingerprint`).
+    pub approved_replacement: Option<String>,
     pub updated_by: String,
     pub updated_at: String,
     pub message: Option<String>,
@@ -359,6 +362,31 @@ impl Store {
             .expression_attribute_values(":stacks", AttributeValue::Ss(names))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Records a consent to replace one resource's object for the drift whose fingerprint is
+    /// given; the stack's generation moves, so a running controller acts on it at once.
+    pub async fn approve_replacement(
+        &self,
+        key: &ResourceKey,
+        fingerprint: &str,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        for _ in 0..8 {
+            let (generation, _) = self.stack_meta(&key.stack).await?;
+            let tx = vec![
+                items::approval_update(&self.table, key, fingerprint, generation + 1, actor, &now())?,
+                items::generation_bump(&self.table, &key.stack, generation, None)?,
+                self.counter_bump(&BTreeSet::from([key.stack.as_str()]))?,
+            ];
+            match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    cancelled_indexes(&e).ok_or_else(|| aws_error("writing to the store", e))?;
+                }
+            }
+        }
+        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
     }
 
     /// Pauses or resumes one resource (`Some(key)`) or a whole stack (`None`). Returns false when
