@@ -157,20 +157,7 @@ pub fn approval_update(
     actor: &str,
     now: &str,
 ) -> Result<TransactWriteItem> {
-    let update = Update::builder()
-        .table_name(table)
-        .key("pk", s(&stack_pk(&key.stack)))
-        .key("sk", s(&res_sk(key.kind, &key.name)))
-        .update_expression(
-            "SET approvedReplacement = :fp, approvedBy = :by, approvedAt = :at, generation = :generation",
-        )
-        .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":fp", s(fingerprint))
-        .expression_attribute_values(":by", s(actor))
-        .expression_attribute_values(":at", s(now))
-        .expression_attribute_values(":generation", n(generation))
-        .build()?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    marked_by(table, key, ("approvedReplacement", s(fingerprint)), ("approvedBy", "approvedAt"), generation, actor, now)
 }
 
 pub fn pause_update(
@@ -181,13 +168,30 @@ pub fn pause_update(
     actor: &str,
     now: &str,
 ) -> Result<TransactWriteItem> {
+    marked_by(table, key, ("paused", AttributeValue::Bool(paused)), ("pausedBy", "pausedAt"), generation, actor, now)
+}
+
+/// Sets one attribute of an existing resource item, with who set it and when, and the stack
+/// generation it was set at (the controller's fast path reads it).
+fn marked_by(
+    table: &str,
+    key: &ResourceKey,
+    (name, value): (&str, AttributeValue),
+    (by, at): (&str, &str),
+    generation: u64,
+    actor: &str,
+    now: &str,
+) -> Result<TransactWriteItem> {
     let update = Update::builder()
         .table_name(table)
         .key("pk", s(&stack_pk(&key.stack)))
         .key("sk", s(&res_sk(key.kind, &key.name)))
-        .update_expression("SET paused = :paused, pausedBy = :by, pausedAt = :at, generation = :generation")
+        .update_expression("SET #value = :value, #by = :by, #at = :at, generation = :generation")
         .condition_expression("attribute_exists(pk)")
-        .expression_attribute_values(":paused", AttributeValue::Bool(paused))
+        .expression_attribute_names("#value", name)
+        .expression_attribute_names("#by", by)
+        .expression_attribute_names("#at", at)
+        .expression_attribute_values(":value", value)
         .expression_attribute_values(":by", s(actor))
         .expression_attribute_values(":at", s(now))
         .expression_attribute_values(":generation", n(generation))
