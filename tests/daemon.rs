@@ -22,6 +22,20 @@ fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
         live.world.daemon("a", &["--cloudwatch-log-group", log_group, "--lease-duration", "6s", "--lease-renew", "2s"]);
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
 
+    // /metrics as Prometheus users expect it.
+    let metrics = common::http_text("GET", &format!("{}/metrics", daemon.http), "").unwrap();
+    for expected in [
+        "# HELP steward_passes_total ",
+        "# TYPE steward_drift_detected_total counter\nsteward_drift_detected_total 0\n",
+        "# TYPE steward_pass_duration_seconds histogram\n",
+        "steward_pass_duration_seconds_bucket{le=\"+Inf\"} ",
+        "steward_resources{stack=\"mentor-match\",state=\"ready\"} 18\n",
+        "steward_resources{stack=\"mentor-match\",state=\"drifted\"} 0\n",
+        "# TYPE steward_log_events_shipped_total counter\n",
+    ] {
+        assert!(metrics.contains(expected), "{expected:?} not in:\n{metrics}");
+    }
+
     // A one-shot reconcile beside the controller would race it: refused, naming the holder.
     let refused = live.world.run(&["reconcile"]);
     assert_eq!(refused.code(), 1);

@@ -103,10 +103,13 @@ impl Listener {
                 }
                 continue;
             }
-            if identities.read_at.is_none_or(|t| t.elapsed() > IDENTITIES_FOR)
-                && let Ok(fresh) = self.identities().await
-            {
-                identities = fresh;
+            if identities.read_at.is_none_or(|t| t.elapsed() > IDENTITIES_FOR) {
+                match self.identities().await {
+                    Ok(fresh) => identities = fresh,
+                    // Nothing to map them to yet: they come back after their visibility timeout.
+                    Err(_) if identities.read_at.is_none() => continue,
+                    Err(_) => {}
+                }
             }
             let mut stacks = BTreeSet::new();
             for m in &messages {
