@@ -32,7 +32,7 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     // A stack paused as a whole shows as paused on its Stack resource.
     let mut paused_stacks = std::collections::BTreeSet::new();
     for r in resources.iter().filter(|r| r.manifest.key.kind == crate::kinds::Kind::Stack) {
-        if ctx.store.stack_meta(&r.manifest.key.stack).await?.1 {
+        if ctx.store.stack_meta(&r.manifest.key.stack).await?.paused {
             paused_stacks.insert(r.manifest.key.stack.clone());
         }
     }

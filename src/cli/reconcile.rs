@@ -50,8 +50,7 @@ async fn take_leases(ctx: &Ctx, table: &str, stacks: &[String]) -> Result<Held> 
             }
         })
     };
-    let held = Held { leases: leases.clone(), stacks: Vec::new(), renewing };
-    let mut held = held;
+    let mut held = Held { leases: leases.clone(), stacks: Vec::new(), renewing };
     for stack in stacks {
         let deadline = Instant::now() + CLI_LEASE.duration + Duration::from_secs(3);
         let mut told = false;

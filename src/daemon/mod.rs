@@ -375,17 +375,18 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
         tokio::spawn(async move {
             let mut counter = None;
             let mut stamps: HashMap<String, (u64, u64)> = HashMap::new();
+            // (generation, nudges): a desired-state change, or an event another replica received.
             while !stopping.load(Ordering::Relaxed) {
                 match store.change_counter().await {
                     Ok(now) if Some(now) != counter => {
                         counter = Some(now);
                         for stack in leases.held().keys() {
-                            let Ok(stamp) = store.stack_stamp(stack).await else { continue };
+                            let Ok(meta) = store.stack_meta(stack).await else { continue };
+                            let stamp = (meta.generation, meta.nudges);
                             let before = stamps.insert(stack.clone(), stamp);
                             if before == Some(stamp) {
                                 continue;
                             }
-                            // A desired-state change or an event another replica received.
                             queue.push(stack);
                             if before.map(|(generation, _)| generation) != Some(stamp.0) {
                                 let setting = resync_setting(&store, stack).await;

@@ -767,31 +767,28 @@ impl Engine {
             }
         }
         let mut records = drift_records(adapter, decision, event_action);
-        // Drift (not a change) is attributed to whoever an AWS event says touched the object;
-        // an occurrence keeps the actor it was first attributed to.
         for record in records.iter_mut().filter(|r| r.cause != "change") {
             let earlier =
                 prev.last_drift.iter().find(|p| p.field == record.field && p.fingerprint == record.fingerprint);
+            // Drift is attributed to whoever an AWS event says touched the object; an occurrence
+            // keeps the actor it was first attributed to.
             record.actor = earlier.and_then(|p| p.actor.clone()).or_else(|| self.actors.recent(key));
-        }
-        for record in records.iter().filter(|r| r.cause != "change" && r.action != "ignored") {
-            let same_as_before =
-                prev.last_drift.iter().any(|p| p.field == record.field && p.fingerprint == record.fingerprint);
-            if !same_as_before {
-                let mut fields = json!({
-                    "field": record.field, "desired": record.desired, "actual": record.actual,
-                    "action": record.action, "cause": record.cause,
-                });
-                if let (Some(want), Some(have)) = (record.desired.as_array(), record.actual.as_array()) {
-                    fields["added"] = json!(have.iter().filter(|v| !want.contains(v)).collect::<Vec<_>>());
-                    fields["removed"] = json!(want.iter().filter(|v| !have.contains(v)).collect::<Vec<_>>());
-                }
-                if let Some(actor) = &record.actor {
-                    fields["actor"] = actor.clone();
-                    status.last_drift_actor = Some(actor.clone());
-                }
-                self.events.resource("drift_detected", key, fields);
+            if earlier.is_some() || record.action == "ignored" {
+                continue;
             }
+            let mut fields = json!({
+                "field": record.field, "desired": record.desired, "actual": record.actual,
+                "action": record.action, "cause": record.cause,
+            });
+            if let (Some(want), Some(have)) = (record.desired.as_array(), record.actual.as_array()) {
+                fields["added"] = json!(have.iter().filter(|v| !want.contains(v)).collect::<Vec<_>>());
+                fields["removed"] = json!(want.iter().filter(|v| !have.contains(v)).collect::<Vec<_>>());
+            }
+            if let Some(actor) = &record.actor {
+                fields["actor"] = actor.clone();
+                status.last_drift_actor = Some(actor.clone());
+            }
+            self.events.resource("drift_detected", key, fields);
         }
         if records.iter().any(|r| r.action != "ignored") {
             status.set("Drifted", true, "Drift", drifted_fields(decision));

@@ -180,36 +180,33 @@ impl Store {
     /// Asks the replica holding `stack` for a pass (an AWS event arrived at another replica):
     /// the stack's nudge count and the change counter move, which the holder's fast path reads.
     pub async fn nudge(&self, stack: &str) -> Result<()> {
-        for (pk, sk, attribute) in [
-            (stack_pk(stack), "META".to_string(), "nudges"),
-            (GLOBAL_PK.to_string(), CHANGES_SK.to_string(), "counter"),
-        ] {
-            self.db
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .key("sk", s(&sk))
-                .update_expression("ADD #n :one")
-                .expression_attribute_names("#n", attribute)
-                .expression_attribute_values(":one", n(1))
-                .send()
-                .await
-                .map_err(|e| aws_error("nudging the stack's holder", e))?;
-        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&stack_pk(stack)))
+            .key("sk", s("META"))
+            .update_expression("ADD nudges :one")
+            .expression_attribute_values(":one", n(1))
+            .build()?;
+        let tx =
+            vec![TransactWriteItem::builder().update(update).build(), self.counter_bump(&BTreeSet::from([stack]))?];
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(tx))
+            .send()
+            .await
+            .map_err(|e| aws_error("nudging the stack's holder", e))?;
         Ok(())
     }
 
-    /// What the fast path compares to know a stack needs a pass: its generation (desired-state
-    /// changes) and its nudge count (AWS events another replica received).
-    pub async fn stack_stamp(&self, stack: &str) -> Result<(u64, u64)> {
+    /// A stack's META item: its generation, whether it is paused as a whole, and its nudge
+    /// count (AWS events another replica received).
+    pub async fn stack_meta(&self, stack: &str) -> Result<StackMeta> {
         let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);
-        Ok(item.map_or((0, 0), |i| (i.u64("generation"), i.u64("nudges"))))
-    }
-
-    /// A stack's generation and whether the whole stack is paused.
-    pub async fn stack_meta(&self, stack: &str) -> Result<(u64, bool)> {
-        let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);
-        Ok(item.map_or((0, false), |i| (i.u64("generation"), i.bool("paused"))))
+        Ok(item.map_or(StackMeta::default(), |i| StackMeta {
+            generation: i.u64("generation"),
+            paused: i.bool("paused"),
+            nudges: i.u64("nudges"),
+        }))
     }
 
     async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<std::collections::HashMap<String, AttributeValue>>> {
@@ -312,7 +309,7 @@ impl Store {
         for _ in 0..8 {
             let mut generations = BTreeMap::new();
             for stack in &stacks {
-                generations.insert(*stack, self.stack_meta(stack).await?.0);
+                generations.insert(*stack, self.stack_meta(stack).await?.generation);
             }
             let now = now();
             let mut tx = Vec::new();
@@ -335,7 +332,7 @@ impl Store {
                 }
             }
         }
-        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+        Err(busy())
     }
 
     async fn conflict(&self, key: &ResourceKey) -> StoreError {
@@ -373,20 +370,31 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         for _ in 0..8 {
-            let (generation, _) = self.stack_meta(&key.stack).await?;
-            let tx = vec![
-                items::approval_update(&self.table, key, fingerprint, generation + 1, actor, &now())?,
-                items::generation_bump(&self.table, &key.stack, generation, None)?,
-                self.counter_bump(&BTreeSet::from([key.stack.as_str()]))?,
-            ];
-            match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    cancelled_indexes(&e).ok_or_else(|| aws_error("writing to the store", e))?;
-                }
+            let generation = self.stack_meta(&key.stack).await?.generation;
+            let mark = items::approval_update(&self.table, key, fingerprint, generation + 1, actor, &now())?;
+            if self.commit_marks(&key.stack, vec![mark], generation, None).await? {
+                return Ok(());
             }
         }
-        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+        Err(busy())
+    }
+
+    /// Writes marks people set (pause, approval) with the stack's generation bump and the change
+    /// counter, so a running controller acts on them at once. False: the generation moved
+    /// meanwhile (another writer), to be read again and retried.
+    async fn commit_marks(
+        &self,
+        stack: &str,
+        mut tx: Vec<TransactWriteItem>,
+        generation: u64,
+        stack_paused: Option<bool>,
+    ) -> Result<bool, StoreError> {
+        tx.push(items::generation_bump(&self.table, stack, generation, stack_paused)?);
+        tx.push(self.counter_bump(&BTreeSet::from([stack]))?);
+        match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => cancelled_indexes(&e).map(|_| false).ok_or_else(|| aws_error("writing to the store", e).into()),
+        }
     }
 
     /// Pauses or resumes one resource (`Some(key)`) or a whole stack (`None`). Returns false when
@@ -399,7 +407,7 @@ impl Store {
         actor: &str,
     ) -> Result<bool, StoreError> {
         for _ in 0..8 {
-            let (generation, stack_paused) = self.stack_meta(stack).await?;
+            let StackMeta { generation, paused: stack_paused, .. } = self.stack_meta(stack).await?;
             let current = match key {
                 Some(k) => {
                     self.resource(k)
@@ -413,22 +421,30 @@ impl Store {
             if current == paused {
                 return Ok(false);
             }
-            let mut tx = Vec::new();
-            if let Some(k) = key {
-                tx.push(items::pause_update(&self.table, k, paused, generation + 1, actor, &now())?);
-            }
+            let marks = match key {
+                Some(k) => vec![items::pause_update(&self.table, k, paused, generation + 1, actor, &now())?],
+                None => Vec::new(),
+            };
             let stack_flag = if key.is_none() { Some(paused) } else { None };
-            tx.push(items::generation_bump(&self.table, stack, generation, stack_flag)?);
-            tx.push(self.counter_bump(&BTreeSet::from([stack]))?);
-            match self.db.transact_write_items().set_transact_items(Some(tx)).send().await {
-                Ok(_) => return Ok(true),
-                Err(e) => {
-                    cancelled_indexes(&e).ok_or_else(|| aws_error("writing to the store", e))?;
-                }
+            if self.commit_marks(stack, marks, generation, stack_flag).await? {
+                return Ok(true);
             }
         }
-        Err(StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again")))
+        Err(busy())
     }
+}
+
+/// A stack's META item (see `Store::stack_meta`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StackMeta {
+    pub generation: u64,
+    pub paused: bool,
+    pub nudges: u64,
+}
+
+/// Many writers moved the stack's generation while this one tried to write.
+fn busy() -> StoreError {
+    StoreError::Other(anyhow!("the store stayed busy with concurrent changes; try again"))
 }
 
 /// Everything a pass reads of one stack, from one Query.
