@@ -21,6 +21,14 @@ pub fn parse_duration_secs(s: &str) -> Option<u64> {
     parse_duration(s).filter(|d| d.subsec_millis() == 0).map(|d| d.as_secs())
 }
 
+/// When a resync setting (a duration, or a 6-field cron expression) is next due after `after`.
+pub fn next_due(setting: &str, after: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    match parse_duration(setting) {
+        Some(every) => Some(after + chrono::Duration::from_std(every).ok()?),
+        None => crate::heal_window::parse_cron(setting)?.find_next_occurrence(&after, false).ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +42,9 @@ mod tests {
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("5d"), None);
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:30Z").unwrap().to_utc();
+        assert_eq!(next_due("10s", t).unwrap().to_rfc3339(), "2026-12-01T10:00:40+00:00");
+        assert_eq!(next_due("0 */5 * * * *", t).unwrap().to_rfc3339(), "2026-12-01T10:05:00+00:00");
+        assert_eq!(next_due("often", t), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod duration;
 pub mod engine;
 pub mod guard;
+pub mod heal_window;
 pub mod kinds;
 pub mod manifest;
 pub mod status;

@@ -74,6 +74,8 @@ pub enum Phase {
     Paused,
     /// Drift that steward reports but does not fix (observe-only, immutable fields).
     Drifted,
+    /// Drift found outside the heal window: reported, healed once the window opens.
+    Deferred,
     /// The last action failed; retried after a backoff.
     Failed,
     /// Retrying cannot help (an object in a failed state, a terminal AWS error).
@@ -99,6 +101,7 @@ impl Phase {
             Phase::Busy => "Busy",
             Phase::Paused => "Paused",
             Phase::Drifted => "Drifted",
+            Phase::Deferred => "Deferred",
             Phase::Failed => "Failed",
             Phase::Terminal => "Terminal",
             Phase::NotOwned => "NotOwned",

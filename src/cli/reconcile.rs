@@ -102,7 +102,7 @@ pub(super) fn options(ctx: &Ctx, target: Option<&str>) -> Result<PassOptions> {
         }
         None => None,
     };
-    Ok(PassOptions { stacks: ctx.stack.as_ref().map(|s| vec![s.clone()]), only, plan_only: false })
+    Ok(PassOptions { stacks: ctx.stack.as_ref().map(|s| vec![s.clone()]), only, ..PassOptions::default() })
 }
 
 /// `passes`: run exactly that many passes; None: until converged or the timeout. Holds the

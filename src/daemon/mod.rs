@@ -91,40 +91,69 @@ pub struct WorkQueue {
     notify: Notify,
 }
 
+/// What a stack is queued for: a full pass (a change, an AWS event, a new lease) or a timer's
+/// pass of what is due (`PassOptions::due_only`). A full request wins over a timer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Full,
+    Due,
+}
+
 #[derive(Default)]
 struct QueueState {
     queue: VecDeque<String>,
-    queued: HashSet<String>,
+    queued: HashMap<String, Need>,
     running: HashSet<String>,
-    rerun: HashSet<String>,
+    rerun: HashMap<String, Need>,
     closed: bool,
 }
 
+fn merge(need: &mut Need, more: Need) {
+    if more == Need::Full {
+        *need = Need::Full;
+    }
+}
+
+/// Stacks to pass together, and which of them only for what is due.
+#[derive(Debug, PartialEq)]
+pub struct Batch {
+    pub stacks: Vec<String>,
+    pub due_only: BTreeSet<String>,
+}
+
 impl WorkQueue {
+    /// Queues a full pass of the stack.
     pub fn push(&self, stack: &str) {
+        self.push_for(stack, Need::Full);
+    }
+
+    pub fn push_for(&self, stack: &str, need: Need) {
         let mut s = self.inner.lock().unwrap();
         if s.closed {
             return;
         }
         if s.running.contains(stack) {
-            s.rerun.insert(stack.to_string());
-        } else if s.queued.insert(stack.to_string()) {
+            merge(s.rerun.entry(stack.to_string()).or_insert(need), need);
+        } else if let Some(queued) = s.queued.get_mut(stack) {
+            merge(queued, need);
+        } else {
+            s.queued.insert(stack.to_string(), need);
             s.queue.push_back(stack.to_string());
             self.notify.notify_one();
         }
     }
 
-    pub fn push_after(self: &Arc<Self>, stack: String, delay: Duration) {
+    pub fn push_after(self: &Arc<Self>, stack: String, delay: Duration, need: Need) {
         let queue = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            queue.push(&stack);
+            queue.push_for(&stack, need);
         });
     }
 
     /// The next stacks to pass, at most `max` and at least one (all marked running), or None once
     /// closed. Stacks that are due together are passed together: one listing per kind serves them all.
-    pub async fn pop_batch(&self, max: usize) -> Option<Vec<String>> {
+    pub async fn pop_batch(&self, max: usize) -> Option<Batch> {
         loop {
             {
                 let mut s = self.inner.lock().unwrap();
@@ -133,12 +162,15 @@ impl WorkQueue {
                 }
                 if !s.queue.is_empty() {
                     let n = s.queue.len().min(max.max(1));
-                    let batch: Vec<String> = s.queue.drain(..n).collect();
-                    for stack in &batch {
-                        s.queued.remove(stack);
+                    let stacks: Vec<String> = s.queue.drain(..n).collect();
+                    let mut due_only = BTreeSet::new();
+                    for stack in &stacks {
+                        if s.queued.remove(stack) == Some(Need::Due) {
+                            due_only.insert(stack.clone());
+                        }
                         s.running.insert(stack.clone());
                     }
-                    return Some(batch);
+                    return Some(Batch { stacks, due_only });
                 }
             }
             self.notify.notified().await;
@@ -152,8 +184,8 @@ impl WorkQueue {
             s.running.remove(stack);
             s.rerun.remove(stack)
         };
-        if rerun {
-            self.push(stack);
+        if let Some(need) = rerun {
+            self.push_for(stack, need);
         }
     }
 
@@ -246,7 +278,7 @@ impl Resync {
             Box::pin(async move {
                 let due: Vec<String> = members.lock().unwrap().iter().cloned().collect();
                 for stack in due {
-                    queue.push(&stack);
+                    queue.push_for(&stack, Need::Due);
                 }
             }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
         };
@@ -272,6 +304,42 @@ impl Resync {
         if let Some(group) = emptied {
             let _ = self.scheduler.remove(&group.job).await;
         }
+    }
+}
+
+/// Wake-ups for what a stack's resync would come to too late (a resource's shorter `resync`, a
+/// heal window opening): one timer per stack, for the earliest time asked.
+#[derive(Default)]
+struct Wakeups {
+    at: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+}
+
+impl Wakeups {
+    fn schedule(self: &Arc<Self>, stack: &str, at: chrono::DateTime<chrono::Utc>, queue: &Arc<WorkQueue>) {
+        let now = chrono::Utc::now();
+        {
+            let mut pending = self.at.lock().unwrap();
+            if pending.get(stack).is_some_and(|t| *t <= at && *t > now) {
+                return;
+            }
+            pending.insert(stack.to_string(), at);
+        }
+        let (wakeups, queue, stack) = (self.clone(), queue.clone(), stack.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
+            // Only the timer for the time still asked for queues the pass.
+            let current = {
+                let mut pending = wakeups.at.lock().unwrap();
+                let current = pending.get(&stack) == Some(&at);
+                if current {
+                    pending.remove(&stack);
+                }
+                current
+            };
+            if current {
+                queue.push_for(&stack, Need::Due);
+            }
+        });
     }
 }
 
@@ -322,6 +390,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     let scheduler = JobScheduler::new().await?;
     scheduler.start().await?;
     let resync = Arc::new(Resync { scheduler, groups: Mutex::default() });
+    let wakeups = Arc::new(Wakeups::default());
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(replica = %config.replica_id, "steward run: starting");
 
@@ -408,7 +477,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     let permits = Arc::new(Semaphore::new(config.concurrency));
     let stack_slots = Arc::new(Semaphore::new(config.max_stacks_in_flight));
     let worker_task = {
-        let (queue, permits, stack_slots, engine, leases, shared, metrics, emf) = (
+        let (queue, permits, stack_slots, engine, leases, shared, metrics, emf, wakeups) = (
             queue.clone(),
             permits.clone(),
             stack_slots.clone(),
@@ -417,6 +486,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
             shared.clone(),
             metrics.clone(),
             config.emf,
+            wakeups.clone(),
         );
         tokio::spawn(async move {
             // A free slot first, then the batch: while all passes run, due stacks pile up and the
@@ -428,15 +498,19 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                 drop(slot);
                 let room = stack_slots.available_permits().min(MAX_STACKS_PER_PASS);
                 let Some(batch) = queue.pop_batch(room).await else { break };
-                let Ok(slots) = stack_slots.clone().acquire_many_owned(batch.len() as u32).await else { break };
-                let (queue, engine, leases, shared, metrics) =
-                    (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone());
+                let Ok(slots) = stack_slots.clone().acquire_many_owned(batch.stacks.len() as u32).await else { break };
+                let (queue, engine, leases, shared, metrics, wakeups) =
+                    (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone(), wakeups.clone());
                 tokio::spawn(async move {
                     let (_permit, _slots) = (permit, slots);
-                    let held: Vec<String> = batch.iter().filter(|s| leases.holds(s)).cloned().collect();
+                    let held: Vec<String> = batch.stacks.iter().filter(|s| leases.holds(s)).cloned().collect();
                     if !held.is_empty() {
                         shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                        let options = PassOptions { stacks: Some(held.clone()), ..PassOptions::default() };
+                        let options = PassOptions {
+                            stacks: Some(held.clone()),
+                            due_only: batch.due_only.clone(),
+                            ..PassOptions::default()
+                        };
                         match engine.pass(&options).await {
                             Ok(report) => {
                                 metrics.observe_pass(report.duration_ms as f64 / 1000.0);
@@ -451,7 +525,10 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                     metrics.add("steward_passes_total", &[("stack", stack)], 1.0);
                                     if report.unsettled.contains(stack) {
                                         // Transitional states and backoffs: look again soon.
-                                        queue.push_after(stack.clone(), Duration::from_secs(2));
+                                        queue.push_after(stack.clone(), Duration::from_secs(2), Need::Due);
+                                    }
+                                    if let Some(at) = report.wake_at.get(stack) {
+                                        wakeups.schedule(stack, *at, &queue);
                                     }
                                     leases.record_pass(stack, &at);
                                     shared
@@ -471,13 +548,13 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                                 "backoffMs": PASS_RETRY.as_millis() as u64 }),
                                     );
                                     metrics.add("steward_pass_errors_total", &[("stack", stack)], 1.0);
-                                    queue.push_after(stack.clone(), PASS_RETRY);
+                                    queue.push_after(stack.clone(), PASS_RETRY, Need::Full);
                                 }
                             }
                         }
                         shared.in_flight.fetch_sub(1, Ordering::Relaxed);
                     }
-                    for stack in &batch {
+                    for stack in &batch.stacks {
                         queue.done(stack);
                     }
                 });
@@ -591,18 +668,25 @@ mod tests {
 
     #[tokio::test]
     async fn the_queue_deduplicates_and_never_runs_a_stack_twice_at_once() {
+        let batch = |stacks: &[&str], due: &[&str]| {
+            Some(Batch {
+                stacks: stacks.iter().map(|s| s.to_string()).collect(),
+                due_only: due.iter().map(|s| s.to_string()).collect(),
+            })
+        };
         let q = WorkQueue::default();
         q.push("a");
         q.push("a");
-        q.push("b");
+        q.push_for("b", Need::Due);
         assert_eq!(q.len(), 2);
-        assert_eq!(q.pop_batch(1).await, Some(vec!["a".to_string()]));
-        q.push("a"); // while a runs: remembered, not queued
+        assert_eq!(q.pop_batch(1).await, batch(&["a"], &[]));
+        q.push_for("a", Need::Due); // while a runs: remembered, not queued
         assert_eq!(q.len(), 1);
-        q.push("c");
-        assert_eq!(q.pop_batch(8).await, Some(vec!["b".to_string(), "c".to_string()]));
+        q.push_for("c", Need::Due);
+        q.push("c"); // a full pass wins over a timer's
+        assert_eq!(q.pop_batch(8).await, batch(&["b", "c"], &["b"]));
         q.done("a");
-        assert_eq!(q.pop_batch(8).await, Some(vec!["a".to_string()]));
+        assert_eq!(q.pop_batch(8).await, batch(&["a"], &["a"]));
         q.close();
         assert_eq!(q.pop_batch(8).await, None);
     }

@@ -42,6 +42,21 @@ pub enum Hold {
     Backoff { until: String },
     /// The service throttled us; its calls are held this much longer.
     Throttled { remaining_ms: u64 },
+    /// Outside the heal window: drift is healed once it opens.
+    Window(ClosedWindow),
+}
+
+/// A heal window (`healWindow`) that is closed now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedWindow {
+    /// The window in words (`Mon,Tue 08:00-18:00 Europe/Berlin`).
+    pub window: String,
+    /// When it opens next (RFC 3339).
+    pub opens_at: String,
+    /// `missing: window`: a deleted object is made again only inside the window.
+    pub missing_waits: bool,
+    /// `changes: window`: desired-state changes are applied only inside the window.
+    pub changes_wait: bool,
 }
 
 /// Everything the decision depends on.
@@ -67,6 +82,8 @@ pub struct Facts<'a> {
     pub existed: bool,
     /// The spec's `ignoreChanges`: differences there are neither drift nor fixed.
     pub ignored: &'a [String],
+    /// The heal window that applies, when it is closed now.
+    pub closed_window: Option<ClosedWindow>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +151,8 @@ pub enum FieldAction {
     Report,
     /// Listed in `ignoreChanges`: shown, not drift, never fixed.
     Ignored,
+    /// Would be fixed, but the heal window is closed: fixed once it opens.
+    Deferred,
 }
 
 impl FieldAction {
@@ -144,6 +163,7 @@ impl FieldAction {
             FieldAction::Immutable => "immutable (set allowReplacement to replace the object)",
             FieldAction::Report => "report",
             FieldAction::Ignored => "ignored (ignoreChanges)",
+            FieldAction::Deferred => "deferred (heal window)",
         }
     }
 }
@@ -215,7 +235,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
             Some(Observed { state: ObjectState::Busy(state), .. }) => Verdict::Wait(WaitReason::Busy(state.clone())),
             Some(_) => Verdict::Delete,
         };
-        return (verdict, Vec::new());
+        return (hold_change(f, verdict), Vec::new());
     }
     let settling = match &f.resolution {
         Resolution::Resolved { settling } => settling,
@@ -230,19 +250,25 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         if !p.enforce {
             return (Verdict::Report, vec![FieldDrift { drift: missing, action: FieldAction::Report, change: false }]);
         }
-        // Gone after steward applied it: drift (cause deleted), healed by creating it again.
-        let gone = match f.existed {
-            true => vec![FieldDrift { drift: missing, action: FieldAction::Update, change: false }],
-            false => vec![],
+        // Gone after steward applied it: drift (cause deleted), healed by creating it again
+        // (outside the heal window only under `missing: window`).
+        let deferred = f.closed_window.as_ref().is_some_and(|w| w.missing_waits);
+        let gone = match (f.existed, deferred) {
+            (true, false) => vec![FieldDrift { drift: missing, action: FieldAction::Update, change: false }],
+            (true, true) => vec![FieldDrift { drift: missing, action: FieldAction::Deferred, change: false }],
+            (false, _) => vec![],
         };
         if !settling.is_empty() {
             return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), gone);
         }
-        return (Verdict::Create, gone);
+        return match f.existed {
+            true => (hold_missing(f, Verdict::Create), gone),
+            false => (hold_change(f, Verdict::Create), gone),
+        };
     };
     if !o.owned {
         if p.adopt && p.enforce {
-            return (Verdict::Adopt, vec![]);
+            return (hold_change(f, Verdict::Adopt), vec![]);
         }
         return (Verdict::Blocked(BlockReason::NotOwned(o.id.clone())), vec![]);
     }
@@ -250,7 +276,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         ObjectState::Busy(state) => return (Verdict::Wait(WaitReason::Busy(state.clone())), vec![]),
         // A failed object is of no use: it is made again (backoff spaces the attempts). Under
         // observe it is reported for a person.
-        ObjectState::Failed(state) if p.enforce => return (Verdict::Recreate(state.clone()), vec![]),
+        ObjectState::Failed(state) if p.enforce => return (hold_missing(f, Verdict::Recreate(state.clone())), vec![]),
         ObjectState::Failed(state) => return (Verdict::Blocked(BlockReason::Failed(state.clone())), vec![]),
         ObjectState::Ready => {}
     }
@@ -266,6 +292,12 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
                 Fix::Replace => FieldAction::Immutable,
             };
             let change = p.enforce && is_change(f.applied, f.current, f.version_moved, &d.field);
+            // Outside the heal window drift waits; changes wait only under `changes: window`.
+            let waits = f.closed_window.as_ref().is_some_and(|w| !change || w.changes_wait);
+            let action = match action {
+                FieldAction::Update | FieldAction::Replace if waits => FieldAction::Deferred,
+                action => action,
+            };
             FieldDrift { drift: d.clone(), action, change }
         })
         .collect();
@@ -278,10 +310,35 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         Verdict::Replace
     } else if has(FieldAction::Update) {
         Verdict::Update
+    } else if let (true, Some(window)) = (has(FieldAction::Deferred), &f.closed_window) {
+        let replace = drift.iter().any(|d| d.action == FieldAction::Deferred && d.drift.fix == Fix::Replace);
+        let then = if replace { Verdict::Replace } else { Verdict::Update };
+        Verdict::Wait(WaitReason::Held { hold: Hold::Window(window.clone()), then: Box::new(then) })
     } else {
         Verdict::Blocked(BlockReason::Immutable)
     };
     (verdict, drift)
+}
+
+/// A desired-state change (create, adopt, delete) outside the heal window: held only under
+/// `changes: window`.
+fn hold_change(f: &Facts, verdict: Verdict) -> Verdict {
+    hold_for_window(f.closed_window.as_ref().filter(|w| w.changes_wait), verdict)
+}
+
+/// Making a deleted or failed object again outside the heal window: held only under
+/// `missing: window`.
+fn hold_missing(f: &Facts, verdict: Verdict) -> Verdict {
+    hold_for_window(f.closed_window.as_ref().filter(|w| w.missing_waits), verdict)
+}
+
+fn hold_for_window(window: Option<&ClosedWindow>, verdict: Verdict) -> Verdict {
+    match window {
+        Some(w) if verdict.mutates() => {
+            Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.clone()), then: Box::new(verdict) })
+        }
+        _ => verdict,
+    }
 }
 
 /// Whether a difference on `field` is a change: the desired state moved away from what steward
@@ -428,6 +485,7 @@ impl Verdict {
                 let held = match hold {
                     Hold::Backoff { until } => format!("after a failure, retried at {until}"),
                     Hold::Throttled { remaining_ms } => format!("calls held {remaining_ms} ms after throttling"),
+                    Hold::Window(w) => format!("outside the heal window ({}): held until it opens at {}", w.window, w.opens_at),
                 };
                 format!("{} {held}", then.word())
             }
@@ -508,6 +566,7 @@ mod tests {
             version_moved: false,
             existed: false,
             ignored: &[],
+            closed_window: None,
         }
     }
 
@@ -776,5 +835,63 @@ mod tests {
         assert!(d.compared);
         let busy = object(true, ObjectState::Busy("modifying".into()));
         assert!(!decide(&facts(Some(&busy))).compared, "a busy object is not compared: no premature correction");
+    }
+
+    #[test]
+    fn outside_the_heal_window_drift_waits_and_changes_do_not() {
+        let ready = object(true, ObjectState::Ready);
+        let closed = |missing_waits, changes_wait| {
+            Some(ClosedWindow { window: "Mon 08:00-09:00 UTC".into(), opens_at: "T".into(), missing_waits, changes_wait })
+        };
+        let window_held = |w: &Option<ClosedWindow>, then: Verdict| {
+            Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.clone().unwrap()), then: Box::new(then) })
+        };
+        let w = closed(false, false);
+        let applied = json!({ "desiredCount": 1, "env": { "A": "x" } });
+        let current = json!({ "desiredCount": 2, "env": { "A": "x" } });
+        let with = |drift: Vec<Drift>, window: Option<ClosedWindow>| Facts {
+            drift,
+            applied: Some(&applied),
+            current: Some(&current),
+            closed_window: window,
+            ..facts(Some(&ready))
+        };
+        // Drift only: alerted as deferred, held until the window opens.
+        let d = decide(&with(vec![drift("env.A", Fix::InPlace)], w.clone()));
+        assert_eq!(d.verdict, window_held(&w, Verdict::Update));
+        assert_eq!(d.drift[0].action, FieldAction::Deferred);
+        assert!(d.verdict.differs() && d.fixable().is_empty());
+        assert!(d.verdict.reason().contains("held until it opens at T"), "{}", d.verdict.reason());
+        // A change beside drift: the change is applied now, the drift waits.
+        let d = decide(&with(vec![drift("desiredCount", Fix::InPlace), drift("env.A", Fix::InPlace)], w.clone()));
+        assert_eq!(d.verdict, Verdict::Update);
+        assert_eq!(d.fixable().iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["desiredCount"]);
+        // changes: window holds the change too.
+        let held_too = closed(false, true);
+        let d = decide(&with(vec![drift("desiredCount", Fix::InPlace)], held_too.clone()));
+        assert_eq!(d.verdict, window_held(&held_too, Verdict::Update));
+        // Replacement drift waits as a replacement.
+        let replaceable = Facts {
+            policy: Policy { allow_replacement: true, ..ENFORCE },
+            ..with(vec![drift("engine", Fix::Replace)], w.clone())
+        };
+        assert_eq!(decide(&replaceable).verdict, window_held(&w, Verdict::Replace));
+        // A deleted object is made again at once, unless missing: window.
+        let gone = Facts { existed: true, closed_window: w.clone(), ..facts(None) };
+        assert_eq!(decide(&gone).verdict, Verdict::Create);
+        let waits = closed(true, false);
+        let d = decide(&Facts { existed: true, closed_window: waits.clone(), ..facts(None) });
+        assert_eq!(d.verdict, window_held(&waits, Verdict::Create));
+        assert_eq!(d.drift[0].action, FieldAction::Deferred);
+        // A first creation and a deletion are changes: held only under changes: window.
+        assert_eq!(decide(&Facts { closed_window: w.clone(), ..facts(None) }).verdict, Verdict::Create);
+        let removed = Facts { removed: true, closed_window: held_too.clone(), ..facts(Some(&ready)) };
+        assert_eq!(decide(&removed).verdict, window_held(&held_too, Verdict::Delete));
+        // Observe-only and ignored fields are not touched by the window.
+        let observe = Facts { policy: OBSERVE, ..with(vec![drift("env.A", Fix::InPlace)], w.clone()) };
+        assert_eq!(decide(&observe).verdict, Verdict::Report);
+        // A backoff and a pause still come first.
+        let paused = Facts { paused: true, ..with(vec![drift("env.A", Fix::InPlace)], w.clone()) };
+        assert_eq!(decide(&paused).verdict.word(), "wait");
     }
 }

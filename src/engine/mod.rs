@@ -47,6 +47,9 @@ pub struct Engine {
     lookups: Lookups,
     /// Services that throttled us, and until when all calls to them wait.
     throttled: Mutex<HashMap<&'static str, Instant>>,
+    /// When each resource was last observed by this process (a resource's `resync` counts from
+    /// it; after a restart or a takeover everything is due).
+    observed_at: Mutex<HashMap<crate::manifest::ResourceKey, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Engine {
@@ -61,6 +64,7 @@ impl Engine {
             cache: Cache::default(),
             lookups: Lookups::default(),
             throttled: Mutex::default(),
+            observed_at: Mutex::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use super::resolve::Unresolved;
 use super::{Engine, ReconcileError};
 use crate::aws::{CallCounter, ErrorClass};
 use crate::kinds::{self, Kind};
+use crate::heal_window::HealWindow;
 use crate::manifest::references;
 use crate::manifest::{Manifest, ResourceKey};
 use crate::status::{Applied, DriftRecord, PendingChange, Phase, Status};
@@ -26,6 +27,10 @@ pub struct PassOptions {
     pub only: Option<(Kind, String)>,
     /// Observe and decide only: no AWS change, no status write, no event (`steward diff --live`).
     pub plan_only: bool,
+    /// Stacks of which only the resources that are due are observed (a timer's pass: the resync,
+    /// a resource's own `resync`, a heal window opening). Settled resources observed less than
+    /// their resync ago are left alone and keep their status; others are passed in full.
+    pub due_only: BTreeSet<String>,
 }
 
 /// What a plan-only pass decided for one resource (`diff --live`, a contract in the README).
@@ -77,6 +82,12 @@ pub struct PassReport {
     /// The outcomes by stack (`ready`, `drifted`, `failed`, `waiting`, `busy`), for /metrics.
     #[serde(skip)]
     pub by_stack: BTreeMap<String, BTreeMap<&'static str, usize>>,
+    /// Settled resources left alone in a `due_only` pass (counted by their status).
+    pub not_due: usize,
+    /// When each stack has something due next that the stack's own resync would not come to in
+    /// time: a resource's shorter `resync`, a heal window opening on deferred drift.
+    #[serde(skip)]
+    pub wake_at: BTreeMap<String, chrono::DateTime<chrono::Utc>>,
 }
 
 /// What one resource's reconcile came to, for the pass report.
@@ -87,6 +98,8 @@ pub(super) enum Outcome {
     Waiting,
     Failed,
     Drifted,
+    /// Drift held for the heal window: drifted, but nothing to look at before the window opens.
+    Deferred,
     Skipped,
 }
 
@@ -117,13 +130,39 @@ impl PassState {
             Outcome::Busy => Some((&mut self.report.busy, "busy")),
             Outcome::Waiting => Some((&mut self.report.waiting, "waiting")),
             Outcome::Failed => Some((&mut self.report.failed, "failed")),
-            Outcome::Drifted => Some((&mut self.report.drifted, "drifted")),
+            Outcome::Drifted | Outcome::Deferred => Some((&mut self.report.drifted, "drifted")),
             Outcome::Skipped => None,
         };
         if let Some((total, state)) = state {
             *total += 1;
             *self.report.by_stack.entry(stack.to_string()).or_default().entry(state).or_default() += 1;
         }
+    }
+
+    /// Something is due in `stack` at `at`: the earliest such time is the stack's wake-up.
+    fn wake(&mut self, stack: &str, at: chrono::DateTime<chrono::Utc>) {
+        let wake = self.report.wake_at.entry(stack.to_string()).or_insert(at);
+        *wake = (*wake).min(at);
+    }
+
+    /// A settled resource that is not due: what it was last time stands, for its dependents and
+    /// for the counts.
+    fn leave_alone(&mut self, r: &StoredResource, prev: &Status) {
+        let key = &r.manifest.key;
+        self.report.not_due += 1;
+        let exists = !r.deleted && (prev.phase == Phase::Ready || prev.condition("Ready"));
+        if exists {
+            self.present.insert(key.clone());
+            if prev.phase == Phase::Ready || prev.phase == Phase::Deferred {
+                self.ready.insert(key.clone());
+            }
+        }
+        let outcome = match prev.phase {
+            Phase::Ready => Outcome::Ready,
+            Phase::Deferred => Outcome::Deferred,
+            _ => Outcome::Skipped,
+        };
+        self.count(&key.stack, outcome);
     }
 
     /// What dependents may rely on: an owned object that exists (and is ready) this pass.
@@ -146,6 +185,8 @@ struct Item<'a> {
     resolution: Resolution,
     prev: Status,
     paused: bool,
+    /// The heal window that applies (the resource's own, else its stack's).
+    window: Option<HealWindow>,
 }
 
 /// Errors saying a network id steward passed does not exist (any longer).
@@ -181,6 +222,33 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 /// A stack's resync interval in seconds (a cron resync counts as the default, 60 s).
 fn resync_secs(stack_spec: &Json) -> u64 {
     stack_spec.get("resync").and_then(Json::as_str).and_then(crate::duration::parse_duration_secs).unwrap_or(60)
+}
+
+/// A resource's resync: its own `resync`, else its stack's, else 60 s. True when it is its own.
+fn resync_setting<'a>(spec: &'a Json, stack_spec: Option<&'a Json>) -> (&'a str, bool) {
+    match spec.get("resync").and_then(Json::as_str) {
+        Some(own) => (own, true),
+        None => (stack_spec.and_then(|s| s.get("resync")).and_then(Json::as_str).unwrap_or("60s"), false),
+    }
+}
+
+/// Whether a resource whose last observation was at `last` is due at `now`. A resource on its
+/// stack's resync may be early by a fifth of it (the resync timer has jitter); one with its own
+/// resync has its own wake-up, so a second of slack is enough.
+fn is_due(setting: (&str, bool), last: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(next) = crate::duration::next_due(setting.0, last) else { return true };
+    let slack = match setting.1 {
+        true => chrono::Duration::seconds(1),
+        false => (next - last) / 5,
+    };
+    next <= now + slack
+}
+
+/// A resource with nothing in progress: a timer's pass may leave it alone until it is due.
+fn is_quiet(r: &StoredResource, prev: &Status) -> bool {
+    (prev.phase.is_settled() || prev.phase == Phase::Deferred)
+        && prev.next_attempt_at.is_none()
+        && prev.observed_generation == r.version
 }
 
 fn policy_of(m: &Manifest) -> Policy {
@@ -274,6 +342,12 @@ impl Engine {
             .iter()
             .map(|level| level.iter().filter_map(|k| by_key.get(k).copied()).collect())
             .collect();
+        let stack_specs: HashMap<&str, &Json> = stored
+            .iter()
+            .filter(|r| r.manifest.key.kind == Kind::Stack)
+            .map(|r| (r.manifest.key.stack.as_str(), &r.manifest.spec))
+            .collect();
+        let now = chrono::Utc::now();
         let mut removed: Vec<&StoredResource> = stored.iter().filter(|r| r.deleted).collect();
         removed.sort_by_key(|r| std::cmp::Reverse(Kind::ALL.iter().position(|k| *k == r.manifest.key.kind)));
         levels.push(removed);
@@ -289,19 +363,37 @@ impl Engine {
                     level.iter().copied().filter(|r| r.manifest.key.kind == kind && in_scope(r)).collect();
                 let mut by_region: BTreeMap<String, Vec<Item>> = BTreeMap::new();
                 for r in of_kind {
+                    let key = &r.manifest.key;
                     let target = wanted(r) || kind == Kind::Stack;
-                    let prev = previous.get(&r.manifest.key).cloned().unwrap_or_default();
-                    let paused = r.paused || paused_stacks.contains(&r.manifest.key.stack);
+                    let prev = previous.get(key).cloned().unwrap_or_default();
+                    let paused = r.paused || paused_stacks.contains(&key.stack);
+                    let stack_spec = stack_specs.get(key.stack.as_str()).copied();
+                    let resync = resync_setting(&r.manifest.spec, stack_spec);
+                    let last = self.observed_at.lock().unwrap().get(key).copied();
+                    let not_due = kind != Kind::Stack
+                        && options.due_only.contains(&key.stack)
+                        && is_quiet(r, &prev)
+                        && last.is_some_and(|t| !is_due(resync, t, now));
+                    // A resource's own resync wakes its stack when it is next due.
+                    let observed = if not_due { last } else { Some(now) };
+                    if resync.1 && let Some(next) = observed.and_then(|t| crate::duration::next_due(resync.0, t)) {
+                        pass.wake(&key.stack, next);
+                    }
+                    if not_due {
+                        pass.leave_alone(r, &prev);
+                        continue;
+                    }
+                    let window = kind.ne(&Kind::Stack).then(|| crate::heal_window::effective(&r.manifest.spec, stack_spec)).flatten();
                     match self.resolve(r, &stored, &mut pass).await {
                         Ok((mut desired, settling)) => {
                             desired.memo = prev.memo.clone();
                             let resolution = Resolution::Resolved { settling };
-                            let item = Item { r, desired: Some(desired.clone()), resolution, prev, paused };
+                            let item = Item { r, desired: Some(desired.clone()), resolution, prev, paused, window };
                             by_region.entry(desired.region.clone()).or_default().push(item);
                         }
                         Err(_) if !target => {}
                         Err(Unresolved::Not(resolution)) => {
-                            let item = Item { r, desired: None, resolution, prev, paused };
+                            let item = Item { r, desired: None, resolution, prev, paused, window };
                             self.settle(kinds::adapter(kind), None, &item, None, &mut pass).await?;
                         }
                         Err(Unresolved::Failed(e)) => self.observe_failed(r, &prev, &e, &mut pass).await?,
@@ -333,7 +425,7 @@ impl Engine {
         self.events.emit(
             "pass_completed",
             json!({
-                "stacks": stacks, "resources": report.resources, "ready": report.ready, "drifted": report.drifted,
+                "stacks": stacks, "resources": report.resources, "notDue": report.not_due, "ready": report.ready, "drifted": report.drifted,
                 "corrected": report.corrected, "failed": report.failed, "waiting": report.waiting, "busy": report.busy,
                 "awsCalls": report.calls, "awsCallsFailed": report.failed_calls, "mutatingCalls": report.mutating_calls,
                 "durationMs": report.duration_ms,
@@ -422,6 +514,7 @@ impl Engine {
             version_moved: prev.observed_generation != 0 && prev.observed_generation < item.r.version,
             existed: prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&prev.phase),
             ignored: &ignored,
+            closed_window: closed_window(item.window.as_ref(), chrono::Utc::now()),
         };
         let decision = decide::decide(&facts);
         // A person approved replacing the object for exactly this drift (`steward approve`).
@@ -474,6 +567,12 @@ impl Engine {
             }
         }
         let outcome = self.carry_out(adapter, cx, item, observed, &decision).await?;
+        self.observed_at.lock().unwrap().insert(key.clone(), chrono::Utc::now());
+        if let Verdict::Wait(WaitReason::Held { hold: Hold::Window(w), .. }) = decision.verdict.unpaused()
+            && let Some(opens) = parse_time(&w.opens_at)
+        {
+            pass.wake(&key.stack, opens);
+        }
         pass.count(&key.stack, outcome);
         if decision.compared && !matches!(decision.verdict, Verdict::Paused(_)) {
             pass.report.corrected += corrected_fields(&item.prev, &decision).len();
@@ -625,6 +724,16 @@ impl Engine {
                 }
                 status.set("Synced", false, "Error", prev.last_error.clone().unwrap_or_default());
                 Outcome::Failed
+            }
+            Verdict::Wait(WaitReason::Held { hold: Hold::Window(_), .. }) => {
+                // Found and alerted (`action: deferred`); healed once the window opens.
+                status.phase = Phase::Deferred;
+                match observed {
+                    Some(_) => status.set("Ready", true, "Available", ""),
+                    None => status.set("Ready", false, "Missing", "the object does not exist"),
+                }
+                status.set("Synced", false, "Deferred", decision.verdict.reason());
+                Outcome::Deferred
             }
             Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. }) => {
                 status.phase = Phase::Waiting;
@@ -962,6 +1071,7 @@ async fn update_in_parts(
 fn event_action(action: FieldAction) -> String {
     match action {
         FieldAction::Ignored => "ignored".into(),
+        FieldAction::Deferred => "deferred".into(),
         FieldAction::Update | FieldAction::Replace => "correcting".into(),
         FieldAction::Report => "reported".into(),
         FieldAction::Immutable => "reported (immutable: set allowReplacement to replace the object)".into(),
@@ -1015,6 +1125,18 @@ fn drifted_fields(decision: &Decision) -> String {
 fn ignored_fields(decision: &Decision) -> String {
     let fields = decision.drift.iter().filter(|d| d.action == FieldAction::Ignored);
     fields.map(|d| d.drift.field.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The window as the decision sees it: None when there is none or it is open now.
+fn closed_window(window: Option<&HealWindow>, now: chrono::DateTime<chrono::Utc>) -> Option<decide::ClosedWindow> {
+    let w = window.filter(|w| !w.is_open(now))?;
+    let opens_at = w.next_open(now).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    Some(decide::ClosedWindow {
+        window: w.describe(),
+        opens_at: opens_at.unwrap_or_else(|| "never".into()),
+        missing_waits: w.missing_waits,
+        changes_wait: w.changes_wait,
+    })
 }
 
 /// The consent `steward approve` gives for replacing this resource's object for this drift.

@@ -1,7 +1,7 @@
-//! Stack: the settings every resource of a stack shares (region, VPC, tags, resync, parameters).
+//! Stack: the settings every resource of a stack shares (region, VPC, tags, parameters; its
+//! `resync` and `healWindow` are the defaults of its resources).
 
 use super::{GENERIC_NAME, KindDef};
-use crate::duration::parse_duration_secs;
 use crate::manifest::schema::*;
 use serde_json::Value as Json;
 
@@ -14,12 +14,6 @@ pub const REGION: StrRule = StrRule {
             && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
             && parts.last().is_some_and(|p| p.parse::<u8>().is_ok())
     },
-};
-
-/// `60s`, `5m`, `1h`, or a six-field cron expression (`0 */5 * * * *`).
-pub const RESYNC: StrRule = StrRule {
-    expected: "a duration from 10s to 24h (like 60s, 5m, 1h) or a 6-field cron expression",
-    check: |s| parse_duration_secs(s).is_some_and(|d| (10..=86_400).contains(&d)) || is_cron(s),
 };
 
 pub const PARAM_NAME: StrRule = StrRule {
@@ -38,7 +32,6 @@ pub fn definition() -> KindDef {
             req("vpc", Shape::Selector { id_prefix: "vpc-" }),
             opt("defaultTags", tags()),
             opt("tagPolicy", Shape::Enum(&["merge", "exact"])),
-            opt("resync", string(RESYNC)),
             opt("params", dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50)),
         ],
         outputs: &["vpcId"],
@@ -57,11 +50,6 @@ fn check(spec: &Json, c: &mut Checker) {
             }
         }
     }
-}
-
-fn is_cron(s: &str) -> bool {
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    fields.len() == 6 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?".contains(c)))
 }
 
 // ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----

@@ -355,6 +355,7 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
     if let Some(spec) = &spec {
         (def.check)(spec, &mut checker);
         check_ignored_paths(kind, spec, &mut checker);
+        check_heal_window(spec, &mut checker);
         let size = spec.to_string().len();
         if size > MAX_SPEC_BYTES {
             checker.error(
@@ -408,6 +409,15 @@ fn check_ignored_paths(kind: Kind, spec: &Json, checker: &mut Checker) {
         } else if first == "*" || !fields.iter().any(|f| crate::engine::decide::segment_matches(first, f)) {
             checker.error_at(&at, format!("no field {first:?} in a {kind}; expected one of {}", fields.join(", ")));
         }
+    }
+}
+
+/// How a `healWindow`'s fields go together (each field's own rule is checked by the schema).
+fn check_heal_window(spec: &Json, checker: &mut Checker) {
+    let Some(window) = spec.get("healWindow") else { return };
+    if let Err(e) = crate::heal_window::HealWindow::from_spec(window) {
+        let at = if e.field.is_empty() { "healWindow".to_string() } else { format!("healWindow.{}", e.field) };
+        checker.error_at(&at, e.message);
     }
 }
 

@@ -366,6 +366,56 @@ pub const FIELD_PATH: StrRule = StrRule {
     },
 };
 
+/// `60s`, `5m`, `1h`, or a six-field cron expression (`0 */5 * * * *`).
+pub const RESYNC: StrRule = StrRule {
+    expected: "a duration from 10s to 24h (like 60s, 5m, 1h) or a 6-field cron expression",
+    check: |s| {
+        crate::duration::parse_duration_secs(s).is_some_and(|d| (10..=86_400).contains(&d))
+            || crate::heal_window::parse_cron(s).is_some()
+    },
+};
+
+const DAYS: StrRule = StrRule {
+    expected: "a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun) or a range like Mon-Fri",
+    check: |s| crate::heal_window::parse_days(s).is_some(),
+};
+
+const CLOCK: StrRule =
+    StrRule { expected: "a time like 08:00 (00:00 to 24:00)", check: |s| crate::heal_window::parse_clock(s).is_some() };
+
+const TIME_ZONE: StrRule = StrRule {
+    expected: "an IANA time zone like Europe/Berlin, America/New_York or UTC",
+    check: |s| crate::heal_window::parse_time_zone(s).is_some(),
+};
+
+const CRON: StrRule = StrRule {
+    expected: "a 6-field cron expression that matches (seconds first, like \"0 0 22 * * Sat\")",
+    check: |s| crate::heal_window::parse_cron(s).is_some(),
+};
+
+const WINDOW_LENGTH: StrRule = StrRule {
+    expected: "a duration from 1m to 168h (like 30m, 4h)",
+    check: |s| crate::duration::parse_duration_secs(s).is_some_and(|d| (60..=7 * 86_400).contains(&d)),
+};
+
+/// What else waits for a heal window: `immediate` (the default) or `window`.
+pub const WINDOW_HOLDS: &[&str] = &["immediate", "window"];
+
+/// `healWindow`: days with start and end in a time zone, or a cron with a duration (see
+/// `heal_window.rs`, which checks how the fields go together).
+pub fn heal_window() -> Shape {
+    Shape::Struct(vec![
+        opt("days", list(string(DAYS), 1, 7)),
+        opt("start", string(CLOCK)),
+        opt("end", string(CLOCK)),
+        opt("timeZone", string(TIME_ZONE)),
+        opt("cron", string(CRON)),
+        opt("duration", string(WINDOW_LENGTH)),
+        opt("missing", Shape::Enum(WINDOW_HOLDS)),
+        opt("changes", Shape::Enum(WINDOW_HOLDS)),
+    ])
+}
+
 /// Fields every kind accepts, appended to its own.
 pub fn common_fields() -> Vec<Field> {
     vec![
@@ -374,6 +424,8 @@ pub fn common_fields() -> Vec<Field> {
         opt("adopt", Shape::Bool),
         opt("allowReplacement", Shape::Bool),
         opt("ignoreChanges", list(string(FIELD_PATH), 1, 50)),
+        opt("resync", string(RESYNC)),
+        opt("healWindow", heal_window()),
     ]
 }
 

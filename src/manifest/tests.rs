@@ -108,7 +108,7 @@ fn unknown_spec_fields_wrong_types_and_ranges_are_all_reported() {
             "f.yaml:14: CacheCluster/redis: spec.engineVersion: expected one of 6.0, 6.2, 7.0, 7.1, 7.2, 8.0, 8.1, got a number",
             "f.yaml:15: CacheCluster/redis: spec.nodeType: expected a node type such as cache.t4g.micro, got \"t4g.micro\"",
             "f.yaml:16: CacheCluster/redis: spec.port: expected an integer from 1024 to 65535, got 80",
-            "f.yaml:18: CacheCluster/redis: spec.colour: unknown field; expected one of engine, engineVersion, nodeType, numCacheNodes, port, parameterGroup, subnetGroup, securityGroups, tags, managementPolicy, deletionPolicy, adopt, allowReplacement, ignoreChanges",
+            "f.yaml:18: CacheCluster/redis: spec.colour: unknown field; expected one of engine, engineVersion, nodeType, numCacheNodes, port, parameterGroup, subnetGroup, securityGroups, tags, managementPolicy, deletionPolicy, adopt, allowReplacement, ignoreChanges, resync, healWindow",
         ]
     );
 }
