@@ -116,13 +116,19 @@ impl HealWindow {
                 };
                 let (start, end) = (clock("start")?, clock("end")?);
                 if start == end {
-                    return Err(error("end", "equals start: the window would never open (leave healWindow out to heal at any time)"));
+                    return Err(error(
+                        "end",
+                        "equals start: the window would never open (leave healWindow out to heal at any time)",
+                    ));
                 }
                 let mut days = [v.get("days").is_none(); 7];
                 for (i, item) in v.get("days").and_then(Json::as_array).into_iter().flatten().enumerate() {
                     let s = item.as_str().unwrap_or_default();
                     let covered = parse_days(s).ok_or_else(|| {
-                        error(&format!("days[{i}]"), format!("expected a day like Mon or a range like Mon-Fri, got {s:?}"))
+                        error(
+                            &format!("days[{i}]"),
+                            format!("expected a day like Mon or a range like Mon-Fri, got {s:?}"),
+                        )
                     })?;
                     covered.into_iter().for_each(|d| days[d] = true);
                 }
@@ -133,7 +139,12 @@ impl HealWindow {
                     return Err(error("cron", "required with duration; expected a 6-field cron expression"));
                 };
                 let cron = parse_cron(expr).ok_or_else(|| {
-                    error("cron", format!("expected a 6-field cron expression that matches (like \"0 0 22 * * Sat\"), got {expr:?}"))
+                    error(
+                        "cron",
+                        format!(
+                            "expected a 6-field cron expression that matches (like \"0 0 22 * * Sat\"), got {expr:?}"
+                        ),
+                    )
                 })?;
                 let Some(span) = text("duration") else {
                     return Err(error("duration", "required with cron; expected a duration like 2h"));
@@ -145,8 +156,13 @@ impl HealWindow {
             }
         };
         let waits = |f: &str| text(f) == Some("window");
-        let mut window =
-            HealWindow { schedule, tz, missing_waits: waits("missing"), changes_wait: waits("changes"), text: String::new() };
+        let mut window = HealWindow {
+            schedule,
+            tz,
+            missing_waits: waits("missing"),
+            changes_wait: waits("changes"),
+            text: String::new(),
+        };
         window.text = window.describe();
         Ok(window)
     }
@@ -166,9 +182,9 @@ impl HealWindow {
                     (days[today] && time >= *start) || (days[yesterday] && time < *end)
                 }
             }
-            Schedule::Cron { cron, duration } => cron
-                .find_previous_occurrence(&local, true)
-                .is_ok_and(|opened| local < opened + *duration),
+            Schedule::Cron { cron, duration } => {
+                cron.find_previous_occurrence(&local, true).is_ok_and(|opened| local < opened + *duration)
+            }
         }
     }
 
@@ -188,9 +204,7 @@ impl HealWindow {
                 })?;
                 (days[day] && opens > local).then(|| opens.with_timezone(&Utc))
             }),
-            Schedule::Cron { cron, .. } => {
-                cron.find_next_occurrence(&local, false).ok().map(|t| t.with_timezone(&Utc))
-            }
+            Schedule::Cron { cron, .. } => cron.find_next_occurrence(&local, false).ok().map(|t| t.with_timezone(&Utc)),
         }
     }
 

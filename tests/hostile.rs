@@ -206,6 +206,66 @@ fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             "password is a secret: its drift is always healed, never ignored",
         ),
         (
+            "heal window in a time zone that does not exist",
+            s(cluster("{healWindow: {start: \"08:00\", end: \"18:00\", timeZone: Mars/Olympus}}")),
+            "spec.healWindow.timeZone: expected an IANA time zone like Europe/Berlin",
+        ),
+        (
+            "heal window with a time of day that does not exist",
+            s(cluster("{healWindow: {start: \"25:00\", end: \"18:00\"}}")),
+            "spec.healWindow.start: expected a time like 08:00",
+        ),
+        (
+            "heal window with a day that does not exist",
+            s(cluster("{healWindow: {days: [Mon-Fry], start: \"08:00\", end: \"18:00\"}}")),
+            "spec.healWindow.days[0]: expected a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun) or a range like Mon-Fri",
+        ),
+        (
+            "heal window that never opens",
+            s(cluster("{healWindow: {start: \"08:00\", end: \"08:00\"}}")),
+            "spec.healWindow.end: equals start",
+        ),
+        (
+            "heal window with a start and no end",
+            s(cluster("{healWindow: {start: \"08:00\"}}")),
+            "spec.healWindow.end: required with days or start/end",
+        ),
+        (
+            "heal window cron of five fields",
+            s(cluster("{healWindow: {cron: \"0 22 * * Sat\", duration: 4h}}")),
+            "spec.healWindow.cron: expected a 6-field cron expression",
+        ),
+        (
+            "heal window cron that never matches",
+            s(cluster("{healWindow: {cron: \"0 0 0 30 2 *\", duration: 4h}}")),
+            "spec.healWindow.cron: expected a 6-field cron expression that matches",
+        ),
+        (
+            "heal window cron without a duration",
+            s(cluster("{healWindow: {cron: \"0 0 22 * * Sat\"}}")),
+            "spec.healWindow.duration: required with cron",
+        ),
+        (
+            "heal window of a month",
+            s(cluster("{healWindow: {cron: \"0 0 22 * * Sat\", duration: 720h}}")),
+            "spec.healWindow.duration: expected a duration from 1m to 168h",
+        ),
+        (
+            "heal window both ways at once",
+            s(cluster("{healWindow: {cron: \"0 0 22 * * Sat\", duration: 4h, start: \"08:00\", end: \"09:00\"}}")),
+            "spec.healWindow: expected either start and end (with days) or cron and duration, not both",
+        ),
+        (
+            "heal window with an unknown hold",
+            s(cluster("{healWindow: {start: \"08:00\", end: \"09:00\", missing: later}}")),
+            "spec.healWindow.missing: expected one of immediate, window",
+        ),
+        (
+            "resync of a resource too short",
+            s(cluster("{resync: 1s}")),
+            "spec.resync: expected a duration from 10s to 24h",
+        ),
+        (
             "bad ARN",
             s(format!(
                 "{STACK}apiVersion: steward/v1\nkind: AppRunnerService\nmetadata: {{name: web1, stack: s}}\nspec: {{image: {{identifier: i, repositoryType: ECR_PUBLIC}}, instance: {{cpu: 1024, memory: 2048, instanceRole: \"role/admin\"}}}}\n"

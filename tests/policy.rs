@@ -1,12 +1,13 @@
 //! Drift policy (issue #19): fields listed in `ignoreChanges` are shown but neither drift nor
-//! healed; `steward accept` makes a change someone made on purpose the desired state.
+//! healed; `steward accept` makes a change someone made on purpose the desired state; drift
+//! outside a heal window waits for it; a resource's own `resync` sets its pace.
 
 mod common;
 
 use common::live::{Live, named};
 use common::replace_in;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn worker_count(live: &Live) -> i32 {
     live.worker().0.desired_count()
@@ -153,4 +154,102 @@ fn a_replacement_waits_for_approve_and_the_consent_is_for_that_object_only() {
     let nothing = live.world.run(&["approve", "EcsService/mentor-match-worker"]);
     assert_eq!(nothing.code(), 1);
     assert!(nothing.stderr().contains("nothing to approve"), "{}", nothing.stderr());
+}
+
+/// Scales the worker by hand, as someone in the console would.
+fn scale_worker(live: &Live, count: i32) {
+    let ecs = live.ecs();
+    let update = ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(count);
+    live.block(update.send()).unwrap();
+}
+
+/// The daemon's `drift_detected` events for the worker's desiredCount.
+fn worker_drifts(daemon: &common::Daemon) -> Vec<Value> {
+    named(&daemon.events(), "drift_detected")
+        .into_iter()
+        .filter(|e| e["kind"] == "EcsService" && e["field"] == "desiredCount")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_resource_with_its_own_10s_resync_in_a_10_minute_stack_is_healed_within_it_and_nothing_else_is_read() {
+    let live = Live::prepared();
+    let dir = live.apply_with_resync("10m");
+    replace_in(&dir.join("worker.yaml"), "  desiredCount: 1\n", "  desiredCount: 1\n  resync: 10s\n");
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    let daemon = live.world.daemon("a", &[]);
+    common::eventually("the stack converges", Duration::from_secs(180), || live.is_converged());
+    // The passes that follow a change up (2 s apart while something is unsettled) end first.
+    std::thread::sleep(Duration::from_secs(5));
+    let caches = daemon.calls("ElastiCache", "DescribeCacheClusters");
+    let services = daemon.calls("ECS", "DescribeServices");
+    assert!(caches > 0 && services > 0, "{caches} {services}");
+
+    scale_worker(&live, 3);
+    let changed = Instant::now();
+    common::eventually("the worker is healed on its own resync", Duration::from_secs(60), || {
+        !worker_drifts(&daemon).is_empty() && worker_count(&live) == 1
+    });
+    let took = changed.elapsed();
+    assert!(took < Duration::from_secs(40), "healed after {took:?}, far sooner than the stack's 10 minutes");
+    // Only the worker was due: the cache cluster was not read again in the meantime.
+    assert_eq!(daemon.calls("ElastiCache", "DescribeCacheClusters"), caches, "nothing else is read");
+    assert!(daemon.calls("ECS", "DescribeServices") >= services + 2);
+    let passes = named(&daemon.events(), "pass_completed").into_iter().cloned().collect::<Vec<_>>();
+    let timer_pass = passes.iter().rev().find(|p| p["notDue"].as_u64().unwrap_or(0) > 0);
+    assert!(timer_pass.is_some_and(|p| p["resources"].as_u64() > p["notDue"].as_u64()), "{passes:?}");
+}
+
+#[test]
+fn drift_outside_the_heal_window_is_alerted_as_deferred_and_healed_when_the_window_opens() {
+    use chrono::Timelike;
+    let live = Live::prepared();
+    let dir = live.apply_with_resync("10m");
+    let daemon = live.world.daemon("a", &[]);
+    common::eventually("the stack converges", Duration::from_secs(180), || live.is_converged());
+    std::thread::sleep(Duration::from_secs(5));
+
+    // Someone scales the worker; then a window is set that opens a minute from now, written in a
+    // time zone half an hour off UTC. The change of desired state brings a pass, which finds the
+    // drift; with the resync at 10 minutes only the window's own wake-up can heal it.
+    scale_worker(&live, 3);
+    let opens = (chrono::Utc::now() + chrono::Duration::seconds(60)).with_nanosecond(0).unwrap();
+    let local = opens.with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap());
+    let cron = format!("{} {} {} * * *", local.second(), local.minute(), local.hour());
+    let window = format!("  healWindow: {{cron: \"{cron}\", duration: 10m, timeZone: Asia/Kolkata}}\n");
+    replace_in(&dir.join("worker.yaml"), "  desiredCount: 1\n", &format!("  desiredCount: 1\n{window}"));
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    common::eventually("the drift is alerted as deferred", Duration::from_secs(30), || {
+        !worker_drifts(&daemon).is_empty()
+    });
+    let alert = &worker_drifts(&daemon)[0];
+    assert_eq!(alert["action"], "deferred", "{alert}");
+    assert_eq!((alert["desired"].as_i64(), alert["actual"].as_i64()), (Some(1), Some(3)));
+    assert!(chrono::Utc::now() < opens, "the window opened before the drift was seen; the test ran too slowly");
+    assert_eq!(worker_count(&live), 3, "not healed outside the window");
+    let status = live.status("EcsService/mentor-match-worker");
+    assert_eq!(status["phase"], "Deferred", "{status}");
+    let opens_at = opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(status.to_string().contains(&format!("held until it opens at {opens_at}")), "{status}");
+    let (code, plan) = live.plan();
+    assert_eq!(code, 2);
+    let worker = plan.iter().find(|e| e["kind"] == "EcsService").unwrap();
+    assert_eq!(worker["verdict"], "wait", "{worker}");
+    assert!(worker["drift"][0]["action"].as_str().unwrap().starts_with("deferred"), "{worker}");
+    let passes_while_deferred = named(&daemon.events(), "pass_completed").len();
+
+    common::eventually("the worker is healed once the window opens", Duration::from_secs(120), || {
+        worker_count(&live) == 1
+    });
+    let healed = chrono::Utc::now();
+    assert!(healed >= opens, "healed at {healed}, before the window opened at {opens}");
+    common::eventually("the correction is told", Duration::from_secs(30), || {
+        named(&daemon.events(), "drift_corrected").iter().any(|e| e["kind"] == "EcsService")
+    });
+    assert_eq!(worker_drifts(&daemon).len(), 1, "one alert for the occurrence, none when the window opens");
+    let events = daemon.events();
+    let passes = named(&events, "pass_completed");
+    let before_heal = passes.iter().skip(passes_while_deferred).filter(|p| p["mutatingCalls"] == 0).count();
+    assert!(before_heal <= 1, "no passes while the window is shut: {passes:?}");
 }

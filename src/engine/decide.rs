@@ -485,7 +485,9 @@ impl Verdict {
                 let held = match hold {
                     Hold::Backoff { until } => format!("after a failure, retried at {until}"),
                     Hold::Throttled { remaining_ms } => format!("calls held {remaining_ms} ms after throttling"),
-                    Hold::Window(w) => format!("outside the heal window ({}): held until it opens at {}", w.window, w.opens_at),
+                    Hold::Window(w) => {
+                        format!("outside the heal window ({}): held until it opens at {}", w.window, w.opens_at)
+                    }
                 };
                 format!("{} {held}", then.word())
             }
@@ -841,7 +843,12 @@ mod tests {
     fn outside_the_heal_window_drift_waits_and_changes_do_not() {
         let ready = object(true, ObjectState::Ready);
         let closed = |missing_waits, changes_wait| {
-            Some(ClosedWindow { window: "Mon 08:00-09:00 UTC".into(), opens_at: "T".into(), missing_waits, changes_wait })
+            Some(ClosedWindow {
+                window: "Mon 08:00-09:00 UTC".into(),
+                opens_at: "T".into(),
+                missing_waits,
+                changes_wait,
+            })
         };
         let window_held = |w: &Option<ClosedWindow>, then: Verdict| {
             Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.clone().unwrap()), then: Box::new(then) })

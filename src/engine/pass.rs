@@ -8,8 +8,8 @@ use super::decide::{Verdict, WaitReason};
 use super::resolve::Unresolved;
 use super::{Engine, ReconcileError};
 use crate::aws::{CallCounter, ErrorClass};
-use crate::kinds::{self, Kind};
 use crate::heal_window::HealWindow;
+use crate::kinds::{self, Kind};
 use crate::manifest::references;
 use crate::manifest::{Manifest, ResourceKey};
 use crate::status::{Applied, DriftRecord, PendingChange, Phase, Status};
@@ -369,21 +369,28 @@ impl Engine {
                     let paused = r.paused || paused_stacks.contains(&key.stack);
                     let stack_spec = stack_specs.get(key.stack.as_str()).copied();
                     let resync = resync_setting(&r.manifest.spec, stack_spec);
+                    let window = (kind != Kind::Stack)
+                        .then(|| crate::heal_window::effective(&r.manifest.spec, stack_spec))
+                        .flatten();
+                    // Deferred drift is due once its window has opened.
+                    let window_opened = prev.phase == Phase::Deferred && window.as_ref().is_none_or(|w| w.is_open(now));
                     let last = self.observed_at.lock().unwrap().get(key).copied();
                     let not_due = kind != Kind::Stack
                         && options.due_only.contains(&key.stack)
                         && is_quiet(r, &prev)
+                        && !window_opened
                         && last.is_some_and(|t| !is_due(resync, t, now));
                     // A resource's own resync wakes its stack when it is next due.
                     let observed = if not_due { last } else { Some(now) };
-                    if resync.1 && let Some(next) = observed.and_then(|t| crate::duration::next_due(resync.0, t)) {
+                    if resync.1
+                        && let Some(next) = observed.and_then(|t| crate::duration::next_due(resync.0, t))
+                    {
                         pass.wake(&key.stack, next);
                     }
                     if not_due {
                         pass.leave_alone(r, &prev);
                         continue;
                     }
-                    let window = kind.ne(&Kind::Stack).then(|| crate::heal_window::effective(&r.manifest.spec, stack_spec)).flatten();
                     match self.resolve(r, &stored, &mut pass).await {
                         Ok((mut desired, settling)) => {
                             desired.memo = prev.memo.clone();
