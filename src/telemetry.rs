@@ -190,7 +190,9 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
     };
     let what = match line.get("event")?.as_str()? {
         "drift_detected" if text("field") == "(existence)" && text("cause") == "deleted" => {
-            format!("drift   {target}  deleted → recreating{by}")
+            let then =
+                if text("action") == "deferred" { "made again when the heal window opens" } else { "recreating" };
+            format!("drift   {target}  deleted → {then}{by}")
         }
         "drift_detected" => {
             let sets = match (line.get("added"), line.get("removed")) {
