@@ -2,8 +2,8 @@
 //! made by another principal through the fault proxy, which plays CloudTrail and puts an "AWS API
 //! Call via CloudTrail" event on moto's EventBridge for each write, reach steward through the SQS
 //! queue `bootstrap/local-events.py` makes, are healed within seconds, and their alerts name who
-//! made them. steward's own heal calls are recognised and cause no pass; a malformed message and
-//! a queue that fails for a while are survived.
+//! made them. steward's own heal calls are recognised and cause no pass; a malformed message, an
+//! event about nothing steward manages and a queue that fails for a while are survived.
 
 mod common;
 
@@ -163,6 +163,26 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
     let sqs = aws_sdk_sqs::Client::new(&live.sdk);
     live.block(sqs.send_message().queue_url(&queue).message_body("not an event").send()).unwrap();
     eventually("the malformed message is counted", MINUTE, || counter(&metrics(), "unparseable") == 1);
+    // An event about something steward does not manage is counted as unmapped and deleted.
+    let unmapped_before = counter(&metrics(), "unmapped");
+    let unknown = serde_json::json!({
+        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2", "account": live.world.account.id, "time": "2026-12-01T12:00:00Z", "region": common::REGION,
+        "resources": [], "detail": { "eventName": "RunInstances", "eventSource": "ec2.amazonaws.com",
+            "userIdentity": { "type": "IAMUser", "arn": format!("arn:aws:iam::{}:user/bob", live.world.account.id) },
+            "requestParameters": { "instanceType": "t3.micro", "imageId": "ami-0123456789abcdef0" } }
+    });
+    live.block(sqs.send_message().queue_url(&queue).message_body(unknown.to_string()).send()).unwrap();
+    eventually("the unknown event is counted", MINUTE, || counter(&metrics(), "unmapped") == unmapped_before + 1);
+    eventually("and deleted from the queue", MINUTE, || {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+        let out = live.block(attributes.send()).unwrap();
+        out.attributes().is_some_and(|a| a.values().all(|v| v == "0"))
+    });
     proxy.add_fault(
         serde_json::json!({ "service": "sqs", "operation": "ReceiveMessage", "fault": "internal", "count": 6 }),
     );
@@ -204,6 +224,11 @@ fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_t
         drifts(&holder, "EcsService").iter().any(|e| e["field"] == "desiredCount")
             && live.worker().0.desired_count() == 1
     });
+    // Who made the change came along with the nudge.
+    let alert = drifts(&holder, "EcsService").into_iter().find(|e| e["field"] == "desiredCount").unwrap();
+    let person_arn = format!("arn:aws:sts::{}:assumed-role/{PERSON_ROLE}/alice", live.world.account.id);
+    assert_eq!(alert["actor"]["principal"], person_arn.as_str(), "{alert}");
+    assert_eq!(alert["actor"]["eventName"], "UpdateService", "{alert}");
     let metrics = common::http_text("GET", &format!("{}/metrics", standby.http), "").unwrap_or_default();
     assert_eq!(counter(&metrics, "mapped"), 1, "{metrics}");
     assert!(named(&standby.events(), "drift_detected").is_empty(), "the standby acts on nothing: it holds no lease");

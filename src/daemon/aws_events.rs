@@ -17,7 +17,7 @@ use crate::engine::actors::Actors;
 use crate::manifest::ResourceKey;
 use crate::store::Store;
 use serde_json::{Value as Json, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -111,7 +111,7 @@ impl Listener {
                     Err(_) => {}
                 }
             }
-            let mut stacks = BTreeSet::new();
+            let mut stacks: BTreeMap<String, Vec<(ResourceKey, Json)>> = BTreeMap::new();
             for m in &messages {
                 match serde_json::from_str::<Json>(m.body().unwrap_or_default()) {
                     Ok(event) if event.get("detail").is_some() && event.get("source").is_some() => {
@@ -128,7 +128,7 @@ impl Listener {
                         let actor = actor_of(&event);
                         for key in keys {
                             self.actors.note(&key, actor.clone());
-                            stacks.insert(key.stack.clone());
+                            stacks.entry(key.stack.clone()).or_default().push((key, actor.clone()));
                         }
                     }
                     _ => {
@@ -141,10 +141,10 @@ impl Listener {
                 }
             }
             // Events for one stack that arrive together share one pass.
-            for stack in &stacks {
+            for (stack, actors) in &stacks {
                 if self.leases.holds(stack) {
                     self.work.push(stack);
-                } else if let Err(e) = self.store.nudge(stack).await {
+                } else if let Err(e) = self.store.nudge(stack, actors).await {
                     tracing::warn!(stack = %stack, error = %e, "cannot tell the stack's holder about an event; the resync will see it");
                 }
             }

@@ -439,8 +439,15 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
 
     // Fast path: one read per poll tells whether anything changed anywhere.
     let watch_task = {
-        let (leases, store, queue, resync, stopping, poll) =
-            (leases.clone(), store.clone(), queue.clone(), resync.clone(), stopping.clone(), config.poll_interval);
+        let (leases, store, queue, resync, stopping, poll, actors) = (
+            leases.clone(),
+            store.clone(),
+            queue.clone(),
+            resync.clone(),
+            stopping.clone(),
+            config.poll_interval,
+            engine.actors.clone(),
+        );
         tokio::spawn(async move {
             let mut counter = None;
             let mut stamps: HashMap<String, (u64, u64)> = HashMap::new();
@@ -455,6 +462,11 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                             let before = stamps.insert(stack.clone(), stamp);
                             if before == Some(stamp) {
                                 continue;
+                            }
+                            // Who made the changes another replica was told of, for the alerts.
+                            for (key, actor, at) in meta.actors {
+                                let age = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+                                actors.note_aged(&key, actor, age);
                             }
                             queue.push(stack);
                             if before.map(|(generation, _)| generation) != Some(stamp.0) {

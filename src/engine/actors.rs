@@ -16,9 +16,18 @@ pub struct Actors(Mutex<HashMap<ResourceKey, (Instant, Json)>>);
 
 impl Actors {
     pub fn note(&self, key: &ResourceKey, actor: Json) {
+        self.note_aged(key, actor, Duration::ZERO);
+    }
+
+    /// An actor another replica noted `age` ago (handed over with a nudge through the store).
+    /// A later note of the same resource is kept over an earlier one.
+    pub fn note_aged(&self, key: &ResourceKey, actor: Json, age: Duration) {
+        let Some(at) = Instant::now().checked_sub(age).filter(|_| age < RECENT) else { return };
         let mut known = self.0.lock().unwrap();
         known.retain(|_, (at, _)| at.elapsed() < RECENT);
-        known.insert(key.clone(), (Instant::now(), actor));
+        if known.get(key).is_none_or(|(earlier, _)| *earlier <= at) {
+            known.insert(key.clone(), (at, actor));
+        }
     }
 
     /// The actor of the latest event on `key`, if it arrived recently.

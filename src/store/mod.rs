@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use items::{Item, n, s};
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -179,14 +179,27 @@ impl Store {
 
     /// Asks the replica holding `stack` for a pass (an AWS event arrived at another replica):
     /// the stack's nudge count and the change counter move, which the holder's fast path reads.
-    pub async fn nudge(&self, stack: &str) -> Result<()> {
-        let update = Update::builder()
+    pub async fn nudge(&self, stack: &str, actors: &[(ResourceKey, Json)]) -> Result<()> {
+        // Who made each change goes along (one attribute per resource, the latest event's), so
+        // that the holder's alert names them too.
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(&stack_pk(stack)))
             .key("sk", s("META"))
-            .update_expression("ADD nudges :one")
-            .expression_attribute_values(":one", n(1))
-            .build()?;
+            .expression_attribute_values(":one", n(1));
+        let mut sets = Vec::new();
+        for (i, (key, actor)) in actors.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#a{i}"), format!("{ACTOR_PREFIX}{}#{}", key.kind, key.name))
+                .expression_attribute_values(format!(":a{i}"), s(&json!({ "actor": actor, "at": at }).to_string()));
+            sets.push(format!("#a{i} = :a{i}"));
+        }
+        let expression = match sets.is_empty() {
+            true => "ADD nudges :one".to_string(),
+            false => format!("SET {} ADD nudges :one", sets.join(", ")),
+        };
+        let update = update.update_expression(expression).build()?;
         let tx =
             vec![TransactWriteItem::builder().update(update).build(), self.counter_bump(&BTreeSet::from([stack]))?];
         self.db
@@ -202,10 +215,17 @@ impl Store {
     /// count (AWS events another replica received).
     pub async fn stack_meta(&self, stack: &str) -> Result<StackMeta> {
         let item = self.get_item(&stack_pk(stack), "META").await?.map(Item);
-        Ok(item.map_or(StackMeta::default(), |i| StackMeta {
-            generation: i.u64("generation"),
-            paused: i.bool("paused"),
-            nudges: i.u64("nudges"),
+        Ok(item.map_or(StackMeta::default(), |i| {
+            let actors =
+                i.0.iter()
+                    .filter_map(|(name, value)| {
+                        let (kind, name) = name.strip_prefix(ACTOR_PREFIX)?.split_once('#')?;
+                        let noted: Json = serde_json::from_str(value.as_s().ok()?).ok()?;
+                        let at = chrono::DateTime::parse_from_rfc3339(noted["at"].as_str()?).ok()?.to_utc();
+                        Some((ResourceKey::new(stack, Kind::parse(kind)?, name), noted["actor"].clone(), at))
+                    })
+                    .collect();
+            StackMeta { generation: i.u64("generation"), paused: i.bool("paused"), nudges: i.u64("nudges"), actors }
         }))
     }
 
@@ -435,12 +455,18 @@ impl Store {
 }
 
 /// A stack's META item (see `Store::stack_meta`).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct StackMeta {
     pub generation: u64,
     pub paused: bool,
     pub nudges: u64,
+    /// The actor of the latest event another replica received for each resource, and when it
+    /// was noted.
+    pub actors: Vec<(ResourceKey, Json, chrono::DateTime<chrono::Utc>)>,
 }
+
+/// META attributes `actor#Kind#name`: who made the latest change an event reported.
+const ACTOR_PREFIX: &str = "actor#";
 
 /// Many writers moved the stack's generation while this one tried to write.
 fn busy() -> StoreError {
