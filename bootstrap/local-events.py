@@ -21,13 +21,13 @@ API_CALLS = {
     "detail": {"eventSource": [s.removeprefix("aws.") + ".amazonaws.com" for s in SOURCES]},
 }
 SERVICE_EVENTS = {
-    "source": ["aws.apprunner", "aws.ecs", "aws.elasticache"],
+    "source": ["aws.apprunner", "aws.ecs"],
     "detail-type": [
         "AppRunner Service Status Change",
         "AppRunner Service Operation Status Change",
+        "AppRunner Custom Domain Validation Status Update",
         "ECS Service Action",
         "ECS Deployment State Change",
-        "ElastiCache Cluster Events",
     ],
 }
 

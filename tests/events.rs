@@ -233,3 +233,33 @@ fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_t
     assert_eq!(counter(&metrics, "mapped"), 1, "{metrics}");
     assert!(named(&standby.events(), "drift_detected").is_empty(), "the standby acts on nothing: it holds no lease");
 }
+
+#[test]
+fn a_change_no_trail_records_is_seen_through_app_runners_own_events_and_names_nobody() {
+    let live = Live::prepared();
+    live.apply_with_resync("10m");
+    // No fault proxy: no CloudTrail records. App Runner's own status events are all there is.
+    live.admin("POST", "/_emulator/service-events", r#"{"enabled": true}"#);
+    let queue = events_queue(&live);
+    let env = [("STEWARD_EVENTS_QUEUE", queue.as_str()), ("STEWARD_EVENTS_WAIT", "0")];
+    let daemon = live.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
+    eventually("the stack converges", 3 * MINUTE, || live.is_converged());
+    let metrics = || common::http_text("GET", &format!("{}/metrics", daemon.http), "").unwrap_or_default();
+    // Creating the web service was told by App Runner too: those events ask for passes, which
+    // find nothing to do.
+    eventually("App Runner's events of the creation arrive", MINUTE, || counter(&metrics(), "service") > 0);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(drifts(&daemon, "AppRunnerService").is_empty(), "steward's own operations are no drift");
+
+    // The emulator's out-of-band hook edits the service as the console would, outside any trail.
+    live.change_web_env();
+    eventually("the web service is healed", Duration::from_secs(45), || {
+        !drifts(&daemon, "AppRunnerService").is_empty()
+            && live.web_env().get("FLASK_ENV").map(String::as_str) == Some("development")
+    });
+    let alert = drifts(&daemon, "AppRunnerService").into_iter().next().unwrap();
+    assert!(alert.get("actor").is_none(), "a status change names no one: {alert}");
+    let m = metrics();
+    assert_eq!(counter(&m, "mapped"), 0, "{m}");
+    assert_eq!(counter(&m, "unparseable") + counter(&m, "unmapped"), 0, "{m}");
+}

@@ -11,6 +11,8 @@
 //! - `POST /_emulator/apprunner/renew-certificates`: every active custom domain's certificate is
 //!   renewed, which looks its validation records up in DNS again; a domain whose records are gone
 //!   fails the renewal and waits in `pending_certificate_dns_validation` until they are back.
+//! - `POST /_emulator/service-events` `{"enabled": true}`: App Runner's own events go to
+//!   EventBridge (see `service_events.rs`).
 //! - `POST /_emulator/fail-next` `{"service", "region", "operation", "name"}`: the next such
 //!   operation on the service, domain or cluster of that name is accepted and then fails as AWS
 //!   fails asynchronously (CREATE_FAILED, a rolled-back update, DELETE_FAILED, create_failed,
@@ -30,7 +32,9 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
     match (method.as_str(), path.trim_end_matches('/')) {
         ("POST", "/_emulator/reset") => {
             let mut state = emu.state.lock().unwrap();
+            let service_events = state.service_events;
             *state = State::new(state.transition);
+            state.service_events = service_events;
             emu.faults.lock().unwrap().clear();
             json_reply(StatusCode::OK, &json!({ "reset": true }))
         }
@@ -40,6 +44,13 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
                 json_reply(StatusCode::OK, &json!({ "transitionMs": ms }))
             }
             None => bad("expected {\"transitionMs\": <milliseconds>}".into()),
+        },
+        ("POST", "/_emulator/service-events") => match input.get("enabled").and_then(Json::as_bool) {
+            Some(on) => {
+                emu.state.lock().unwrap().service_events = on;
+                json_reply(StatusCode::OK, &json!({ "serviceEvents": on }))
+            }
+            None => bad("expected {\"enabled\": true or false}".into()),
         },
         ("POST", "/_emulator/faults") => match emu.faults.lock().unwrap().add(&input) {
             Ok(()) => json_reply(StatusCode::OK, &json!({ "added": input })),

@@ -31,7 +31,17 @@ pub struct AppRunner {
     fail_next: Vec<(String, String)>,
 }
 
+/// A change App Runner tells EventBridge about (see `service_events.rs`): the event's
+/// detail-type and detail, and the service's ARN.
+pub struct Told {
+    pub detail_type: &'static str,
+    pub detail: Json,
+    pub arn: String,
+}
+
 struct Service {
+    /// Changes not yet told to EventBridge.
+    told: Vec<Told>,
     json: Json,
     status: &'static str,
     until: Option<Instant>,
@@ -201,6 +211,18 @@ impl AppRunner {
             }
         }
         asked
+    }
+
+    /// Ends the transitions that are due (a call does this first; so does the service-event
+    /// publisher, so that an operation's end is told when it happens).
+    pub fn tick(&mut self, now: Instant) {
+        self.settle(now);
+    }
+
+    /// The changes to tell EventBridge since the last time.
+    pub fn take_told(&mut self) -> Vec<Told> {
+        let live = self.services.values_mut();
+        live.chain(self.deleted.iter_mut().map(|(_, s)| s)).flat_map(|s| std::mem::take(&mut s.told)).collect()
     }
 
     fn settle(&mut self, now: Instant) {
@@ -471,6 +493,7 @@ impl AppRunner {
         }
         self.tags.insert(arn, tags_of(input));
         let mut service = Service {
+            told: Vec::new(),
             json,
             status: "OPERATION_IN_PROGRESS",
             until: None,
@@ -662,6 +685,7 @@ impl Service {
     /// Begins an operation: the service is busy until the transition delay has passed.
     fn start(&mut self, call: &Call, to: &'static str, kind: &str) -> String {
         let id = format!("{}-{}-{}-{}-{}", hex(8), hex(4), hex(4), hex(4), hex(12));
+        self.tell_status("OPERATION_IN_PROGRESS");
         self.status = "OPERATION_IN_PROGRESS";
         self.next = to;
         self.until = Some(call.now + call.transition);
@@ -675,6 +699,11 @@ impl Service {
 
     /// Ends the operation in progress: the service's new status and the operation's.
     fn finish(&mut self, status: &'static str, operation_status: &str) {
+        let kind = self.operations.iter().rev().find(|o| o["Status"] == "IN_PROGRESS").map(|o| o["Type"].clone());
+        if let Some(kind) = kind.as_ref().and_then(Json::as_str) {
+            self.tell_operation(kind, operation_status);
+        }
+        self.tell_status(status);
         self.status = status;
         self.until = None;
         self.json["UpdatedAt"] = json!(epoch());
@@ -683,6 +712,42 @@ impl Service {
             op["EndedAt"] = json!(epoch());
             op["UpdatedAt"] = json!(epoch());
         }
+    }
+
+    /// "AppRunner Service Status Change", when the status moves.
+    fn tell_status(&mut self, to: &'static str) {
+        if self.status == to {
+            return;
+        }
+        let severity = if to.ends_with("FAILED") { "ERROR" } else { "INFO" };
+        let detail = json!({
+            "previousServiceStatus": self.status, "currentServiceStatus": to,
+            "serviceName": self.json["ServiceName"], "serviceId": self.json["ServiceId"],
+            "message": format!("Service status is set to {to}."), "severity": severity,
+        });
+        self.tell("AppRunner Service Status Change", detail);
+    }
+
+    /// "AppRunner Service Operation Status Change" when an operation ends: `operationStatus` is
+    /// the operation and its outcome (`UpdateServiceCompletedSuccessfully`, `DeploymentFailed`).
+    fn tell_operation(&mut self, kind: &str, operation_status: &str) {
+        let operation = match kind {
+            "START_DEPLOYMENT" => "Deployment".to_string(),
+            other => other.split('_').map(|w| w[..1].to_string() + &w[1..].to_lowercase()).collect(),
+        };
+        let failed = operation_status != "SUCCEEDED";
+        let detail = json!({
+            "operationStatus": format!("{operation}{}", if failed { "Failed" } else { "CompletedSuccessfully" }),
+            "serviceName": self.json["ServiceName"], "serviceId": self.json["ServiceId"],
+            "message": format!("{operation} {}.", if failed { "failed" } else { "completed successfully" }),
+            "severity": if failed { "ERROR" } else { "INFO" },
+        });
+        self.tell("AppRunner Service Operation Status Change", detail);
+    }
+
+    fn tell(&mut self, detail_type: &'static str, detail: Json) {
+        let arn = self.json["ServiceArn"].as_str().unwrap_or_default().to_string();
+        self.told.push(Told { detail_type, detail, arn });
     }
 
     fn render(&self) -> Json {
@@ -735,5 +800,40 @@ impl Service {
             })
             .collect();
         json!({ "DomainName": name, "EnableWWWSubdomain": d.www, "CertificateValidationRecords": records, "Status": status })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn status_moves_and_ended_operations_are_told_as_app_runner_tells_eventbridge() {
+        let mut apprunner = AppRunner::default();
+        let call = Call {
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            caller: None,
+            now: Instant::now(),
+            transition: Duration::ZERO,
+            subnet_vpcs: None,
+        };
+        let input = json!({ "ServiceName": "mmweb", "SourceConfiguration": { "ImageRepository": {
+            "ImageIdentifier": "public.ecr.aws/x/y:latest", "ImageRepositoryType": "ECR_PUBLIC" } } });
+        apprunner.call("CreateService", &input, &call).unwrap();
+        apprunner.tick(Instant::now());
+        let told = apprunner.take_told();
+        let kinds: Vec<(&str, &Json)> = told.iter().map(|t| (t.detail_type, &t.detail)).collect();
+        assert_eq!(kinds.len(), 2, "the operation's end, then the status move");
+        assert_eq!(kinds[0].0, "AppRunner Service Operation Status Change");
+        assert_eq!(kinds[0].1["operationStatus"], "CreateServiceCompletedSuccessfully");
+        assert_eq!(kinds[1].0, "AppRunner Service Status Change");
+        assert_eq!(
+            (kinds[1].1["previousServiceStatus"].as_str(), kinds[1].1["currentServiceStatus"].as_str()),
+            (Some("OPERATION_IN_PROGRESS"), Some("RUNNING"))
+        );
+        assert!(told.iter().all(|t| t.arn.starts_with("arn:aws:apprunner:eu-west-1:123456789012:service/mmweb/")));
+        assert!(apprunner.take_told().is_empty(), "each change is told once");
     }
 }

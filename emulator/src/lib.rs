@@ -10,4 +10,5 @@ pub mod model;
 pub mod network;
 pub mod proxy;
 pub mod server;
+pub mod service_events;
 pub mod trail;

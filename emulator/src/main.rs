@@ -8,7 +8,7 @@ use hyper_util::rt::TokioIo;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use steward_emulator::{dns, faults, model, server};
+use steward_emulator::{dns, faults, model, server, service_events};
 
 #[derive(Parser)]
 #[command(name = "steward-emulator", version, about = "Local AWS App Runner and ElastiCache emulator")]
@@ -28,17 +28,23 @@ struct Args {
     /// botocore's data folder with the service models (default: asked of python3)
     #[arg(long, env = "BOTOCORE_DATA")]
     botocore_data: Option<PathBuf>,
+    /// Put App Runner's own events (service and operation status changes) on EventBridge, at
+    /// AWS_ENDPOINT_URL_EVENTBRIDGE or AWS_ENDPOINT_URL
+    #[arg(long, env = "STEWARD_EMULATOR_SERVICE_EVENTS")]
+    service_events: bool,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let data = model::botocore_data_dir(args.botocore_data)?;
+    let mut state = server::State::new(Duration::from_millis(args.transition_ms));
+    state.service_events = args.service_events;
     let emu = Arc::new(server::Emulator {
         apprunner_model: model::Model::load(&data, "apprunner", "2020-05-15")?,
         elasticache_model: model::Model::load(&data, "elasticache", "2015-02-02")?,
         account: args.account_id,
-        state: Mutex::new(server::State::new(Duration::from_millis(args.transition_ms))),
+        state: Mutex::new(state),
         faults: Mutex::new(faults::Faults::default()),
     });
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
@@ -50,6 +56,7 @@ async fn main() -> Result<()> {
         route53.as_deref().unwrap_or("(none: set AWS_ENDPOINT_URL_ROUTE_53)")
     );
     tokio::spawn(dns::validator(emu.clone(), route53));
+    tokio::spawn(service_events::publisher(emu.clone()));
     loop {
         let (stream, _) = listener.accept().await?;
         let emu = emu.clone();

@@ -78,11 +78,22 @@ pub struct State {
     pub elasticache: BTreeMap<String, elasticache::ElastiCache>,
     /// Calls served, by "service:Operation", for tests and benchmarks to cross-check.
     pub requests: BTreeMap<String, u64>,
+    /// App Runner's own events are put on EventBridge (`--service-events`, admin API).
+    pub service_events: bool,
+    /// The access key of the latest call: the account service events are put in.
+    pub last_caller: Option<String>,
 }
 
 impl State {
     pub fn new(transition: Duration) -> Self {
-        State { transition, apprunner: BTreeMap::new(), elasticache: BTreeMap::new(), requests: BTreeMap::new() }
+        State {
+            transition,
+            apprunner: BTreeMap::new(),
+            elasticache: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            service_events: false,
+            last_caller: None,
+        }
     }
 }
 
@@ -108,9 +119,15 @@ pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> 
         Incoming::Json { operation, .. } => ("apprunner", operation.clone()),
         Incoming::Query { operation, .. } => ("elasticache", operation.clone()),
     };
-    emu.state.lock().unwrap().requests.entry(format!("{service}:{operation}")).and_modify(|n| *n += 1).or_insert(1);
-    // Subnet groups check their subnets' VPCs, which EC2 (moto) knows.
     let caller = access_key_of(&headers);
+    {
+        let mut state = emu.state.lock().unwrap();
+        state.requests.entry(format!("{service}:{operation}")).and_modify(|n| *n += 1).or_insert(1);
+        if caller.is_some() {
+            state.last_caller = caller.clone();
+        }
+    }
+    // Subnet groups check their subnets' VPCs, which EC2 (moto) knows.
     let subnet_vpcs = match &request {
         Incoming::Query { operation, params } if operation.ends_with("CacheSubnetGroup") => {
             let subnets: Vec<&str> =

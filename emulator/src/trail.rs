@@ -145,7 +145,7 @@ fn uuid() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
-async fn post_json(
+pub(crate) async fn post_json(
     endpoint: &str,
     key: &str,
     service: &str,

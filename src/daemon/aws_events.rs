@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 /// Messages by what became of them, for /metrics.
 #[derive(Default)]
 pub struct EventCounts {
+    /// CloudTrail records of someone else's calls on managed objects.
     pub mapped: AtomicU64,
+    /// The services' own events about managed objects (App Runner status changes).
+    pub service: AtomicU64,
     pub own: AtomicU64,
     pub unmapped: AtomicU64,
     pub unparseable: AtomicU64,
@@ -36,6 +39,7 @@ impl EventCounts {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         vec![
             ("mapped", n(&self.mapped)),
+            ("service", n(&self.service)),
             ("own", n(&self.own)),
             ("unmapped", n(&self.unmapped)),
             ("unparseable", n(&self.unparseable)),
@@ -124,11 +128,20 @@ impl Listener {
                             self.counts.unmapped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        self.counts.mapped.fetch_add(1, Ordering::Relaxed);
-                        let actor = actor_of(&event);
+                        // A service's own event says what happened, not who did it: it asks for a
+                        // pass, and leaves the actor a CloudTrail record named as it was.
+                        let actor = match is_api_call(&event) {
+                            true => Some(actor_of(&event)),
+                            false => None,
+                        };
+                        let count = if actor.is_some() { &self.counts.mapped } else { &self.counts.service };
+                        count.fetch_add(1, Ordering::Relaxed);
                         for key in keys {
-                            self.actors.note(&key, actor.clone());
-                            stacks.entry(key.stack.clone()).or_default().push((key, actor.clone()));
+                            let actors = stacks.entry(key.stack.clone()).or_default();
+                            if let Some(actor) = &actor {
+                                self.actors.note(&key, actor.clone());
+                                actors.push((key, actor.clone()));
+                            }
                         }
                     }
                     _ => {
@@ -212,7 +225,7 @@ fn resources_named(event: &Json, identities: &Identities) -> Vec<ResourceKey> {
         collect_strings(part, &mut strings);
     }
     // A service event names its object in the detail itself.
-    if event["detail-type"] != "AWS API Call via CloudTrail" {
+    if !is_api_call(event) {
         collect_strings(&event["detail"], &mut strings);
     }
     let mut keys: Vec<ResourceKey> =
@@ -229,6 +242,11 @@ fn collect_strings(value: &Json, out: &mut Vec<String>) {
         Json::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
+}
+
+/// A CloudTrail record of an API call (the other events are the services' own).
+fn is_api_call(event: &Json) -> bool {
+    event["detail-type"] == "AWS API Call via CloudTrail"
 }
 
 /// Who made the change, as the `actor` of a drift alert.
