@@ -162,7 +162,15 @@ async fn passes_until(
         match passes {
             Some(n) if done >= n => return Ok(ExitCode::SUCCESS),
             Some(_) => continue,
-            None if report.converged => return Ok(ExitCode::SUCCESS),
+            None if report.converged => {
+                if report.deferred > 0 {
+                    eprintln!(
+                        "note: {} resource(s) drifted outside their heal window; healed when it opens (steward status says when)",
+                        report.deferred
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             None => {}
         }
         if Instant::now() >= deadline {

@@ -84,6 +84,8 @@ pub struct PassReport {
     pub by_stack: BTreeMap<String, BTreeMap<&'static str, usize>>,
     /// Settled resources left alone in a `due_only` pass (counted by their status).
     pub not_due: usize,
+    /// Drifted resources whose heal waits for their heal window (counted in `drifted` too).
+    pub deferred: usize,
     /// When each stack has something due next that the stack's own resync would not come to in
     /// time: a resource's shorter `resync`, a heal window opening on deferred drift.
     #[serde(skip)]
@@ -124,6 +126,9 @@ impl PassState {
         self.report.resources += 1;
         if matches!(outcome, Outcome::Busy | Outcome::Waiting | Outcome::Failed | Outcome::Drifted) {
             self.report.unsettled.insert(stack.to_string());
+        }
+        if outcome == Outcome::Deferred {
+            self.report.deferred += 1;
         }
         let state = match outcome {
             Outcome::Ready => Some((&mut self.report.ready, "ready")),
@@ -432,7 +437,8 @@ impl Engine {
         self.events.emit(
             "pass_completed",
             json!({
-                "stacks": stacks, "resources": report.resources, "notDue": report.not_due, "ready": report.ready, "drifted": report.drifted,
+                "stacks": stacks, "resources": report.resources, "notDue": report.not_due, "ready": report.ready,
+                "drifted": report.drifted, "deferred": report.deferred,
                 "corrected": report.corrected, "failed": report.failed, "waiting": report.waiting, "busy": report.busy,
                 "awsCalls": report.calls, "awsCallsFailed": report.failed_calls, "mutatingCalls": report.mutating_calls,
                 "durationMs": report.duration_ms,
@@ -740,6 +746,8 @@ impl Engine {
                     None => status.set("Ready", false, "Missing", "the object does not exist"),
                 }
                 status.set("Synced", false, "Deferred", decision.verdict.reason());
+                let fields = drifted_fields(decision);
+                status.set("Drifted", true, "Deferred", format!("{fields}: {}", decision.verdict.reason()));
                 Outcome::Deferred
             }
             Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. }) => {
