@@ -250,10 +250,29 @@ fn is_due(setting: (&str, bool), last: chrono::DateTime<chrono::Utc>, now: chron
 }
 
 /// A resource with nothing in progress: a timer's pass may leave it alone until it is due.
+/// (A paused one is always looked at: what it is, its dependents learn only from a look.)
 fn is_quiet(r: &StoredResource, prev: &Status) -> bool {
-    (prev.phase.is_settled() || prev.phase == Phase::Deferred)
+    [Phase::Ready, Phase::Deleted, Phase::Retained, Phase::Deferred].contains(&prev.phase)
         && prev.next_attempt_at.is_none()
         && prev.observed_generation == r.version
+}
+
+/// What a timer's pass does with a resource: whether it may leave it alone, and when the
+/// resource's own `resync` (if it has one) is next due. `last`: its last observation.
+fn timing(
+    r: &StoredResource,
+    prev: &Status,
+    resync: (&str, bool),
+    window: Option<&HealWindow>,
+    last: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (bool, Option<chrono::DateTime<chrono::Utc>>) {
+    // Deferred drift is due once its window has opened.
+    let window_opened = prev.phase == Phase::Deferred && window.is_none_or(|w| w.is_open(now));
+    let not_due = is_quiet(r, prev) && !window_opened && last.is_some_and(|t| !is_due(resync, t, now));
+    let observed = if not_due { last } else { Some(now) };
+    let next = observed.filter(|_| resync.1).and_then(|t| crate::duration::next_due(resync.0, t));
+    (not_due, next)
 }
 
 fn policy_of(m: &Manifest) -> Policy {
@@ -377,22 +396,13 @@ impl Engine {
                     let window = (kind != Kind::Stack)
                         .then(|| crate::heal_window::effective(&r.manifest.spec, stack_spec))
                         .flatten();
-                    // Deferred drift is due once its window has opened.
-                    let window_opened = prev.phase == Phase::Deferred && window.as_ref().is_none_or(|w| w.is_open(now));
                     let last = self.observed_at.lock().unwrap().get(key).copied();
-                    let not_due = kind != Kind::Stack
-                        && options.due_only.contains(&key.stack)
-                        && is_quiet(r, &prev)
-                        && !window_opened
-                        && last.is_some_and(|t| !is_due(resync, t, now));
+                    let (may_skip, own_resync_due) = timing(r, &prev, resync, window.as_ref(), last, now);
                     // A resource's own resync wakes its stack when it is next due.
-                    let observed = if not_due { last } else { Some(now) };
-                    if resync.1
-                        && let Some(next) = observed.and_then(|t| crate::duration::next_due(resync.0, t))
-                    {
+                    if let Some(next) = own_resync_due {
                         pass.wake(&key.stack, next);
                     }
-                    if not_due {
+                    if may_skip && kind != Kind::Stack && options.due_only.contains(&key.stack) {
                         pass.leave_alone(r, &prev);
                         continue;
                     }
@@ -1196,4 +1206,65 @@ fn merge_memo(previous: &Json, new: &Json) -> Json {
         merged[k] = v.clone();
     }
     merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Source;
+
+    fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn resource(version: u64) -> StoredResource {
+        StoredResource {
+            manifest: Manifest {
+                key: ResourceKey::new("s", Kind::EcsService, "w"),
+                spec: json!({}),
+                source: Source { file: "f.yaml".into(), line: 1 },
+            },
+            version,
+            generation: 1,
+            deleted: false,
+            paused: false,
+            approved_replacement: None,
+            updated_by: "t".into(),
+            updated_at: "t".into(),
+            message: None,
+        }
+    }
+
+    fn status(phase: Phase) -> Status {
+        Status { phase, observed_generation: 1, ..Status::default() }
+    }
+
+    #[test]
+    fn a_timers_pass_leaves_alone_only_settled_resources_that_are_not_due() {
+        let r = resource(1);
+        let now = at("2026-12-01T10:00:30Z");
+        let last = Some(at("2026-12-01T10:00:25Z"));
+        let own = ("10s", true);
+        let stack = ("60s", false);
+        // Its own 10 s resync: not due 5 s after the last look, due again at 10:00:35.
+        assert_eq!(timing(&r, &status(Phase::Ready), own, None, last, now), (true, Some(at("2026-12-01T10:00:35Z"))));
+        assert!(!timing(&r, &status(Phase::Ready), own, None, Some(at("2026-12-01T10:00:19Z")), now).0);
+        // The stack's resync has jitter: a fifth of it early still counts as due.
+        assert!(!timing(&r, &status(Phase::Ready), stack, None, Some(at("2026-12-01T09:59:40Z")), now).0);
+        assert!(timing(&r, &status(Phase::Ready), stack, None, Some(at("2026-12-01T09:59:55Z")), now).0);
+        assert_eq!(timing(&r, &status(Phase::Ready), stack, None, last, now).1, None, "no wake-up of its own");
+        // Never looked at by this process, busy, failed, paused or behind its desired version: looked at.
+        assert!(!timing(&r, &status(Phase::Ready), own, None, None, now).0);
+        for phase in [Phase::Busy, Phase::Failed, Phase::Paused, Phase::Waiting, Phase::Drifted] {
+            assert!(!timing(&r, &status(phase), own, None, last, now).0, "{phase}");
+        }
+        let backing_off = Status { next_attempt_at: Some("2026-12-01T10:01:00Z".into()), ..status(Phase::Ready) };
+        assert!(!timing(&r, &backing_off, own, None, last, now).0);
+        assert!(!timing(&resource(2), &status(Phase::Ready), own, None, last, now).0);
+        // Deferred drift waits while its window is shut and is due once it opens.
+        let shut = HealWindow::from_spec(&json!({"start": "11:00", "end": "12:00"})).unwrap();
+        let open = HealWindow::from_spec(&json!({"start": "10:00", "end": "11:00"})).unwrap();
+        assert!(timing(&r, &status(Phase::Deferred), own, Some(&shut), last, now).0);
+        assert!(!timing(&r, &status(Phase::Deferred), own, Some(&open), last, now).0);
+    }
 }
