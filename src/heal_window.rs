@@ -10,7 +10,7 @@
 //! at once), and `changes: window` holds desired-state changes (by default they are applied at
 //! once: a person asked for them).
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::Value as Json;
 
@@ -32,8 +32,9 @@ pub struct HealWindow {
 
 #[derive(Debug, Clone)]
 enum Schedule {
-    /// Open from `start` to `end` (the next day's `end` when it is earlier) on the days set.
-    Daily { days: [bool; 7], start: NaiveTime, end: NaiveTime },
+    /// Open from `start` to `end`, in minutes after midnight (`end` 1440 is midnight; an `end`
+    /// earlier than `start` is the next day's), on the days set.
+    Daily { days: [bool; 7], start: u32, end: u32 },
     /// Open for `duration` from each time the cron expression matches.
     Cron { cron: Box<croner::Cron>, duration: Duration },
 }
@@ -63,17 +64,18 @@ pub fn parse_days(item: &str) -> Option<Vec<usize>> {
     }
 }
 
-/// `08:00`; `24:00` stands for the end of the day.
-pub fn parse_clock(s: &str) -> Option<NaiveTime> {
+/// `08:00` as minutes after midnight; `24:00` (1440) is the end of the day.
+pub fn parse_clock(s: &str) -> Option<u32> {
     let (h, m) = s.split_once(':')?;
     if h.len() != 2 || m.len() != 2 {
         return None;
     }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    match (h, m) {
-        (24, 0) => Some(NaiveTime::MIN),
-        _ => NaiveTime::from_hms_opt(h, m, 0),
-    }
+    (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
+}
+
+fn clock_text(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 pub fn parse_time_zone(s: &str) -> Option<Tz> {
@@ -115,6 +117,9 @@ impl HealWindow {
                     Some(s) => parse_clock(s).ok_or_else(|| error(f, format!("expected a time like 08:00, got {s:?}"))),
                 };
                 let (start, end) = (clock("start")?, clock("end")?);
+                if start == 24 * 60 {
+                    return Err(error("start", "expected a time from 00:00 to 23:59 (24:00 is only an end)"));
+                }
                 if start == end {
                     return Err(error(
                         "end",
@@ -172,14 +177,14 @@ impl HealWindow {
         let local = at.with_timezone(&self.tz);
         match &self.schedule {
             Schedule::Daily { days, start, end } => {
-                let (time, today) = (local.time(), local.weekday().num_days_from_monday() as usize);
+                let today = local.weekday().num_days_from_monday() as usize;
                 let yesterday = (today + 6) % 7;
-                let ends_at_midnight = *end == NaiveTime::MIN;
-                if start < end || ends_at_midnight {
-                    days[today] && time >= *start && (ends_at_midnight || time < *end)
+                let (now, start, end) = (local.num_seconds_from_midnight(), start * 60, end * 60);
+                if start < end {
+                    days[today] && (start..end).contains(&now)
                 } else {
                     // Over midnight: open from start today, or until end from yesterday's start.
-                    (days[today] && time >= *start) || (days[yesterday] && time < *end)
+                    (days[today] && now >= start) || (days[yesterday] && now < end)
                 }
             }
             Schedule::Cron { cron, duration } => {
@@ -198,9 +203,10 @@ impl HealWindow {
             Schedule::Daily { days, start, .. } => (0..=7).find_map(|offset| {
                 let date = local.date_naive() + Duration::days(offset);
                 let day = date.weekday().num_days_from_monday() as usize;
+                let start = NaiveTime::from_num_seconds_from_midnight_opt(start * 60, 0)?;
                 // A start inside a daylight-saving gap opens at the first time after it.
                 let opens = (0..3).find_map(|h| {
-                    self.tz.from_local_datetime(&(date.and_time(*start) + Duration::hours(h))).earliest()
+                    self.tz.from_local_datetime(&(date.and_time(start) + Duration::hours(h))).earliest()
                 })?;
                 (days[day] && opens > local).then(|| opens.with_timezone(&Utc))
             }),
@@ -220,8 +226,7 @@ impl HealWindow {
                     7 => "every day".to_string(),
                     _ => named.join(","),
                 };
-                let end = if *end == NaiveTime::MIN { "24:00".into() } else { end.format("%H:%M").to_string() };
-                format!("{days} {}-{end} {}", start.format("%H:%M"), self.tz.name())
+                format!("{days} {}-{} {}", clock_text(*start), clock_text(*end), self.tz.name())
             }
             Schedule::Cron { cron, duration } => {
                 let hours = duration.num_minutes() as f64 / 60.0;
@@ -276,6 +281,9 @@ mod tests {
         assert!(to_midnight.is_open(at("2026-12-01T23:59:00Z")));
         assert!(!to_midnight.is_open(at("2026-12-02T00:00:00Z")));
         assert_eq!(to_midnight.describe(), "every day 20:00-24:00 UTC");
+        let weekends = window(json!({"days": ["Sat-Sun"], "start": "00:00", "end": "24:00"}));
+        assert!(weekends.is_open(at("2026-12-05T00:00:00Z")) && weekends.is_open(at("2026-12-06T23:59:59Z")));
+        assert!(!weekends.is_open(at("2026-12-07T00:00:00Z")), "Monday");
     }
 
     #[test]
@@ -294,6 +302,7 @@ mod tests {
         assert_eq!(bad(json!({"start": "8", "end": "18:00"})).field, "start");
         assert_eq!(bad(json!({"start": "08:00"})).field, "end");
         assert_eq!(bad(json!({"start": "08:00", "end": "08:00"})).field, "end");
+        assert_eq!(bad(json!({"start": "24:00", "end": "08:00"})).field, "start");
         assert_eq!(bad(json!({"days": ["Mon", "Someday"], "start": "08:00", "end": "09:00"})).field, "days[1]");
         assert_eq!(bad(json!({"cron": "0 0 22 * *", "duration": "1h"})).field, "cron");
         assert_eq!(bad(json!({"cron": "0 0 0 30 2 *", "duration": "1h"})).field, "cron", "never matches");
@@ -308,7 +317,9 @@ mod tests {
         assert_eq!(parse_days("Fri-Mon"), Some(vec![4, 5, 6, 0]));
         assert_eq!(parse_days("Mon-Mon"), Some(vec![0]));
         assert_eq!(parse_days("Monday"), None);
-        assert_eq!(parse_clock("24:00"), Some(NaiveTime::MIN));
+        assert_eq!(parse_clock("24:00"), Some(1440));
+        assert_eq!(parse_clock("08:30"), Some(510));
         assert_eq!(parse_clock("24:01"), None);
+        assert_eq!(parse_clock("12:60"), None);
     }
 }
