@@ -253,3 +253,49 @@ fn drift_outside_the_heal_window_is_alerted_as_deferred_and_healed_when_the_wind
     let before_heal = passes.iter().skip(passes_while_deferred).filter(|p| p["mutatingCalls"] == 0).count();
     assert!(before_heal <= 1, "no passes while the window is shut: {passes:?}");
 }
+
+#[test]
+fn outside_the_heal_window_a_deleted_object_is_made_again_at_once_while_drift_waits() {
+    use chrono::Timelike;
+    let live = Live::prepared();
+    // A stack-wide window that is shut now (an hour a day, six hours from now), with the
+    // endpoints left to the default: a deleted object is made again at once.
+    let opens = (chrono::Utc::now() + chrono::Duration::hours(6)).with_minute(0).unwrap().with_second(0).unwrap();
+    let cron = format!("0 0 {} * * *", opens.hour());
+    let dir = live.world.seed_copy();
+    replace_in(
+        &dir.join("stack.yaml"),
+        "  resync: 60s\n",
+        &format!("  resync: 60s\n  healWindow: {{cron: \"{cron}\", duration: 1h}}\n"),
+    );
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    // Creating the stack is a desired-state change: not held by the window.
+    live.converge();
+    scale_worker(&live, 3);
+    let endpoint = live.output("VpcEndpoint/ecr-api", "id");
+    let ec2 = live.ec2();
+    live.block(ec2.delete_vpc_endpoints().vpc_endpoint_ids(&endpoint).send()).unwrap();
+
+    let events: Vec<Value> = (0..2).flat_map(|_| live.pass()).collect();
+    let drift = |kind: &str| -> Vec<&Value> {
+        named(&events, "drift_detected").into_iter().filter(|e| e["kind"] == kind).collect()
+    };
+    let gone = drift("VpcEndpoint");
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!((gone[0]["cause"].as_str(), gone[0]["action"].as_str()), (Some("deleted"), Some("correcting")));
+    assert!(named(&events, "resource_created").iter().any(|e| e["kind"] == "VpcEndpoint"), "made again at once");
+    let scaled = drift("EcsService");
+    assert_eq!(scaled.len(), 1, "{scaled:?}");
+    assert_eq!(scaled[0]["action"], "deferred");
+    assert_eq!(worker_count(&live), 3, "the drift waits for the window");
+    let worker = live.status("EcsService/mentor-match-worker");
+    assert_eq!(worker["phase"], "Deferred");
+    let text = worker.to_string();
+    assert!(text.contains(&format!("outside the heal window (cron \\\"{cron}\\\" for 1h UTC)")), "{worker}");
+    let opens_at = opens.with_nanosecond(0).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(text.contains(&format!("held until it opens at {opens_at}")), "{worker}");
+    // reconcile --wait ends, and says why the drift is still there.
+    let run = live.world.run(&["reconcile", "--wait", "--timeout", "120s"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stderr().contains("drifted outside their heal window"), "{}", run.stderr());
+}
