@@ -74,6 +74,14 @@ fn with_30_percent_of_calls_failing_the_stack_is_created_and_healed_without_dupl
         assert!(injected > 0, "no fault reached {service}");
     }
 
+    // One failure certain to outlast the SDK's three attempts, with an error code: the random
+    // ones above may all have been dropped connections, which carry none.
+    proxy.clear_faults();
+    proxy.add_fault(json!({ "service": "ecs", "operation": "DescribeServices", "fault": "internal", "count": 3 }));
+    eventually("the coded failure is a reconcile_failed event", MINUTE, || {
+        named(&daemon.events(), "reconcile_failed").iter().any(|e| e["errorCode"] == "ServerException")
+    });
+
     // Every failure that outlasted the SDK's own retries is a reconcile_failed event with its
     // backoff (or, for steward's own DynamoDB writes, a pass_failed event with its retry delay).
     let events = daemon.events();
