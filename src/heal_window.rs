@@ -27,7 +27,6 @@ pub struct HealWindow {
     pub missing_waits: bool,
     /// `changes: window`: desired-state changes wait for the window too.
     pub changes_wait: bool,
-    text: String,
 }
 
 #[derive(Debug, Clone)]
@@ -161,15 +160,7 @@ impl HealWindow {
             }
         };
         let waits = |f: &str| text(f) == Some("window");
-        let mut window = HealWindow {
-            schedule,
-            tz,
-            missing_waits: waits("missing"),
-            changes_wait: waits("changes"),
-            text: String::new(),
-        };
-        window.text = window.describe();
-        Ok(window)
+        Ok(HealWindow { schedule, tz, missing_waits: waits("missing"), changes_wait: waits("changes") })
     }
 
     /// Whether steward may heal at `at`.
@@ -216,9 +207,6 @@ impl HealWindow {
 
     /// For people: `Mon-Fri 08:00-18:00 Europe/Berlin`, `cron "0 0 22 * * Sat" for 4h UTC`.
     pub fn describe(&self) -> String {
-        if !self.text.is_empty() {
-            return self.text.clone();
-        }
         match &self.schedule {
             Schedule::Daily { days, start, end } => {
                 let named: Vec<&str> = (0..7).filter(|d| days[*d]).map(|d| DAY_NAMES[d]).collect();

@@ -130,10 +130,7 @@ impl Listener {
                         }
                         // A service's own event says what happened, not who did it: it asks for a
                         // pass, and leaves the actor a CloudTrail record named as it was.
-                        let actor = match is_api_call(&event) {
-                            true => Some(actor_of(&event)),
-                            false => None,
-                        };
+                        let actor = is_api_call(&event).then(|| actor_of(&event));
                         let count = if actor.is_some() { &self.counts.mapped } else { &self.counts.service };
                         count.fetch_add(1, Ordering::Relaxed);
                         for key in keys {

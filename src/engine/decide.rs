@@ -252,11 +252,13 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         }
         // Gone after steward applied it: drift (cause deleted), healed by creating it again
         // (outside the heal window only under `missing: window`).
-        let deferred = f.closed_window.as_ref().is_some_and(|w| w.missing_waits);
-        let gone = match (f.existed, deferred) {
-            (true, false) => vec![FieldDrift { drift: missing, action: FieldAction::Update, change: false }],
-            (true, true) => vec![FieldDrift { drift: missing, action: FieldAction::Deferred, change: false }],
-            (false, _) => vec![],
+        let action = match f.closed_window.as_ref().is_some_and(|w| w.missing_waits) {
+            true => FieldAction::Deferred,
+            false => FieldAction::Update,
+        };
+        let gone = match f.existed {
+            true => vec![FieldDrift { drift: missing, action, change: false }],
+            false => vec![],
         };
         if !settling.is_empty() {
             return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), gone);

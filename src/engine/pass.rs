@@ -155,7 +155,7 @@ impl PassState {
     fn leave_alone(&mut self, r: &StoredResource, prev: &Status) {
         let key = &r.manifest.key;
         self.report.not_due += 1;
-        let exists = !r.deleted && (prev.phase == Phase::Ready || prev.condition("Ready"));
+        let exists = !r.deleted && prev.condition("Ready");
         if exists {
             self.present.insert(key.clone());
             if prev.phase == Phase::Ready || prev.phase == Phase::Deferred {
@@ -755,9 +755,9 @@ impl Engine {
                     Some(_) => status.set("Ready", true, "Available", ""),
                     None => status.set("Ready", false, "Missing", "the object does not exist"),
                 }
-                status.set("Synced", false, "Deferred", decision.verdict.reason());
-                let fields = drifted_fields(decision);
-                status.set("Drifted", true, "Deferred", format!("{fields}: {}", decision.verdict.reason()));
+                let reason = decision.verdict.reason();
+                status.set("Drifted", true, "Deferred", format!("{}: {reason}", drifted_fields(decision)));
+                status.set("Synced", false, "Deferred", reason);
                 Outcome::Deferred
             }
             Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. }) => {
