@@ -1,17 +1,24 @@
 //! steward: keeps a small AWS stack the way its owners said it should be.
 //!
-//! Layers, each knowing one thing: `manifest` (parse, validate, references; pure), `kinds` (one file
-//! per resource kind), `store` (desired state, history and status in DynamoDB), `cli` (the verbs).
+//! Layers, each knowing one thing, each importing only the ones below it (docs/architecture.md):
+//! - `model`: the leaf contract (keys, kinds, the `Adapter` trait, errors, paths, time);
+//! - `schema`: the spec language (YAML nodes, the declarative schema and its checker);
+//! - `aws`: SDK clients per region, calls counted, errors classified;
+//! - `status`: what the controller records per resource;
+//! - `kinds`: one file per resource kind (typed spec, schema, adapter) and their registry;
+//! - `manifest`: parse, validate, references (pure);
+//! - `store`: desired state, history and status in DynamoDB;
+//! - `engine`: a pass in stages (schedule, facts, decide, act, record, failure);
+//! - `daemon` and `cli`: `steward run` and the verbs; `telemetry`: the log lines.
 
 pub mod aws;
 pub mod cli;
 pub mod daemon;
-pub mod duration;
 pub mod engine;
-pub mod guard;
-pub mod heal_window;
 pub mod kinds;
 pub mod manifest;
+pub mod model;
+pub mod schema;
 pub mod status;
 pub mod store;
 pub mod telemetry;

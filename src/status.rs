@@ -6,11 +6,33 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The six conditions every status lists (a contract: docs/controller.md#status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConditionType {
+    Ready,
+    Synced,
+    Drifted,
+    Paused,
+    Terminal,
+    WaitingForDependency,
+}
+
+impl ConditionType {
+    pub const ALL: [ConditionType; 6] = [
+        ConditionType::Ready,
+        ConditionType::Synced,
+        ConditionType::Drifted,
+        ConditionType::Paused,
+        ConditionType::Terminal,
+        ConditionType::WaitingForDependency,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: ConditionType,
     pub status: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
@@ -18,16 +40,68 @@ pub struct Condition {
     pub message: String,
 }
 
+/// What steward does about a drifted field, as `drift_detected` events and statuses say it
+/// (a contract: docs/alerts.md). `diff --live` says it in the decision's own words instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DriftAction {
+    #[serde(rename = "correcting")]
+    Correcting,
+    /// Outside the heal window: healed once it opens.
+    #[serde(rename = "deferred")]
+    Deferred,
+    /// `managementPolicy: observe`.
+    #[serde(rename = "reported")]
+    Reported,
+    #[serde(rename = "reported (immutable: set allowReplacement to replace the object)")]
+    ReportedImmutable,
+    /// Listed in `ignoreChanges`: shown, never drift.
+    #[serde(rename = "ignored")]
+    Ignored,
+    /// The resource is paused.
+    #[serde(rename = "paused")]
+    Paused,
+    /// The object lost its ownership tags: nothing is changed.
+    #[serde(rename = "blocked")]
+    Blocked,
+}
+
+/// Why a field differs (a contract: docs/alerts.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftCause {
+    /// Statuses written before causes existed.
+    #[default]
+    #[serde(rename = "")]
+    Unrecorded,
+    /// The desired state changed since steward last applied it: not drift.
+    Change,
+    /// The live object was changed.
+    Modified,
+    /// An object steward applied is gone.
+    Deleted,
+    /// An observe-only object does not exist.
+    Missing,
+    /// The object lost its ownership tags.
+    OwnershipLost,
+}
+
+impl DriftCause {
+    pub fn is_unrecorded(&self) -> bool {
+        *self == DriftCause::Unrecorded
+    }
+}
+
+/// One differing field: `A` is the action's vocabulary (`DriftAction` in statuses and events,
+/// the decision's own in `diff --live`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DriftRecord {
+pub struct DriftRecord<A = DriftAction> {
     pub field: String,
     pub desired: Json,
     pub actual: Json,
-    pub action: String,
-    /// `change` (the desired state changed since it was last applied) or the cause of a drift:
-    /// `modified`, `deleted`, `ownership_lost`. Empty in statuses written before causes existed.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub cause: String,
+    pub action: A,
+    /// `change` (the desired state changed since it was last applied) or the cause of a drift.
+    #[serde(default, skip_serializing_if = "DriftCause::is_unrecorded")]
+    pub cause: DriftCause,
     /// A fingerprint of the actual value (never the value itself): one event per occurrence.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fingerprint: String,
@@ -159,8 +233,6 @@ pub struct Status {
     pub pending_change: Option<PendingChange>,
 }
 
-pub const CONDITION_TYPES: [&str; 6] = ["Ready", "Synced", "Drifted", "Paused", "Terminal", "WaitingForDependency"];
-
 /// The message every `NotOwned` status and `blocked` verdict carries.
 pub fn not_owned_message(id: &str) -> String {
     format!(
@@ -169,11 +241,16 @@ pub fn not_owned_message(id: &str) -> String {
 }
 
 impl Status {
-    pub fn condition(&self, kind: &str) -> bool {
+    pub fn condition(&self, kind: ConditionType) -> bool {
         self.conditions.iter().any(|c| c.kind == kind && c.status)
     }
 
-    pub fn set(&mut self, kind: &str, status: bool, reason: &str, message: impl Into<String>) {
+    /// The condition of this type, if it is true.
+    pub fn true_condition(&self, kind: ConditionType) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.kind == kind && c.status)
+    }
+
+    pub fn set(&mut self, kind: ConditionType, status: bool, reason: &str, message: impl Into<String>) {
         let message = message.into();
         match self.conditions.iter_mut().find(|c| c.kind == kind) {
             Some(c) => {
@@ -181,9 +258,7 @@ impl Status {
                 c.reason = reason.to_string();
                 c.message = message;
             }
-            None => {
-                self.conditions.push(Condition { kind: kind.to_string(), status, reason: reason.to_string(), message })
-            }
+            None => self.conditions.push(Condition { kind, status, reason: reason.to_string(), message }),
         }
     }
 
@@ -202,7 +277,7 @@ impl Status {
             pending_change: previous.pending_change.clone(),
             ..Status::default()
         };
-        for kind in CONDITION_TYPES {
+        for kind in ConditionType::ALL {
             s.set(kind, false, "", "");
         }
         s
@@ -219,7 +294,7 @@ impl Status {
     /// What the resource is doing, in one word for people: AWS's own state while it is busy
     /// (`creating`, `OPERATION_IN_PROGRESS`, `PENDING_CERTIFICATE_DNS_VALIDATION`), else the phase.
     pub fn state_word(&self) -> String {
-        let busy = self.conditions.iter().find(|c| c.kind == "Ready" && !c.status && c.reason == "Busy");
+        let busy = self.conditions.iter().find(|c| c.kind == ConditionType::Ready && !c.status && c.reason == "Busy");
         match (self.phase, busy) {
             (Phase::Busy, Some(c)) => c.message.split(':').next().unwrap_or_default().to_string(),
             (phase, _) => phase.to_string().to_lowercase(),
@@ -250,12 +325,12 @@ mod tests {
     fn conditions_are_set_and_compared() {
         let mut s = Status::fresh(&Status::default());
         assert_eq!(s.conditions.len(), 6);
-        s.set("Ready", true, "Available", "");
-        assert!(s.condition("Ready"));
+        s.set(ConditionType::Ready, true, "Available", "");
+        assert!(s.condition(ConditionType::Ready));
         let mut later = s.clone();
         later.last_observed_at = "2026-11-26T00:00:00Z".into();
         assert!(s.same_as(&later));
-        later.set("Drifted", true, "Drift", "spec.nodeType");
+        later.set(ConditionType::Drifted, true, "Drift", "spec.nodeType");
         assert!(!s.same_as(&later));
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["conditions"][0]["type"], "Ready");

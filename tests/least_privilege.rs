@@ -2,7 +2,7 @@
 //! that `steward run` executes calls: no more, no less.
 
 use std::collections::BTreeSet;
-use steward::manifest::yaml::{Node, Value, parse_documents};
+use steward::schema::yaml::{Node, Value, parse_documents};
 
 /// The SDK calls in the controller's code, as IAM actions (`ec2:DescribeVpcEndpoints`).
 fn actions_called() -> BTreeSet<String> {

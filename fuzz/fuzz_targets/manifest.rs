@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use steward::manifest::{parse_manifests, validate_set, yaml};
+use steward::manifest::{parse_manifests, validate_set};
+use steward::schema::yaml;
 
 const FILE: &str = "fuzz.yaml";
 

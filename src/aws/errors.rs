@@ -1,38 +1,8 @@
 //! AWS errors, classified by code so the engine knows whether to slow down, retry or stop.
 
+use crate::model::error::{AwsError, ErrorClass};
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::fmt;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ErrorClass {
-    /// The service asked us to slow down: back off, and hold other calls to that service.
-    Throttling,
-    /// Worth retrying with backoff: 5xx, timeouts, connection errors, conflicting states.
-    Transient,
-    /// Retrying the same call cannot succeed (invalid parameter, quota, access denied):
-    /// rechecked at the slow resync cadence.
-    Terminal,
-}
-
-#[derive(Debug, Clone)]
-pub struct AwsError {
-    pub operation: String,
-    pub code: Option<String>,
-    pub message: String,
-    pub class: ErrorClass,
-}
-
-impl fmt::Display for AwsError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{}: {code}: {}", self.operation, self.message),
-            None => write!(f, "{}: {}", self.operation, self.message),
-        }
-    }
-}
-
-impl std::error::Error for AwsError {}
 
 const THROTTLING: &[&str] = &[
     "Throttling",
@@ -112,15 +82,6 @@ impl AwsError {
         };
         let class = classify(code.as_deref(), &message, None);
         AwsError { operation: operation.to_string(), code, message, class }
-    }
-
-    /// An answer that lacks what the API promises (retried: it is AWS's to fix, not the spec's).
-    pub fn unexpected(operation: &str, message: impl Into<String>) -> Self {
-        AwsError { operation: operation.into(), code: None, message: message.into(), class: ErrorClass::Transient }
-    }
-
-    pub fn is_code(&self, codes: &[&str]) -> bool {
-        self.code.as_deref().is_some_and(|c| codes.contains(&c))
     }
 }
 

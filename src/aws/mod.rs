@@ -5,7 +5,8 @@ mod errors;
 
 pub use errors::aws;
 
-pub use errors::{AwsError, ErrorClass};
+pub use crate::model::clients::Clients;
+pub use crate::model::error::{AwsError, ErrorClass};
 
 use aws_sdk_sts::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -112,18 +113,6 @@ impl Intercept for CallCounter {
         }
         Ok(())
     }
-}
-
-/// The clients of one region, each with the call counter installed.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    pub region: String,
-    pub ec2: aws_sdk_ec2::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub elasticache: aws_sdk_elasticache::Client,
-    pub apprunner: aws_sdk_apprunner::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub route53: aws_sdk_route53::Client,
 }
 
 /// Clients by region, made on first use from the shared SDK configuration.

@@ -4,12 +4,14 @@
 //! AWS event named them. `approve`: a one-time consent to replace an object for the drift that
 //! only a new object can fix (a replacement loses a cache's data, so it waits for a person).
 
+use super::context::{Ctx, Written, stack_context};
 use super::reconcile::{engine, options};
-use super::{Ctx, Written, stack_context};
-use crate::engine::decide::{value_at, value_at_mut};
-use crate::guard::NoGuard;
-use crate::manifest::yaml::to_yaml;
+use crate::engine::decide::FieldAction;
 use crate::manifest::{Manifest, Source, parse_manifests, validate_set};
+use crate::model::guard::NoGuard;
+use crate::model::paths::{value_at, value_at_mut};
+use crate::schema::yaml::to_yaml;
+use crate::status::DriftCause;
 use crate::store::Change;
 use anyhow::{Result, bail};
 use serde_json::{Value as Json, json};
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The plan entry of one resource: the same observation and decision as `diff --live KIND/NAME`.
-async fn plan_of(ctx: &Ctx, key: &crate::manifest::ResourceKey) -> Result<crate::engine::PlanEntry> {
+async fn plan_of(ctx: &Ctx, key: &crate::model::ResourceKey) -> Result<crate::engine::PlanEntry> {
     let mut opts = options(ctx, Some(&format!("{}/{}", key.kind, key.name)))?;
     opts.stacks = Some(vec![key.stack.clone()]);
     opts.plan_only = true;
@@ -35,7 +37,7 @@ pub async fn approve(ctx: &Ctx, target: &str) -> Result<ExitCode> {
     let current = ctx.find(target).await?;
     let key = current.manifest.key.clone();
     let entry = plan_of(ctx, &key).await?;
-    let immutable: Vec<_> = entry.drift.iter().filter(|d| d.action.starts_with("immutable")).collect();
+    let immutable: Vec<_> = entry.drift.iter().filter(|d| d.action == FieldAction::Immutable).collect();
     let Some(consent) = &entry.replacement_consent else {
         bail!("{key} has no drift that only a new object can fix; nothing to approve");
     };
@@ -60,8 +62,11 @@ pub async fn accept(
     let current = ctx.find(target).await?;
     let key = current.manifest.key.clone();
     let entry = plan_of(ctx, &key).await?;
-    let drifted: Vec<_> =
-        entry.drift.iter().filter(|d| !["change", "deleted", "missing"].contains(&d.cause.as_str())).collect();
+    let drifted: Vec<_> = entry
+        .drift
+        .iter()
+        .filter(|d| ![DriftCause::Change, DriftCause::Deleted, DriftCause::Missing].contains(&d.cause))
+        .collect();
     if drifted.is_empty() {
         bail!("{key} is not drifted: AWS matches its desired state, so there is nothing to accept");
     }

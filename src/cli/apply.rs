@@ -1,8 +1,9 @@
 //! `validate`, `apply` and `diff`: files against the stored desired state.
 
-use super::{Ctx, Written};
-use crate::manifest::diff::{FieldChange, changes};
-use crate::manifest::{Manifest, ResourceKey, ValidationErrors, load_paths, validate_set};
+use super::context::{Ctx, Written};
+use crate::manifest::{Manifest, ValidationErrors, load_paths, validate_set};
+use crate::model::ResourceKey;
+use crate::model::paths::{FieldChange, changes};
 use crate::store::{Change, StoredResource};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};

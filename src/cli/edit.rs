@@ -1,9 +1,9 @@
 //! `edit`: change one resource in $EDITOR, the way `kubectl edit` does. Invalid input reopens the
 //! editor with the errors on top; a concurrent change is refused, naming who made it.
 
-use super::{Ctx, Written, stack_context};
-use crate::manifest::yaml::to_yaml;
+use super::context::{Ctx, Written, stack_context};
 use crate::manifest::{ValidationErrors, parse_manifests, validate_set};
+use crate::schema::yaml::to_yaml;
 use crate::store::{Change, StoreError};
 use anyhow::{Context, Result, bail};
 use std::process::ExitCode;

@@ -3,6 +3,7 @@
 
 mod accept;
 mod apply;
+mod context;
 mod edit;
 mod errors;
 mod read;
@@ -11,13 +12,13 @@ mod run;
 mod watch;
 mod write;
 
+pub use context::{Ctx, Output, Written, parse_target};
 pub use run::RunArgs;
 
-use crate::kinds::Kind;
-use crate::manifest::ResourceKey;
-use crate::store::{DEFAULT_TABLE, Store, StoredResource};
-use anyhow::{Result, anyhow, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use crate::model::Kind;
+use crate::store::{DEFAULT_TABLE, Store};
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,13 +42,6 @@ pub struct Cli {
     pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Table,
-    Yaml,
-    Json,
 }
 
 #[derive(Subcommand)]
@@ -242,120 +236,6 @@ pub enum Command {
     },
 }
 
-/// This machine's name, for replica ids.
-pub(crate) fn host_name() -> String {
-    let name = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    if name.is_empty() { "steward".into() } else { name }
-}
-
-/// What every verb needs: the store, the caller's identity, and the global flags.
-pub struct Ctx {
-    pub store: std::sync::Arc<Store>,
-    pub aws: crate::aws::Aws,
-    pub stack: Option<String>,
-    pub output: Output,
-    sts: aws_sdk_sts::Client,
-}
-
-/// What a verb that writes did to one resource, for people (`line`) or for scripts (`-o json`,
-/// `-o yaml`: `fields` plus kind, name and stack).
-pub struct Written {
-    pub key: ResourceKey,
-    pub line: String,
-    pub fields: serde_json::Value,
-}
-
-impl Ctx {
-    /// Prints what a write did: one line each, or one JSON (YAML) list for scripts.
-    pub fn print_written(&self, written: &[Written]) -> Result<()> {
-        if self.output == Output::Table {
-            for w in written {
-                println!("{}", w.line);
-            }
-            return Ok(());
-        }
-        let items: Vec<serde_json::Value> = written
-            .iter()
-            .map(|w| {
-                let mut item =
-                    serde_json::json!({ "kind": w.key.kind.as_str(), "name": w.key.name, "stack": w.key.stack });
-                if let (Some(item), Some(fields)) = (item.as_object_mut(), w.fields.as_object()) {
-                    item.extend(fields.clone());
-                }
-                item
-            })
-            .collect();
-        match self.output {
-            Output::Json => println!("{}", serde_json::to_string_pretty(&items)?),
-            _ => print!("{}", crate::manifest::yaml::to_yaml(&serde_json::json!(items))),
-        }
-        Ok(())
-    }
-
-    /// The caller's ARN, recorded with every change (`who changed it`).
-    pub async fn actor(&self) -> Result<String> {
-        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
-            anyhow!("cannot tell who you are (sts:GetCallerIdentity): {}", aws_sdk_sts::error::DisplayErrorContext(e))
-        })?;
-        out.arn.ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no ARN"))
-    }
-
-    /// Finds the one live resource a `KIND/NAME` argument names, in --stack or in any stack.
-    pub async fn find(&self, target: &str) -> Result<StoredResource> {
-        self.find_in(target, false).await
-    }
-
-    /// Like `find`, but also finds a resource that was deleted from the desired state.
-    pub async fn find_any(&self, target: &str) -> Result<StoredResource> {
-        self.find_in(target, true).await
-    }
-
-    async fn find_in(&self, target: &str, include_deleted: bool) -> Result<StoredResource> {
-        let (kind, name) = parse_target(target)?;
-        let name = name.ok_or_else(|| anyhow!("expected KIND/NAME, got {target:?}"))?;
-        let stacks = self.stack.as_ref().map(|s| vec![s.clone()]);
-        let found: Vec<StoredResource> = self
-            .store
-            .resources(stacks.as_deref())
-            .await?
-            .into_iter()
-            .filter(|r| (include_deleted || !r.deleted) && r.manifest.key.kind == kind && r.manifest.key.name == name)
-            .collect();
-        match found.len() {
-            0 => bail!(
-                "{kind}/{name} not found{}",
-                self.stack.as_ref().map(|s| format!(" in stack {s:?}")).unwrap_or_default()
-            ),
-            1 => Ok(found.into_iter().next().expect("one element")),
-            _ => {
-                let stacks: Vec<&str> = found.iter().map(|r| r.manifest.key.stack.as_str()).collect();
-                bail!("{kind}/{name} exists in several stacks ({}); pass --stack", stacks.join(", "))
-            }
-        }
-    }
-}
-
-/// `KIND` or `KIND/NAME`; kinds match in any letter case.
-pub fn parse_target(target: &str) -> Result<(Kind, Option<String>)> {
-    let (kind, name) = match target.split_once('/') {
-        Some((k, n)) => (k, Some(n.to_string())),
-        None => (target, None),
-    };
-    let kind = Kind::parse_loose(kind).ok_or_else(|| match Kind::closest(kind) {
-        Some(k) => anyhow!("unknown kind {kind:?}; did you mean {k}?"),
-        None => anyhow!("unknown kind {kind:?}; expected one of {} (or their short names, see --help)", kind_list()),
-    })?;
-    if name.as_deref() == Some("") {
-        bail!("expected KIND/NAME, got {target:?}");
-    }
-    Ok((kind, name))
-}
-
-fn kind_list() -> String {
-    Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-/// The kinds and their short names, for `--help`.
 fn kinds_help() -> String {
     let names: Vec<String> = Kind::ALL.iter().map(|k| format!("{k} ({})", k.short_name())).collect();
     format!(
@@ -501,16 +381,6 @@ fn healthcheck(addr: &str) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Stored resources of one stack other than `except`, as manifests to validate a change against.
-pub(crate) async fn stack_context(
-    ctx: &Ctx,
-    stack: &str,
-    except: &ResourceKey,
-) -> Result<Vec<crate::manifest::Manifest>> {
-    let stored = ctx.store.resources(Some(&[stack.to_string()])).await?;
-    Ok(stored.into_iter().filter(|r| !r.deleted && &r.manifest.key != except).map(|r| r.manifest).collect())
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! `get` and `history`: reading the desired state.
 
-use super::{Ctx, Output, parse_target};
-use crate::manifest::diff::{changes, summary};
-use crate::manifest::yaml::to_yaml;
+use super::context::{Ctx, Output, parse_target};
+use crate::model::paths::{changes, summary};
+use crate::schema::yaml::to_yaml;
 use anyhow::Result;
 use serde_json::json;
 use std::process::ExitCode;
@@ -31,13 +31,13 @@ pub async fn get(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
     }
     // A stack paused as a whole shows as paused on its Stack resource.
     let mut paused_stacks = std::collections::BTreeSet::new();
-    for r in resources.iter().filter(|r| r.manifest.key.kind == crate::kinds::Kind::Stack) {
+    for r in resources.iter().filter(|r| r.manifest.key.kind == crate::model::Kind::Stack) {
         if ctx.store.stack_meta(&r.manifest.key.stack).await?.paused {
             paused_stacks.insert(r.manifest.key.stack.clone());
         }
     }
     let paused = |r: &crate::store::StoredResource| {
-        r.paused || (r.manifest.key.kind == crate::kinds::Kind::Stack && paused_stacks.contains(&r.manifest.key.stack))
+        r.paused || (r.manifest.key.kind == crate::model::Kind::Stack && paused_stacks.contains(&r.manifest.key.stack))
     };
     match ctx.output {
         Output::Yaml => {

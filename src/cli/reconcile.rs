@@ -1,14 +1,14 @@
 //! `reconcile`, `status` and `diff --live`: the controller's work on demand.
 
+use super::context::{Ctx, Output, parse_target};
 use super::read::print_table;
-use super::{Ctx, Output, parse_target};
 use crate::daemon::lease::{LeaseConfig, LeaseGuard, Leases};
-use crate::duration::parse_duration_secs;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::events::Events;
 use crate::engine::{Engine, PassOptions, PlanEntry};
-use crate::guard::{Guard, NoGuard};
-use crate::status::Phase;
+use crate::model::duration::parse_duration_secs;
+use crate::model::guard::{Guard, NoGuard};
+use crate::status::{ConditionType, Phase};
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
 use std::process::ExitCode;
@@ -36,7 +36,7 @@ const CLI_LEASE: LeaseConfig =
 /// for: the run is refused, naming it. One whose heartbeat stopped is taken over after a lease
 /// duration. The replica id is stable per host, so a run killed midway is followed at once.
 async fn take_leases(ctx: &Ctx, table: &str, stacks: &[String]) -> Result<Held> {
-    let replica = format!("reconcile@{}", super::host_name());
+    let replica = format!("reconcile@{}", super::context::host_name());
     let leases = Leases::new(ctx.aws.dynamodb(), table, &replica, CLI_LEASE);
     leases.heartbeat().await?;
     let renewing = {
@@ -251,7 +251,7 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
         .to_vec(),
     ];
     for (r, s) in rows {
-        let yes = |c: &str| if s.condition(c) { "yes" } else { "no" }.to_string();
+        let yes = |c: ConditionType| if s.condition(c) { "yes" } else { "no" }.to_string();
         let message = s
             .conditions
             .iter()
@@ -266,8 +266,8 @@ pub async fn status(ctx: &Ctx, target: Option<&str>) -> Result<ExitCode> {
             r.manifest.key.kind.to_string(),
             r.manifest.key.name.clone(),
             if s.phase == Phase::Pending { "(not reconciled yet)".into() } else { s.phase.to_string() },
-            yes("Ready"),
-            yes("Synced"),
+            yes(ConditionType::Ready),
+            yes(ConditionType::Synced),
             drift.join(","),
             s.consecutive_failures.to_string(),
             s.next_attempt_at.clone().unwrap_or_default(),

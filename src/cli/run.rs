@@ -1,10 +1,10 @@
 //! `steward run`: flags (each with a STEWARD_* variable) → daemon configuration.
 
-use super::Ctx;
+use super::context::Ctx;
 use crate::daemon::lease::LeaseConfig;
 use crate::daemon::{self, Config};
-use crate::duration::parse_duration;
 use crate::engine::backoff::BackoffPolicy;
+use crate::model::duration::parse_duration;
 use crate::telemetry::LogFormat;
 use anyhow::{Result, anyhow};
 use std::net::SocketAddr;
@@ -70,7 +70,7 @@ fn duration(flag: &str, value: &str) -> Result<std::time::Duration> {
 
 pub async fn run(ctx: &Ctx, args: RunArgs, table: &str) -> Result<ExitCode> {
     crate::telemetry::init(args.log_format);
-    let host = super::host_name();
+    let host = super::context::host_name();
     let replica_id = args
         .replica_id
         .clone()

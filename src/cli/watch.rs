@@ -1,8 +1,8 @@
 //! `apply --wait` (a live view until every resource is ready: a spinner per resource on a
 //! terminal, plain lines on change otherwise) and `status --watch` (changes as they happen).
 
-use super::Ctx;
-use crate::duration::parse_duration;
+use super::context::Ctx;
+use crate::model::duration::parse_duration;
 use crate::status::Phase;
 use anyhow::{Result, anyhow};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -22,7 +22,7 @@ struct Row {
 }
 
 /// The resources in view and their state as last recorded.
-async fn rows(ctx: &Ctx, stacks: &[String], only: Option<&(crate::kinds::Kind, Option<String>)>) -> Result<Vec<Row>> {
+async fn rows(ctx: &Ctx, stacks: &[String], only: Option<&(crate::model::Kind, Option<String>)>) -> Result<Vec<Row>> {
     let resources = ctx.store.resources(Some(stacks)).await?;
     let statuses = ctx.store.statuses(stacks).await?;
     let mut rows = Vec::new();

@@ -1,6 +1,6 @@
 //! `rollback`, `pause`/`resume` and `delete`: changes to one resource or stack.
 
-use super::{Ctx, Written, stack_context};
+use super::context::{Ctx, Written, stack_context};
 use crate::manifest::{Manifest, references, validate_set};
 use crate::store::Change;
 use anyhow::{Result, anyhow, bail};

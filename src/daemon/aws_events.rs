@@ -14,7 +14,7 @@
 use super::WorkQueue;
 use super::lease::Leases;
 use crate::engine::actors::Actors;
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
 use crate::store::Store;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -273,7 +273,7 @@ pub fn actor_of(event: &Json) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::Kind;
+    use crate::model::Kind;
 
     fn event(arn: &str, agent: &str, params: Json) -> Json {
         json!({

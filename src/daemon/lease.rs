@@ -17,7 +17,7 @@
 //!   a takeover cannot extend leases that were taken: the replica drops every lease and starts
 //!   again under a fresh registration.
 
-use crate::guard::{Guard, LeaseLost};
+use crate::model::guard::{Guard, LeaseLost};
 use crate::store::{LEASE_SK, REPLICAS_PK, stack_pk};
 use anyhow::{Result, anyhow};
 use async_trait::async_trait;

@@ -10,17 +10,17 @@ pub mod lease;
 pub mod metrics;
 
 use crate::aws::Aws;
-use crate::duration::parse_duration;
 use crate::engine::backoff::BackoffPolicy;
 use crate::engine::events::Events;
+use crate::engine::events::PassFailed;
 use crate::engine::{Engine, PassOptions, PassReport};
-use crate::kinds::Kind;
-use crate::manifest::ResourceKey;
+use crate::model::Kind;
+use crate::model::ResourceKey;
+use crate::model::duration::parse_duration;
 use crate::store::Store;
 use anyhow::{Result, bail};
 use lease::{LeaseConfig, LeaseGuard, Leases};
 use metrics::Metrics;
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -554,11 +554,11 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
                                 // steward's own store calls failed (the AWS resources' failures are
                                 // reconcile_failed events inside the pass): try the stacks again later.
                                 for stack in &held {
-                                    engine.events.emit(
-                                        "pass_failed",
-                                        json!({ "stack": stack, "message": format!("{e:#}"),
-                                                "backoffMs": PASS_RETRY.as_millis() as u64 }),
-                                    );
+                                    engine.events.pass_failed(&PassFailed {
+                                        stack: stack.clone(),
+                                        message: format!("{e:#}"),
+                                        backoff_ms: PASS_RETRY.as_millis() as u64,
+                                    });
                                     metrics.add("steward_pass_errors_total", &[("stack", stack)], 1.0);
                                     queue.push_after(stack.clone(), PASS_RETRY, Need::Full);
                                 }

@@ -2,7 +2,7 @@
 //! EventBridge and SQS, see `daemon/aws_events.rs`), by the resource they touched, so that a
 //! `drift_detected` found shortly after names who made the change.
 
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -35,8 +35,13 @@ impl BackoffPolicy {
 
     /// The delay to wait after the `failures`-th consecutive failure.
     pub fn delay(&self, failures: u32) -> Duration {
+        self.delay_with(failures, rand::random::<f64>())
+    }
+
+    /// `delay` with the jitter's uniform draw (0 to 1) given.
+    pub fn delay_with(&self, failures: u32, draw: f64) -> Duration {
         let ceiling = self.ceiling(failures);
-        ceiling.mul_f64(rand::random::<f64>()).max(FLOOR.min(ceiling))
+        ceiling.mul_f64(draw.clamp(0.0, 1.0)).max(FLOOR.min(ceiling))
     }
 }
 

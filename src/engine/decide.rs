@@ -2,8 +2,8 @@
 //! pure function picks one verdict; `reconcile` and `run` carry it out, `diff --live` prints it.
 //! Nothing here calls AWS, so every row of the table is a unit test.
 
-use super::adapter::{Drift, Fix, ObjectState, Observed};
-use crate::manifest::ResourceKey;
+use crate::model::paths::{fingerprint, ignores, value_at};
+use crate::model::{Drift, Fix, ObjectState, Observed, ResourceKey};
 use serde_json::{Value as Json, json};
 
 /// How far the resource's references and selectors got this pass.
@@ -155,7 +155,20 @@ pub enum FieldAction {
     Deferred,
 }
 
+impl serde::Serialize for FieldAction {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for FieldAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FieldAction {
+    /// The action's words in `diff --live` (a contract: docs/cli.md).
     pub fn as_str(self) -> &'static str {
         match self {
             FieldAction::Update => "update",
@@ -166,24 +179,6 @@ impl FieldAction {
             FieldAction::Deferred => "deferred (heal window)",
         }
     }
-}
-
-/// One segment of an `ignoreChanges` path against one of a field path: `*` is any segment, a
-/// trailing `*` a prefix (`DD_*`), and `containers` covers `containers[0]`.
-pub fn segment_matches(pattern: &str, segment: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => segment.starts_with(prefix),
-        None => segment == pattern || segment.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('[')),
-    }
-}
-
-/// Whether `field` (a diff path) is under one of the `ignoreChanges` paths.
-pub fn ignores(patterns: &[String], field: &str) -> bool {
-    let segments: Vec<&str> = field.split('.').collect();
-    patterns.iter().any(|p| {
-        let wanted: Vec<&str> = p.split('.').collect();
-        wanted.len() <= segments.len() && wanted.iter().zip(&segments).all(|(w, s)| segment_matches(w, s))
-    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -367,52 +362,6 @@ pub fn replacement_fingerprint(decision: &Decision, object: &str) -> Option<Stri
     (!immutable.is_empty()).then(|| fingerprint(&json!([object, immutable])))
 }
 
-/// One step of a diff path: a map key or a list index.
-pub enum Step<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// The steps of a diff path (`taskDefinition.containers[0].cpu`); None if an index is no number.
-pub fn steps(path: &str) -> Option<Vec<Step<'_>>> {
-    let mut out = Vec::new();
-    for segment in path.split('.') {
-        let (key, indexes) = segment.split_once('[').map_or((segment, ""), |(k, rest)| (k, rest));
-        if !key.is_empty() {
-            out.push(Step::Key(key));
-        }
-        for index in indexes.split('[').filter(|i| !i.is_empty()) {
-            out.push(Step::Index(index.trim_end_matches(']').parse().ok()?));
-        }
-    }
-    Some(out)
-}
-
-/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
-pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
-    steps(path)?.into_iter().try_fold(view, |at, step| match step {
-        Step::Key(k) => at.get(k),
-        Step::Index(i) => at.get(i),
-    })
-}
-
-/// `value_at`, to change the value.
-pub fn value_at_mut<'a>(view: &'a mut Json, path: &str) -> Option<&'a mut Json> {
-    steps(path)?.into_iter().try_fold(view, |at, step| match step {
-        Step::Key(k) => at.get_mut(k),
-        Step::Index(i) => at.get_mut(i),
-    })
-}
-
-/// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
-pub fn fingerprint(value: &Json) -> String {
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in value.to_string().bytes() {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x100000001b3);
-    }
-    format!("{hash:016x}")
-}
-
 impl Verdict {
     /// Whether carrying it out calls a mutating AWS operation.
     pub fn mutates(&self) -> bool {
@@ -532,375 +481,4 @@ impl Decision {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kinds::Kind;
-    use std::collections::BTreeMap;
-
-    const ENFORCE: Policy = Policy { enforce: true, retain: false, adopt: false, allow_replacement: false };
-    const OBSERVE: Policy = Policy { enforce: false, ..ENFORCE };
-
-    fn object(owned: bool, state: ObjectState) -> Observed {
-        Observed { id: "obj-1".into(), owned, state, config: json!({}), outputs: BTreeMap::new(), extra: json!(null) }
-    }
-
-    fn drift(field: &str, fix: Fix) -> Drift {
-        Drift { field: field.into(), desired: json!(2), actual: json!(1), fix }
-    }
-
-    fn key(name: &str) -> ResourceKey {
-        ResourceKey::new("s", Kind::CacheCluster, name)
-    }
-
-    fn resolved() -> Resolution {
-        Resolution::Resolved { settling: vec![] }
-    }
-
-    fn facts(observed: Option<&Observed>) -> Facts<'_> {
-        Facts {
-            removed: false,
-            paused: false,
-            policy: ENFORCE,
-            resolution: resolved(),
-            observed,
-            drift: vec![],
-            hold: None,
-            applied: None,
-            current: None,
-            version_moved: false,
-            existed: false,
-            ignored: &[],
-            closed_window: None,
-        }
-    }
-
-    fn paused(f: Facts<'_>) -> Facts<'_> {
-        Facts { paused: true, ..f }
-    }
-
-    fn held(then: Verdict) -> Verdict {
-        Verdict::Wait(WaitReason::Held { hold: Hold::Backoff { until: "T".into() }, then: Box::new(then) })
-    }
-
-    /// One row: the facts, the verdict, whether `diff --live` counts it as a difference.
-    fn row(name: &str, f: Facts, verdict: Verdict, differs: bool) {
-        let d = decide(&f);
-        assert_eq!(d.verdict, verdict, "row {name:?}");
-        assert_eq!(d.verdict.differs(), differs, "row {name:?}: differs");
-    }
-
-    #[test]
-    fn the_decision_table() {
-        let ready = object(true, ObjectState::Ready);
-        let busy = object(true, ObjectState::Busy("modifying".into()));
-        let deleting = object(true, ObjectState::Busy("deleting".into()));
-        let failed = object(true, ObjectState::Failed("create-failed".into()));
-        let foreign = object(false, ObjectState::Ready);
-        let update = || vec![drift("desiredCount", Fix::InPlace)];
-        let immutable = || vec![drift("engine", Fix::Replace)];
-
-        // Present in the desired state.
-        row("in sync", facts(Some(&ready)), Verdict::InSync, false);
-        row("missing", facts(None), Verdict::Create, true);
-        row("drift", Facts { drift: update(), ..facts(Some(&ready)) }, Verdict::Update, true);
-        row(
-            "immutable drift",
-            Facts { drift: immutable(), ..facts(Some(&ready)) },
-            Verdict::Blocked(BlockReason::Immutable),
-            true,
-        );
-        row(
-            "immutable drift, replacement allowed",
-            Facts { drift: immutable(), policy: Policy { allow_replacement: true, ..ENFORCE }, ..facts(Some(&ready)) },
-            Verdict::Replace,
-            true,
-        );
-        row(
-            "mixed drift updates what it can",
-            Facts { drift: [update(), immutable()].concat(), ..facts(Some(&ready)) },
-            Verdict::Update,
-            true,
-        );
-        row("busy", facts(Some(&busy)), Verdict::Wait(WaitReason::Busy("modifying".into())), true);
-        row(
-            "deleting behind our back",
-            facts(Some(&deleting)),
-            Verdict::Wait(WaitReason::Busy("deleting".into())),
-            true,
-        );
-        row("failed", facts(Some(&failed)), Verdict::Recreate("create-failed".into()), true);
-        row(
-            "failed, observe",
-            Facts { policy: OBSERVE, ..facts(Some(&failed)) },
-            Verdict::Blocked(BlockReason::Failed("create-failed".into())),
-            true,
-        );
-        row(
-            "failed, backoff",
-            Facts { hold: Some(Hold::Backoff { until: "T".into() }), ..facts(Some(&failed)) },
-            held(Verdict::Recreate("create-failed".into())),
-            true,
-        );
-        row("failed, removed", Facts { removed: true, ..facts(Some(&failed)) }, Verdict::Delete, true);
-        row("not owned", facts(Some(&foreign)), Verdict::Blocked(BlockReason::NotOwned("obj-1".into())), true);
-        row(
-            "not owned, adopt",
-            Facts { policy: Policy { adopt: true, ..ENFORCE }, ..facts(Some(&foreign)) },
-            Verdict::Adopt,
-            true,
-        );
-        row(
-            "not owned, adopt but observe-only",
-            Facts { policy: Policy { adopt: true, ..OBSERVE }, ..facts(Some(&foreign)) },
-            Verdict::Blocked(BlockReason::NotOwned("obj-1".into())),
-            true,
-        );
-
-        // Observe-only reports and never acts.
-        row("observe, in sync", Facts { policy: OBSERVE, ..facts(Some(&ready)) }, Verdict::InSync, false);
-        row("observe, drift", Facts { policy: OBSERVE, drift: update(), ..facts(Some(&ready)) }, Verdict::Report, true);
-        row("observe, missing", Facts { policy: OBSERVE, ..facts(None) }, Verdict::Report, true);
-
-        // References and selectors.
-        let waiting = Resolution::WaitingFor(vec![key("dep")]);
-        row(
-            "dependency missing",
-            Facts { resolution: waiting, ..facts(None) },
-            Verdict::Wait(WaitReason::Dependencies(vec![key("dep")])),
-            true,
-        );
-        let outputs = Resolution::WaitingForOutputs(vec!["CacheCluster/dep.address".into()]);
-        row(
-            "outputs unknown",
-            Facts { resolution: outputs, ..facts(None) },
-            Verdict::Wait(WaitReason::Outputs(vec!["CacheCluster/dep.address".into()])),
-            true,
-        );
-        let settling = Resolution::Resolved { settling: vec![key("dep")] };
-        row(
-            "dependency busy, object missing: not created yet",
-            Facts { resolution: settling.clone(), ..facts(None) },
-            Verdict::Wait(WaitReason::Dependencies(vec![key("dep")])),
-            true,
-        );
-        row(
-            "dependency busy, object drifted: still compared and fixed",
-            Facts { resolution: settling, drift: update(), ..facts(Some(&ready)) },
-            Verdict::Update,
-            true,
-        );
-        let none = Resolution::NothingSelected("no subnet matches {Name: intra-a}".into());
-        row(
-            "selector matches nothing",
-            Facts { resolution: none, ..facts(Some(&ready)) },
-            Verdict::Blocked(BlockReason::NothingSelected("no subnet matches {Name: intra-a}".into())),
-            true,
-        );
-        let two = Resolution::Ambiguous("2 VPCs match".into());
-        row(
-            "selector ambiguous",
-            Facts { resolution: two, ..facts(None) },
-            Verdict::Blocked(BlockReason::Ambiguous("2 VPCs match".into())),
-            true,
-        );
-
-        // Removed from the desired state.
-        let removed = |o| Facts { removed: true, ..facts(o) };
-        row("removed, gone", removed(None), Verdict::Keep(KeepReason::Gone), false);
-        row("removed, present", removed(Some(&ready)), Verdict::Delete, true);
-        row("removed, busy", removed(Some(&busy)), Verdict::Wait(WaitReason::Busy("modifying".into())), true);
-        row("removed, failed object", removed(Some(&failed)), Verdict::Delete, true);
-        row(
-            "removed, Retain",
-            Facts { policy: Policy { retain: true, ..ENFORCE }, ..removed(Some(&ready)) },
-            Verdict::Keep(KeepReason::RetainPolicy),
-            false,
-        );
-        row("removed, not owned", removed(Some(&foreign)), Verdict::Keep(KeepReason::NotOwned), false);
-        row(
-            "removed, observe",
-            Facts { policy: OBSERVE, ..removed(Some(&ready)) },
-            Verdict::Keep(KeepReason::ObserveOnly),
-            false,
-        );
-
-        // Paused: what would happen is shown; paused alone is not a difference.
-        row("paused, in sync", paused(facts(Some(&ready))), Verdict::Paused(Box::new(Verdict::InSync)), false);
-        row(
-            "paused, drift",
-            paused(Facts { drift: update(), ..facts(Some(&ready)) }),
-            Verdict::Paused(Box::new(Verdict::Update)),
-            true,
-        );
-        row("paused, missing", paused(facts(None)), Verdict::Paused(Box::new(Verdict::Create)), true);
-        row(
-            "paused, removed and gone",
-            paused(removed(None)),
-            Verdict::Paused(Box::new(Verdict::Keep(KeepReason::Gone))),
-            false,
-        );
-
-        // Backoff and throttling hold actions only.
-        let backoff = Some(Hold::Backoff { until: "T".into() });
-        row("backoff, missing", Facts { hold: backoff.clone(), ..facts(None) }, held(Verdict::Create), true);
-        row(
-            "backoff, drift",
-            Facts { hold: backoff.clone(), drift: update(), ..facts(Some(&ready)) },
-            held(Verdict::Update),
-            true,
-        );
-        row("backoff, removed", Facts { hold: backoff.clone(), ..removed(Some(&ready)) }, held(Verdict::Delete), true);
-        row("backoff, in sync", Facts { hold: backoff.clone(), ..facts(Some(&ready)) }, Verdict::InSync, false);
-        row(
-            "backoff, busy",
-            Facts { hold: backoff.clone(), ..facts(Some(&busy)) },
-            Verdict::Wait(WaitReason::Busy("modifying".into())),
-            true,
-        );
-        row(
-            "backoff, observe drift",
-            Facts { hold: backoff.clone(), policy: OBSERVE, drift: update(), ..facts(Some(&ready)) },
-            Verdict::Report,
-            true,
-        );
-        row(
-            "paused wins over backoff",
-            Facts { hold: backoff, paused: true, drift: update(), ..facts(Some(&ready)) },
-            Verdict::Paused(Box::new(Verdict::Update)),
-            true,
-        );
-        let throttled = Some(Hold::Throttled { remaining_ms: 500 });
-        let d = decide(&Facts { hold: throttled, ..facts(None) });
-        assert!(matches!(d.verdict, Verdict::Wait(WaitReason::Held { hold: Hold::Throttled { .. }, .. })));
-    }
-
-    #[test]
-    fn ignored_fields_are_shown_and_never_drift() {
-        let ready = object(true, ObjectState::Ready);
-        let patterns = ["desiredCount".to_string(), "image.env.DD_*".into(), "tags.*".into()];
-        assert!(ignores(&patterns, "desiredCount"));
-        assert!(ignores(&patterns, "image.env.DD_API_KEY") && !ignores(&patterns, "image.env.REDIS_URL"));
-        assert!(ignores(&patterns, "tags.CostCenter") && !ignores(&patterns, "tags"));
-        assert!(ignores(&["taskDefinition.containers".into()], "taskDefinition.containers[0].cpu"));
-        assert!(!ignores(&["taskDefinition.containers".into()], "taskDefinition.containersX"));
-        let only_ignored = vec![drift("desiredCount", Fix::InPlace), drift("tags.Team", Fix::InPlace)];
-        let d = decide(&Facts { drift: only_ignored, ignored: &patterns, ..facts(Some(&ready)) });
-        assert_eq!(d.verdict, Verdict::InSync);
-        assert!(!d.verdict.differs());
-        assert!(d.drift.iter().all(|f| f.action == FieldAction::Ignored));
-        assert!(d.fixable().is_empty());
-        let mixed = vec![drift("desiredCount", Fix::InPlace), drift("nodeType", Fix::InPlace)];
-        let d = decide(&Facts { drift: mixed, ignored: &patterns, ..facts(Some(&ready)) });
-        assert_eq!(d.verdict, Verdict::Update);
-        assert_eq!(d.fixable().iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["nodeType"]);
-    }
-
-    #[test]
-    fn changes_are_told_apart_from_drift() {
-        let ready = object(true, ObjectState::Ready);
-        let applied = json!({ "desiredCount": 1, "env": { "A": "x" }, "containers": [{ "cpu": 256 }] });
-        // desiredCount was edited (1 → 2 in the desired state); env.A moved in AWS only.
-        let current = json!({ "desiredCount": 2, "env": { "A": "x" }, "containers": [{ "cpu": 256 }] });
-        let both = vec![drift("desiredCount", Fix::InPlace), drift("env.A", Fix::InPlace)];
-        let f = Facts { drift: both, applied: Some(&applied), current: Some(&current), ..facts(Some(&ready)) };
-        let changes: Vec<bool> = decide(&f).drift.iter().map(|d| d.change).collect();
-        assert_eq!(changes, [true, false]);
-        assert_eq!(value_at(&applied, "containers[0].cpu"), Some(&json!(256)));
-        assert_eq!(value_at(&applied, "env.B"), None);
-        // Nothing recorded as applied: the version tells.
-        let f = Facts { drift: vec![drift("desiredCount", Fix::InPlace)], version_moved: true, ..facts(Some(&ready)) };
-        assert!(decide(&f).drift[0].change);
-        // An object steward applied that is gone is drift, healed by creating it again.
-        let d = decide(&Facts { existed: true, ..facts(None) });
-        assert_eq!(d.verdict, Verdict::Create);
-        assert_eq!((d.drift[0].drift.field.as_str(), d.drift[0].change), (EXISTENCE, false));
-        assert!(decide(&facts(None)).drift.is_empty(), "a first creation is no drift");
-        assert_ne!(fingerprint(&json!("stale: version 4")), fingerprint(&json!("stale: version 5")));
-    }
-
-    #[test]
-    fn each_field_says_what_happens_to_it() {
-        let ready = object(true, ObjectState::Ready);
-        let both = vec![drift("desiredCount", Fix::InPlace), drift("engine", Fix::Replace)];
-        let d = decide(&Facts { drift: both.clone(), ..facts(Some(&ready)) });
-        let actions: Vec<FieldAction> = d.drift.iter().map(|f| f.action).collect();
-        assert_eq!(actions, [FieldAction::Update, FieldAction::Immutable]);
-        assert_eq!(d.fixable(), vec![both[0].clone()], "only what an update can fix is sent");
-        let d = decide(&Facts { drift: both.clone(), policy: OBSERVE, ..facts(Some(&ready)) });
-        assert!(d.drift.iter().all(|f| f.action == FieldAction::Report));
-        assert!(d.fixable().is_empty());
-        let d = decide(&Facts { policy: OBSERVE, ..facts(None) });
-        assert_eq!(d.drift[0].drift.field, EXISTENCE);
-        // A paused resource still lists its drift.
-        let d = decide(&Facts { drift: both, paused: true, ..facts(Some(&ready)) });
-        assert_eq!(d.drift.len(), 2);
-        assert_eq!(d.verdict.word(), "update");
-        assert_eq!(d.verdict.reason(), "paused");
-        assert!(d.compared);
-        let busy = object(true, ObjectState::Busy("modifying".into()));
-        assert!(!decide(&facts(Some(&busy))).compared, "a busy object is not compared: no premature correction");
-    }
-
-    #[test]
-    fn outside_the_heal_window_drift_waits_and_changes_do_not() {
-        let ready = object(true, ObjectState::Ready);
-        let closed = |missing_waits, changes_wait| {
-            Some(ClosedWindow {
-                window: "Mon 08:00-09:00 UTC".into(),
-                opens_at: "T".into(),
-                missing_waits,
-                changes_wait,
-            })
-        };
-        let window_held = |w: &Option<ClosedWindow>, then: Verdict| {
-            Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.clone().unwrap()), then: Box::new(then) })
-        };
-        let w = closed(false, false);
-        let applied = json!({ "desiredCount": 1, "env": { "A": "x" } });
-        let current = json!({ "desiredCount": 2, "env": { "A": "x" } });
-        let with = |drift: Vec<Drift>, window: Option<ClosedWindow>| Facts {
-            drift,
-            applied: Some(&applied),
-            current: Some(&current),
-            closed_window: window,
-            ..facts(Some(&ready))
-        };
-        // Drift only: alerted as deferred, held until the window opens.
-        let d = decide(&with(vec![drift("env.A", Fix::InPlace)], w.clone()));
-        assert_eq!(d.verdict, window_held(&w, Verdict::Update));
-        assert_eq!(d.drift[0].action, FieldAction::Deferred);
-        assert!(d.verdict.differs() && d.fixable().is_empty());
-        assert!(d.verdict.reason().contains("held until it opens at T"), "{}", d.verdict.reason());
-        // A change beside drift: the change is applied now, the drift waits.
-        let d = decide(&with(vec![drift("desiredCount", Fix::InPlace), drift("env.A", Fix::InPlace)], w.clone()));
-        assert_eq!(d.verdict, Verdict::Update);
-        assert_eq!(d.fixable().iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["desiredCount"]);
-        // changes: window holds the change too.
-        let held_too = closed(false, true);
-        let d = decide(&with(vec![drift("desiredCount", Fix::InPlace)], held_too.clone()));
-        assert_eq!(d.verdict, window_held(&held_too, Verdict::Update));
-        // Replacement drift waits as a replacement.
-        let replaceable = Facts {
-            policy: Policy { allow_replacement: true, ..ENFORCE },
-            ..with(vec![drift("engine", Fix::Replace)], w.clone())
-        };
-        assert_eq!(decide(&replaceable).verdict, window_held(&w, Verdict::Replace));
-        // A deleted object is made again at once, unless missing: window.
-        let gone = Facts { existed: true, closed_window: w.clone(), ..facts(None) };
-        assert_eq!(decide(&gone).verdict, Verdict::Create);
-        let waits = closed(true, false);
-        let d = decide(&Facts { existed: true, closed_window: waits.clone(), ..facts(None) });
-        assert_eq!(d.verdict, window_held(&waits, Verdict::Create));
-        assert_eq!(d.drift[0].action, FieldAction::Deferred);
-        // A first creation and a deletion are changes: held only under changes: window.
-        assert_eq!(decide(&Facts { closed_window: w.clone(), ..facts(None) }).verdict, Verdict::Create);
-        let removed = Facts { removed: true, closed_window: held_too.clone(), ..facts(Some(&ready)) };
-        assert_eq!(decide(&removed).verdict, window_held(&held_too, Verdict::Delete));
-        // Observe-only and ignored fields are not touched by the window.
-        let observe = Facts { policy: OBSERVE, ..with(vec![drift("env.A", Fix::InPlace)], w.clone()) };
-        assert_eq!(decide(&observe).verdict, Verdict::Report);
-        // A backoff and a pause still come first.
-        let paused = Facts { paused: true, ..with(vec![drift("env.A", Fix::InPlace)], w.clone()) };
-        assert_eq!(decide(&paused).verdict.word(), "wait");
-    }
-}
+mod tests;

@@ -1,70 +1,38 @@
 //! The generic reconcile engine. It knows no AWS service by name; each kind's adapter (in
-//! `kinds/`) owns the AWS specifics behind the `Adapter` trait, in the spirit of ACK's resource
-//! manager. Where to look:
-//! - `adapter.rs`: the contract a kind implements (observe, desired view, create/update/delete);
-//! - `decide.rs`: the one pure decision per resource, shared by `reconcile`, `run` and `diff --live`;
-//! - `pass.rs`: a pass over the reference graph, carrying verdicts out, status and events;
-//! - `resolve.rs`: references and selectors for one resource; `lookup.rs`: the selector cache;
-//! - `error.rs`: why an action did not happen; `backoff.rs`, `events.rs`; `actors.rs`: who
-//!   made recent changes, from AWS events.
+//! `kinds/`) owns the AWS specifics behind `model::Adapter`. A pass runs in stages, one file
+//! each (docs/architecture.md walks through one pass):
+//! - `schedule.rs`: what is due (pure);
+//! - `resolve.rs`: references and selectors → this pass's `Desired` (`lookup.rs`: the selector cache);
+//! - `facts.rs`: store and observation → the decision's inputs (pure);
+//! - `decide.rs`: the one verdict per resource, shared by `reconcile`, `run` and `diff --live` (pure);
+//! - `act.rs`: the adapter calls a verdict asks for, and nothing else;
+//! - `record.rs`: previous status + decision + what the act did → new status and events (pure);
+//! - `failure.rs`: an error → backoff or terminal (pure);
+//! - `walk.rs`: what a pass reads and in which order; `pass.rs`: wires the stages; `report.rs`: what a pass reports; `known.rs`: what it learned so far.
+//!
+//! Files here import one another directly, never through this index.
 
+pub mod act;
 pub mod actors;
-pub mod adapter;
 pub mod backoff;
 pub mod decide;
-pub mod error;
 pub mod events;
+pub mod facts;
+pub mod failure;
+pub mod known;
 pub mod lookup;
 pub mod pass;
+pub mod record;
+pub mod report;
 mod resolve;
+pub mod runtime;
+pub mod schedule;
+pub mod walk;
 
-pub use adapter::{
-    Adapter, Cache, Cx, Desired, Drift, Fix, ObjectState, Observed, TAG_KIND, TAG_NAME, TAG_STACK, diff, is_tag_field,
-};
-pub use error::ReconcileError;
-pub use pass::{PassOptions, PassReport, PlanEntry};
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod record_table;
 
-use crate::aws::Aws;
-use crate::guard::Guard;
-use crate::store::Store;
-use backoff::BackoffPolicy;
-use events::Events;
-use lookup::Lookups;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-pub struct Engine {
-    pub store: Arc<Store>,
-    pub aws: Aws,
-    pub events: Events,
-    pub backoff: BackoffPolicy,
-    pub guard: Arc<dyn Guard>,
-    /// Who made recent changes, from AWS events (empty without an events queue).
-    pub actors: Arc<actors::Actors>,
-    cache: Cache,
-    /// `byTag` selector results, kept across passes (see `lookup.rs`).
-    lookups: Lookups,
-    /// Services that throttled us, and until when all calls to them wait.
-    throttled: Mutex<HashMap<&'static str, Instant>>,
-    /// When each resource was last observed by this process (a resource's `resync` counts from
-    /// it; after a restart or a takeover everything is due).
-    observed_at: Mutex<HashMap<crate::manifest::ResourceKey, chrono::DateTime<chrono::Utc>>>,
-}
-
-impl Engine {
-    pub fn new(store: Arc<Store>, aws: Aws, events: Events, backoff: BackoffPolicy, guard: Arc<dyn Guard>) -> Self {
-        Engine {
-            store,
-            aws,
-            events,
-            backoff,
-            guard,
-            actors: Arc::default(),
-            cache: Cache::default(),
-            lookups: Lookups::default(),
-            throttled: Mutex::default(),
-            observed_at: Mutex::default(),
-        }
-    }
-}
+pub use report::{PassOptions, PassReport, PlanEntry};
+pub use runtime::Engine;

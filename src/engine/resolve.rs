@@ -1,14 +1,12 @@
 //! Reference and selector resolution: a stored resource becomes this pass's `Desired`, or the
 //! reason it cannot yet (which the decision turns into wait or blocked).
 
-use super::adapter::Desired;
 use super::decide::Resolution;
+use super::known::Known;
 use super::lookup::LookupError;
-use super::pass::PassState;
-use super::{Engine, ReconcileError};
-use crate::kinds::Kind;
-use crate::manifest::ResourceKey;
+use super::runtime::Engine;
 use crate::manifest::references::{self, substitute};
+use crate::model::{Desired, Kind, ReconcileError, ResourceKey};
 use crate::store::StoredResource;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -38,7 +36,7 @@ impl Engine {
         &self,
         r: &StoredResource,
         stored: &[StoredResource],
-        pass: &mut PassState,
+        known: &mut Known,
     ) -> Result<(Desired, Vec<ResourceKey>), Unresolved> {
         let key = &r.manifest.key;
         let stack_key = ResourceKey::new(&key.stack, Kind::Stack, &key.stack);
@@ -48,11 +46,11 @@ impl Engine {
         let region = stack.manifest.spec["region"].as_str().unwrap_or("us-east-1").to_string();
         let clients = self.aws.region(&region);
         if key.kind == Kind::Stack {
-            let vpc = match pass.vpcs.get(&key.stack) {
+            let vpc = match known.vpcs.get(&key.stack) {
                 Some(v) => v.clone(),
                 None => {
-                    let found = self.lookups.vpc(&clients, &r.manifest.spec["vpc"], pass.lookup_pass).await?;
-                    pass.vpcs.insert(key.stack.clone(), found.clone());
+                    let found = self.lookups.vpc(&clients, &r.manifest.spec["vpc"], known.lookup_pass).await?;
+                    known.vpcs.insert(key.stack.clone(), found.clone());
                     found
                 }
             };
@@ -72,20 +70,20 @@ impl Engine {
         if !r.deleted {
             let mut waiting = Vec::new();
             for dep in references::dependencies(&r.manifest).into_iter().filter(|d| d.kind != Kind::Stack) {
-                if pass.ready.contains(&dep) {
+                if known.ready.contains(&dep) {
                     continue;
                 }
-                if pass.present.contains(&dep) { settling.push(dep) } else { waiting.push(dep) }
+                if known.present.contains(&dep) { settling.push(dep) } else { waiting.push(dep) }
             }
             if !waiting.is_empty() {
                 return Err(Unresolved::Not(Resolution::WaitingFor(waiting)));
             }
         }
-        let Some(vpc) = pass.vpcs.get(&key.stack).cloned() else {
+        let Some(vpc) = known.vpcs.get(&key.stack).cloned() else {
             return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
         };
         let params = stack.manifest.spec.get("params").cloned().unwrap_or(json!({}));
-        let outputs = &pass.outputs;
+        let outputs = &known.outputs;
         let lookup = |kind: Kind, name: &str, output: &str| -> Option<String> {
             if kind == Kind::Stack {
                 return match output.strip_prefix("params.") {
@@ -105,7 +103,8 @@ impl Engine {
                 return Err(Unresolved::Not(Resolution::WaitingForOutputs(names)));
             }
         };
-        let spec = if r.deleted { spec } else { self.lookups.resolve(&clients, &vpc, &spec, pass.lookup_pass).await? };
+        let spec =
+            if r.deleted { spec } else { self.lookups.resolve(&clients, &vpc, &spec, known.lookup_pass).await? };
         let mut tags: BTreeMap<String, String> = BTreeMap::new();
         for source in [stack.manifest.spec.get("defaultTags"), spec.get("tags")].into_iter().flatten() {
             for (k, v) in source.as_object().into_iter().flatten() {

@@ -1,7 +1,7 @@
 //! AppRunnerCustomDomain: a custom domain associated with an App Runner service.
 
-use super::{GENERIC_NAME, KindDef};
-use crate::manifest::schema::*;
+use super::definition::{GENERIC_NAME, KindDef};
+use crate::schema::*;
 
 pub const DOMAIN: StrRule = StrRule {
     expected: "a domain name such as app.example.com",
@@ -23,7 +23,7 @@ pub fn definition() -> KindDef {
         outputs: &["dnsTarget", "validationRecords"],
         retain_by_default: false,
         name_rule: GENERIC_NAME,
-        check: super::no_extra_checks,
+        check: super::definition::no_extra_checks,
     }
 }
 
@@ -32,10 +32,10 @@ pub fn definition() -> KindDef {
 // Custom domain associations carry no tags: they belong to a service, and steward reaches them
 // only through services it owns (the reference makes the domain wait until the service is ready).
 
-use super::status_text;
+use super::values::status_text;
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -105,8 +105,8 @@ impl Adapter for CustomDomainAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
-        json!({ "enableWww": d.spec.get("enableWww").cloned().unwrap_or(json!(false)) })
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        Ok(json!({ "enableWww": d.spec.get("enableWww").cloned().unwrap_or(json!(false)) }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {

@@ -1,7 +1,7 @@
 //! AppRunnerService: the web tier (ECR image, port, env, cpu/memory, roles, health check, egress).
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 use serde_json::Value as Json;
 
 pub const NAME: StrRule = StrRule {
@@ -106,10 +106,12 @@ pub fn join(values: &[i64]) -> String {
 // ListServices carries no configuration, so a service is described in detail only when its
 // UpdatedAt moved since the last pass (cached by ARN); its status comes from the listing.
 
-use super::{Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, status_text, tag_view};
+use super::tagging::{apprunner_tag_list, apprunner_tags};
+use super::values::status_text;
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_apprunner::types::{
     AuthenticationConfiguration, EgressConfiguration, EgressType, HealthCheckConfiguration, HealthCheckProtocol,
     ImageConfiguration, ImageRepository, ImageRepositoryType, InstanceConfiguration, NetworkConfiguration, Service,
@@ -330,7 +332,7 @@ impl Adapter for AppRunnerServiceAdapter {
             // Tag calls can fail with InvalidStateException while the service is in an operation
             // (QUIRKS.md): it is busy, so this pass waits on it with its last known tags.
             let read = apprunner_tags(cx, &arn).await;
-            let (tags, tags_unknown) = super::tags_or_last_known(cx, read, &arn, status != "running")?;
+            let (tags, tags_unknown) = super::tagging::tags_or_last_known(cx, read, &arn, status != "running")?;
             config["tags"] = tag_view(&tags);
             let outputs = BTreeMap::from([
                 ("arn".to_string(), arn.clone()),
@@ -354,7 +356,7 @@ impl Adapter for AppRunnerServiceAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
         let image = &d.spec["image"];
         let mut img = json!({
             "identifier": image["identifier"],
@@ -393,7 +395,7 @@ impl Adapter for AppRunnerServiceAdapter {
             view["healthCheck"] = health;
         }
         view["tags"] = tag_view(&d.tags);
-        view
+        Ok(view)
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -446,9 +448,5 @@ impl Adapter for AppRunnerServiceAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::AppRunner(&o.id))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        apprunner_adopt(cx, d, &o.id).await
     }
 }

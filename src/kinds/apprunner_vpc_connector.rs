@@ -1,7 +1,7 @@
 //! AppRunnerVpcConnector: lets an App Runner service reach private subnets (Redis).
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 
 pub const NAME: StrRule = StrRule {
     expected: "a name of 4 to 36 letters, digits, '-' or '_', starting with a letter or digit (a replacement adds -r<N>)",
@@ -22,7 +22,7 @@ pub fn definition() -> KindDef {
         outputs: &["arn"],
         retain_by_default: false,
         name_rule: NAME,
-        check: super::no_extra_checks,
+        check: super::definition::no_extra_checks,
     }
 }
 
@@ -33,13 +33,12 @@ pub fn definition() -> KindDef {
 // name (`<name>-r2`, `-r3`, …, tagged as this resource), the service follows through its
 // reference, and the superseded connector is deleted once no service uses it any more.
 
-use super::{
-    Tagged, apprunner_adopt, apprunner_tag_list, apprunner_tags, owns, sorted, sorted_strings, status_text, strings,
-    tag_view,
-};
+use super::tagging::{apprunner_tag_list, apprunner_tags};
+use super::values::{sorted, sorted_strings, status_text, strings};
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_apprunner::types::VpcConnector;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -110,12 +109,16 @@ impl Adapter for VpcConnectorAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
-        json!({
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["securityGroups", "subnets"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        Ok(json!({
             "subnets": sorted(d.spec.get("subnets")),
             "securityGroups": sorted(d.spec.get("securityGroups")),
             "tags": tag_view(&d.tags),
-        })
+        }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -127,7 +130,7 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        if drift.iter().all(|x| crate::engine::is_tag_field(&x.field)) {
+        if drift.iter().all(|x| crate::model::tags::is_tag_field(&x.field)) {
             return Ok(Json::Null);
         }
         // A new connector under the next name; the old one is retired once the service moved.
@@ -136,8 +139,8 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        for arn in
-            std::iter::once(o.id.as_str()).chain(super::strings(o.extra.get("superseded")).iter().map(String::as_str))
+        for arn in std::iter::once(o.id.as_str())
+            .chain(super::values::strings(o.extra.get("superseded")).iter().map(String::as_str))
         {
             cx.may_mutate().await?;
             cx.clients
@@ -152,7 +155,7 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     async fn retire_superseded(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        for arn in super::strings(o.extra.get("superseded")) {
+        for arn in super::values::strings(o.extra.get("superseded")) {
             cx.may_mutate().await?;
             match cx.clients.apprunner.delete_vpc_connector().vpc_connector_arn(&arn).send().await {
                 Ok(_) => {}
@@ -166,10 +169,6 @@ impl Adapter for VpcConnectorAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::AppRunner(&o.id))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        apprunner_adopt(cx, d, &o.id).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! CacheCluster: an ElastiCache Redis (or Valkey) cluster.
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 use serde_json::Value as Json;
 
 /// Engine versions ElastiCache offers for Redis OSS and Valkey (major.minor).
@@ -78,13 +78,12 @@ fn check(spec: &Json, c: &mut Checker) {
 
 // ---- adapter ----
 
-use super::{
-    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, status_text,
-    strings, tag_view,
-};
+use super::tagging::{elasticache_tag_list, elasticache_tags};
+use super::values::{sorted, sorted_strings, status_text, strings};
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -154,7 +153,11 @@ impl Adapter for CacheClusterAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["securityGroups"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
         let mut view = json!({
             "tags": tag_view(&d.tags),
             "engine": d.spec["engine"],
@@ -171,7 +174,7 @@ impl Adapter for CacheClusterAdapter {
         if d.spec.get("securityGroups").is_some() {
             view["securityGroups"] = sorted(d.spec.get("securityGroups"));
         }
-        view
+        Ok(view)
     }
 
     fn fix_for(&self, field: &str) -> Fix {
@@ -257,9 +260,5 @@ impl Adapter for CacheClusterAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

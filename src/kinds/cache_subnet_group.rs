@@ -1,7 +1,7 @@
 //! CacheSubnetGroup: an ElastiCache subnet group.
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 
 pub const NAME: StrRule = StrRule {
     expected: "a subnet group name of 1 to 255 lowercase letters, digits or hyphens",
@@ -20,18 +20,18 @@ pub fn definition() -> KindDef {
         outputs: &["name"],
         retain_by_default: false,
         name_rule: NAME,
-        check: super::no_extra_checks,
+        check: super::definition::no_extra_checks,
     }
 }
 
 // ---- adapter ----
 
-use super::{
-    Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, sorted, sorted_strings, strings, tag_view,
-};
+use super::tagging::{elasticache_tag_list, elasticache_tags};
+use super::values::{sorted, sorted_strings, strings};
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
@@ -81,12 +81,16 @@ impl Adapter for CacheSubnetGroupAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
-        json!({
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["subnets"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        Ok(json!({
             "description": d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
             "subnets": sorted(d.spec.get("subnets")),
             "tags": tag_view(&d.tags),
-        })
+        }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -140,9 +144,5 @@ impl Adapter for CacheSubnetGroupAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

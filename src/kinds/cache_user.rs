@@ -1,8 +1,8 @@
 //! CacheUser: an ElastiCache user whose password lives in an SSM SecureString. The password itself
 //! never appears in a manifest, the store, a diff or a log: only the parameter's name does.
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 
 pub const USER_ID: StrRule = StrRule {
     expected: "a user id of 1 to 40 lowercase letters, digits or hyphens, starting with a letter",
@@ -49,7 +49,7 @@ pub fn definition() -> KindDef {
         outputs: &["userId", "passwordParameter"],
         retain_by_default: true,
         name_rule: USER_ID,
-        check: super::no_extra_checks,
+        check: super::definition::no_extra_checks,
     }
 }
 
@@ -60,10 +60,12 @@ pub fn definition() -> KindDef {
 // whose version moved on is set on the user again. The value only ever travels from SSM to
 // ElastiCache inside `set_password`.
 
-use super::{Tagged, elasticache_adopt, elasticache_tag_list, elasticache_tags, owns, status_text, tag_view};
+use super::tagging::{elasticache_tag_list, elasticache_tags};
+use super::values::status_text;
 use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_ssm::types::ParameterType;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -239,8 +241,12 @@ impl Adapter for CacheUserAdapter {
             // A user in transition refuses tag calls (QUIRKS.md). It is busy, so this pass only
             // waits on it: its last known tags do, and ownership is decided once it is active.
             let read = elasticache_tags(cx, arn, "").await;
-            let (tags, tags_unknown) =
-                super::tags_or_last_known(cx, read, &super::elasticache_tag_key(arn, ""), status != "active")?;
+            let (tags, tags_unknown) = super::tagging::tags_or_last_known(
+                cx,
+                read,
+                &super::tagging::elasticache_tag_key(arn, ""),
+                status != "active",
+            )?;
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
             // Facts about the password, never the password: they tell one rotation from the next.
             let parameter = parameters.get(parameter_of(d));
@@ -280,7 +286,7 @@ impl Adapter for CacheUserAdapter {
         &["password"]
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
         let mut view = json!({
             "userName": d.spec["userName"],
             "accessString": d.spec["accessString"],
@@ -294,7 +300,7 @@ impl Adapter for CacheUserAdapter {
         if let Some(key) = kms_key_of(d) {
             view["passwordKmsKey"] = json!(key);
         }
-        view
+        Ok(view)
     }
 
     fn fix_for(&self, field: &str) -> Fix {
@@ -360,9 +366,5 @@ impl Adapter for CacheUserAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        elasticache_adopt(cx, d, o.extra["arn"].as_str().unwrap_or_default()).await
     }
 }

@@ -1,7 +1,7 @@
 //! EcsCluster: an ECS cluster and its Container Insights setting.
 
-use super::KindDef;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 
 pub const NAME: StrRule = StrRule {
     expected: "a cluster name of 1 to 255 letters, digits, '-' or '_'",
@@ -14,16 +14,18 @@ pub fn definition() -> KindDef {
         outputs: &["arn"],
         retain_by_default: false,
         name_rule: NAME,
-        check: super::no_extra_checks,
+        check: super::definition::no_extra_checks,
     }
 }
 
 // ---- adapter ----
 
-use super::{Tagged, ecs_adopt, ecs_tag_list, owns, status_text, tag_map, tag_view};
+use super::tagging::{ecs_tag_list, tag_map};
+use super::values::status_text;
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -80,8 +82,8 @@ impl Adapter for EcsClusterAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
-        json!({ "containerInsights": insights(d), "tags": tag_view(&d.tags) })
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        Ok(json!({ "containerInsights": insights(d), "tags": tag_view(&d.tags) }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -129,9 +131,5 @@ impl Adapter for EcsClusterAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::Ecs(&o.id))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        ecs_adopt(cx, d, &o.id).await
     }
 }

@@ -1,8 +1,8 @@
 //! EcsService: an ECS Fargate service together with the task definition it runs.
 
-use super::KindDef;
 use super::apprunner_service::join;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 use serde_json::Value as Json;
 
 pub const NAME: StrRule = StrRule {
@@ -160,13 +160,12 @@ fn check(spec: &Json, c: &mut Checker) {
 // their contents are cached by ARN, and any difference registers a new revision that the
 // service is then pointed at (always by full ARN).
 
-use super::{
-    Tagged, client_token, ecs_adopt, ecs_tag_list, owns, sorted, sorted_strings, status_text, strings, tag_map,
-    tag_view,
-};
+use super::tagging::{ecs_tag_list, tag_map};
+use super::values::{client_token, sorted, sorted_strings, status_text, strings};
 use crate::aws::{AwsError, aws};
-use crate::engine::{Adapter, Cx, Desired, Drift, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, ObjectState, Observed, ReconcileError};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LaunchType,
     LogConfiguration, LogDriver, NetworkConfiguration, NetworkMode, OsFamily, PropagateTags, RuntimePlatform, Secret,
@@ -525,7 +524,11 @@ impl Adapter for EcsServiceAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["securityGroups", "subnets"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
         let mut view = json!({
             "desiredCount": d.spec.get("desiredCount").cloned().unwrap_or(json!(1)),
             "network": network_view(d),
@@ -540,11 +543,11 @@ impl Adapter for EcsServiceAdapter {
                 view[field] = value.clone();
             }
         }
-        view
+        Ok(view)
     }
 
-    fn fix_for(&self, _field: &str) -> crate::engine::Fix {
-        crate::engine::Fix::InPlace
+    fn fix_for(&self, _field: &str) -> crate::model::Fix {
+        crate::model::Fix::InPlace
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
@@ -629,10 +632,6 @@ impl Adapter for EcsServiceAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::Ecs(&o.id))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        ecs_adopt(cx, d, &o.id).await
     }
 }
 

@@ -3,9 +3,9 @@
 //! (`certificateValidationRecords: ${AppRunnerCustomDomain/x.validationRecords}`), which appear a
 //! little after the association and decide when the domain turns active.
 
-use super::KindDef;
 use super::apprunner_custom_domain::DOMAIN;
-use crate::manifest::schema::*;
+use super::definition::KindDef;
+use crate::schema::*;
 
 const ZONE: StrRule = StrRule {
     expected: "a hosted zone name (example.com) or id (Z0123456789ABCDEFGHIJ)",
@@ -34,7 +34,7 @@ pub fn definition() -> KindDef {
         ],
         outputs: &["fqdn"],
         retain_by_default: false,
-        name_rule: super::GENERIC_NAME,
+        name_rule: super::definition::GENERIC_NAME,
         check,
     }
 }
@@ -69,8 +69,8 @@ fn check(spec: &Json, c: &mut Checker) {
 // an UPSERT, so a retried change after a crash or a lost answer does nothing twice.
 
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
@@ -111,7 +111,7 @@ fn wanted_records(d: &Desired) -> BTreeMap<String, Json> {
         return out;
     }
     let kind = d.spec["type"].as_str().unwrap_or("CNAME");
-    let mut values: Vec<String> = super::strings(d.spec.get("values"));
+    let mut values: Vec<String> = super::values::strings(d.spec.get("values"));
     if kind == "CNAME" {
         values = values.iter().map(|v| fqdn(v)).collect();
     }
@@ -194,7 +194,7 @@ fn change(action: ChangeAction, name: &str, kind: &str, ttl: i64, values: &[Stri
 /// The change of one record from its view (`{type, ttl, values}`), under its bare name.
 fn record_change(action: ChangeAction, name: &str, r: &Json) -> Result<Change, ReconcileError> {
     let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
-    change(action, &fqdn(name), r["type"].as_str().unwrap_or("CNAME"), ttl, &super::strings(r.get("values")))
+    change(action, &fqdn(name), r["type"].as_str().unwrap_or("CNAME"), ttl, &super::values::strings(r.get("values")))
 }
 
 /// Sends one atomic change of the zone's records.
@@ -278,8 +278,12 @@ impl Adapter for Route53RecordAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
-        json!({ "records": wanted_records(d) })
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["values"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        Ok(json!({ "records": wanted_records(d) }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {

@@ -1,8 +1,8 @@
 //! Stack: the settings every resource of a stack shares (region, VPC, tags, parameters; its
 //! `resync` and `healWindow` are the defaults of its resources).
 
-use super::{GENERIC_NAME, KindDef};
-use crate::manifest::schema::*;
+use super::definition::{GENERIC_NAME, KindDef};
+use crate::schema::*;
 use serde_json::Value as Json;
 
 pub const REGION: StrRule = StrRule {
@@ -54,8 +54,8 @@ fn check(spec: &Json, c: &mut Checker) {
 
 // ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----
 
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use std::collections::BTreeMap;
 
 pub struct StackAdapter;
@@ -84,8 +84,8 @@ impl Adapter for StackAdapter {
             .collect())
     }
 
-    fn desired_view(&self, _desired: &Desired) -> Json {
-        serde_json::json!({})
+    fn desired_view(&self, _desired: &Desired) -> Result<Json, ReconcileError> {
+        Ok(serde_json::json!({}))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {

@@ -1,8 +1,9 @@
 //! VpcEndpoint: an EC2 VPC endpoint, Interface (subnets, security groups, private DNS) or Gateway
 //! (route tables).
 
-use super::{GENERIC_NAME, KindDef, Tagged};
-use crate::manifest::schema::*;
+use super::definition::{GENERIC_NAME, KindDef};
+use crate::model::tags::Tagged;
+use crate::schema::*;
 use serde_json::Value as Json;
 
 /// Short service names (`ecr.api`, `s3`); the region-qualified name is built from the Stack's region.
@@ -119,10 +120,12 @@ fn desired_policy(d: &Desired) -> String {
 
 // ---- adapter ----
 
-use super::{client_token, owns, sorted, sorted_strings, status_text, strings, tag_map, tag_view};
+use super::tagging::tag_map;
+use super::values::{client_token, sorted, sorted_strings, status_text, strings};
 use crate::aws::aws;
-use crate::engine::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, TAG_STACK};
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
+use crate::model::tags::{owns, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, TAG_STACK};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -252,7 +255,11 @@ impl Adapter for VpcEndpointAdapter {
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Json {
+    fn set_fields(&self) -> &'static [&'static str] {
+        &["routeTables", "securityGroups", "subnets"]
+    }
+
+    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
         let mut view = json!({
             "service": d.spec["service"], "type": d.spec["type"], "tags": tag_view(&d.tags), "policy": desired_policy(d),
         });
@@ -263,7 +270,7 @@ impl Adapter for VpcEndpointAdapter {
         } else {
             view["routeTables"] = sorted(d.spec.get("routeTables"));
         }
-        view
+        Ok(view)
     }
 
     fn fix_for(&self, field: &str) -> Fix {
@@ -305,7 +312,7 @@ impl Adapter for VpcEndpointAdapter {
             // allowReplacement: delete now, the next pass creates the new endpoint.
             return self.delete(cx, o).await.map(|()| Json::Null);
         }
-        let want = self.desired_view(d);
+        let want = self.desired_view(d)?;
         let diff_list = |field: &str| -> (Vec<String>, Vec<String>) {
             let have: BTreeSet<String> = strings(o.config.get(field)).into_iter().collect();
             let need: BTreeSet<String> = strings(want.get(field)).into_iter().collect();
@@ -369,19 +376,6 @@ impl Adapter for VpcEndpointAdapter {
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
         Some(Tagged::Ec2(&o.id))
-    }
-
-    async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .ec2
-            .create_tags()
-            .resources(&o.id)
-            .set_tags(Some(ec2_tags(&d.ownership_tags())))
-            .send()
-            .await
-            .map_err(aws("CreateTags"))?;
-        Ok(())
     }
 }
 

@@ -1,8 +1,9 @@
 //! `${Kind/name.output}` references between resources of one stack: finding them, checking them,
 //! ordering resources by them, and substituting observed outputs.
 
-use super::{Manifest, ManifestError, ResourceKey};
-use crate::kinds::Kind;
+use super::document::{Manifest, ManifestError};
+use crate::model::Kind;
+use crate::model::ResourceKey;
 use serde_json::Value as Json;
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,7 +115,7 @@ fn output_exists(target: &Manifest, output: &str) -> bool {
     {
         return target.spec.get("params").and_then(|p| p.get(param)).is_some();
     }
-    target.key.kind.definition().outputs.contains(&output)
+    crate::kinds::definition(target.key.kind).outputs.contains(&output)
 }
 
 /// Checks that every reference of `manifests` names an existing resource and output of the same
@@ -129,7 +130,8 @@ pub fn check(manifests: &[Manifest], all: &BTreeMap<ResourceKey, &Manifest>) -> 
                     Some(format!("references {}/{}, which is not defined in stack {:?}", r.kind, r.name, m.key.stack))
                 }
                 Some(t) if !output_exists(t, &r.output) => {
-                    let mut outputs: Vec<String> = r.kind.definition().outputs.iter().map(|s| s.to_string()).collect();
+                    let mut outputs: Vec<String> =
+                        crate::kinds::definition(r.kind).outputs.iter().map(|s| s.to_string()).collect();
                     if r.kind == Kind::Stack {
                         outputs.push("params.<name>".into());
                     }

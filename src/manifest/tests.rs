@@ -1,6 +1,8 @@
 //! Validation rules, each with the exact message a user sees.
 
 use super::*;
+use crate::model::{Kind, ResourceKey};
+use crate::schema::yaml;
 
 const STACK: &str = "apiVersion: steward/v1\nkind: Stack\nmetadata: {name: s}\nspec:\n  region: eu-west-1\n  vpc: {byTag: {Name: v}}\n  params: {zone: example.com}\n";
 

@@ -1,8 +1,8 @@
 //! Conversions between store records and DynamoDB items.
 
-use super::{Change, HistoryEntry, StoredResource, hist_prefix, res_sk, stack_pk};
-use crate::kinds::Kind;
-use crate::manifest::ResourceKey;
+use super::records::{Change, HistoryEntry, StoredResource, hist_prefix, res_sk, stack_pk};
+use crate::model::Kind;
+use crate::model::ResourceKey;
 use anyhow::{Context, Result, anyhow};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use std::collections::HashMap;

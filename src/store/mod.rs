@@ -12,10 +12,15 @@
 //! No item ever holds a secret: specs name SSM parameters, never their values.
 
 mod items;
+mod records;
 
-use crate::guard::Guard;
-use crate::kinds::Kind;
-use crate::manifest::{Manifest, ResourceKey, Source};
+pub use records::{Change, HistoryEntry, StoredResource, stack_pk};
+use records::{hist_prefix, res_sk};
+
+use crate::manifest::{Manifest, Source};
+use crate::model::Kind;
+use crate::model::ResourceKey;
+use crate::model::guard::Guard;
 use crate::status::Status;
 use anyhow::{Result, anyhow};
 use aws_sdk_dynamodb::Client;
@@ -42,46 +47,6 @@ const PASS_SK: &str = "PASS";
 /// The partition of the controller replicas' heartbeat items (see daemon/lease.rs).
 pub const REPLICAS_PK: &str = "REPLICAS";
 
-/// A resource as stored: its manifest and the bookkeeping around it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredResource {
-    pub manifest: Manifest,
-    pub version: u64,
-    /// The stack generation at this resource's last change (the controller's fast path reads it).
-    pub generation: u64,
-    pub deleted: bool,
-    pub paused: bool,
-    /// A one-time consent to replace the object (`steward approve`): the fingerprint of the
-    /// drift it was given for (see `decide::replacement_fingerprint`).
-    pub approved_replacement: Option<String>,
-    pub updated_by: String,
-    pub updated_at: String,
-    pub message: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistoryEntry {
-    pub version: u64,
-    pub spec: Json,
-    pub op: String,
-    pub by: String,
-    pub at: String,
-    pub message: Option<String>,
-    pub deleted: bool,
-}
-
-/// One resource to write. `base_version` is the version the change was computed from (None: the
-/// resource must not exist yet); the write fails if someone else changed it in between.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub key: ResourceKey,
-    pub base_version: Option<u64>,
-    pub spec: Json,
-    pub deleted: bool,
-    pub op: &'static str,
-    pub message: Option<String>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{key} was changed by {by} at {at} (now version {version}); re-read it and try again")]
@@ -103,18 +68,6 @@ pub fn transaction_items(changes: &[Change]) -> usize {
 pub struct Store {
     db: Client,
     table: String,
-}
-
-fn res_sk(kind: Kind, name: &str) -> String {
-    format!("RES#{kind}#{name}")
-}
-
-fn hist_prefix(kind: Kind, name: &str) -> String {
-    format!("HIST#{kind}#{name}#")
-}
-
-pub fn stack_pk(stack: &str) -> String {
-    format!("STACK#{stack}")
 }
 
 fn aws_error<E: std::error::Error + Send + Sync + 'static>(what: &str, e: SdkError<E>) -> anyhow::Error {

@@ -3,8 +3,10 @@
 //! The walker never stops at the first problem: it collects every error with its field path and
 //! line, and returns the spec as normalized JSON (what the store keeps and the reconciler reads).
 
-use super::yaml::{Node, Value};
+pub mod yaml;
+
 use serde_json::{Map, Value as Json};
+use yaml::{Node, Value};
 
 /// A string rule: what a valid value looks like, for the error message, and the check itself.
 #[derive(Clone, Copy)]
@@ -240,7 +242,7 @@ impl<'a> Checker<'a> {
         &mut self,
         node: &Node,
         fields: &[Field],
-        entries: &[(super::yaml::Key, Node)],
+        entries: &[(yaml::Key, Node)],
         path: &str,
     ) -> Option<Json> {
         let mut out = Map::new();
@@ -370,32 +372,34 @@ pub const FIELD_PATH: StrRule = StrRule {
 pub const RESYNC: StrRule = StrRule {
     expected: "a duration from 10s to 24h (like 60s, 5m, 1h) or a 6-field cron expression",
     check: |s| {
-        crate::duration::parse_duration_secs(s).is_some_and(|d| (10..=86_400).contains(&d))
-            || crate::heal_window::parse_cron(s).is_some()
+        crate::model::duration::parse_duration_secs(s).is_some_and(|d| (10..=86_400).contains(&d))
+            || crate::model::duration::parse_cron(s).is_some()
     },
 };
 
 const DAYS: StrRule = StrRule {
     expected: "a day (Mon, Tue, Wed, Thu, Fri, Sat, Sun) or a range like Mon-Fri",
-    check: |s| crate::heal_window::parse_days(s).is_some(),
+    check: |s| crate::model::heal_window::parse_days(s).is_some(),
 };
 
-const CLOCK: StrRule =
-    StrRule { expected: "a time like 08:00 (00:00 to 24:00)", check: |s| crate::heal_window::parse_clock(s).is_some() };
+const CLOCK: StrRule = StrRule {
+    expected: "a time like 08:00 (00:00 to 24:00)",
+    check: |s| crate::model::heal_window::parse_clock(s).is_some(),
+};
 
 const TIME_ZONE: StrRule = StrRule {
     expected: "an IANA time zone like Europe/Berlin, America/New_York or UTC",
-    check: |s| crate::heal_window::parse_time_zone(s).is_some(),
+    check: |s| crate::model::heal_window::parse_time_zone(s).is_some(),
 };
 
 const CRON: StrRule = StrRule {
     expected: "a 6-field cron expression that matches (seconds first, like \"0 0 22 * * Sat\")",
-    check: |s| crate::heal_window::parse_cron(s).is_some(),
+    check: |s| crate::model::duration::parse_cron(s).is_some(),
 };
 
 const WINDOW_LENGTH: StrRule = StrRule {
     expected: "a duration from 1m to 168h (like 30m, 4h)",
-    check: |s| crate::duration::parse_duration_secs(s).is_some_and(|d| (60..=7 * 86_400).contains(&d)),
+    check: |s| crate::model::duration::parse_duration_secs(s).is_some_and(|d| (60..=7 * 86_400).contains(&d)),
 };
 
 /// What else waits for a heal window: `immediate` (the default) or `window`.
@@ -432,7 +436,7 @@ pub fn common_fields() -> Vec<Field> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::yaml::parse_documents;
+    use crate::schema::yaml::parse_documents;
 
     fn check(text: &str, shape: &Shape) -> (Option<Json>, Vec<FieldError>) {
         let doc = parse_documents(text).unwrap().remove(0);

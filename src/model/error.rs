@@ -1,10 +1,65 @@
-//! Why a reconcile action did not happen: the one error type adapters and the engine return. Its
-//! `code` is the `errorCode` of `reconcile_failed` events (a contract in the README).
+//! Why a reconcile action did not happen: the one error type adapters and the engine return, and
+//! the AWS errors inside it. Its `code` is the `errorCode` of `reconcile_failed` events (a
+//! contract in docs/alerts.md).
 
-use crate::aws::{AwsError, ErrorClass};
-use crate::guard::LeaseLost;
+use super::guard::LeaseLost;
 use std::fmt;
 use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorClass {
+    /// The service asked us to slow down: back off, and hold other calls to that service.
+    Throttling,
+    /// Worth retrying with backoff: 5xx, timeouts, connection errors, conflicting states.
+    Transient,
+    /// Retrying the same call cannot succeed (invalid parameter, quota, access denied):
+    /// rechecked at the slow resync cadence.
+    Terminal,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    pub operation: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub class: ErrorClass,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{}: {code}: {}", self.operation, self.message),
+            None => write!(f, "{}: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+impl AwsError {
+    /// An answer that lacks what the API promises (retried: it is AWS's to fix, not the spec's).
+    pub fn unexpected(operation: &str, message: impl Into<String>) -> Self {
+        AwsError { operation: operation.into(), code: None, message: message.into(), class: ErrorClass::Transient }
+    }
+
+    pub fn is_code(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+/// AWS accepted a call, and the operation failed later: a failed object state, or (App Runner)
+/// an update rolled back. Counted once towards the resource's backoff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncFailure {
+    /// Tells one failure from the next: the object id and state, or the operation id.
+    pub mark: String,
+    /// What failed: `creation`, `deletion`, or the operation's type (`UPDATE_SERVICE`).
+    pub operation: String,
+    /// AWS's word for it (CREATE_FAILED, ROLLBACK_SUCCEEDED, incompatible-network).
+    pub status: String,
+    pub message: String,
+}
 
 #[derive(Debug, Clone)]
 pub enum ReconcileError {
@@ -19,7 +74,7 @@ pub enum ReconcileError {
     /// A selector or reference cannot be resolved to one object.
     Unresolvable(String),
     /// An operation AWS accepted failed later (CREATE_FAILED, a rolled-back update).
-    AsyncFailure(super::adapter::AsyncFailure),
+    AsyncFailure(AsyncFailure),
 }
 
 impl ReconcileError {

@@ -1,4 +1,5 @@
-//! Durations as people write them in specs and flags: `250ms`, `60s`, `5m`, `1h`.
+//! Durations as people write them in specs and flags (`250ms`, `60s`, `5m`, `1h`), and the
+//! six-field crons a `resync` or heal window may be instead.
 
 use std::time::Duration;
 
@@ -25,8 +26,20 @@ pub fn parse_duration_secs(s: &str) -> Option<u64> {
 pub fn next_due(setting: &str, after: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
     match parse_duration(setting) {
         Some(every) => Some(after + chrono::Duration::from_std(every).ok()?),
-        None => crate::heal_window::parse_cron(setting)?.find_next_occurrence(&after, false).ok(),
+        None => parse_cron(setting)?.find_next_occurrence(&after, false).ok(),
     }
+}
+
+/// A six-field cron expression (seconds first), as the Stack's `resync` takes.
+pub fn parse_cron(s: &str) -> Option<croner::Cron> {
+    use croner::parser::{CronParser, Seconds};
+    if s.split_whitespace().count() != 6 {
+        return None;
+    }
+    let cron = CronParser::builder().seconds(Seconds::Required).build().parse(s).ok()?;
+    // A pattern that never matches (`0 0 0 30 2 *`) would keep the window shut for good.
+    cron.find_next_occurrence(&chrono::Utc::now(), false).ok()?;
+    Some(cron)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! at once), and `changes: window` holds desired-state changes (by default they are applied at
 //! once: a person asked for them).
 
+use super::duration::parse_cron;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde_json::Value as Json;
@@ -81,18 +82,6 @@ pub fn parse_time_zone(s: &str) -> Option<Tz> {
     s.parse().ok()
 }
 
-/// A six-field cron expression (seconds first), as the Stack's `resync` takes.
-pub fn parse_cron(s: &str) -> Option<croner::Cron> {
-    use croner::parser::{CronParser, Seconds};
-    if s.split_whitespace().count() != 6 {
-        return None;
-    }
-    let cron = CronParser::builder().seconds(Seconds::Required).build().parse(s).ok()?;
-    // A pattern that never matches (`0 0 0 30 2 *`) would keep the window shut for good.
-    cron.find_next_occurrence(&Utc::now(), false).ok()?;
-    Some(cron)
-}
-
 impl HealWindow {
     /// The window a (schema-checked) `healWindow` value describes, or what is wrong with it.
     pub fn from_spec(v: &Json) -> Result<HealWindow, WindowError> {
@@ -153,7 +142,7 @@ impl HealWindow {
                 let Some(span) = text("duration") else {
                     return Err(error("duration", "required with cron; expected a duration like 2h"));
                 };
-                let secs = crate::duration::parse_duration_secs(span)
+                let secs = super::duration::parse_duration_secs(span)
                     .filter(|s| (60..=MAX_DURATION_SECS).contains(s))
                     .ok_or_else(|| error("duration", format!("expected a duration from 1m to 168h, got {span:?}")))?;
                 Schedule::Cron { cron: Box::new(cron), duration: Duration::seconds(secs as i64) }

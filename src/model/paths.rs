@@ -1,4 +1,6 @@
-//! Field-by-field differences between two JSON values, for `diff`, `history` and drift reports.
+//! Field paths (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`): the differences
+//! between two JSON values (for `diff`, `history` and drift), the value at a path, what an
+//! `ignoreChanges` path covers, and fingerprints of values.
 
 use serde_json::Value as Json;
 use std::fmt;
@@ -71,6 +73,66 @@ pub fn summary(changes: &[FieldChange]) -> String {
         [one] => one.to_string(),
         [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
     }
+}
+
+/// One segment of an `ignoreChanges` path against one of a field path: `*` is any segment, a
+/// trailing `*` a prefix (`DD_*`), and `containers` covers `containers[0]`.
+pub fn segment_matches(pattern: &str, segment: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => segment.starts_with(prefix),
+        None => segment == pattern || segment.strip_prefix(pattern).is_some_and(|rest| rest.starts_with('[')),
+    }
+}
+
+/// Whether `field` (a diff path) is under one of the `ignoreChanges` paths.
+pub fn ignores(patterns: &[String], field: &str) -> bool {
+    let segments: Vec<&str> = field.split('.').collect();
+    patterns.iter().any(|p| {
+        let wanted: Vec<&str> = p.split('.').collect();
+        wanted.len() <= segments.len() && wanted.iter().zip(&segments).all(|(w, s)| segment_matches(w, s))
+    })
+}
+
+/// One step of a diff path: a map key or a list index.
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps of a diff path (`taskDefinition.containers[0].cpu`); None if an index is no number.
+pub fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    let mut out = Vec::new();
+    for segment in path.split('.') {
+        let (key, indexes) = segment.split_once('[').map_or((segment, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            out.push(Step::Key(key));
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            out.push(Step::Index(index.trim_end_matches(']').parse().ok()?));
+        }
+    }
+    Some(out)
+}
+
+/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
+pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
+    steps(path)?.into_iter().try_fold(view, |at, step| match step {
+        Step::Key(k) => at.get(k),
+        Step::Index(i) => at.get(i),
+    })
+}
+
+/// `value_at`, to change the value.
+pub fn value_at_mut<'a>(view: &'a mut Json, path: &str) -> Option<&'a mut Json> {
+    steps(path)?.into_iter().try_fold(view, |at, step| match step {
+        Step::Key(k) => at.get_mut(k),
+        Step::Index(i) => at.get_mut(i),
+    })
+}
+
+/// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
+pub fn fingerprint(value: &Json) -> String {
+    super::hash::fnv1a_hex(&value.to_string())
 }
 
 #[cfg(test)]

@@ -1,0 +1,50 @@
+//! Small helpers the adapters share for values: sorted id lists, AWS statuses, client tokens.
+
+use crate::model::Desired;
+use crate::model::hash::{fnv1a, fnv1a_start};
+use serde_json::Value as Json;
+
+/// A JSON array of strings, sorted, so that order never counts as drift.
+pub(crate) fn sorted(value: Option<&Json>) -> Json {
+    let mut items: Vec<String> = value
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    items.sort();
+    Json::from(items)
+}
+
+pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
+    value
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// An AWS status as steward compares it: in lower case. Services do not always answer in the
+/// case of their own model's enum (App Runner custom domains say `active`, EC2 endpoints
+/// `available`), so no status is ever compared as the model spells it.
+pub(crate) fn status_text(status: &str) -> String {
+    status.to_ascii_lowercase()
+}
+
+pub(crate) fn sorted_strings(items: &[String]) -> Json {
+    let mut items = items.to_vec();
+    items.sort();
+    Json::from(items)
+}
+
+/// A client token that is the same for every retry of one create (a crash between the call and
+/// the status write must not make a duplicate) and new for the next incarnation of the object.
+pub(crate) fn client_token(desired: &Desired) -> String {
+    let creates = desired.memo_count("creates");
+    let text = format!("{}/{}/{}/{}/{creates}", desired.key.stack, desired.key.kind, desired.key.name, desired.version);
+    // 32 hex digits (some APIs want at least 32): two rounds of FNV-1a, the second continuing the first.
+    let mut hash = fnv1a_start();
+    let mut out = String::new();
+    for round in 0..2u8 {
+        hash = fnv1a(hash, text.bytes().chain([round]));
+        out.push_str(&format!("{hash:016x}"));
+    }
+    out
+}

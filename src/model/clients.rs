@@ -1,0 +1,14 @@
+//! The SDK clients of one region, as adapters receive them (`aws::Aws` makes them, with
+//! every call counted).
+
+/// The clients of one region, each with the call counter installed.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub apprunner: aws_sdk_apprunner::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub route53: aws_sdk_route53::Client,
+}
