@@ -17,7 +17,7 @@ struct Case {
     change: fn(&Live),
 }
 
-/// Managed fields without a case, and why (the README's per-kind table says the same).
+/// Managed fields without a case, and why (the per-kind table in docs/manifests.md says the same).
 const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ("VpcEndpoint service, type", "immutable on AWS: no API changes them; a spec change replaces the endpoint"),
     ("VpcEndpoint privateDns", "moto's ModifyVpcEndpoint ignores PrivateDnsEnabled, so it cannot drift on moto"),

@@ -19,12 +19,20 @@ const MINUTE: Duration = Duration::from_secs(60);
 const MAX_CALLS_PER_SECOND: f64 = 25.0;
 const MAX_CALLS_IN_ONE_SECOND: u64 = 80;
 
+/// The services steward calls through the proxy.
+const SERVICES: [&str; 6] = ["ec2", "ecs", "elasticache", "apprunner", "ssm", "dynamodb"];
+
 #[test]
 fn with_30_percent_of_calls_failing_the_stack_is_created_and_healed_without_duplicates() {
     let live = Live::prepared();
     live.apply_with_resync("10s");
 
     let proxy = start_fault_proxy(live.emulator_url());
+    // One internal error on the first call to each service, so that every service sees a fault
+    // whatever the draws (SSM is called a few times a minute: 30 % can miss all of them).
+    for service in SERVICES {
+        proxy.add_fault(json!({ "service": service, "fault": "internal", "count": 1 }));
+    }
     proxy.add_fault(json!({ "rate": 0.3, "fault": ["throttle", "internal", "drop"] }));
     proxy.add_fault(json!({ "rate": 0.1, "fault": "slow", "delayMs": 300 }));
     let daemon = live.world.daemon_with_env("faulty", &[], &proxy.endpoint_env());
@@ -63,7 +71,7 @@ fn with_30_percent_of_calls_failing_the_stack_is_created_and_healed_without_dupl
     for fault in ["throttle", "internal", "drop", "slow"] {
         assert!(stats["byFault"][fault].as_u64().unwrap_or(0) > 0, "no {fault} fault injected: {stats}");
     }
-    for service in ["ec2", "ecs", "elasticache", "apprunner", "ssm", "dynamodb"] {
+    for service in SERVICES {
         let injected: u64 = stats["byOperation"]
             .as_object()
             .unwrap()

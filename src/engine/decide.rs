@@ -386,7 +386,7 @@ impl Verdict {
         }
     }
 
-    /// The verdict's word in `diff --live` (a contract: see the README). Paused shows what it holds.
+    /// The verdict's word in `diff --live` (a contract: docs/cli.md). Paused shows what it holds.
     pub fn word(&self) -> &'static str {
         match self {
             Verdict::InSync => "in-sync",

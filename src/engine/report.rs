@@ -20,7 +20,7 @@ pub struct PassOptions {
     pub due_only: BTreeSet<String>,
 }
 
-/// What a plan-only pass decided for one resource (`diff --live`, a contract in the README).
+/// What a plan-only pass decided for one resource (`diff --live`, a contract in docs/cli.md).
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanEntry {

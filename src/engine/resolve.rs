@@ -5,10 +5,12 @@ use super::decide::Resolution;
 use super::known::Known;
 use super::lookup::LookupError;
 use super::runtime::Engine;
+use crate::kinds::stack::{StackSpec, TagPolicy};
 use crate::manifest::references::{self, substitute};
+use crate::model::adapter::kind_spec;
 use crate::model::{Desired, Kind, ReconcileError, ResourceKey};
 use crate::store::StoredResource;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
 pub(super) enum Unresolved {
@@ -43,13 +45,15 @@ impl Engine {
         let Some(stack) = stored.iter().find(|s| s.manifest.key == stack_key) else {
             return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
         };
-        let region = stack.manifest.spec["region"].as_str().unwrap_or("us-east-1").to_string();
+        let stack_spec: StackSpec = kind_spec(&stack.manifest.spec)
+            .map_err(|e| Unresolved::Failed(ReconcileError::invalid_spec("read spec", format!("{stack_key}: {e}"))))?;
+        let region = stack_spec.region.clone();
         let clients = self.aws.region(&region);
         if key.kind == Kind::Stack {
             let vpc = match known.vpcs.get(&key.stack) {
                 Some(v) => v.clone(),
                 None => {
-                    let found = self.lookups.vpc(&clients, &r.manifest.spec["vpc"], known.lookup_pass).await?;
+                    let found = self.lookups.vpc(&clients, &stack_spec.vpc, known.lookup_pass).await?;
                     known.vpcs.insert(key.stack.clone(), found.clone());
                     found
                 }
@@ -82,12 +86,12 @@ impl Engine {
         let Some(vpc) = known.vpcs.get(&key.stack).cloned() else {
             return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
         };
-        let params = stack.manifest.spec.get("params").cloned().unwrap_or(json!({}));
+        let params = &stack_spec.params;
         let outputs = &known.outputs;
         let lookup = |kind: Kind, name: &str, output: &str| -> Option<String> {
             if kind == Kind::Stack {
                 return match output.strip_prefix("params.") {
-                    Some(p) => params.get(p).and_then(Json::as_str).map(str::to_string),
+                    Some(p) => params.get(p).cloned(),
                     None if output == "vpcId" => Some(vpc.clone()),
                     None => None,
                 };
@@ -105,13 +109,12 @@ impl Engine {
         };
         let spec =
             if r.deleted { spec } else { self.lookups.resolve(&clients, &vpc, &spec, known.lookup_pass).await? };
-        let mut tags: BTreeMap<String, String> = BTreeMap::new();
-        for source in [stack.manifest.spec.get("defaultTags"), spec.get("tags")].into_iter().flatten() {
-            for (k, v) in source.as_object().into_iter().flatten() {
-                tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
-            }
+        // The stack's default tags, and the resource's own over them.
+        let mut tags = stack_spec.default_tags.clone();
+        for (k, v) in spec.get("tags").and_then(Json::as_object).into_iter().flatten() {
+            tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
         }
-        let exact_tags = stack.manifest.spec.get("tagPolicy").and_then(Json::as_str) == Some("exact");
+        let exact_tags = stack_spec.tag_policy == TagPolicy::Exact;
         let mut desired = Desired {
             key: key.clone(),
             spec,

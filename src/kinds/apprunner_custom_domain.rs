@@ -41,6 +41,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct CustomDomainAdapter;
 
+/// The spec an AppRunnerCustomDomain's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomDomainSpec {
+    /// The service's ARN (a reference, resolved).
+    pub service: String,
+    pub domain: String,
+    #[serde(default)]
+    pub enable_www: bool,
+}
+
 #[async_trait::async_trait]
 impl Adapter for CustomDomainAdapter {
     async fn observe(
@@ -48,7 +59,9 @@ impl Adapter for CustomDomainAdapter {
         cx: &Cx<'_>,
         wanted: &[Desired],
     ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let services: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["service"].as_str()).collect();
+        let specs: Vec<(&Desired, CustomDomainSpec)> =
+            wanted.iter().map(|d| Ok((d, d.spec_as()?))).collect::<Result<_, ReconcileError>>()?;
+        let services: BTreeSet<&str> = specs.iter().map(|(_, s)| s.service.as_str()).collect();
         let mut out = BTreeMap::new();
         for service in services {
             let mut pages = cx.clients.apprunner.describe_custom_domains().service_arn(service).into_paginator().send();
@@ -59,9 +72,8 @@ impl Adapter for CustomDomainAdapter {
                     Err(e) => return Err(aws("DescribeCustomDomains")(e).into()),
                 };
                 for domain in page.custom_domains() {
-                    let Some(d) = wanted
-                        .iter()
-                        .find(|d| d.spec["service"] == service && d.spec["domain"] == domain.domain_name())
+                    let Some((d, _)) =
+                        specs.iter().find(|(_, s)| s.service == service && s.domain == domain.domain_name())
                     else {
                         continue;
                     };
@@ -106,7 +118,7 @@ impl Adapter for CustomDomainAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(json!({ "enableWww": d.spec.get("enableWww").cloned().unwrap_or(json!(false)) }))
+        Ok(json!({ "enableWww": d.spec_as::<CustomDomainSpec>()?.enable_www }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -119,13 +131,14 @@ impl Adapter for CustomDomainAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CustomDomainSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .apprunner
             .associate_custom_domain()
-            .service_arn(d.spec["service"].as_str().unwrap_or_default())
-            .domain_name(d.spec["domain"].as_str().unwrap_or_default())
-            .enable_www_subdomain(d.spec.get("enableWww").and_then(Json::as_bool).unwrap_or(false))
+            .service_arn(spec.service)
+            .domain_name(spec.domain)
+            .enable_www_subdomain(spec.enable_www)
             .send()
             .await
             .map_err(aws("AssociateCustomDomain"))?;

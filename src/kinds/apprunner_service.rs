@@ -179,53 +179,125 @@ fn build_error(e: impl std::fmt::Display) -> ReconcileError {
     ReconcileError::invalid_spec("build request", e)
 }
 
-fn source_of(d: &Desired) -> Result<SourceConfiguration, ReconcileError> {
-    let image = &d.spec["image"];
-    let env: HashMap<String, String> = image
-        .get("env")
-        .and_then(Json::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-        .collect();
+/// The spec an AppRunnerService's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppRunnerServiceSpec {
+    pub image: ImageSpec,
+    #[serde(default)]
+    pub auto_deploy: bool,
+    pub access_role: Option<String>,
+    pub instance: InstanceSpec,
+    pub health_check: Option<HealthCheckSpec>,
+    pub network: Option<NetworkSpec>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageSpec {
+    pub identifier: String,
+    #[serde(default = "ecr")]
+    pub repository_type: String,
+    #[serde(default = "port_8080")]
+    pub port: i64,
+    pub start_command: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub cpu: i64,
+    pub memory: i64,
+    pub instance_role: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    #[serde(default = "tcp")]
+    pub protocol: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub healthy_threshold: Option<i64>,
+    pub unhealthy_threshold: Option<i64>,
+}
+
+impl HealthCheckSpec {
+    /// The four numbers, each its own or App Runner's default (`HEALTH_DEFAULTS`).
+    fn numbers(&self) -> [(&'static str, i64); 4] {
+        let given = [self.interval, self.timeout, self.healthy_threshold, self.unhealthy_threshold];
+        let mut out = HEALTH_DEFAULTS;
+        for ((_, value), own) in out.iter_mut().zip(given) {
+            *value = own.unwrap_or(*value);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub egress: String,
+    pub vpc_connector: Option<String>,
+}
+
+fn ecr() -> String {
+    "ECR".into()
+}
+
+fn port_8080() -> i64 {
+    8080
+}
+
+fn tcp() -> String {
+    "TCP".into()
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+fn source_of(spec: &AppRunnerServiceSpec) -> Result<SourceConfiguration, ReconcileError> {
+    let image = &spec.image;
+    let env: HashMap<String, String> = image.env.clone().into_iter().collect();
     let config = ImageConfiguration::builder()
-        .port(image.get("port").and_then(Json::as_i64).unwrap_or(8080).to_string())
+        .port(image.port.to_string())
         .set_runtime_environment_variables(Some(env))
-        .set_start_command(image.get("startCommand").and_then(Json::as_str).map(str::to_string))
+        .set_start_command(image.start_command.clone())
         .build();
     let repo = ImageRepository::builder()
-        .image_identifier(image["identifier"].as_str().unwrap_or_default())
-        .image_repository_type(ImageRepositoryType::from(
-            image.get("repositoryType").and_then(Json::as_str).unwrap_or("ECR"),
-        ))
+        .image_identifier(&image.identifier)
+        .image_repository_type(ImageRepositoryType::from(image.repository_type.as_str()))
         .image_configuration(config)
         .build()
         .map_err(build_error)?;
-    let auth = d
-        .spec
-        .get("accessRole")
-        .and_then(Json::as_str)
-        .map(|r| AuthenticationConfiguration::builder().access_role_arn(r).build());
+    let auth = spec.access_role.as_ref().map(|r| AuthenticationConfiguration::builder().access_role_arn(r).build());
     Ok(SourceConfiguration::builder()
         .image_repository(repo)
-        .auto_deployments_enabled(d.spec.get("autoDeploy").and_then(Json::as_bool).unwrap_or(false))
+        .auto_deployments_enabled(spec.auto_deploy)
         .set_authentication_configuration(auth)
         .build())
 }
 
-fn instance_of(d: &Desired) -> InstanceConfiguration {
-    let i = &d.spec["instance"];
+fn instance_of(spec: &AppRunnerServiceSpec) -> InstanceConfiguration {
+    let i = &spec.instance;
     InstanceConfiguration::builder()
-        .cpu(i["cpu"].as_i64().unwrap_or(1024).to_string())
-        .memory(i["memory"].as_i64().unwrap_or(2048).to_string())
-        .set_instance_role_arn(i.get("instanceRole").and_then(Json::as_str).map(str::to_string))
+        .cpu(i.cpu.to_string())
+        .memory(i.memory.to_string())
+        .set_instance_role_arn(i.instance_role.clone())
         .build()
 }
 
-fn network_of(d: &Desired) -> NetworkConfiguration {
-    let n = d.spec.get("network");
-    let egress = n.and_then(|n| n.get("egress")).and_then(Json::as_str).unwrap_or("DEFAULT");
-    let connector = n.and_then(|n| n.get("vpcConnector")).and_then(Json::as_str).map(str::to_string);
+fn network_of(spec: &AppRunnerServiceSpec) -> NetworkConfiguration {
+    let n = spec.network.as_ref();
+    let egress = n.map_or("DEFAULT", |n| n.egress.as_str());
+    let connector = n.and_then(|n| n.vpc_connector.clone());
     NetworkConfiguration::builder()
         .egress_configuration(
             EgressConfiguration::builder()
@@ -236,17 +308,17 @@ fn network_of(d: &Desired) -> NetworkConfiguration {
         .build()
 }
 
-fn health_of(d: &Desired) -> Option<HealthCheckConfiguration> {
-    let h = d.spec.get("healthCheck")?;
-    let int = |k: &str, default: i64| h.get(k).and_then(Json::as_i64).unwrap_or(default) as i32;
+fn health_of(spec: &AppRunnerServiceSpec) -> Option<HealthCheckConfiguration> {
+    let h = spec.health_check.as_ref()?;
+    let [interval, timeout, healthy, unhealthy] = h.numbers().map(|(_, n)| n as i32);
     Some(
         HealthCheckConfiguration::builder()
-            .protocol(HealthCheckProtocol::from(h.get("protocol").and_then(Json::as_str).unwrap_or("TCP")))
-            .path(h.get("path").and_then(Json::as_str).unwrap_or("/"))
-            .interval(int("interval", 5))
-            .timeout(int("timeout", 2))
-            .healthy_threshold(int("healthyThreshold", 1))
-            .unhealthy_threshold(int("unhealthyThreshold", 5))
+            .protocol(HealthCheckProtocol::from(h.protocol.as_str()))
+            .path(&h.path)
+            .interval(interval)
+            .timeout(timeout)
+            .healthy_threshold(healthy)
+            .unhealthy_threshold(unhealthy)
             .build(),
     )
 }
@@ -357,40 +429,41 @@ impl Adapter for AppRunnerServiceAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let image = &d.spec["image"];
+        let spec: AppRunnerServiceSpec = d.spec_as()?;
+        let image = &spec.image;
         let mut img = json!({
-            "identifier": image["identifier"],
-            "repositoryType": image.get("repositoryType").cloned().unwrap_or(json!("ECR")),
-            "port": image.get("port").and_then(Json::as_i64).unwrap_or(8080).to_string(),
-            "env": image.get("env").cloned().unwrap_or(json!({})),
+            "identifier": image.identifier,
+            "repositoryType": image.repository_type,
+            "port": image.port.to_string(),
+            "env": image.env,
         });
-        if let Some(cmd) = image.get("startCommand") {
-            img["startCommand"] = cmd.clone();
+        if let Some(cmd) = &image.start_command {
+            img["startCommand"] = json!(cmd);
         }
-        let i = &d.spec["instance"];
-        let mut instance = json!({ "cpu": i["cpu"].as_i64().unwrap_or(1024).to_string(), "memory": i["memory"].as_i64().unwrap_or(2048).to_string() });
-        if let Some(role) = i.get("instanceRole") {
-            instance["instanceRole"] = role.clone();
+        let i = &spec.instance;
+        let mut instance = json!({ "cpu": i.cpu.to_string(), "memory": i.memory.to_string() });
+        if let Some(role) = &i.instance_role {
+            instance["instanceRole"] = json!(role);
         }
-        let n = d.spec.get("network");
-        let mut network = json!({ "egress": n.and_then(|n| n.get("egress")).cloned().unwrap_or(json!("DEFAULT")) });
-        if let Some(c) = n.and_then(|n| n.get("vpcConnector")) {
-            network["vpcConnector"] = c.clone();
+        let n = spec.network.as_ref();
+        let mut network = json!({ "egress": n.map_or("DEFAULT", |n| n.egress.as_str()) });
+        if let Some(c) = n.and_then(|n| n.vpc_connector.as_ref()) {
+            network["vpcConnector"] = json!(c);
         }
         let mut view = json!({
             "status": "RUNNING",
             "image": img,
-            "autoDeploy": d.spec.get("autoDeploy").cloned().unwrap_or(json!(false)),
+            "autoDeploy": spec.auto_deploy,
             "instance": instance,
             "network": network,
         });
-        if let Some(role) = d.spec.get("accessRole") {
-            view["accessRole"] = role.clone();
+        if let Some(role) = &spec.access_role {
+            view["accessRole"] = json!(role);
         }
-        if let Some(h) = d.spec.get("healthCheck") {
-            let mut health = json!({ "protocol": h.get("protocol").cloned().unwrap_or(json!("TCP")), "path": h.get("path").cloned().unwrap_or(json!("/")) });
-            for (k, default) in HEALTH_DEFAULTS {
-                health[k] = h.get(k).cloned().unwrap_or(json!(default));
+        if let Some(h) = &spec.health_check {
+            let mut health = json!({ "protocol": h.protocol, "path": h.path });
+            for (k, n) in h.numbers() {
+                health[k] = json!(n);
             }
             view["healthCheck"] = health;
         }
@@ -403,15 +476,16 @@ impl Adapter for AppRunnerServiceAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: AppRunnerServiceSpec = d.spec_as()?;
         let request = cx
             .clients
             .apprunner
             .create_service()
             .service_name(&d.key.name)
-            .source_configuration(source_of(d)?)
-            .instance_configuration(instance_of(d))
-            .network_configuration(network_of(d))
-            .set_health_check_configuration(health_of(d))
+            .source_configuration(source_of(&spec)?)
+            .instance_configuration(instance_of(&spec))
+            .network_configuration(network_of(&spec))
+            .set_health_check_configuration(health_of(&spec))
             .set_tags(Some(apprunner_tag_list(&d.tags)));
         cx.may_mutate().await?;
         request.send().await.map_err(aws("CreateService"))?;
@@ -426,15 +500,16 @@ impl Adapter for AppRunnerServiceAdapter {
             return Ok(Json::Null);
         }
         let _ = drift;
+        let spec: AppRunnerServiceSpec = d.spec_as()?;
         let request = cx
             .clients
             .apprunner
             .update_service()
             .service_arn(&o.id)
-            .source_configuration(source_of(d)?)
-            .instance_configuration(instance_of(d))
-            .network_configuration(network_of(d))
-            .set_health_check_configuration(health_of(d));
+            .source_configuration(source_of(&spec)?)
+            .instance_configuration(instance_of(&spec))
+            .network_configuration(network_of(&spec))
+            .set_health_check_configuration(health_of(&spec));
         cx.may_mutate().await?;
         request.send().await.map_err(aws("UpdateService"))?;
         Ok(Json::Null)

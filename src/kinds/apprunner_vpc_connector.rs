@@ -34,7 +34,7 @@ pub fn definition() -> KindDef {
 // reference, and the superseded connector is deleted once no service uses it any more.
 
 use super::tagging::{apprunner_tag_list, apprunner_tags};
-use super::values::{sorted, sorted_strings, status_text, strings};
+use super::values::{sorted_strings, status_text};
 use crate::aws::aws;
 use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
@@ -60,6 +60,16 @@ fn view_of(c: &VpcConnector, tags: &BTreeMap<String, String>) -> Json {
         "securityGroups": sorted_strings(c.security_groups()),
         "tags": tag_view(tags),
     })
+}
+
+/// The spec an AppRunnerVpcConnector's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VpcConnectorSpec {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[async_trait::async_trait]
@@ -114,9 +124,10 @@ impl Adapter for VpcConnectorAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: VpcConnectorSpec = d.spec_as()?;
         Ok(json!({
-            "subnets": sorted(d.spec.get("subnets")),
-            "securityGroups": sorted(d.spec.get("securityGroups")),
+            "subnets": sorted_strings(&spec.subnets),
+            "securityGroups": sorted_strings(&spec.security_groups),
             "tags": tag_view(&d.tags),
         }))
     }
@@ -174,13 +185,14 @@ impl Adapter for VpcConnectorAdapter {
 
 impl VpcConnectorAdapter {
     async fn create_named(&self, cx: &Cx<'_>, d: &Desired, name: &str) -> Result<Json, ReconcileError> {
+        let spec: VpcConnectorSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .apprunner
             .create_vpc_connector()
             .vpc_connector_name(name)
-            .set_subnets(Some(strings(d.spec.get("subnets"))))
-            .set_security_groups(Some(strings(d.spec.get("securityGroups"))))
+            .set_subnets(Some(spec.subnets))
+            .set_security_groups(Some(spec.security_groups))
             .set_tags(Some(apprunner_tag_list(&d.tags)))
             .send()
             .await

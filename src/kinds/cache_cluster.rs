@@ -79,7 +79,7 @@ fn check(spec: &Json, c: &mut Checker) {
 // ---- adapter ----
 
 use super::tagging::{elasticache_tag_list, elasticache_tags};
-use super::values::{sorted, sorted_strings, status_text, strings};
+use super::values::{sorted_strings, status_text};
 use crate::aws::aws;
 use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
@@ -88,6 +88,32 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 pub struct CacheClusterAdapter;
+
+/// The spec a CacheCluster's adapter reads (the schema above says what is valid).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheClusterSpec {
+    pub engine: String,
+    pub engine_version: String,
+    pub node_type: String,
+    #[serde(default = "one_node")]
+    pub num_cache_nodes: i32,
+    #[serde(default = "redis_port")]
+    pub port: i32,
+    pub parameter_group: Option<String>,
+    pub subnet_group: String,
+    pub security_groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn one_node() -> i32 {
+    1
+}
+
+fn redis_port() -> i32 {
+    6379
+}
 
 /// "6.2.6" → "6.2": manifests name major.minor, AWS reports the patch level it runs.
 fn major_minor(version: &str) -> String {
@@ -158,21 +184,22 @@ impl Adapter for CacheClusterAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CacheClusterSpec = d.spec_as()?;
         let mut view = json!({
             "tags": tag_view(&d.tags),
-            "engine": d.spec["engine"],
-            "engineVersion": d.spec["engineVersion"],
-            "nodeType": d.spec["nodeType"],
-            "numCacheNodes": d.spec.get("numCacheNodes").cloned().unwrap_or(json!(1)),
-            "port": d.spec.get("port").cloned().unwrap_or(json!(6379)),
+            "engine": spec.engine,
+            "engineVersion": spec.engine_version,
+            "nodeType": spec.node_type,
+            "numCacheNodes": spec.num_cache_nodes,
+            "port": spec.port,
             // ElastiCache keeps subnet group names in lower case and finds them in any case.
-            "subnetGroup": d.spec["subnetGroup"].as_str().map(str::to_ascii_lowercase),
+            "subnetGroup": spec.subnet_group.to_ascii_lowercase(),
         });
-        if let Some(p) = d.spec.get("parameterGroup") {
-            view["parameterGroup"] = p.clone();
+        if let Some(group) = spec.parameter_group {
+            view["parameterGroup"] = json!(group);
         }
-        if d.spec.get("securityGroups").is_some() {
-            view["securityGroups"] = sorted(d.spec.get("securityGroups"));
+        if let Some(groups) = &spec.security_groups {
+            view["securityGroups"] = sorted_strings(groups);
         }
         Ok(view)
     }
@@ -197,19 +224,20 @@ impl Adapter for CacheClusterAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CacheClusterSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .elasticache
             .create_cache_cluster()
             .cache_cluster_id(&d.key.name)
-            .engine(d.spec["engine"].as_str().unwrap_or("redis"))
-            .engine_version(d.spec["engineVersion"].as_str().unwrap_or_default())
-            .cache_node_type(d.spec["nodeType"].as_str().unwrap_or_default())
-            .num_cache_nodes(d.spec.get("numCacheNodes").and_then(Json::as_i64).unwrap_or(1) as i32)
-            .port(d.spec.get("port").and_then(Json::as_i64).unwrap_or(6379) as i32)
-            .set_cache_parameter_group_name(d.spec.get("parameterGroup").and_then(Json::as_str).map(str::to_string))
-            .cache_subnet_group_name(d.spec["subnetGroup"].as_str().unwrap_or_default())
-            .set_security_group_ids(Some(strings(d.spec.get("securityGroups"))))
+            .engine(spec.engine)
+            .engine_version(spec.engine_version)
+            .cache_node_type(spec.node_type)
+            .num_cache_nodes(spec.num_cache_nodes)
+            .port(spec.port)
+            .set_cache_parameter_group_name(spec.parameter_group)
+            .cache_subnet_group_name(spec.subnet_group)
+            .set_security_group_ids(Some(spec.security_groups.unwrap_or_default()))
             .set_tags(Some(elasticache_tag_list(&d.tags)))
             .send()
             .await
@@ -221,25 +249,24 @@ impl Adapter for CacheClusterAdapter {
         if drift.iter().any(|x| x.fix == Fix::Replace) {
             return self.delete(cx, o).await.map(|()| Json::Null);
         }
+        let spec: CacheClusterSpec = d.spec_as()?;
         let touches = |f: &str| drift.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}[")));
         let mut request =
             cx.clients.elasticache.modify_cache_cluster().cache_cluster_id(&d.key.name).apply_immediately(true);
         if touches("nodeType") {
-            request = request.cache_node_type(d.spec["nodeType"].as_str().unwrap_or_default());
+            request = request.cache_node_type(spec.node_type);
         }
         if touches("engineVersion") {
-            request = request.engine_version(d.spec["engineVersion"].as_str().unwrap_or_default());
+            request = request.engine_version(spec.engine_version);
         }
         if touches("securityGroups") {
-            request = request.set_security_group_ids(Some(strings(d.spec.get("securityGroups"))));
+            request = request.set_security_group_ids(spec.security_groups);
         }
         if touches("parameterGroup") {
-            request = request.set_cache_parameter_group_name(
-                d.spec.get("parameterGroup").and_then(Json::as_str).map(str::to_string),
-            );
+            request = request.set_cache_parameter_group_name(spec.parameter_group);
         }
         if touches("numCacheNodes") {
-            request = request.num_cache_nodes(d.spec.get("numCacheNodes").and_then(Json::as_i64).unwrap_or(1) as i32);
+            request = request.num_cache_nodes(spec.num_cache_nodes);
         }
         cx.may_mutate().await?;
         request.send().await.map_err(aws("ModifyCacheCluster"))?;
@@ -259,6 +286,6 @@ impl Adapter for CacheClusterAdapter {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
+        Some(Tagged::ElastiCache(o.extra_str("arn")))
     }
 }

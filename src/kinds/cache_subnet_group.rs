@@ -27,7 +27,7 @@ pub fn definition() -> KindDef {
 // ---- adapter ----
 
 use super::tagging::{elasticache_tag_list, elasticache_tags};
-use super::values::{sorted, sorted_strings, strings};
+use super::values::sorted_strings;
 use crate::aws::aws;
 use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
@@ -38,6 +38,22 @@ use std::collections::BTreeMap;
 pub struct CacheSubnetGroupAdapter;
 
 const DEFAULT_DESCRIPTION: &str = "Managed by steward";
+
+/// The spec a CacheSubnetGroup's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheSubnetGroupSpec {
+    pub description: Option<String>,
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl CacheSubnetGroupSpec {
+    fn description(&self) -> &str {
+        self.description.as_deref().unwrap_or(DEFAULT_DESCRIPTION)
+    }
+}
 
 #[async_trait::async_trait]
 impl Adapter for CacheSubnetGroupAdapter {
@@ -86,9 +102,10 @@ impl Adapter for CacheSubnetGroupAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CacheSubnetGroupSpec = d.spec_as()?;
         Ok(json!({
-            "description": d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
-            "subnets": sorted(d.spec.get("subnets")),
+            "description": spec.description(),
+            "subnets": sorted_strings(&spec.subnets),
             "tags": tag_view(&d.tags),
         }))
     }
@@ -98,15 +115,14 @@ impl Adapter for CacheSubnetGroupAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CacheSubnetGroupSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .elasticache
             .create_cache_subnet_group()
             .cache_subnet_group_name(&d.key.name)
-            .cache_subnet_group_description(
-                d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
-            )
-            .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
+            .cache_subnet_group_description(spec.description())
+            .set_subnet_ids(Some(spec.subnets.clone()))
             .set_tags(Some(elasticache_tag_list(&d.tags)))
             .send()
             .await
@@ -115,15 +131,14 @@ impl Adapter for CacheSubnetGroupAdapter {
     }
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
+        let spec: CacheSubnetGroupSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .elasticache
             .modify_cache_subnet_group()
             .cache_subnet_group_name(&d.key.name)
-            .cache_subnet_group_description(
-                d.spec.get("description").and_then(Json::as_str).unwrap_or(DEFAULT_DESCRIPTION),
-            )
-            .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
+            .cache_subnet_group_description(spec.description())
+            .set_subnet_ids(Some(spec.subnets.clone()))
             .send()
             .await
             .map_err(aws("ModifyCacheSubnetGroup"))?;
@@ -143,6 +158,6 @@ impl Adapter for CacheSubnetGroupAdapter {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
+        Some(Tagged::ElastiCache(o.extra_str("arn")))
     }
 }

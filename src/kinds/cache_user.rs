@@ -77,8 +77,28 @@ const PASSWORD_IN_SYNC: &str = "set from the parameter's current version";
 
 const DEFAULT_PASSWORD_LENGTH: usize = 32;
 
-fn parameter_of(d: &Desired) -> &str {
-    d.spec["passwordParameter"].as_str().unwrap_or_default()
+/// The spec a CacheUser's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheUserSpec {
+    pub user_name: String,
+    #[serde(default = "redis_engine")]
+    pub engine: String,
+    pub access_string: String,
+    /// The SSM parameter that holds the password (never the password itself).
+    pub password_parameter: String,
+    pub password_length: Option<usize>,
+    pub password_kms_key: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn redis_engine() -> String {
+    "redis".into()
+}
+
+fn parameter_of(d: &Desired) -> Result<String, ReconcileError> {
+    Ok(d.spec_as::<CacheUserSpec>()?.password_parameter)
 }
 
 /// A random password of letters and digits (ElastiCache refuses , " / @ and spaces).
@@ -95,14 +115,14 @@ struct ParameterFacts {
     kms_key: Option<String>,
 }
 
-fn kms_key_of(d: &Desired) -> Option<&str> {
-    d.spec.get("passwordKmsKey").and_then(Json::as_str)
+fn kms_key_of(d: &Desired) -> Result<Option<String>, ReconcileError> {
+    Ok(d.spec_as::<CacheUserSpec>()?.password_kms_key)
 }
 
 /// Facts of the given SSM parameters (absent ones are missing from the map): version and type
 /// ten per GetParameters call, and the KMS key for those whose spec names one (DescribeParameters).
 async fn parameter_facts(cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<String, ParameterFacts>, ReconcileError> {
-    let names: Vec<String> = wanted.iter().map(|d| parameter_of(d).to_string()).collect();
+    let names: Vec<String> = wanted.iter().map(parameter_of).collect::<Result<_, _>>()?;
     let mut facts = BTreeMap::new();
     for chunk in names.chunks(10) {
         let out = cx
@@ -121,8 +141,12 @@ async fn parameter_facts(cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<Str
             );
         }
     }
-    let keyed: Vec<String> =
-        wanted.iter().filter(|d| kms_key_of(d).is_some()).map(|d| parameter_of(d).to_string()).collect();
+    let mut keyed = Vec::new();
+    for d in wanted {
+        if kms_key_of(d)?.is_some() {
+            keyed.push(parameter_of(d)?);
+        }
+    }
     for chunk in keyed.chunks(50) {
         let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
             .key("Name")
@@ -147,8 +171,8 @@ impl CacheUserAdapter {
     /// parameter re-put as a plain String keeps the password readable to anyone who may read
     /// parameters. Returns nothing secret; the new version is picked up by `password`.
     async fn encrypt_parameter(&self, cx: &Cx<'_>, d: &Desired) -> Result<(), ReconcileError> {
-        let name = parameter_of(d);
-        let read = cx.clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
+        let name = parameter_of(d)?;
+        let read = cx.clients.ssm.get_parameter().name(&name).with_decryption(true).send().await;
         let value = read
             .map_err(aws("GetParameter"))?
             .parameter
@@ -161,7 +185,7 @@ impl CacheUserAdapter {
             .name(name)
             .value(value)
             .r#type(ParameterType::SecureString)
-            .set_key_id(kms_key_of(d).map(str::to_string))
+            .set_key_id(kms_key_of(d)?)
             .overwrite(true)
             .send()
             .await
@@ -172,8 +196,8 @@ impl CacheUserAdapter {
     /// Makes sure the SSM parameter exists (generating a password if not) and returns its value
     /// and version. The value is returned to the caller only to hand it to ElastiCache.
     async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), ReconcileError> {
-        let name = parameter_of(d);
-        let read = cx.clients.ssm.get_parameter().name(name).with_decryption(true).send().await;
+        let name = parameter_of(d)?;
+        let read = cx.clients.ssm.get_parameter().name(&name).with_decryption(true).send().await;
         match read {
             Ok(out) => {
                 let p =
@@ -183,8 +207,7 @@ impl CacheUserAdapter {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => {}
             Err(e) => return Err(aws("GetParameter")(e).into()),
         }
-        let length =
-            d.spec.get("passwordLength").and_then(Json::as_u64).map_or(DEFAULT_PASSWORD_LENGTH, |l| l as usize);
+        let length = d.spec_as::<CacheUserSpec>()?.password_length.unwrap_or(DEFAULT_PASSWORD_LENGTH);
         let value = generate_password(length);
         let tags: Vec<aws_sdk_ssm::types::Tag> = d
             .tags
@@ -199,7 +222,7 @@ impl CacheUserAdapter {
             .name(name)
             .value(&value)
             .r#type(ParameterType::SecureString)
-            .set_key_id(kms_key_of(d).map(str::to_string))
+            .set_key_id(kms_key_of(d)?)
             .description(format!("Password of ElastiCache user {} (managed by steward)", d.key.name))
             .set_tags(Some(tags))
             .send()
@@ -249,7 +272,7 @@ impl Adapter for CacheUserAdapter {
             )?;
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
             // Facts about the password, never the password: they tell one rotation from the next.
-            let parameter = parameters.get(parameter_of(d));
+            let parameter = parameters.get(&parameter_of(d)?);
             let password = match (parameter.map(|p| p.version), set_version) {
                 (None, _) => "the parameter is missing".to_string(),
                 (Some(v), Some(s)) if v == s => PASSWORD_IN_SYNC.to_string(),
@@ -266,12 +289,12 @@ impl Adapter for CacheUserAdapter {
                 "authentication": authentication.and_then(|a| a.r#type()).map(|t| t.as_str()),
                 "passwordCount": authentication.and_then(|a| a.password_count()).unwrap_or(0),
             });
-            if let Some(wanted_key) = kms_key_of(d) {
-                config["passwordKmsKey"] = json!(parameter.map_or(Some(wanted_key), |p| p.kms_key.as_deref()));
+            if let Some(wanted_key) = kms_key_of(d)? {
+                config["passwordKmsKey"] = json!(parameter.map_or(Some(wanted_key.as_str()), |p| p.kms_key.as_deref()));
             }
             let outputs = BTreeMap::from([
                 ("userId".to_string(), d.key.name.clone()),
-                ("passwordParameter".to_string(), parameter_of(d).to_string()),
+                ("passwordParameter".to_string(), parameter_of(d)?),
             ]);
             let owned = status == "deleting" || tags_unknown || owns(&tags, &d.key);
             out.insert(
@@ -287,17 +310,18 @@ impl Adapter for CacheUserAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: CacheUserSpec = d.spec_as()?;
         let mut view = json!({
-            "userName": d.spec["userName"],
-            "accessString": d.spec["accessString"],
-            "engine": d.spec.get("engine").cloned().unwrap_or(json!("redis")),
+            "userName": spec.user_name,
+            "accessString": spec.access_string,
+            "engine": spec.engine,
             "password": PASSWORD_IN_SYNC,
             "tags": tag_view(&d.tags),
             "authentication": "password",
             "passwordCount": 1,
             "passwordParameterType": "SecureString",
         });
-        if let Some(key) = kms_key_of(d) {
+        if let Some(key) = spec.password_kms_key {
             view["passwordKmsKey"] = json!(key);
         }
         Ok(view)
@@ -312,14 +336,15 @@ impl Adapter for CacheUserAdapter {
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         let (password, version) = self.password(cx, d).await?;
+        let spec: CacheUserSpec = d.spec_as()?;
         cx.may_mutate().await?;
         cx.clients
             .elasticache
             .create_user()
             .user_id(&d.key.name)
-            .user_name(d.spec["userName"].as_str().unwrap_or_default())
-            .engine(d.spec.get("engine").and_then(Json::as_str).unwrap_or("redis"))
-            .access_string(d.spec["accessString"].as_str().unwrap_or_default())
+            .user_name(spec.user_name)
+            .engine(spec.engine)
+            .access_string(spec.access_string)
             .passwords(password)
             .set_tags(Some(elasticache_tag_list(&d.tags)))
             .send()
@@ -335,7 +360,7 @@ impl Adapter for CacheUserAdapter {
         let mut request = cx.clients.elasticache.modify_user().user_id(&d.key.name);
         let mut memo = Json::Null;
         if drift.iter().any(|x| x.field == "accessString") {
-            request = request.access_string(d.spec["accessString"].as_str().unwrap_or_default());
+            request = request.access_string(d.spec_as::<CacheUserSpec>()?.access_string);
         }
         // One password, the parameter's, and no other way in: the rotation and the authentication
         // fix are the same call.
@@ -365,6 +390,6 @@ impl Adapter for CacheUserAdapter {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::ElastiCache(o.extra["arn"].as_str().unwrap_or_default()))
+        Some(Tagged::ElastiCache(o.extra_str("arn")))
     }
 }

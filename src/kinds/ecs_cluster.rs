@@ -32,8 +32,22 @@ use std::collections::BTreeMap;
 
 pub struct EcsClusterAdapter;
 
-fn insights(d: &Desired) -> &str {
-    d.spec.get("containerInsights").and_then(Json::as_str).unwrap_or("disabled")
+/// The spec an EcsCluster's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EcsClusterSpec {
+    #[serde(default = "insights_disabled")]
+    pub container_insights: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn insights_disabled() -> String {
+    "disabled".into()
+}
+
+fn insights(d: &Desired) -> Result<String, ReconcileError> {
+    Ok(d.spec_as::<EcsClusterSpec>()?.container_insights)
 }
 
 #[async_trait::async_trait]
@@ -83,7 +97,7 @@ impl Adapter for EcsClusterAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(json!({ "containerInsights": insights(d), "tags": tag_view(&d.tags) }))
+        Ok(json!({ "containerInsights": insights(d)?, "tags": tag_view(&d.tags) }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -96,7 +110,7 @@ impl Adapter for EcsClusterAdapter {
             .ecs
             .create_cluster()
             .cluster_name(&d.key.name)
-            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)).build())
+            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)?).build())
             .set_tags(Some(ecs_tag_list(&d.tags)))
             .send()
             .await
@@ -114,7 +128,7 @@ impl Adapter for EcsClusterAdapter {
                 .update_cluster()
                 .cluster(&o.id)
                 .settings(
-                    ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)).build(),
+                    ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)?).build(),
                 )
                 .send()
                 .await

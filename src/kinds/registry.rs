@@ -39,3 +39,105 @@ pub fn adapter(kind: Kind) -> &'static dyn Adapter {
         Kind::Route53Record => &route53_record::Route53RecordAdapter,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::adapter::kind_spec;
+    use crate::schema::Shape;
+    use serde_json::{Value as Json, json};
+
+    /// A value of the shape (selectors as the ids resolution makes of them).
+    fn sample(shape: &Shape) -> Json {
+        match shape {
+            Shape::Str { .. } => json!("x"),
+            Shape::Int { min, .. } => json!(min),
+            Shape::Bool => json!(true),
+            Shape::Enum(values) => json!(values[0]),
+            Shape::List { item, .. } => json!([sample(item)]),
+            Shape::Struct(fields) => {
+                Json::Object(fields.iter().map(|f| (f.name.to_string(), sample(&f.shape))).collect())
+            }
+            Shape::Dict { value, .. } => json!({ "K": sample(value) }),
+            Shape::Selector { .. } => json!("id-1"),
+        }
+    }
+
+    /// The field names a struct asks its deserializer for.
+    fn struct_fields<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+        #[derive(Debug)]
+        struct Fields(Vec<&'static str>);
+        impl std::fmt::Display for Fields {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl std::error::Error for Fields {}
+        impl serde::de::Error for Fields {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Fields(vec![])
+            }
+        }
+        struct Asker;
+        impl<'de> serde::Deserializer<'de> for Asker {
+            type Error = Fields;
+            fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+                Err(Fields(vec![]))
+            }
+            fn deserialize_struct<V: serde::de::Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Fields> {
+                Err(Fields(fields.to_vec()))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+                unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+            }
+        }
+        match T::deserialize(Asker) {
+            Err(asked) => asked.0,
+            Ok(_) => panic!("a struct was read from nothing"),
+        }
+    }
+
+    /// The schema (what people may write, and the errors they see) and the typed spec the
+    /// adapter reads name the same fields, and every valid spec reads as the typed spec.
+    fn agree<T: serde::de::DeserializeOwned>(kind: Kind) {
+        let fields = definition(kind).fields;
+        let mut schema: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        let mut typed = struct_fields::<T>();
+        schema.sort();
+        typed.sort();
+        assert_eq!(schema, typed, "{kind}: schema fields against typed spec fields");
+        let full = Json::Object(fields.iter().map(|f| (f.name.to_string(), sample(&f.shape))).collect());
+        kind_spec::<T>(&full).unwrap_or_else(|e| panic!("{kind}: a full spec does not read: {e}"));
+        let required = Json::Object(
+            fields.iter().filter(|f| f.required).map(|f| (f.name.to_string(), sample(&f.shape))).collect(),
+        );
+        kind_spec::<T>(&required).unwrap_or_else(|e| panic!("{kind}: the required fields alone do not read: {e}"));
+    }
+
+    #[test]
+    fn the_common_fields_the_engine_reads_are_the_ones_every_schema_takes() {
+        let schema: Vec<&str> = crate::schema::common_fields().iter().map(|f| f.name).collect();
+        assert_eq!(schema, crate::model::COMMON_FIELDS);
+    }
+
+    #[test]
+    fn schema_and_typed_spec_agree() {
+        agree::<super::super::cache_cluster::CacheClusterSpec>(Kind::CacheCluster);
+        agree::<super::super::cache_subnet_group::CacheSubnetGroupSpec>(Kind::CacheSubnetGroup);
+        agree::<super::super::apprunner_vpc_connector::VpcConnectorSpec>(Kind::AppRunnerVpcConnector);
+        agree::<super::super::apprunner_custom_domain::CustomDomainSpec>(Kind::AppRunnerCustomDomain);
+        agree::<super::super::ecs_cluster::EcsClusterSpec>(Kind::EcsCluster);
+        agree::<super::super::vpc_endpoint::VpcEndpointSpec>(Kind::VpcEndpoint);
+        agree::<super::super::route53_record::Route53RecordSpec>(Kind::Route53Record);
+        agree::<super::super::cache_user::CacheUserSpec>(Kind::CacheUser);
+        agree::<super::super::apprunner_service::AppRunnerServiceSpec>(Kind::AppRunnerService);
+        agree::<super::super::ecs_service::EcsServiceSpec>(Kind::EcsService);
+        agree::<super::super::stack::StackSpec>(Kind::Stack);
+    }
+}

@@ -97,30 +97,56 @@ fn bare(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// The spec a Route53Record's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Route53RecordSpec {
+    /// The hosted zone: its name or id.
+    pub zone: String,
+    pub name: Option<String>,
+    #[serde(rename = "type", default = "cname")]
+    pub record_type: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default = "default_ttl")]
+    pub ttl: i64,
+    /// A custom domain's validation records, as JSON (a resolved reference).
+    pub certificate_validation_records: Option<String>,
+}
+
+fn cname() -> String {
+    "CNAME".into()
+}
+
+fn default_ttl() -> i64 {
+    DEFAULT_TTL
+}
+
 /// The records the spec wants: bare name → {type, ttl, values}.
-fn wanted_records(d: &Desired) -> BTreeMap<String, Json> {
-    let ttl = d.spec.get("ttl").and_then(Json::as_i64).unwrap_or(DEFAULT_TTL);
+fn wanted_records(d: &Desired) -> Result<BTreeMap<String, Json>, ReconcileError> {
+    let spec: Route53RecordSpec = d.spec_as()?;
+    let ttl = spec.ttl;
     let mut out = BTreeMap::new();
-    if let Some(text) = d.spec.get("certificateValidationRecords").and_then(Json::as_str) {
+    if let Some(text) = &spec.certificate_validation_records {
         let records: Vec<Json> = serde_json::from_str(text).unwrap_or_default();
         for r in records {
             let (Some(name), Some(value)) = (r["name"].as_str(), r["value"].as_str()) else { continue };
             let kind = r["type"].as_str().unwrap_or("CNAME");
             out.insert(bare(name), json!({ "type": kind, "ttl": ttl, "values": [fqdn(value)] }));
         }
-        return out;
+        return Ok(out);
     }
-    let kind = d.spec["type"].as_str().unwrap_or("CNAME");
-    let mut values: Vec<String> = super::values::strings(d.spec.get("values"));
+    let kind = spec.record_type.as_str();
+    let mut values = spec.values.clone();
     if kind == "CNAME" {
         values = values.iter().map(|v| fqdn(v)).collect();
     }
     values.sort();
-    out.insert(
-        bare(d.spec["name"].as_str().unwrap_or_default()),
-        json!({ "type": kind, "ttl": ttl, "values": values }),
-    );
-    out
+    let Some(name) = &spec.name else {
+        return Err(ReconcileError::invalid_spec("read spec", format!("{}: spec.name is missing", d.key.short())));
+    };
+    out.insert(bare(name), json!({ "type": kind, "ttl": ttl, "values": values }));
+    Ok(out)
 }
 
 /// The hosted zone's id, from the spec's id or by name (one ListHostedZonesByName call).
@@ -247,10 +273,10 @@ impl Adapter for Route53RecordAdapter {
     ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
         let mut out = BTreeMap::new();
         for d in wanted {
-            let zone = zone_id(cx, d.spec["zone"].as_str().unwrap_or_default()).await?;
+            let zone = zone_id(cx, &d.spec_as::<Route53RecordSpec>()?.zone).await?;
             let mut records = Map::new();
             let mut owned = true;
-            for (name, r) in wanted_records(d) {
+            for (name, r) in wanted_records(d)? {
                 let Some(set) = record_set(cx, &zone, &fqdn(&name), r["type"].as_str().unwrap_or("CNAME")).await?
                 else {
                     continue;
@@ -283,7 +309,7 @@ impl Adapter for Route53RecordAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(json!({ "records": wanted_records(d) }))
+        Ok(json!({ "records": wanted_records(d)? }))
     }
 
     fn fix_for(&self, _field: &str) -> Fix {
@@ -291,19 +317,19 @@ impl Adapter for Route53RecordAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let zone = zone_id(cx, d.spec["zone"].as_str().unwrap_or_default()).await?;
-        self.apply(cx, d, &zone, &wanted_records(d)).await?;
+        let zone = zone_id(cx, &d.spec_as::<Route53RecordSpec>()?.zone).await?;
+        self.apply(cx, d, &zone, &wanted_records(d)?).await?;
         Ok(Json::Null)
     }
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
         // Every wanted record is upserted: records that did not drift are rewritten unchanged.
-        self.apply(cx, d, o.extra["zone"].as_str().unwrap_or_default(), &wanted_records(d)).await?;
+        self.apply(cx, d, o.extra_str("zone"), &wanted_records(d)?).await?;
         Ok(Json::Null)
     }
 
     async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        let zone = o.extra["zone"].as_str().unwrap_or_default();
+        let zone = o.extra_str("zone");
         let mut batch = ChangeBatch::builder();
         for (name, r) in o.extra["records"].as_object().into_iter().flatten() {
             let ttl = r["ttl"].as_i64().unwrap_or(DEFAULT_TTL);
@@ -324,7 +350,7 @@ impl Adapter for Route53RecordAdapter {
 
     async fn adopt(&self, cx: &Cx<'_>, d: &Desired, o: &Observed) -> Result<(), ReconcileError> {
         // Adopting writes the marks (and the records as the spec wants them).
-        self.apply(cx, d, o.extra["zone"].as_str().unwrap_or_default(), &wanted_records(d)).await
+        self.apply(cx, d, o.extra_str("zone"), &wanted_records(d)?).await
     }
 }
 

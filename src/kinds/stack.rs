@@ -58,6 +58,30 @@ use crate::model::ResourceKey;
 use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use std::collections::BTreeMap;
 
+/// A Stack's own spec, as resolution reads it (its `resync` and `healWindow` are common fields).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StackSpec {
+    pub region: String,
+    /// The VPC: an id, or a `{byTag: {…}}` selector resolved in the region.
+    pub vpc: Json,
+    #[serde(default)]
+    pub default_tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tag_policy: TagPolicy,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// Whether tags steward did not declare are left alone (`merge`) or removed (`exact`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagPolicy {
+    #[default]
+    Merge,
+    Exact,
+}
+
 pub struct StackAdapter;
 
 #[async_trait::async_trait]

@@ -4,16 +4,7 @@ use crate::model::Desired;
 use crate::model::hash::{fnv1a, fnv1a_start};
 use serde_json::Value as Json;
 
-/// A JSON array of strings, sorted, so that order never counts as drift.
-pub(crate) fn sorted(value: Option<&Json>) -> Json {
-    let mut items: Vec<String> = value
-        .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    items.sort();
-    Json::from(items)
-}
-
+/// The strings of a JSON array (ids kept in an observed object's `extra`).
 pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
     value
         .and_then(Json::as_array)

@@ -113,15 +113,47 @@ pub fn canonical_policy(text: &str) -> Option<String> {
     Some(Json::Object(sorted).to_string())
 }
 
-fn desired_policy(d: &Desired) -> String {
-    let text = d.spec.get("policy").and_then(Json::as_str).unwrap_or(DEFAULT_POLICY);
-    canonical_policy(text).unwrap_or_else(|| text.to_string())
+/// The spec a VpcEndpoint's adapter reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VpcEndpointSpec {
+    /// The short service name (`logs`, `ecr.api`, `s3`).
+    pub service: String,
+    #[serde(rename = "type")]
+    pub endpoint_type: String,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default = "private_dns_on")]
+    pub private_dns: bool,
+    #[serde(default)]
+    pub route_tables: Vec<String>,
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+fn private_dns_on() -> bool {
+    true
+}
+
+impl VpcEndpointSpec {
+    fn interface(&self) -> bool {
+        self.endpoint_type == "Interface"
+    }
+
+    /// The policy as compared: the spec's, or the one AWS gives an endpoint without one.
+    fn policy(&self) -> String {
+        let text = self.policy.as_deref().unwrap_or(DEFAULT_POLICY);
+        canonical_policy(text).unwrap_or_else(|| text.to_string())
+    }
 }
 
 // ---- adapter ----
 
 use super::tagging::tag_map;
-use super::values::{client_token, sorted, sorted_strings, status_text, strings};
+use super::values::{client_token, sorted_strings, status_text, strings};
 use crate::aws::aws;
 use crate::model::ResourceKey;
 use crate::model::tags::{owns, tag_view};
@@ -219,7 +251,7 @@ impl Adapter for VpcEndpointAdapter {
         // refuse its private DNS name). Looked up only for endpoints not found by tag.
         let missing: Vec<&Desired> = wanted.iter().filter(|d| !out.contains_key(&d.key)).collect();
         for d in missing {
-            let service = full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default());
+            let service = full_service_name(&d.region, &d.spec_as::<VpcEndpointSpec>()?.service);
             let listed = cx
                 .clients
                 .ec2
@@ -260,15 +292,16 @@ impl Adapter for VpcEndpointAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: VpcEndpointSpec = d.spec_as()?;
         let mut view = json!({
-            "service": d.spec["service"], "type": d.spec["type"], "tags": tag_view(&d.tags), "policy": desired_policy(d),
+            "service": spec.service, "type": spec.endpoint_type, "tags": tag_view(&d.tags), "policy": spec.policy(),
         });
-        if d.spec["type"] == "Interface" {
-            view["subnets"] = sorted(d.spec.get("subnets"));
-            view["securityGroups"] = sorted(d.spec.get("securityGroups"));
-            view["privateDns"] = d.spec.get("privateDns").cloned().unwrap_or(json!(true));
+        if spec.interface() {
+            view["subnets"] = sorted_strings(&spec.subnets);
+            view["securityGroups"] = sorted_strings(&spec.security_groups);
+            view["privateDns"] = json!(spec.private_dns);
         } else {
-            view["routeTables"] = sorted(d.spec.get("routeTables"));
+            view["routeTables"] = sorted_strings(&spec.route_tables);
         }
         Ok(view)
     }
@@ -278,17 +311,18 @@ impl Adapter for VpcEndpointAdapter {
     }
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: VpcEndpointSpec = d.spec_as()?;
         cx.may_mutate().await?;
-        let interface = d.spec["type"] == "Interface";
+        let interface = spec.interface();
         let mut request = cx
             .clients
             .ec2
             .create_vpc_endpoint()
             .vpc_id(&d.vpc_id)
-            .service_name(full_service_name(&d.region, d.spec["service"].as_str().unwrap_or_default()))
+            .service_name(full_service_name(&d.region, &spec.service))
             .vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway })
             .client_token(client_token(d))
-            .set_policy_document(d.spec.get("policy").and_then(Json::as_str).map(str::to_string))
+            .set_policy_document(spec.policy.clone())
             .tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpoint)
@@ -297,11 +331,11 @@ impl Adapter for VpcEndpointAdapter {
             );
         if interface {
             request = request
-                .set_subnet_ids(Some(strings(d.spec.get("subnets"))))
-                .set_security_group_ids(Some(strings(d.spec.get("securityGroups"))))
-                .private_dns_enabled(d.spec.get("privateDns").and_then(Json::as_bool).unwrap_or(true));
+                .set_subnet_ids(Some(spec.subnets))
+                .set_security_group_ids(Some(spec.security_groups))
+                .private_dns_enabled(spec.private_dns);
         } else {
-            request = request.set_route_table_ids(Some(strings(d.spec.get("routeTables"))));
+            request = request.set_route_table_ids(Some(spec.route_tables));
         }
         request.send().await.map_err(aws("CreateVpcEndpoint"))?;
         Ok(Json::Null)
@@ -312,6 +346,7 @@ impl Adapter for VpcEndpointAdapter {
             // allowReplacement: delete now, the next pass creates the new endpoint.
             return self.delete(cx, o).await.map(|()| Json::Null);
         }
+        let spec: VpcEndpointSpec = d.spec_as()?;
         let want = self.desired_view(d)?;
         let diff_list = |field: &str| -> (Vec<String>, Vec<String>) {
             let have: BTreeSet<String> = strings(o.config.get(field)).into_iter().collect();
@@ -344,10 +379,10 @@ impl Adapter for VpcEndpointAdapter {
                 request = request.set_remove_route_table_ids(Some(remove_tables));
             }
             if touches("privateDns") {
-                request = request.private_dns_enabled(want["privateDns"].as_bool().unwrap_or(true));
+                request = request.private_dns_enabled(spec.private_dns);
             }
             if touches("policy") {
-                request = request.policy_document(desired_policy(d));
+                request = request.policy_document(spec.policy());
             }
             cx.may_mutate().await?;
             request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
@@ -355,8 +390,7 @@ impl Adapter for VpcEndpointAdapter {
             // The default is sent as a document rather than ResetPolicy: same effect on AWS, and
             // moto ignores ResetPolicy.
             cx.may_mutate().await?;
-            let request =
-                cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id).policy_document(desired_policy(d));
+            let request = cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id).policy_document(spec.policy());
             request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
         }
         Ok(Json::Null)

@@ -1,5 +1,9 @@
 //! EcsService: an ECS Fargate service together with the task definition it runs.
 
+mod spec;
+
+pub use spec::{ContainerSpec, EcsServiceSpec, LogsSpec, NetworkSpec, PlatformSpec, TaskSpec};
+
 use super::apprunner_service::join;
 use super::definition::KindDef;
 use crate::schema::*;
@@ -161,7 +165,7 @@ fn check(spec: &Json, c: &mut Checker) {
 // service is then pointed at (always by full ARN).
 
 use super::tagging::{ecs_tag_list, tag_map};
-use super::values::{client_token, sorted, sorted_strings, status_text, strings};
+use super::values::{client_token, sorted_strings, status_text};
 use crate::aws::{AwsError, aws};
 use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
@@ -230,40 +234,41 @@ fn task_view(td: &TaskDefinition) -> Json {
 }
 
 /// The task definition as the spec wants it, with the defaults AWS would report.
-fn desired_task(d: &Desired) -> Json {
-    let t = &d.spec["taskDefinition"];
+fn desired_task(spec: &EcsServiceSpec, region: &str) -> Json {
+    let t = &spec.task_definition;
     // A deregistered (INACTIVE) revision is drift: AWS refuses to deploy it again.
-    let mut view = json!({ "status": "ACTIVE", "family": t["family"], "cpu": t["cpu"], "memory": t["memory"] });
-    if let Some(p) = t.get("runtimePlatform") {
-        view["runtimePlatform"] = json!({
-            "os": p.get("os").cloned().unwrap_or(json!("LINUX")),
-            "cpuArchitecture": p.get("cpuArchitecture").cloned().unwrap_or(json!("X86_64")),
-        });
+    let mut view = json!({ "status": "ACTIVE", "family": t.family, "cpu": t.cpu, "memory": t.memory });
+    if let Some(p) = &t.runtime_platform {
+        view["runtimePlatform"] = json!({ "os": p.os, "cpuArchitecture": p.cpu_architecture });
     }
-    for (field, key) in [("executionRole", "executionRole"), ("taskRole", "taskRole")] {
-        if let Some(v) = t.get(key) {
-            view[field] = v.clone();
-        }
+    if let Some(role) = &t.execution_role {
+        view["executionRole"] = json!(role);
     }
-    let containers: Vec<Json> = t["containers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    if let Some(role) = &t.task_role {
+        view["taskRole"] = json!(role);
+    }
+    let containers: Vec<Json> = t
+        .containers
+        .iter()
         .map(|c| {
             let mut view = json!({
-                "name": c["name"], "image": c["image"],
-                "essential": c.get("essential").cloned().unwrap_or(json!(true)),
-                "privileged": c.get("privileged").cloned().unwrap_or(json!(false)),
-                "env": c.get("env").cloned().unwrap_or(json!({})),
-                "secrets": c.get("secrets").cloned().unwrap_or(json!({})),
+                "name": c.name, "image": c.image, "essential": c.essential, "privileged": c.privileged,
+                "env": c.env, "secrets": c.secrets,
             });
-            for k in ["cpu", "memory", "user", "command"] {
-                if let Some(v) = c.get(k) {
-                    view[k] = v.clone();
+            let optional = [
+                ("cpu", c.cpu.map(Json::from)),
+                ("memory", c.memory.map(Json::from)),
+                ("user", c.user.clone().map(Json::from)),
+                ("command", c.command.clone().map(Json::from)),
+            ];
+            for (k, v) in optional {
+                if let Some(v) = v {
+                    view[k] = v;
                 }
             }
-            if let Some(l) = c.get("logs") {
-                view["logs"] = json!({ "group": l["group"], "region": l.get("region").cloned().unwrap_or(json!(d.region)), "streamPrefix": l["streamPrefix"] });
+            if let Some(l) = &c.logs {
+                let log_region = l.region.as_deref().unwrap_or(region);
+                view["logs"] = json!({ "group": l.group, "region": log_region, "streamPrefix": l.stream_prefix });
             }
             view
         })
@@ -272,21 +277,17 @@ fn desired_task(d: &Desired) -> Json {
     view
 }
 
-fn network_view(d: &Desired) -> Json {
-    let n = &d.spec["network"];
-    json!({ "subnets": sorted(n.get("subnets")), "securityGroups": sorted(n.get("securityGroups")), "assignPublicIp": n.get("assignPublicIp").cloned().unwrap_or(json!(false)) })
+fn network_view(spec: &EcsServiceSpec) -> Json {
+    let n = &spec.network;
+    json!({ "subnets": sorted_strings(&n.subnets), "securityGroups": sorted_strings(&n.security_groups), "assignPublicIp": n.assign_public_ip })
 }
 
-fn network_config(d: &Desired) -> Result<NetworkConfiguration, ReconcileError> {
-    let n = &d.spec["network"];
-    let public = if n.get("assignPublicIp").and_then(Json::as_bool) == Some(true) {
-        AssignPublicIp::Enabled
-    } else {
-        AssignPublicIp::Disabled
-    };
+fn network_config(spec: &EcsServiceSpec) -> Result<NetworkConfiguration, ReconcileError> {
+    let n = &spec.network;
+    let public = if n.assign_public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled };
     let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(strings(n.get("subnets"))))
-        .set_security_groups(Some(strings(n.get("securityGroups"))))
+        .set_subnets(Some(n.subnets.clone()))
+        .set_security_groups(Some(n.security_groups.clone()))
         .assign_public_ip(public)
         .build()
         .map_err(|e| ReconcileError::invalid_spec("build request", e))?;
@@ -315,29 +316,24 @@ async fn task_definition(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError>
 }
 
 async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
-    let t = &d.spec["taskDefinition"];
+    let spec: EcsServiceSpec = d.spec_as()?;
+    let t = &spec.task_definition;
     let invalid = |e: aws_sdk_ecs::error::BuildError| ReconcileError::invalid_spec("build request", e);
     let mut containers = Vec::new();
-    for c in t["containers"].as_array().into_iter().flatten() {
-        let env: Vec<KeyValuePair> = c
-            .get("env")
-            .and_then(Json::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| KeyValuePair::builder().name(k).value(v.as_str().unwrap_or_default()).build())
-            .collect();
+    for c in &t.containers {
+        let env: Vec<KeyValuePair> =
+            c.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build()).collect();
         let mut secrets = Vec::new();
-        for (k, v) in c.get("secrets").and_then(Json::as_object).into_iter().flatten() {
-            secrets
-                .push(Secret::builder().name(k).value_from(v.as_str().unwrap_or_default()).build().map_err(invalid)?);
+        for (k, v) in &c.secrets {
+            secrets.push(Secret::builder().name(k).value_from(v).build().map_err(invalid)?);
         }
-        let logs = match c.get("logs") {
+        let logs = match &c.logs {
             Some(l) => Some(
                 LogConfiguration::builder()
                     .log_driver(LogDriver::Awslogs)
-                    .options("awslogs-group", l["group"].as_str().unwrap_or_default())
-                    .options("awslogs-region", l.get("region").and_then(Json::as_str).unwrap_or(&d.region))
-                    .options("awslogs-stream-prefix", l["streamPrefix"].as_str().unwrap_or_default())
+                    .options("awslogs-group", &l.group)
+                    .options("awslogs-region", l.region.as_deref().unwrap_or(&d.region))
+                    .options("awslogs-stream-prefix", &l.stream_prefix)
                     .build()
                     .map_err(invalid)?,
             ),
@@ -345,26 +341,24 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
         };
         containers.push(
             ContainerDefinition::builder()
-                .name(c["name"].as_str().unwrap_or_default())
-                .image(c["image"].as_str().unwrap_or_default())
-                .set_cpu(c.get("cpu").and_then(Json::as_i64).map(|v| v as i32))
-                .set_memory(c.get("memory").and_then(Json::as_i64).map(|v| v as i32))
-                .set_user(c.get("user").and_then(Json::as_str).map(str::to_string))
-                .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true))
-                .privileged(c.get("privileged").and_then(Json::as_bool).unwrap_or(false))
-                .set_command(c.get("command").map(|v| strings(Some(v))))
+                .name(&c.name)
+                .image(&c.image)
+                .set_cpu(c.cpu.map(|v| v as i32))
+                .set_memory(c.memory.map(|v| v as i32))
+                .set_user(c.user.clone())
+                .essential(c.essential)
+                .privileged(c.privileged)
+                .set_command(c.command.clone())
                 .set_environment(Some(env))
                 .set_secrets(if secrets.is_empty() { None } else { Some(secrets) })
                 .set_log_configuration(logs)
                 .build(),
         );
     }
-    let platform = t.get("runtimePlatform").map(|p| {
+    let platform = t.runtime_platform.as_ref().map(|p| {
         RuntimePlatform::builder()
-            .operating_system_family(OsFamily::from(p.get("os").and_then(Json::as_str).unwrap_or("LINUX")))
-            .cpu_architecture(CpuArchitecture::from(
-                p.get("cpuArchitecture").and_then(Json::as_str).unwrap_or("X86_64"),
-            ))
+            .operating_system_family(OsFamily::from(p.os.as_str()))
+            .cpu_architecture(CpuArchitecture::from(p.cpu_architecture.as_str()))
             .build()
     });
     cx.may_mutate().await?;
@@ -372,14 +366,14 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
         .clients
         .ecs
         .register_task_definition()
-        .family(t["family"].as_str().unwrap_or_default())
+        .family(&t.family)
         .requires_compatibilities(Compatibility::Fargate)
         .network_mode(NetworkMode::Awsvpc)
-        .cpu(t["cpu"].as_i64().unwrap_or(256).to_string())
-        .memory(t["memory"].as_i64().unwrap_or(512).to_string())
+        .cpu(t.cpu.to_string())
+        .memory(t.memory.to_string())
         .set_runtime_platform(platform)
-        .set_execution_role_arn(t.get("executionRole").and_then(Json::as_str).map(str::to_string))
-        .set_task_role_arn(t.get("taskRole").and_then(Json::as_str).map(str::to_string))
+        .set_execution_role_arn(t.execution_role.clone())
+        .set_task_role_arn(t.task_role.clone())
         .set_container_definitions(Some(containers))
         .set_tags(Some(ecs_tag_list(&d.tags)))
         .send()
@@ -396,7 +390,7 @@ async fn register(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
 /// A task definition revision whose contents match the spec: the one last registered if it still
 /// matches, or a new revision.
 async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, ReconcileError> {
-    let wanted = desired_task(d);
+    let wanted = desired_task(&d.spec_as()?, &d.region);
     if let Some(last) = d.memo.get("taskDefinitionArn").and_then(Json::as_str)
         && project(&task_definition(cx, last).await?, &wanted) == wanted
     {
@@ -410,7 +404,8 @@ async fn matching_task_definition(cx: &Cx<'_>, d: &Desired) -> Result<String, Re
 /// (no ownership tags for this resource) are left alone. A revision still in use by running tasks
 /// keeps running: deregistering only stops new deployments of it.
 async fn retire_old_revisions(cx: &Cx<'_>, d: &Desired, current: &str) -> Result<(), ReconcileError> {
-    let family = d.spec.pointer("/taskDefinition/family").and_then(Json::as_str).unwrap_or_default();
+    let family = d.spec_as::<EcsServiceSpec>()?.task_definition.family;
+    let family = family.as_str();
     let mut arns = Vec::new();
     let mut pages = cx
         .clients
@@ -459,10 +454,13 @@ impl Adapter for EcsServiceAdapter {
         cx: &Cx<'_>,
         wanted: &[Desired],
     ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let clusters: BTreeSet<&str> = wanted.iter().filter_map(|d| d.spec["cluster"].as_str()).collect();
+        let specs: Vec<(&Desired, EcsServiceSpec)> =
+            wanted.iter().map(|d| Ok((d, d.spec_as()?))).collect::<Result<_, ReconcileError>>()?;
+        let clusters: BTreeSet<&str> = specs.iter().map(|(_, s)| s.cluster.as_str()).collect();
         let mut out = BTreeMap::new();
         for cluster in clusters {
-            let in_cluster: Vec<&Desired> = wanted.iter().filter(|d| d.spec["cluster"] == cluster).collect();
+            let in_cluster: Vec<&Desired> =
+                specs.iter().filter(|(_, s)| s.cluster == cluster).map(|(d, _)| *d).collect();
             for chunk in in_cluster.chunks(10) {
                 let described = cx
                     .clients
@@ -496,7 +494,7 @@ impl Adapter for EcsServiceAdapter {
                             "securityGroups": sorted_strings(&groups),
                             "assignPublicIp": vpc.and_then(|v| v.assign_public_ip()).is_some_and(|a| a.as_str() == "ENABLED"),
                         },
-                        "taskDefinition": project(&td, &desired_task(d)),
+                        "taskDefinition": project(&td, &desired_task(&d.spec_as()?, &d.region)),
                         "tags": tag_view(&tags),
                         "platformVersion": s.platform_version(),
                         "enableExecuteCommand": s.enable_execute_command(),
@@ -529,18 +527,19 @@ impl Adapter for EcsServiceAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
+        let spec: EcsServiceSpec = d.spec_as()?;
         let mut view = json!({
-            "desiredCount": d.spec.get("desiredCount").cloned().unwrap_or(json!(1)),
-            "network": network_view(d),
-            "taskDefinition": desired_task(d),
+            "desiredCount": spec.desired_count,
+            "network": network_view(&spec),
+            "taskDefinition": desired_task(&spec, &d.region),
             "tags": tag_view(&d.tags),
             // A shell into the worker's tasks is off unless the spec turns it on.
-            "enableExecuteCommand": d.spec.get("enableExecuteCommand").cloned().unwrap_or(json!(false)),
+            "enableExecuteCommand": spec.enable_execute_command,
         });
         // Managed only where the spec names them (AWS picks a default otherwise).
-        for field in ["platformVersion", "propagateTags"] {
-            if let Some(value) = d.spec.get(field) {
-                view[field] = value.clone();
+        for (field, value) in [("platformVersion", &spec.platform_version), ("propagateTags", &spec.propagate_tags)] {
+            if let Some(value) = value {
+                view[field] = json!(value);
             }
         }
         Ok(view)
@@ -552,20 +551,21 @@ impl Adapter for EcsServiceAdapter {
 
     async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
         let td = matching_task_definition(cx, d).await?;
-        let propagate = d.spec.get("propagateTags").and_then(Json::as_str).map(PropagateTags::from);
+        let spec: EcsServiceSpec = d.spec_as()?;
+        let propagate = spec.propagate_tags.as_deref().map(PropagateTags::from);
         let request = cx
             .clients
             .ecs
             .create_service()
-            .cluster(d.spec["cluster"].as_str().unwrap_or_default())
+            .cluster(&spec.cluster)
             .service_name(&d.key.name)
             .task_definition(&td)
-            .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
+            .desired_count(spec.desired_count)
             .launch_type(LaunchType::Fargate)
-            .platform_version(d.spec.get("platformVersion").and_then(Json::as_str).unwrap_or("LATEST"))
-            .network_configuration(network_config(d)?)
+            .platform_version(spec.platform_version.as_deref().unwrap_or("LATEST"))
+            .network_configuration(network_config(&spec)?)
             .set_propagate_tags(propagate)
-            .enable_execute_command(d.spec.get("enableExecuteCommand").and_then(Json::as_bool).unwrap_or(false))
+            .enable_execute_command(spec.enable_execute_command)
             .client_token(client_token(d))
             .set_tags(Some(ecs_tag_list(&d.tags)));
         cx.may_mutate().await?;
@@ -580,29 +580,28 @@ impl Adapter for EcsServiceAdapter {
             true => Some(matching_task_definition(cx, d).await?),
             false => None,
         };
+        let spec: EcsServiceSpec = d.spec_as()?;
         let request = cx
             .clients
             .ecs
             .update_service()
-            .cluster(o.extra["cluster"].as_str().unwrap_or_default())
+            .cluster(o.extra_str("cluster"))
             .service(&d.key.name)
             .set_task_definition(td.clone())
-            .desired_count(d.spec.get("desiredCount").and_then(Json::as_i64).unwrap_or(1) as i32)
-            .network_configuration(network_config(d)?);
+            .desired_count(spec.desired_count)
+            .network_configuration(network_config(&spec)?);
         // A platform version is sent only when it drifted: on AWS it starts a new deployment.
         let touched = |f: &str| drift.iter().any(|x| x.field == f);
-        let spec_str = |f: &str| d.spec.get(f).and_then(Json::as_str).map(str::to_string);
         let request = match touched("platformVersion") {
-            true => request.set_platform_version(spec_str("platformVersion")),
+            true => request.set_platform_version(spec.platform_version.clone()),
             false => request,
         };
         let request = match touched("enableExecuteCommand") {
-            true => request
-                .enable_execute_command(d.spec.get("enableExecuteCommand").and_then(Json::as_bool).unwrap_or(false)),
+            true => request.enable_execute_command(spec.enable_execute_command),
             false => request,
         };
         let request = match touched("propagateTags") {
-            true => request.set_propagate_tags(spec_str("propagateTags").map(|p| PropagateTags::from(p.as_str()))),
+            true => request.set_propagate_tags(spec.propagate_tags.as_deref().map(PropagateTags::from)),
             false => request,
         };
         cx.may_mutate().await?;
