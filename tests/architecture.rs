@@ -82,15 +82,6 @@ fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
     edges.keys().find_map(|n| visit(n, edges, &mut state, &mut Vec::new()))
 }
 
-/// Debt this test knows of, to be paid down and never added to: `steward run`'s daemon (one
-/// 255-line `run`, a 736-line file, and files that import its index) and the manifest's
-/// `parse_document`. A new entry here needs a reason in the commit.
-const KNOWN_DEBT: &[&str] = &["src/daemon", "src/manifest/parse.rs:92"];
-
-fn known_debt(what: &str) -> bool {
-    KNOWN_DEBT.iter().any(|d| what.contains(d))
-}
-
 /// Modules compiled for tests only (`#[cfg(test)] mod x;` in their parent), which the size
 /// rules leave alone, as they do `#[cfg(test)]` blocks.
 fn test_only(file: &Path) -> bool {
@@ -169,9 +160,6 @@ fn no_module_depends_on_itself_through_others() {
         panic!("a cycle between the modules of src/: {}", cycle.join(" → "));
     }
     for (folder, edges) in &folders {
-        if known_debt(&folder.display().to_string()) {
-            continue;
-        }
         if let Some(cycle) = find_cycle(edges) {
             panic!("a cycle between the files of {}: {}", folder.display(), cycle.join(" → "));
         }
@@ -224,7 +212,6 @@ fn files_and_functions_stay_short() {
     if pass >= 400 {
         problems.push(format!("engine/pass.rs: {pass} lines (the wiring stays under 400)"));
     }
-    problems.retain(|p| !known_debt(p));
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 

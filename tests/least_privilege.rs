@@ -8,10 +8,15 @@ use steward::schema::yaml::{Node, Value, parse_documents};
 fn actions_called() -> BTreeSet<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut sources = String::new();
-    for dir in ["kinds", "engine", "daemon", "store"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+    // Every file below these folders, a kind's own folder (kinds/ecs_service/) included.
+    let mut dirs: Vec<std::path::PathBuf> =
+        ["kinds", "engine", "daemon", "store"].iter().map(|d| root.join(d)).collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "rs") {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
                 sources.push_str(&std::fs::read_to_string(path).unwrap());
             }
         }

@@ -11,8 +11,8 @@
 //! recognised (its principal, or the `app/steward` user agent) and ignored. While the queue
 //! cannot be read, drift is found by polling: one warning, and one line when it is back.
 
-use super::WorkQueue;
 use super::lease::Leases;
+use super::queue::WorkQueue;
 use crate::engine::actors::Actors;
 use crate::model::ResourceKey;
 use crate::store::Store;

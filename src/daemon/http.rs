@@ -1,6 +1,6 @@
 //! The daemon's HTTP endpoints: /healthz, /readyz, /status, /metrics.
 
-use super::Shared;
+use super::shared::Shared;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;

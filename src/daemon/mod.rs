@@ -8,346 +8,31 @@ pub mod cloudwatch;
 pub mod http;
 pub mod lease;
 pub mod metrics;
+pub mod queue;
+pub mod shared;
+pub mod timers;
+
+pub mod config;
+pub mod tasks;
+
+pub use config::Config;
+pub use queue::{Batch, Need, WorkQueue};
+pub use shared::Shared;
+use tasks::{Parts, spawn_lease_loop, spawn_watch, spawn_workers, start_events};
+use timers::{Resync, Wakeups};
 
 use crate::aws::Aws;
-use crate::engine::backoff::BackoffPolicy;
+use crate::engine::Engine;
 use crate::engine::events::Events;
-use crate::engine::events::PassFailed;
-use crate::engine::{Engine, PassOptions, PassReport};
-use crate::model::Kind;
-use crate::model::ResourceKey;
-use crate::model::duration::parse_duration;
 use crate::store::Store;
-use anyhow::{Result, bail};
-use lease::{LeaseConfig, LeaseGuard, Leases};
+use anyhow::Result;
+use lease::{LeaseGuard, Leases};
 use metrics::Metrics;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
-use tokio_cron_scheduler::{Job, JobScheduler};
-
-/// How soon a stack whose pass failed on steward's own store calls is tried again.
-const PASS_RETRY: Duration = Duration::from_secs(5);
-
-/// The most stacks one pass takes from the queue. Each pass lists every kind once for all its
-/// stacks, so stacks due together cost one listing, not one each; the cap bounds a pass's memory.
-const MAX_STACKS_PER_PASS: usize = 50;
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub stacks: Option<Vec<String>>,
-    pub poll_interval: Duration,
-    pub concurrency: usize,
-    /// The most stacks in all running passes together: what bounds the daemon's memory, since a
-    /// pass holds its stacks' specs, statuses and observations (see `MAX_STACKS_PER_PASS`).
-    pub max_stacks_in_flight: usize,
-    pub lease: LeaseConfig,
-    pub http_addr: SocketAddr,
-    pub log_group: Option<String>,
-    pub log_stream: Option<String>,
-    pub shutdown_timeout: Duration,
-    pub replica_id: String,
-    pub backoff: BackoffPolicy,
-    pub emf: bool,
-    /// The SQS queue EventBridge delivers AWS events to (`--events-queue`), if any.
-    pub events_queue: Option<String>,
-    /// How long each receive from it waits (`--events-wait`, seconds).
-    pub events_wait: u64,
-}
-
-impl Config {
-    /// Refuses settings that cannot work, with the flag's name.
-    pub fn check(&self) -> Result<()> {
-        if self.concurrency == 0 {
-            bail!("--concurrency: expected at least 1");
-        }
-        if self.max_stacks_in_flight == 0 {
-            bail!("--max-stacks-in-flight: expected at least 1");
-        }
-        if self.lease.renew_every * 2 > self.lease.duration {
-            bail!(
-                "--lease-renew ({:?}) must be at most half of --lease-duration ({:?}) so a lease is renewed well before it expires",
-                self.lease.renew_every,
-                self.lease.duration
-            );
-        }
-        if self.poll_interval < Duration::from_millis(100) {
-            bail!("--poll-interval: expected at least 100ms");
-        }
-        if self.backoff.base > self.backoff.cap {
-            bail!("--backoff-base must not exceed --backoff-cap");
-        }
-        Ok(())
-    }
-}
-
-/// A queue of stacks to pass, each at most once, never two passes of one stack at a time.
-#[derive(Default)]
-pub struct WorkQueue {
-    inner: Mutex<QueueState>,
-    notify: Notify,
-}
-
-/// What a stack is queued for: a full pass (a change, an AWS event, a new lease) or a timer's
-/// pass of what is due (`PassOptions::due_only`). A full request wins over a timer's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    Full,
-    Due,
-}
-
-#[derive(Default)]
-struct QueueState {
-    queue: VecDeque<String>,
-    queued: HashMap<String, Need>,
-    running: HashSet<String>,
-    rerun: HashMap<String, Need>,
-    closed: bool,
-}
-
-fn merge(need: &mut Need, more: Need) {
-    if more == Need::Full {
-        *need = Need::Full;
-    }
-}
-
-/// Stacks to pass together, and which of them only for what is due.
-#[derive(Debug, PartialEq)]
-pub struct Batch {
-    pub stacks: Vec<String>,
-    pub due_only: BTreeSet<String>,
-}
-
-impl WorkQueue {
-    /// Queues a full pass of the stack.
-    pub fn push(&self, stack: &str) {
-        self.push_for(stack, Need::Full);
-    }
-
-    pub fn push_for(&self, stack: &str, need: Need) {
-        let mut s = self.inner.lock().unwrap();
-        if s.closed {
-            return;
-        }
-        if s.running.contains(stack) {
-            merge(s.rerun.entry(stack.to_string()).or_insert(need), need);
-        } else if let Some(queued) = s.queued.get_mut(stack) {
-            merge(queued, need);
-        } else {
-            s.queued.insert(stack.to_string(), need);
-            s.queue.push_back(stack.to_string());
-            self.notify.notify_one();
-        }
-    }
-
-    pub fn push_after(self: &Arc<Self>, stack: String, delay: Duration, need: Need) {
-        let queue = self.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            queue.push_for(&stack, need);
-        });
-    }
-
-    /// The next stacks to pass, at most `max` and at least one (all marked running), or None once
-    /// closed. Stacks that are due together are passed together: one listing per kind serves them all.
-    pub async fn pop_batch(&self, max: usize) -> Option<Batch> {
-        loop {
-            {
-                let mut s = self.inner.lock().unwrap();
-                if s.closed {
-                    return None;
-                }
-                if !s.queue.is_empty() {
-                    let n = s.queue.len().min(max.max(1));
-                    let stacks: Vec<String> = s.queue.drain(..n).collect();
-                    let mut due_only = BTreeSet::new();
-                    for stack in &stacks {
-                        if s.queued.remove(stack) == Some(Need::Due) {
-                            due_only.insert(stack.clone());
-                        }
-                        s.running.insert(stack.clone());
-                    }
-                    return Some(Batch { stacks, due_only });
-                }
-            }
-            self.notify.notified().await;
-        }
-    }
-
-    /// Marks a pass finished; a stack pushed while it ran is queued again.
-    pub fn done(&self, stack: &str) {
-        let rerun = {
-            let mut s = self.inner.lock().unwrap();
-            s.running.remove(stack);
-            s.rerun.remove(stack)
-        };
-        if let Some(need) = rerun {
-            self.push_for(stack, need);
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.inner.lock().unwrap().queue.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn close(&self) {
-        self.inner.lock().unwrap().closed = true;
-        self.notify.notify_waiters();
-    }
-}
-
-/// State the HTTP endpoints read.
-pub struct Shared {
-    pub leases: Arc<Leases>,
-    pub metrics: Arc<Metrics>,
-    pub store: Arc<Store>,
-    pub queue: Arc<WorkQueue>,
-    /// Each owned stack's last pass: when, and its report (shared by the stacks of one batch).
-    pub last_pass: Mutex<BTreeMap<String, (String, Arc<PassReport>)>>,
-    pub in_flight: AtomicUsize,
-    pub lease_loop_ok_at: Mutex<Option<Instant>>,
-    pub shipper: Option<Arc<cloudwatch::ShipperStats>>,
-    pub lease_config: LeaseConfig,
-    /// The process's AWS calls, for /metrics.
-    pub calls: crate::aws::CallCounter,
-    /// AWS events read from the events queue, by what became of them.
-    pub event_counts: Arc<aws_events::EventCounts>,
-}
-
-impl Shared {
-    /// Ready: the lease loop works, and every owned stack had a pass recently (a standby with
-    /// no stack is ready too: it can take over).
-    pub fn readiness(&self) -> (bool, String) {
-        let healthy = self.lease_loop_ok_at.lock().unwrap().is_some_and(|t| t.elapsed() < self.lease_config.duration);
-        if !healthy {
-            return (false, "lease loop has not succeeded recently".into());
-        }
-        let held = self.leases.held();
-        if held.is_empty() {
-            return (true, "standby: no stack owned".into());
-        }
-        let passes = self.last_pass.lock().unwrap();
-        let missing: Vec<&String> = held.keys().filter(|s| !passes.contains_key(*s)).collect();
-        if missing.is_empty() {
-            (true, format!("leader of {} stack(s)", held.len()))
-        } else {
-            (false, format!("no pass yet for {}", missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
-        }
-    }
-
-    pub fn shipper_stat(&self, f: impl Fn(&cloudwatch::ShipperStats) -> u64) -> u64 {
-        self.shipper.as_deref().map_or(0, f)
-    }
-}
-
-/// Periodic resyncs: one job per distinct `resync` setting, pushing every owned stack that has it.
-/// Stacks that resync together are passed together (see `MAX_STACKS_PER_PASS`), so a resync of
-/// many stacks costs one listing per kind, not one per stack.
-struct Resync {
-    scheduler: JobScheduler,
-    groups: Mutex<HashMap<String, ResyncGroup>>,
-}
-
-struct ResyncGroup {
-    job: uuid::Uuid,
-    stacks: Arc<Mutex<BTreeSet<String>>>,
-}
-
-impl Resync {
-    /// (Re)schedules a stack's resync from its Stack spec (`resync`: a duration or cron).
-    async fn schedule(&self, stack: &str, setting: &str, queue: Arc<WorkQueue>) -> Result<()> {
-        if self.groups.lock().unwrap().get(setting).is_some_and(|g| g.stacks.lock().unwrap().contains(stack)) {
-            return Ok(());
-        }
-        self.unschedule(stack).await;
-        let joined = self.groups.lock().unwrap().get(setting).map(|g| g.stacks.lock().unwrap().insert(stack.into()));
-        if joined.is_some() {
-            return Ok(());
-        }
-        let stacks = Arc::new(Mutex::new(BTreeSet::from([stack.to_string()])));
-        let members = stacks.clone();
-        let run = move |_id, _lock| {
-            let (queue, members) = (queue.clone(), members.clone());
-            Box::pin(async move {
-                let due: Vec<String> = members.lock().unwrap().iter().cloned().collect();
-                for stack in due {
-                    queue.push_for(&stack, Need::Due);
-                }
-            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
-        };
-        let job = match parse_duration(setting) {
-            Some(every) => {
-                // Jitter (±10 %) keeps replicas and settings from resyncing in lockstep.
-                let jitter = every.mul_f64(0.9 + rand::random::<f64>() * 0.2);
-                Job::new_repeated_async(jitter, run)?
-            }
-            None => Job::new_async(setting, run)?,
-        };
-        let job = self.scheduler.add(job).await?;
-        self.groups.lock().unwrap().insert(setting.to_string(), ResyncGroup { job, stacks });
-        Ok(())
-    }
-
-    async fn unschedule(&self, stack: &str) {
-        let emptied = {
-            let mut groups = self.groups.lock().unwrap();
-            let setting = groups.iter().find(|(_, g)| g.stacks.lock().unwrap().remove(stack)).map(|(s, _)| s.clone());
-            setting.filter(|s| groups[s].stacks.lock().unwrap().is_empty()).and_then(|s| groups.remove(&s))
-        };
-        if let Some(group) = emptied {
-            let _ = self.scheduler.remove(&group.job).await;
-        }
-    }
-}
-
-/// Wake-ups for what a stack's resync would come to too late (a resource's shorter `resync`, a
-/// heal window opening): one timer per stack, for the earliest time asked.
-#[derive(Default)]
-struct Wakeups {
-    at: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
-}
-
-impl Wakeups {
-    fn schedule(self: &Arc<Self>, stack: &str, at: chrono::DateTime<chrono::Utc>, queue: &Arc<WorkQueue>) {
-        let now = chrono::Utc::now();
-        {
-            let mut pending = self.at.lock().unwrap();
-            if pending.get(stack).is_some_and(|t| *t <= at && *t > now) {
-                return;
-            }
-            pending.insert(stack.to_string(), at);
-        }
-        let (wakeups, queue, stack) = (self.clone(), queue.clone(), stack.to_string());
-        tokio::spawn(async move {
-            tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
-            // Only the timer for the time still asked for queues the pass.
-            let current = {
-                let mut pending = wakeups.at.lock().unwrap();
-                let current = pending.get(&stack) == Some(&at);
-                if current {
-                    pending.remove(&stack);
-                }
-                current
-            };
-            if current {
-                queue.push_for(&stack, Need::Due);
-            }
-        });
-    }
-}
-
-async fn resync_setting(store: &Store, stack: &str) -> String {
-    let key = ResourceKey::new(stack, Kind::Stack, stack);
-    let spec = store.resource(&key).await.ok().flatten().map(|r| r.manifest.spec);
-    spec.and_then(|s| s.get("resync").and_then(|v| v.as_str()).map(str::to_string)).unwrap_or_else(|| "60s".into())
-}
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_cron_scheduler::JobScheduler;
 
 pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Result<()> {
     config.check()?;
@@ -394,185 +79,23 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     let stopping = Arc::new(AtomicBool::new(false));
     tracing::info!(replica = %config.replica_id, "steward run: starting");
 
-    // AWS events: a pass as soon as someone changes a managed object.
-    let events_task = match &config.events_queue {
-        Some(url) => {
-            let own_arn = aws.sts().get_caller_identity().send().await.ok().and_then(|o| o.arn);
-            let listener = aws_events::Listener {
-                sqs: aws.sqs(),
-                queue_url: url.clone(),
-                store: store.clone(),
-                leases: leases.clone(),
-                work: queue.clone(),
-                actors: engine.actors.clone(),
-                counts: shared.event_counts.clone(),
-                own_arn,
-                wait_seconds: config.events_wait,
-            };
-            tracing::info!(queue = %url, "reading AWS events: drift is seen as it happens");
-            Some(tokio::spawn(listener.run()))
-        }
-        None => None,
+    let parts = Parts {
+        leases: leases.clone(),
+        store: store.clone(),
+        queue: queue.clone(),
+        resync: resync.clone(),
+        wakeups: wakeups.clone(),
+        shared: shared.clone(),
+        metrics: metrics.clone(),
+        engine: engine.clone(),
+        stopping: stopping.clone(),
     };
-
-    // Leases: renew, take a fair share, give up extras.
-    let lease_task = {
-        let (leases, store, queue, resync, shared, stopping, config) = (
-            leases.clone(),
-            store.clone(),
-            queue.clone(),
-            resync.clone(),
-            shared.clone(),
-            stopping.clone(),
-            config.clone(),
-        );
-        tokio::spawn(async move {
-            while !stopping.load(Ordering::Relaxed) {
-                match lease_round(&leases, &store, &queue, &resync, &config).await {
-                    Ok(()) => *shared.lease_loop_ok_at.lock().unwrap() = Some(Instant::now()),
-                    Err(e) => tracing::warn!(error = %e, "lease round failed"),
-                }
-                tokio::time::sleep(config.lease.renew_every).await;
-            }
-        })
-    };
-
-    // Fast path: one read per poll tells whether anything changed anywhere.
-    let watch_task = {
-        let (leases, store, queue, resync, stopping, poll, actors) = (
-            leases.clone(),
-            store.clone(),
-            queue.clone(),
-            resync.clone(),
-            stopping.clone(),
-            config.poll_interval,
-            engine.actors.clone(),
-        );
-        tokio::spawn(async move {
-            let mut counter = None;
-            let mut stamps: HashMap<String, (u64, u64)> = HashMap::new();
-            // (generation, nudges): a desired-state change, or an event another replica received.
-            while !stopping.load(Ordering::Relaxed) {
-                match store.change_counter().await {
-                    Ok(now) if Some(now) != counter => {
-                        counter = Some(now);
-                        for stack in leases.held().keys() {
-                            let Ok(meta) = store.stack_meta(stack).await else { continue };
-                            let stamp = (meta.generation, meta.nudges);
-                            let before = stamps.insert(stack.clone(), stamp);
-                            if before == Some(stamp) {
-                                continue;
-                            }
-                            // Who made the changes another replica was told of, for the alerts.
-                            for (key, actor, at) in meta.actors {
-                                let age = (chrono::Utc::now() - at).to_std().unwrap_or_default();
-                                actors.note_aged(&key, actor, age);
-                            }
-                            queue.push(stack);
-                            if before.map(|(generation, _)| generation) != Some(stamp.0) {
-                                let setting = resync_setting(&store, stack).await;
-                                if let Err(e) = resync.schedule(stack, &setting, queue.clone()).await {
-                                    tracing::warn!(stack = %stack, error = %e, "cannot schedule resync");
-                                }
-                            }
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "reading the change counter failed"),
-                }
-                tokio::time::sleep(poll).await;
-            }
-        })
-    };
-
-    // Workers: a bounded number of stack passes at once, and of stacks in them.
+    let events_task = start_events(&aws, &parts, &config).await;
+    let lease_task = spawn_lease_loop(parts.clone(), config.clone());
+    let watch_task = spawn_watch(parts.clone(), config.poll_interval);
     let permits = Arc::new(Semaphore::new(config.concurrency));
     let stack_slots = Arc::new(Semaphore::new(config.max_stacks_in_flight));
-    let worker_task = {
-        let (queue, permits, stack_slots, engine, leases, shared, metrics, emf, wakeups) = (
-            queue.clone(),
-            permits.clone(),
-            stack_slots.clone(),
-            engine.clone(),
-            leases.clone(),
-            shared.clone(),
-            metrics.clone(),
-            config.emf,
-            wakeups.clone(),
-        );
-        tokio::spawn(async move {
-            // A free slot first, then the batch: while all passes run, due stacks pile up and the
-            // next pass takes them together.
-            while let Ok(permit) = permits.clone().acquire_owned().await {
-                // Room for one stack at least, then the batch takes what is free. Only this loop
-                // takes slots, so the room it saw is still there when it takes them.
-                let Ok(slot) = stack_slots.acquire().await else { break };
-                drop(slot);
-                let room = stack_slots.available_permits().min(MAX_STACKS_PER_PASS);
-                let Some(batch) = queue.pop_batch(room).await else { break };
-                let Ok(slots) = stack_slots.clone().acquire_many_owned(batch.stacks.len() as u32).await else { break };
-                let (queue, engine, leases, shared, metrics, wakeups) =
-                    (queue.clone(), engine.clone(), leases.clone(), shared.clone(), metrics.clone(), wakeups.clone());
-                tokio::spawn(async move {
-                    let (_permit, _slots) = (permit, slots);
-                    let held: Vec<String> = batch.stacks.iter().filter(|s| leases.holds(s)).cloned().collect();
-                    if !held.is_empty() {
-                        shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                        let options = PassOptions {
-                            stacks: Some(held.clone()),
-                            due_only: batch.due_only.clone(),
-                            ..PassOptions::default()
-                        };
-                        match engine.pass(&options).await {
-                            Ok(report) => {
-                                metrics.observe_pass(report.duration_ms as f64 / 1000.0);
-                                let report = Arc::new(report);
-                                let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                                for stack in &held {
-                                    if emf {
-                                        for line in metrics.emf_lines(stack, report.duration_ms) {
-                                            tracing::info!(target: "steward::metrics", payload = %line);
-                                        }
-                                    }
-                                    metrics.add("steward_passes_total", &[("stack", stack)], 1.0);
-                                    if report.unsettled.contains(stack) {
-                                        // Transitional states and backoffs: look again soon.
-                                        queue.push_after(stack.clone(), Duration::from_secs(2), Need::Due);
-                                    }
-                                    if let Some(at) = report.wake_at.get(stack) {
-                                        wakeups.schedule(stack, *at, &queue);
-                                    }
-                                    leases.record_pass(stack, &at);
-                                    shared
-                                        .last_pass
-                                        .lock()
-                                        .unwrap()
-                                        .insert(stack.clone(), (at.clone(), Arc::clone(&report)));
-                                }
-                            }
-                            Err(e) => {
-                                // steward's own store calls failed (the AWS resources' failures are
-                                // reconcile_failed events inside the pass): try the stacks again later.
-                                for stack in &held {
-                                    engine.events.pass_failed(&PassFailed {
-                                        stack: stack.clone(),
-                                        message: format!("{e:#}"),
-                                        backoff_ms: PASS_RETRY.as_millis() as u64,
-                                    });
-                                    metrics.add("steward_pass_errors_total", &[("stack", stack)], 1.0);
-                                    queue.push_after(stack.clone(), PASS_RETRY, Need::Full);
-                                }
-                            }
-                        }
-                        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    }
-                    for stack in &batch.stacks {
-                        queue.done(stack);
-                    }
-                });
-            }
-        })
-    };
+    let worker_task = spawn_workers(parts, permits.clone(), stack_slots, config.emf);
 
     wait_for_signal().await;
     tracing::info!("shutting down: no new work, waiting for passes in flight");
@@ -605,66 +128,6 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
     Ok(())
 }
 
-/// One round of lease work: the heartbeat (which renews what is held), take free stacks up to a fair
-/// share (ceil(stacks / live replicas)), and give one extra back when holding more than that.
-async fn lease_round(
-    leases: &Leases,
-    store: &Store,
-    queue: &Arc<WorkQueue>,
-    resync: &Resync,
-    config: &Config,
-) -> Result<()> {
-    // One write keeps every lease of this replica alive (see lease.rs).
-    let beat = leases.heartbeat().await?;
-    for stack in &beat.dropped {
-        tracing::warn!(stack = %stack, "lease lost: this replica was evicted while its heartbeat stood still");
-        resync.unschedule(stack).await;
-    }
-    let mut stacks = store.stacks().await?;
-    if let Some(only) = &config.stacks {
-        stacks.retain(|s| only.contains(s));
-    }
-    let share = stacks.len().div_ceil(beat.replicas);
-    let held = leases.held();
-    if held.len() > share {
-        if let Some(extra) = held.keys().next_back() {
-            tracing::info!(stack = %extra, share, "handing a stack to another replica");
-            resync.unschedule(extra).await;
-            leases.release(extra).await?;
-        }
-        return Ok(());
-    }
-    // Stacks are queued once the round is over, so that a replica taking many stacks at once
-    // passes them in a few batches instead of one by one as each lease comes in.
-    let mut acquired = Vec::new();
-    let mut outcome = Ok(());
-    for stack in stacks.iter().filter(|s| !held.contains_key(*s)) {
-        if held.len() + acquired.len() >= share {
-            break;
-        }
-        match leases.acquire(stack).await {
-            Ok(Some(token)) => {
-                tracing::info!(stack = %stack, fencing_token = token, "lease acquired");
-                let setting = resync_setting(store, stack).await;
-                acquired.push(stack);
-                if let Err(e) = resync.schedule(stack, &setting, queue.clone()).await {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
-    }
-    for stack in acquired {
-        queue.push(stack);
-    }
-    outcome
-}
-
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
@@ -677,6 +140,8 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::backoff::BackoffPolicy;
+    use lease::LeaseConfig;
 
     #[tokio::test]
     async fn the_queue_deduplicates_and_never_runs_a_stack_twice_at_once() {

@@ -89,118 +89,131 @@ pub fn parse_manifests(text: &str, file: &str, default_stack: Option<&str>) -> R
     if errors.is_empty() { Ok(manifests) } else { Err(ValidationErrors(errors)) }
 }
 
-fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result<Manifest, Vec<ManifestError>> {
-    let located = |line: usize, resource: Option<String>, path: &str, message: String| ManifestError {
-        file: file.to_string(),
-        line,
-        resource,
-        path: path.to_string(),
-        message,
-    };
-    let Value::Map(entries) = &doc.value else {
-        return Err(vec![located(
-            doc.line,
-            None,
-            "",
-            format!("expected a manifest (a mapping), got {}", doc.type_name()),
-        )]);
-    };
-    let mut errors = Vec::new();
-    for (k, _) in entries {
-        if !["apiVersion", "kind", "metadata", "spec"].contains(&k.name.as_str()) {
-            errors.push(located(
-                k.line,
-                None,
-                &k.name,
-                "unknown field; expected apiVersion, kind, metadata, spec".into(),
-            ));
-        }
+/// The errors of one document, each located in its file.
+struct Errors<'a> {
+    file: &'a str,
+    list: Vec<ManifestError>,
+}
+
+impl Errors<'_> {
+    fn at(&mut self, line: usize, resource: Option<String>, path: &str, message: String) {
+        self.list.push(ManifestError { file: self.file.to_string(), line, resource, path: path.to_string(), message });
     }
-    let string_at = |node: Option<&Node>| node.and_then(Node::as_str).map(str::to_string);
-    match doc.get("apiVersion") {
-        Some(n) if n.as_str() == Some(API_VERSION) => {}
-        Some(n) => errors.push(located(n.line, None, "apiVersion", format!("expected {API_VERSION}, got {}", show(n)))),
-        None => errors.push(located(
-            doc.line,
-            None,
-            "apiVersion",
-            format!("required field missing; expected {API_VERSION}"),
-        )),
-    }
-    let kind = match doc.get("kind") {
-        Some(n) => match n.as_str().and_then(Kind::parse) {
-            Some(k) => Some(k),
-            None => {
-                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                errors.push(located(
-                    n.line,
-                    None,
-                    "kind",
-                    format!("expected one of {}, got {}", known.join(", "), show(n)),
-                ));
-                None
+
+    /// The top level: only the four fields, the API version, and a known kind.
+    fn header(&mut self, doc: &Node, entries: &[(yaml::Key, Node)]) -> Option<Kind> {
+        for (k, _) in entries {
+            if !["apiVersion", "kind", "metadata", "spec"].contains(&k.name.as_str()) {
+                self.at(k.line, None, &k.name, "unknown field; expected apiVersion, kind, metadata, spec".into());
             }
-        },
-        None => {
-            errors.push(located(doc.line, None, "kind", "required field missing".into()));
-            None
         }
-    };
-    let metadata = doc.get("metadata");
-    let mut name = None;
-    let mut stack = default_stack.map(str::to_string);
-    match metadata {
-        Some(Node { value: Value::Map(meta), line }) => {
-            for (k, v) in meta {
-                match k.name.as_str() {
-                    "name" => {
-                        name = string_at(Some(v)).or_else(|| {
-                            errors.push(located(
-                                v.line,
-                                None,
-                                "metadata.name",
-                                format!("expected a string, got {}", v.type_name()),
-                            ));
-                            None
-                        })
-                    }
-                    "stack" => match v.as_str() {
-                        Some(s) if (crate::kinds::GENERIC_NAME.check)(s) => stack = Some(s.to_string()),
-                        _ => errors.push(located(
-                            v.line,
-                            None,
-                            "metadata.stack",
-                            format!("expected {}, got {}", crate::kinds::GENERIC_NAME.expected, show(v)),
-                        )),
-                    },
-                    _ => errors.push(located(
-                        k.line,
-                        None,
-                        &format!("metadata.{}", k.name),
-                        "unknown field; expected name, stack".into(),
-                    )),
+        match doc.get("apiVersion") {
+            Some(n) if n.as_str() == Some(API_VERSION) => {}
+            Some(n) => self.at(n.line, None, "apiVersion", format!("expected {API_VERSION}, got {}", show(n))),
+            None => self.at(doc.line, None, "apiVersion", format!("required field missing; expected {API_VERSION}")),
+        }
+        let Some(n) = doc.get("kind") else {
+            self.at(doc.line, None, "kind", "required field missing".into());
+            return None;
+        };
+        let kind = n.as_str().and_then(Kind::parse);
+        if kind.is_none() {
+            let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            self.at(n.line, None, "kind", format!("expected one of {}, got {}", known.join(", "), show(n)));
+        }
+        kind
+    }
+
+    /// `metadata`: its name, and its stack (or the default one).
+    fn metadata(&mut self, doc: &Node, default_stack: Option<&str>) -> (Option<String>, Option<String>) {
+        let (mut name, mut stack) = (None, default_stack.map(str::to_string));
+        let (meta, line) = match doc.get("metadata") {
+            Some(Node { value: Value::Map(meta), line }) => (meta, *line),
+            Some(n) => {
+                self.at(n.line, None, "metadata", format!("expected a mapping, got {}", n.type_name()));
+                return (name, stack);
+            }
+            None => {
+                self.at(doc.line, None, "metadata", "required field missing".into());
+                return (name, stack);
+            }
+        };
+        for (k, v) in meta {
+            match (k.name.as_str(), v.as_str()) {
+                ("name", Some(s)) => name = Some(s.to_string()),
+                ("name", None) => {
+                    self.at(v.line, None, "metadata.name", format!("expected a string, got {}", v.type_name()))
+                }
+                ("stack", Some(s)) if (crate::kinds::GENERIC_NAME.check)(s) => stack = Some(s.to_string()),
+                ("stack", _) => self.at(
+                    v.line,
+                    None,
+                    "metadata.stack",
+                    format!("expected {}, got {}", crate::kinds::GENERIC_NAME.expected, show(v)),
+                ),
+                _ => {
+                    self.at(k.line, None, &format!("metadata.{}", k.name), "unknown field; expected name, stack".into())
                 }
             }
-            if !meta.iter().any(|(k, _)| k.name == "name") {
-                errors.push(located(*line, None, "metadata.name", "required field missing".into()));
+        }
+        if !meta.iter().any(|(k, _)| k.name == "name") {
+            self.at(line, None, "metadata.name", "required field missing".into());
+        }
+        (name, stack)
+    }
+
+    /// `spec`, checked against the kind's schema and rules, as normalized JSON.
+    fn spec(&mut self, doc: &Node, kind: Kind, label: &Option<String>) -> Option<Json> {
+        let def = crate::kinds::definition(kind);
+        let empty = Node { line: doc.line, value: Value::Map(Vec::new()) };
+        let spec_node = doc.get("spec").unwrap_or_else(|| {
+            self.at(doc.line, label.clone(), "spec", "required field missing".into());
+            &empty
+        });
+        let mut fields = def.fields.clone();
+        fields.extend(schema::common_fields());
+        let mut checker = Checker::new(spec_node, "spec");
+        let spec = checker.walk(spec_node, &Shape::Struct(fields), "spec");
+        if let Some(spec) = &spec {
+            (def.check)(spec, &mut checker);
+            check_ignored_paths(kind, spec, &mut checker);
+            check_heal_window(spec, &mut checker);
+            let size = spec.to_string().len();
+            if size > MAX_SPEC_BYTES {
+                let message = format!("spec is {size} bytes as JSON; expected at most {MAX_SPEC_BYTES}");
+                checker.error(spec_node.line, "spec", message);
+            }
+            for r in references::find(spec) {
+                if let Err((path, message)) = r {
+                    checker.error_at(&path, message);
+                }
             }
         }
-        Some(n) => errors.push(located(n.line, None, "metadata", format!("expected a mapping, got {}", n.type_name()))),
-        None => errors.push(located(doc.line, None, "metadata", "required field missing".into())),
+        for e in checker.errors {
+            self.at(e.line, label.clone(), &e.path, e.message);
+        }
+        spec
     }
-    let Some(kind) = kind else { return Err(errors) };
+}
+
+fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result<Manifest, Vec<ManifestError>> {
+    let mut errors = Errors { file, list: Vec::new() };
+    let Value::Map(entries) = &doc.value else {
+        errors.at(doc.line, None, "", format!("expected a manifest (a mapping), got {}", doc.type_name()));
+        return Err(errors.list);
+    };
+    let kind = errors.header(doc, entries);
+    let (name, mut stack) = errors.metadata(doc, default_stack);
+    let Some(kind) = kind else { return Err(errors.list) };
     let def = crate::kinds::definition(kind);
     let label = name.as_ref().map(|n| format!("{kind}/{n}"));
+    let metadata = doc.get("metadata");
     if let Some(n) = &name
         && !(def.name_rule.check)(n)
     {
         let line = metadata.and_then(|m| m.get("name")).map_or(doc.line, |n| n.line);
-        errors.push(located(
-            line,
-            label.clone(),
-            "metadata.name",
-            format!("expected {}, got {}", def.name_rule.expected, quote(n)),
-        ));
+        let message = format!("expected {}, got {}", def.name_rule.expected, quote(n));
+        errors.at(line, label.clone(), "metadata.name", message);
     }
     if kind == Kind::Stack {
         // A Stack's name is its stack; metadata.stack may repeat it but not contradict it.
@@ -208,55 +221,16 @@ fn parse_document(doc: &Node, file: &str, default_stack: Option<&str>) -> Result
         if let (Some(s), Some(n)) = (meta_stack, &name)
             && s != n
         {
-            errors.push(located(
-                doc.line,
-                label.clone(),
-                "metadata.stack",
-                format!("expected the Stack's own name {n:?}, got {s:?}"),
-            ));
+            let message = format!("expected the Stack's own name {n:?}, got {s:?}");
+            errors.at(doc.line, label.clone(), "metadata.stack", message);
         }
         stack = name.clone();
     } else if stack.is_none() {
-        errors.push(located(doc.line, label.clone(), "metadata.stack", "required (or pass --stack)".into()));
+        errors.at(doc.line, label.clone(), "metadata.stack", "required (or pass --stack)".into());
     }
-    let spec_node = doc.get("spec");
-    let empty = Node { line: doc.line, value: Value::Map(Vec::new()) };
-    let spec_node = match spec_node {
-        Some(n) => n,
-        None if kind == Kind::Stack => {
-            errors.push(located(doc.line, label.clone(), "spec", "required field missing".into()));
-            &empty
-        }
-        None => {
-            errors.push(located(doc.line, label.clone(), "spec", "required field missing".into()));
-            &empty
-        }
-    };
-    let mut fields = def.fields.clone();
-    fields.extend(schema::common_fields());
-    let mut checker = Checker::new(spec_node, "spec");
-    let spec = checker.walk(spec_node, &Shape::Struct(fields), "spec");
-    if let Some(spec) = &spec {
-        (def.check)(spec, &mut checker);
-        check_ignored_paths(kind, spec, &mut checker);
-        check_heal_window(spec, &mut checker);
-        let size = spec.to_string().len();
-        if size > MAX_SPEC_BYTES {
-            checker.error(
-                spec_node.line,
-                "spec",
-                format!("spec is {size} bytes as JSON; expected at most {MAX_SPEC_BYTES}"),
-            );
-        }
-        for r in references::find(spec) {
-            if let Err((path, message)) = r {
-                checker.error_at(&path, message);
-            }
-        }
-    }
-    errors.extend(checker.errors.into_iter().map(|e| located(e.line, label.clone(), &e.path, e.message)));
-    if !errors.is_empty() {
-        return Err(errors);
+    let spec = errors.spec(doc, kind, &label);
+    if !errors.list.is_empty() {
+        return Err(errors.list);
     }
     Ok(Manifest {
         key: ResourceKey::new(&stack.unwrap_or_default(), kind, &name.unwrap_or_default()),
