@@ -12,7 +12,7 @@ use super::report::{Outcome, PassOptions, PassReport, PlanEntry};
 use super::resolve::Unresolved;
 use super::runtime::Engine;
 use super::schedule::{Resync, timing};
-use super::walk::{Loaded, levels, load, scope_of, stack_spec_of, wanted};
+use super::walk::{Loaded, levels, load, scope_of, wanted};
 use crate::aws::{CallCounter, is_mutating};
 use crate::kinds;
 use crate::model::heal_window;
@@ -162,7 +162,7 @@ impl Engine {
         for r in of_kind {
             let key = &r.manifest.key;
             let prev = pass.loaded.previous.get(key).cloned().unwrap_or_default();
-            let stack_spec = stack_spec_of(pass.loaded, &key.stack);
+            let stack_spec = pass.loaded.stack_spec(&key.stack);
             let resync = Resync::of(
                 r.manifest.spec.get("resync").and_then(Json::as_str),
                 stack_spec.and_then(|s| s.get("resync")).and_then(Json::as_str),
@@ -184,13 +184,14 @@ impl Engine {
             let mut item = Item {
                 r,
                 desired: None,
+                // Set below from what resolution found; a failed resolution never reads it.
                 resolution: Resolution::WaitingFor(vec![]),
                 prev,
                 paused,
                 window,
                 resync_secs: resync.secs(),
             };
-            match self.resolve(r, &pass.loaded.stored, &mut pass.known).await {
+            match self.resolve(r, pass.loaded, &mut pass.known).await {
                 Ok((mut desired, settling)) => {
                     desired.memo = item.prev.memo.clone();
                     match adapter.desired_view(&desired) {

@@ -5,9 +5,9 @@ use super::decide::Resolution;
 use super::known::Known;
 use super::lookup::LookupError;
 use super::runtime::Engine;
-use crate::kinds::stack::{StackSpec, TagPolicy};
+use super::walk::Loaded;
+use crate::kinds::stack::TagPolicy;
 use crate::manifest::references::{self, substitute};
-use crate::model::adapter::kind_spec;
 use crate::model::{Desired, Kind, ReconcileError, ResourceKey};
 use crate::store::StoredResource;
 use serde_json::Value as Json;
@@ -37,15 +37,15 @@ impl Engine {
     pub(super) async fn resolve(
         &self,
         r: &StoredResource,
-        stored: &[StoredResource],
+        loaded: &Loaded,
         known: &mut Known,
     ) -> Result<(Desired, Vec<ResourceKey>), Unresolved> {
         let key = &r.manifest.key;
         let stack_key = ResourceKey::new(&key.stack, Kind::Stack, &key.stack);
-        let Some(stack) = stored.iter().find(|s| s.manifest.key == stack_key) else {
+        let Some(stack_spec) = loaded.typed_stack_spec(&key.stack) else {
             return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
         };
-        let stack_spec: StackSpec = kind_spec(&stack.manifest.spec)
+        let stack_spec = stack_spec
             .map_err(|e| Unresolved::Failed(ReconcileError::invalid_spec("read spec", format!("{stack_key}: {e}"))))?;
         let region = stack_spec.region.clone();
         let clients = self.aws.region(&region);

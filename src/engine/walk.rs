@@ -2,7 +2,9 @@
 //! reference graph, and, with one resource asked for, the scope it needs.
 
 use super::report::PassOptions;
+use crate::kinds::stack::StackSpec;
 use crate::manifest::references;
+use crate::model::adapter::kind_spec;
 use crate::model::{Kind, ResourceKey};
 use crate::status::Status;
 use crate::store::{Store, StoredResource};
@@ -16,6 +18,26 @@ pub struct Loaded {
     pub stored: Vec<StoredResource>,
     pub paused_stacks: BTreeSet<String>,
     pub previous: BTreeMap<ResourceKey, Status>,
+    /// Each stack's Stack resource (its place in `stored`), and its spec read once for the pass
+    /// (or why it cannot be read): every resource of the stack needs them.
+    stacks_at: HashMap<String, (usize, Result<StackSpec, String>)>,
+}
+
+impl Loaded {
+    /// A stack's Stack resource.
+    pub fn stack(&self, stack: &str) -> Option<&StoredResource> {
+        self.stacks_at.get(stack).map(|(at, _)| &self.stored[*at])
+    }
+
+    /// A stack's own spec as stored (with its `resync` and `healWindow`).
+    pub fn stack_spec(&self, stack: &str) -> Option<&Json> {
+        self.stack(stack).map(|r| &r.manifest.spec)
+    }
+
+    /// A stack's spec as resolution reads it, or why it cannot be read.
+    pub fn typed_stack_spec(&self, stack: &str) -> Option<Result<&StackSpec, &str>> {
+        self.stacks_at.get(stack).map(|(_, spec)| spec.as_ref().map_err(String::as_str))
+    }
 }
 
 /// One DynamoDB Query per stack: its resources, statuses and paused flag.
@@ -24,7 +46,13 @@ pub async fn load(store: &Store, options: &PassOptions) -> Result<Loaded> {
         Some(s) => s.clone(),
         None => store.stacks().await?,
     };
-    let mut loaded = Loaded { stacks, stored: Vec::new(), paused_stacks: BTreeSet::new(), previous: BTreeMap::new() };
+    let mut loaded = Loaded {
+        stacks,
+        stored: Vec::new(),
+        paused_stacks: BTreeSet::new(),
+        previous: BTreeMap::new(),
+        stacks_at: HashMap::new(),
+    };
     for stack in &loaded.stacks {
         let snapshot = store.snapshot(stack).await?;
         if snapshot.paused {
@@ -35,6 +63,12 @@ pub async fn load(store: &Store, options: &PassOptions) -> Result<Loaded> {
     }
     loaded.stored.sort_by(|a, b| a.manifest.key.cmp(&b.manifest.key));
     loaded.stored.retain(|r| r.manifest.key.kind != Kind::Stack || !r.deleted);
+    let is_stack =
+        |r: &StoredResource| r.manifest.key.kind == Kind::Stack && r.manifest.key.name == r.manifest.key.stack;
+    for (at, r) in loaded.stored.iter().enumerate().filter(|(_, r)| is_stack(r)) {
+        let spec = kind_spec(&r.manifest.spec).map_err(|e| e.to_string());
+        loaded.stacks_at.insert(r.manifest.key.stack.clone(), (at, spec));
+    }
     Ok(loaded)
 }
 
@@ -44,12 +78,6 @@ pub fn wanted(options: &PassOptions, r: &StoredResource) -> bool {
         Some((kind, name)) => r.manifest.key.kind == *kind && &r.manifest.key.name == name,
         None => true,
     }
-}
-
-/// A stack's own spec.
-pub fn stack_spec_of<'a>(loaded: &'a Loaded, stack: &str) -> Option<&'a Json> {
-    let key = ResourceKey::new(stack, Kind::Stack, stack);
-    loaded.stored.iter().find(|r| r.manifest.key == key).map(|r| &r.manifest.spec)
 }
 
 /// With one resource asked for, only it and what it references (transitively) are observed.

@@ -155,7 +155,7 @@ impl Adapter for CustomDomainAdapter {
         cx.clients
             .apprunner
             .disassociate_custom_domain()
-            .service_arn(o.extra["service"].as_str().unwrap_or_default())
+            .service_arn(o.extra_str("service"))
             .domain_name(&o.id)
             .send()
             .await

@@ -97,10 +97,6 @@ fn redis_engine() -> String {
     "redis".into()
 }
 
-fn parameter_of(d: &Desired) -> Result<String, ReconcileError> {
-    Ok(d.spec_as::<CacheUserSpec>()?.password_parameter)
-}
-
 /// A random password of letters and digits (ElastiCache refuses , " / @ and spaces).
 fn generate_password(length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -115,14 +111,13 @@ struct ParameterFacts {
     kms_key: Option<String>,
 }
 
-fn kms_key_of(d: &Desired) -> Result<Option<String>, ReconcileError> {
-    Ok(d.spec_as::<CacheUserSpec>()?.password_kms_key)
-}
-
 /// Facts of the given SSM parameters (absent ones are missing from the map): version and type
 /// ten per GetParameters call, and the KMS key for those whose spec names one (DescribeParameters).
-async fn parameter_facts(cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<String, ParameterFacts>, ReconcileError> {
-    let names: Vec<String> = wanted.iter().map(parameter_of).collect::<Result<_, _>>()?;
+async fn parameter_facts(
+    cx: &Cx<'_>,
+    wanted: &[CacheUserSpec],
+) -> Result<BTreeMap<String, ParameterFacts>, ReconcileError> {
+    let names: Vec<String> = wanted.iter().map(|s| s.password_parameter.clone()).collect();
     let mut facts = BTreeMap::new();
     for chunk in names.chunks(10) {
         let out = cx
@@ -141,12 +136,8 @@ async fn parameter_facts(cx: &Cx<'_>, wanted: &[Desired]) -> Result<BTreeMap<Str
             );
         }
     }
-    let mut keyed = Vec::new();
-    for d in wanted {
-        if kms_key_of(d)?.is_some() {
-            keyed.push(parameter_of(d)?);
-        }
-    }
+    let keyed: Vec<String> =
+        wanted.iter().filter(|s| s.password_kms_key.is_some()).map(|s| s.password_parameter.clone()).collect();
     for chunk in keyed.chunks(50) {
         let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
             .key("Name")
@@ -171,7 +162,8 @@ impl CacheUserAdapter {
     /// parameter re-put as a plain String keeps the password readable to anyone who may read
     /// parameters. Returns nothing secret; the new version is picked up by `password`.
     async fn encrypt_parameter(&self, cx: &Cx<'_>, d: &Desired) -> Result<(), ReconcileError> {
-        let name = parameter_of(d)?;
+        let spec: CacheUserSpec = d.spec_as()?;
+        let name = spec.password_parameter;
         let read = cx.clients.ssm.get_parameter().name(&name).with_decryption(true).send().await;
         let value = read
             .map_err(aws("GetParameter"))?
@@ -185,7 +177,7 @@ impl CacheUserAdapter {
             .name(name)
             .value(value)
             .r#type(ParameterType::SecureString)
-            .set_key_id(kms_key_of(d)?)
+            .set_key_id(spec.password_kms_key.clone())
             .overwrite(true)
             .send()
             .await
@@ -196,7 +188,8 @@ impl CacheUserAdapter {
     /// Makes sure the SSM parameter exists (generating a password if not) and returns its value
     /// and version. The value is returned to the caller only to hand it to ElastiCache.
     async fn password(&self, cx: &Cx<'_>, d: &Desired) -> Result<(String, i64), ReconcileError> {
-        let name = parameter_of(d)?;
+        let spec: CacheUserSpec = d.spec_as()?;
+        let name = spec.password_parameter;
         let read = cx.clients.ssm.get_parameter().name(&name).with_decryption(true).send().await;
         match read {
             Ok(out) => {
@@ -207,7 +200,7 @@ impl CacheUserAdapter {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_parameter_not_found()) => {}
             Err(e) => return Err(aws("GetParameter")(e).into()),
         }
-        let length = d.spec_as::<CacheUserSpec>()?.password_length.unwrap_or(DEFAULT_PASSWORD_LENGTH);
+        let length = spec.password_length.unwrap_or(DEFAULT_PASSWORD_LENGTH);
         let value = generate_password(length);
         let tags: Vec<aws_sdk_ssm::types::Tag> = d
             .tags
@@ -222,7 +215,7 @@ impl CacheUserAdapter {
             .name(name)
             .value(&value)
             .r#type(ParameterType::SecureString)
-            .set_key_id(kms_key_of(d)?)
+            .set_key_id(spec.password_kms_key.clone())
             .description(format!("Password of ElastiCache user {} (managed by steward)", d.key.name))
             .set_tags(Some(tags))
             .send()
@@ -250,9 +243,10 @@ impl Adapter for CacheUserAdapter {
         while let Some(page) = pages.next().await {
             users.extend(page.map_err(aws("DescribeUsers"))?.users().to_vec());
         }
-        let parameters = parameter_facts(cx, wanted).await?;
+        let specs: Vec<CacheUserSpec> = wanted.iter().map(Desired::spec_as).collect::<Result<_, _>>()?;
+        let parameters = parameter_facts(cx, &specs).await?;
         let mut out = BTreeMap::new();
-        for d in wanted {
+        for (d, spec) in wanted.iter().zip(&specs) {
             let Some(u) = users.iter().find(|u| u.user_id() == Some(d.key.name.as_str())) else { continue };
             let status = status_text(u.status().unwrap_or_default());
             let phase = match status.as_str() {
@@ -272,7 +266,7 @@ impl Adapter for CacheUserAdapter {
             )?;
             let set_version = d.memo.get("passwordVersion").and_then(Json::as_i64);
             // Facts about the password, never the password: they tell one rotation from the next.
-            let parameter = parameters.get(&parameter_of(d)?);
+            let parameter = parameters.get(&spec.password_parameter);
             let password = match (parameter.map(|p| p.version), set_version) {
                 (None, _) => "the parameter is missing".to_string(),
                 (Some(v), Some(s)) if v == s => PASSWORD_IN_SYNC.to_string(),
@@ -289,12 +283,12 @@ impl Adapter for CacheUserAdapter {
                 "authentication": authentication.and_then(|a| a.r#type()).map(|t| t.as_str()),
                 "passwordCount": authentication.and_then(|a| a.password_count()).unwrap_or(0),
             });
-            if let Some(wanted_key) = kms_key_of(d)? {
+            if let Some(wanted_key) = &spec.password_kms_key {
                 config["passwordKmsKey"] = json!(parameter.map_or(Some(wanted_key.as_str()), |p| p.kms_key.as_deref()));
             }
             let outputs = BTreeMap::from([
                 ("userId".to_string(), d.key.name.clone()),
-                ("passwordParameter".to_string(), parameter_of(d)?),
+                ("passwordParameter".to_string(), spec.password_parameter.clone()),
             ]);
             let owned = status == "deleting" || tags_unknown || owns(&tags, &d.key);
             out.insert(

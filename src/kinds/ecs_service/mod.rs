@@ -459,21 +459,22 @@ impl Adapter for EcsServiceAdapter {
         let clusters: BTreeSet<&str> = specs.iter().map(|(_, s)| s.cluster.as_str()).collect();
         let mut out = BTreeMap::new();
         for cluster in clusters {
-            let in_cluster: Vec<&Desired> =
-                specs.iter().filter(|(_, s)| s.cluster == cluster).map(|(d, _)| *d).collect();
+            let in_cluster: Vec<&(&Desired, EcsServiceSpec)> =
+                specs.iter().filter(|(_, s)| s.cluster == cluster).collect();
             for chunk in in_cluster.chunks(10) {
                 let described = cx
                     .clients
                     .ecs
                     .describe_services()
                     .cluster(cluster)
-                    .set_services(Some(chunk.iter().map(|d| d.key.name.clone()).collect()))
+                    .set_services(Some(chunk.iter().map(|(d, _)| d.key.name.clone()).collect()))
                     .include(ServiceField::Tags)
                     .send()
                     .await
                     .map_err(aws("DescribeServices"))?;
                 for s in described.services() {
-                    let Some(d) = chunk.iter().find(|d| s.service_name() == Some(d.key.name.as_str())) else {
+                    let Some((d, spec)) = chunk.iter().find(|(d, _)| s.service_name() == Some(d.key.name.as_str()))
+                    else {
                         continue;
                     };
                     let status = status_text(s.status().unwrap_or_default());
@@ -494,7 +495,7 @@ impl Adapter for EcsServiceAdapter {
                             "securityGroups": sorted_strings(&groups),
                             "assignPublicIp": vpc.and_then(|v| v.assign_public_ip()).is_some_and(|a| a.as_str() == "ENABLED"),
                         },
-                        "taskDefinition": project(&td, &desired_task(&d.spec_as()?, &d.region)),
+                        "taskDefinition": project(&td, &desired_task(spec, &d.region)),
                         "tags": tag_view(&tags),
                         "platformVersion": s.platform_version(),
                         "enableExecuteCommand": s.enable_execute_command(),
@@ -620,7 +621,7 @@ impl Adapter for EcsServiceAdapter {
         cx.clients
             .ecs
             .delete_service()
-            .cluster(o.extra["cluster"].as_str().unwrap_or_default())
+            .cluster(o.extra_str("cluster"))
             .service(&o.id)
             .force(true)
             .send()
