@@ -16,7 +16,9 @@
 //! - `POST /_emulator/fail-next` `{"service", "region", "operation", "name"}`: the next such
 //!   operation on the service, domain or cluster of that name is accepted and then fails as AWS
 //!   fails asynchronously (CREATE_FAILED, a rolled-back update, DELETE_FAILED, create_failed,
-//!   incompatible-network). See `AppRunner::fail_next`, `ElastiCache::fail_next`.
+//!   incompatible-network), and for `"service": "ecs"` the next deployment of the Express service
+//!   of that name fails its canary and is rolled back. See `AppRunner::fail_next`,
+//!   `ElastiCache::fail_next`, `Express::fail_next`.
 //! - `POST /_emulator/elasticache/password-check` `{"region", "userId", "password"}`: whether the
 //!   user has that password, so tests can prove a secret was set without it ever being returned.
 
@@ -71,7 +73,8 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
         }
         ("GET", "/_emulator/conformance") => {
             let v = emu.apprunner_model.violations.load(Ordering::Relaxed)
-                + emu.elasticache_model.violations.load(Ordering::Relaxed);
+                + emu.elasticache_model.violations.load(Ordering::Relaxed)
+                + emu.ecs_model.violations.load(Ordering::Relaxed);
             json_reply(StatusCode::OK, &json!({ "violations": v }))
         }
         ("POST", "/_emulator/out-of-band") => out_of_band(emu, &input),
@@ -83,7 +86,12 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             let ordered = match input.get("service").and_then(Json::as_str) {
                 Some("apprunner") => state.apprunner.entry(region).or_default().fail_next(operation, name),
                 Some("elasticache") => state.elasticache.entry(region).or_default().fail_next(operation, name),
-                other => Err(format!("unknown service {other:?}: apprunner or elasticache")),
+                Some("ecs") if operation == "UpdateExpressGatewayService" || operation == "CreateExpressGatewayService" => {
+                    state.express.entry(region).or_default().fail_next(name);
+                    Ok(())
+                }
+                Some("ecs") => Err("ECS operations that can fail: CreateExpressGatewayService, UpdateExpressGatewayService (the canary is rolled back)".into()),
+                other => Err(format!("unknown service {other:?}: apprunner, elasticache or ecs")),
             };
             match ordered {
                 Ok(()) => json_reply(StatusCode::OK, &json!({ "failNext": input })),

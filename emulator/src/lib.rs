@@ -4,7 +4,10 @@
 pub mod admin;
 pub mod apprunner;
 pub mod dns;
+pub mod ecs;
 pub mod elasticache;
+pub mod express;
+pub mod express_infra;
 pub mod faults;
 pub mod model;
 pub mod network;
@@ -12,3 +15,4 @@ pub mod proxy;
 pub mod server;
 pub mod service_events;
 pub mod trail;
+pub mod upstream;

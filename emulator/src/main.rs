@@ -43,6 +43,7 @@ async fn main() -> Result<()> {
     let emu = Arc::new(server::Emulator {
         apprunner_model: model::Model::load(&data, "apprunner", "2020-05-15")?,
         elasticache_model: model::Model::load(&data, "elasticache", "2015-02-02")?,
+        ecs_model: model::Model::load(&data, "ecs", "2014-11-13")?,
         account: args.account_id,
         state: Mutex::new(state),
         faults: Mutex::new(faults::Faults::default()),

@@ -2,7 +2,7 @@
 //! variable of the emulator's environment points (moto serves EC2). ElastiCache subnet groups
 //! keep the VPC of their first subnets and refuse subnets of another one (QUIRKS.md).
 
-use crate::dns::{elements, endpoint_from_env, get};
+use crate::upstream::{elements, endpoint_from_env, get};
 use std::collections::BTreeMap;
 
 /// Subnet id → VPC id for the subnets EC2 knows; None when no EC2 endpoint is configured or it

@@ -316,7 +316,7 @@ fn error_reply(service: &str, protocol: &Protocol, fault: Fault) -> Reply {
 }
 
 /// Sends the request on to `upstream` (a fresh loopback connection each time) and returns its answer.
-async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Result<Reply, String> {
+pub async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Result<Reply, String> {
     let authority = upstream.trim_start_matches("http://").trim_end_matches('/');
     let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| e.to_string())?;
     let (mut sender, connection) =

@@ -4,7 +4,7 @@
 use crate::admin;
 use crate::faults::{Fault, Faults};
 use crate::model::{Model, escape};
-use crate::{apprunner, elasticache, network};
+use crate::{apprunner, ecs, elasticache, express, network};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
@@ -67,6 +67,7 @@ pub struct Call {
 pub struct Emulator {
     pub apprunner_model: Model,
     pub elasticache_model: Model,
+    pub ecs_model: Model,
     pub account: String,
     pub state: Mutex<State>,
     pub faults: Mutex<Faults>,
@@ -76,6 +77,8 @@ pub struct State {
     pub transition: Duration,
     pub apprunner: BTreeMap<String, apprunner::AppRunner>,
     pub elasticache: BTreeMap<String, elasticache::ElastiCache>,
+    /// ECS Express Mode services, by region.
+    pub express: BTreeMap<String, express::Express>,
     /// Calls served, by "service:Operation", for tests and benchmarks to cross-check.
     pub requests: BTreeMap<String, u64>,
     /// App Runner's own events are put on EventBridge (`--service-events`, admin API).
@@ -90,6 +93,7 @@ impl State {
             transition,
             apprunner: BTreeMap::new(),
             elasticache: BTreeMap::new(),
+            express: BTreeMap::new(),
             requests: BTreeMap::new(),
             service_events: false,
             last_caller: None,
@@ -99,15 +103,25 @@ impl State {
 
 /// The handler. An `Err` makes hyper drop the connection without an answer (an injected fault).
 pub async fn handle(emu: Arc<Emulator>, req: Request<hyper::body::Incoming>) -> Result<Reply, std::io::Error> {
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
-    let headers = req.headers().clone();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let method = parts.method.clone();
+    let headers = parts.headers.clone();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     if path.starts_with("/_emulator/") {
         return Ok(admin::handle(&emu, &method, &path, &body));
     }
     let region = region_of(&headers).unwrap_or_else(|| "us-east-1".into());
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(operation) = target.as_deref().and_then(|t| t.strip_prefix(express::TARGET_PREFIX)) {
+        let caller = access_key_of(&headers);
+        {
+            let mut state = emu.state.lock().unwrap();
+            state.requests.entry(format!("ecs:{operation}")).and_modify(|n| *n += 1).or_insert(1);
+        }
+        let call = ecs::EcsCall { operation: operation.to_string(), region, caller };
+        return Ok(ecs::handle(&emu, call, parts, body).await);
+    }
     let request = match target {
         Some(t) => Incoming::Json { operation: t.strip_prefix("AppRunner.").unwrap_or(&t).to_string(), body },
         None => {

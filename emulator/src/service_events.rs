@@ -8,9 +8,9 @@
 //! ElastiCache sends no events of node-based clusters to EventBridge (only of serverless caches;
 //! clusters notify through SNS), so none are made for it.
 
-use crate::dns::endpoint_from_env;
 use crate::server::Emulator;
 use crate::trail::post_json;
+use crate::upstream::endpoint_from_env;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

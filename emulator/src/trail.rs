@@ -8,7 +8,7 @@
 //! key (cached), so that whoever made a change is named: field names and shapes follow the
 //! CloudTrail record contents reference.
 
-use crate::dns::{elements, get};
+use crate::upstream::{elements, get};
 use bytes::Bytes;
 use hyper::HeaderMap;
 use serde_json::{Value as Json, json};
