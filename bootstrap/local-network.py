@@ -23,7 +23,9 @@ template = (pathlib.Path(__file__).parent / "network.yaml").read_text()
 
 existing = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name and s["StackStatus"] != "DELETE_COMPLETE"]
 if not existing:
-    cfn.create_stack(StackName=name, TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"])
+    # The public subnets an Express web tier's load balancer needs (PublicSubnets in network.yaml).
+    parameters = [{"ParameterKey": "PublicSubnets", "ParameterValue": "true"}]
+    cfn.create_stack(StackName=name, TemplateBody=template, Parameters=parameters, Capabilities=["CAPABILITY_NAMED_IAM"])
 for _ in range(300):
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     if not stack["StackStatus"].endswith("IN_PROGRESS"):
@@ -41,6 +43,8 @@ for zone in "abc":
     ec2.create_tags(Resources=[table], Tags=[{"Key": "Name", "Value": tag}])
     out["subnets"][tag] = physical[f"IntraSubnet{zone.upper()}"]
     out["routeTables"][tag] = table
+for zone in "ab":
+    out["subnets"][f"mentor-match-vpc-public-{region}{zone}"] = physical[f"PublicSubnet{zone.upper()}"]
 out["securityGroups"] = {"allow_redis": physical["AllowRedis"], "allow_vpce": physical["AllowVpce"]}
 out["outputs"] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 route53 = boto3.client("route53", region_name=region)

@@ -12,6 +12,7 @@ pub mod cache_subnet_group;
 pub mod cache_user;
 pub mod definition;
 pub mod ecs_cluster;
+pub mod ecs_express_service;
 pub mod ecs_service;
 pub mod registry;
 pub mod route53_record;

@@ -3,7 +3,7 @@
 
 use super::definition::KindDef;
 use super::{apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster, cache_subnet_group};
-use super::{cache_user, ecs_cluster, ecs_service, route53_record, stack, vpc_endpoint};
+use super::{cache_user, ecs_cluster, ecs_express_service, ecs_service, route53_record, stack, vpc_endpoint};
 use crate::model::{Adapter, Kind};
 
 /// What the manifest layer needs to know about a kind.
@@ -18,6 +18,7 @@ pub fn definition(kind: Kind) -> KindDef {
         Kind::AppRunnerService => apprunner_service::definition(),
         Kind::AppRunnerCustomDomain => apprunner_custom_domain::definition(),
         Kind::EcsCluster => ecs_cluster::definition(),
+        Kind::EcsExpressService => ecs_express_service::definition(),
         Kind::EcsService => ecs_service::definition(),
         Kind::Route53Record => route53_record::definition(),
     }
@@ -35,6 +36,7 @@ pub fn adapter(kind: Kind) -> &'static dyn Adapter {
         Kind::AppRunnerService => &apprunner_service::AppRunnerServiceAdapter,
         Kind::AppRunnerCustomDomain => &apprunner_custom_domain::CustomDomainAdapter,
         Kind::EcsCluster => &ecs_cluster::EcsClusterAdapter,
+        Kind::EcsExpressService => &ecs_express_service::EcsExpressServiceAdapter,
         Kind::EcsService => &ecs_service::EcsServiceAdapter,
         Kind::Route53Record => &route53_record::Route53RecordAdapter,
     }
@@ -138,6 +140,7 @@ mod tests {
         agree::<super::super::cache_user::CacheUserSpec>(Kind::CacheUser);
         agree::<super::super::apprunner_service::AppRunnerServiceSpec>(Kind::AppRunnerService);
         agree::<super::super::ecs_service::EcsServiceSpec>(Kind::EcsService);
+        agree::<super::super::ecs_express_service::EcsExpressServiceSpec>(Kind::EcsExpressService);
         agree::<super::super::stack::StackSpec>(Kind::Stack);
     }
 }

@@ -15,12 +15,13 @@ pub enum Kind {
     AppRunnerService,
     AppRunnerCustomDomain,
     EcsCluster,
+    EcsExpressService,
     EcsService,
     Route53Record,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Stack,
         Kind::VpcEndpoint,
         Kind::CacheSubnetGroup,
@@ -30,6 +31,7 @@ impl Kind {
         Kind::AppRunnerService,
         Kind::AppRunnerCustomDomain,
         Kind::EcsCluster,
+        Kind::EcsExpressService,
         Kind::EcsService,
         Kind::Route53Record,
     ];
@@ -45,6 +47,7 @@ impl Kind {
             Kind::AppRunnerService => "AppRunnerService",
             Kind::AppRunnerCustomDomain => "AppRunnerCustomDomain",
             Kind::EcsCluster => "EcsCluster",
+            Kind::EcsExpressService => "EcsExpressService",
             Kind::EcsService => "EcsService",
             Kind::Route53Record => "Route53Record",
         }
@@ -56,7 +59,7 @@ impl Kind {
             Kind::Stack | Kind::VpcEndpoint => "ec2",
             Kind::CacheSubnetGroup | Kind::CacheCluster | Kind::CacheUser => "elasticache",
             Kind::AppRunnerVpcConnector | Kind::AppRunnerService | Kind::AppRunnerCustomDomain => "apprunner",
-            Kind::EcsCluster | Kind::EcsService => "ecs",
+            Kind::EcsCluster | Kind::EcsExpressService | Kind::EcsService => "ecs",
             Kind::Route53Record => "route53",
         }
     }
@@ -87,6 +90,7 @@ impl Kind {
             Kind::AppRunnerService => "ars",
             Kind::AppRunnerCustomDomain => "domain",
             Kind::EcsCluster => "ecsc",
+            Kind::EcsExpressService => "express",
             Kind::EcsService => "svc",
             Kind::Route53Record => "dns",
         }

@@ -23,6 +23,11 @@ impl Live {
 
     /// Network foundation, table and the Mentor Match desired state applied; nothing reconciled.
     pub fn prepared() -> Live {
+        Live::prepared_with("desired-state/mentor-match")
+    }
+
+    /// Network foundation, table and the desired state in `folder` (of the repository) applied.
+    pub fn prepared_with(folder: &str) -> Live {
         let mut world = World::new();
         world.emulator = Some(start_emulator(50));
         let network = Command::new("python3")
@@ -33,7 +38,8 @@ impl Live {
             .unwrap();
         assert!(network.status.success(), "{}", String::from_utf8_lossy(&network.stderr));
         let network: Value = serde_json::from_slice(&network.stdout).unwrap();
-        world.bootstrap_and_apply_seed();
+        world.ok(&["bootstrap"]);
+        world.ok(&["apply", "-f", repo_path(folder).to_str().unwrap()]);
         let sdk = world.sdk();
         Live { world, network, sdk }
     }
@@ -144,6 +150,12 @@ impl Live {
     pub fn apprunner(&self) -> aws_sdk_apprunner::Client {
         let conf = aws_sdk_apprunner::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();
         aws_sdk_apprunner::Client::from_conf(conf)
+    }
+
+    /// ECS through the emulator: Express Mode there, the rest of ECS passed on to moto.
+    pub fn express(&self) -> aws_sdk_ecs::Client {
+        let conf = aws_sdk_ecs::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();
+        aws_sdk_ecs::Client::from_conf(conf)
     }
 
     pub fn admin(&self, method: &str, path: &str, body: &str) -> Value {

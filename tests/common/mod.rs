@@ -146,7 +146,10 @@ impl World {
             .env("STEWARD_TABLE", &self.table)
             .stdin(Stdio::null());
         if let Some(e) = &self.emulator {
-            cmd.env("AWS_ENDPOINT_URL_APPRUNNER", &e.url).env("AWS_ENDPOINT_URL_ELASTICACHE", &e.url);
+            // The emulator answers ECS Express Mode and passes the rest of ECS on to moto.
+            cmd.env("AWS_ENDPOINT_URL_APPRUNNER", &e.url)
+                .env("AWS_ENDPOINT_URL_ELASTICACHE", &e.url)
+                .env("AWS_ENDPOINT_URL_ECS", &e.url);
         }
         cmd
     }
@@ -301,6 +304,7 @@ pub fn start_fault_proxy(emulator_url: &str) -> FaultProxy {
     let mut command = Command::new(emulator_crate_binary("steward-fault-proxy"));
     command.args(["--port", &port.to_string(), "--upstream", moto_url()]);
     command.args(["--route", &format!("apprunner={emulator_url}"), "--route", &format!("elasticache={emulator_url}")]);
+    command.args(["--route", &format!("ecs={emulator_url}")]);
     FaultProxy(start_server(&mut command, port, "steward-fault-proxy"))
 }
 
@@ -329,7 +333,7 @@ impl FaultProxy {
 
     /// Every AWS endpoint variable pointed at the proxy.
     pub fn endpoint_env(&self) -> Vec<(&'static str, &str)> {
-        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_APPRUNNER", "AWS_ENDPOINT_URL_ELASTICACHE"]
+        ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_APPRUNNER", "AWS_ENDPOINT_URL_ELASTICACHE", "AWS_ENDPOINT_URL_ECS"]
             .into_iter()
             .map(|k| (k, self.url()))
             .collect()

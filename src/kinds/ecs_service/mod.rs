@@ -25,7 +25,7 @@ pub const FARGATE_SIZES: &[(i64, i64, i64, i64)] = &[
     (16384, 32768, 122880, 8192),
 ];
 
-fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
+pub(crate) fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
     let (_, from, to, step) = FARGATE_SIZES.iter().find(|s| s.0 == cpu)?;
     // 256 cpu allows 512, 1024, 2048 (not 1536): the one irregular row.
     let mut values: Vec<i64> = (*from..=*to).step_by(*step as usize).collect();

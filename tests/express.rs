@@ -1,0 +1,158 @@
+//! The Mentor Match stack with its web tier on ECS Express Mode (desired-state/mentor-match-express),
+//! against moto and the emulator (which answers Express at the ECS endpoint and passes the rest
+//! of ECS on to moto): made from nothing, still when nothing changes, and healed when someone
+//! changes the service, its tags or deletes it, or when AWS rolls a canary back.
+
+mod common;
+
+use common::live::{Live, named};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const EXPRESS: &str = "desired-state/mentor-match-express";
+const WEB: &str = "EcsExpressService/mmweb";
+
+fn converged() -> Live {
+    let live = Live::prepared_with(EXPRESS);
+    live.converge();
+    assert!(live.is_converged(), "{}", live.world.ok(&["status"]));
+    live
+}
+
+/// The Express service as ECS describes it (tags included).
+fn described(live: &Live) -> aws_sdk_ecs::types::EcsExpressGatewayService {
+    let arn = live.output(WEB, "arn");
+    let request = live
+        .express()
+        .describe_express_gateway_service()
+        .service_arn(arn)
+        .include(aws_sdk_ecs::types::ExpressGatewayServiceInclude::Tags);
+    live.block(request.send()).unwrap().service.unwrap()
+}
+
+fn env_of(service: &aws_sdk_ecs::types::EcsExpressGatewayService) -> Vec<(String, String)> {
+    let config = service.active_configurations().last().unwrap();
+    let mut env: Vec<(String, String)> = config
+        .primary_container()
+        .unwrap()
+        .environment()
+        .iter()
+        .map(|e| (e.name().unwrap().to_string(), e.value().unwrap().to_string()))
+        .collect();
+    env.sort();
+    env
+}
+
+fn tag_of(service: &aws_sdk_ecs::types::EcsExpressGatewayService, key: &str) -> Option<String> {
+    service.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_string)
+}
+
+fn failures<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    named(events, "reconcile_failed").into_iter().filter(|e| e["kind"] == kind).collect()
+}
+
+#[test]
+fn the_express_stack_is_made_from_nothing_and_then_stays_still() {
+    let live = converged();
+    let endpoint = live.output(WEB, "endpoint");
+    assert!(endpoint.starts_with("https://mmweb-") && endpoint.ends_with(".ecs.eu-west-1.on.aws"), "{endpoint}");
+    let (_, env) = live.worker();
+    assert_eq!(env.get("SERVICE_URL"), Some(&endpoint), "the worker reaches the Express endpoint");
+    // ECS added its own security group to the service's: listed by AWS, not drift.
+    let service = described(&live);
+    let groups = service.active_configurations()[0].network_configuration().unwrap().security_groups().to_vec();
+    assert_eq!(groups.len(), 2, "allow_redis and the group ECS made: {groups:?}");
+    assert!(groups.contains(&live.security_group("allow_redis")));
+    assert!(groups.contains(&live.output(WEB, "securityGroup")));
+    assert_eq!(tag_of(&service, "AmazonECSManaged").as_deref(), Some("true"));
+    // The objects ECS made are real objects in moto.
+    let listener = live.output(WEB, "listener");
+    assert!(listener.contains(":listener/app/ecs-express-gateway-alb-"), "{listener}");
+    assert!(live.output(WEB, "targetGroup").contains(":targetgroup/"));
+    for _ in 0..3 {
+        let events = live.pass();
+        let pass = named(&events, "pass_completed")[0].clone();
+        assert_eq!(pass["mutatingCalls"], 0, "{pass}");
+        assert!(named(&events, "drift_detected").is_empty(), "{events:?}");
+    }
+    let (code, plan) = live.plan();
+    assert_eq!(code, 0, "{plan:?}");
+}
+
+#[test]
+fn out_of_band_changes_to_the_express_service_and_its_tags_are_healed() {
+    let live = converged();
+    let arn = live.output(WEB, "arn");
+    let before = env_of(&described(&live));
+    let express = live.express();
+    let container = aws_sdk_ecs::types::ExpressGatewayContainer::builder()
+        .image("public.ecr.aws/nginx/nginx:latest")
+        .container_port(5000)
+        .environment(aws_sdk_ecs::types::KeyValuePair::builder().name("FLASK_ENV").value("production").build())
+        .build()
+        .unwrap();
+    let update = express.update_express_gateway_service().service_arn(&arn).primary_container(container).cpu("2048");
+    live.block(update.memory("4096").send()).unwrap();
+    live.block(express.untag_resource().resource_arn(&arn).tag_keys("AmazonECSManaged").tag_keys("Name").send())
+        .unwrap();
+    let events = live.converge();
+    let drifted: Vec<&str> = named(&events, "drift_detected").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(drifted.contains(&"EcsExpressService"), "{events:?}");
+    let service = described(&live);
+    assert_eq!(env_of(&service), before, "the environment is back");
+    assert_eq!(service.active_configurations().last().unwrap().cpu(), Some("1024"));
+    assert_eq!(tag_of(&service, "AmazonECSManaged").as_deref(), Some("true"), "known to ECS as Express again");
+    assert_eq!(tag_of(&service, "Name").as_deref(), Some("mmweb-express-service"));
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn a_deleted_express_service_is_made_again() {
+    let live = converged();
+    let arn = live.output(WEB, "arn");
+    let first = described(&live).created_at().cloned();
+    live.block(live.express().delete_express_gateway_service().service_arn(&arn).send()).unwrap();
+    let events = live.converge();
+    let created = named(&events, "resource_created");
+    assert!(created.iter().any(|e| e["kind"] == "EcsExpressService"), "{events:?}");
+    let service = described(&live);
+    assert_eq!(service.status().and_then(|s| s.status_code()).map(|s| s.as_str()), Some("ACTIVE"));
+    assert_ne!(service.created_at().cloned(), first, "a new service of the same name");
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn a_failed_canary_is_reported_once_and_retried_after_a_backoff() {
+    let live = converged();
+    let order =
+        json!({ "service": "ecs", "region": "eu-west-1", "operation": "UpdateExpressGatewayService", "name": "mmweb" });
+    live.admin("POST", "/_emulator/fail-next", &order.to_string());
+    let copy = live.world.dir.path().join("express");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(common::repo_path(EXPRESS)).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    common::replace_in(&copy.join("web.yaml"), "FLASK_ENV: development", "FLASK_ENV: staging");
+    live.world.ok(&["apply", "-f", copy.to_str().unwrap()]);
+    live.admin("DELETE", "/_emulator/requests", "");
+    let mut events = Vec::new();
+    common::eventually("the rollback is reported", Duration::from_secs(120), || {
+        events.extend(live.pass());
+        !failures(&events, "EcsExpressService").is_empty()
+    });
+    let failed = failures(&events, "EcsExpressService")[0].clone();
+    assert_eq!(
+        (failed["operation"].as_str(), failed["errorCode"].as_str()),
+        (Some("DEPLOYMENT"), Some("ROLLBACK_SUCCESSFUL")),
+        "{failed}"
+    );
+    assert!(failed["backoffMs"].as_u64().unwrap() > 0, "{failed}");
+    events.extend(live.converge());
+    assert_eq!(failures(&events, "EcsExpressService").len(), 1, "one rollback, one failure");
+    let served = live.admin("GET", "/_emulator/requests", "");
+    assert_eq!(served["ecs:UpdateExpressGatewayService"], 2, "the update and one retry: {served}");
+    let env = env_of(&described(&live));
+    assert!(env.contains(&("FLASK_ENV".to_string(), "staging".to_string())), "{env:?}");
+    assert_eq!(live.status(WEB)["phase"], "Ready");
+}
