@@ -14,17 +14,23 @@ Two more costs that AWS does not have, and that made creating 500 stacks take ov
   Here it reads only that partition (the index path is left as it is).
 - Each EC2 object finds its tags by matching every tag of the account against its id, so listing N
   endpoints costs N x all tags. Here it reads its own tags directly.
+One behaviour AWS has and moto lacks:
+- ACM issues a DNS-validated certificate only once its validation CNAME is published; moto issues
+  it after a fixed wait (MOTO_ACM_VALIDATION_WAIT) whatever DNS holds. Here a pending certificate
+  turns ISSUED when every validation record is in a Route 53 zone of its account (moto's own).
 Everything else is what moto.server does."""
 import copy
 import os
 import signal
 import sys
 
+import moto.acm.models as acm
 import moto.dynamodb.models as dynamodb
 import moto.dynamodb.models.table as dynamodb_table
 import moto.ec2.models.core as ec2_core
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.route53.models import route53_backends
 from werkzeug.serving import run_simple
 
 
@@ -111,6 +117,35 @@ def _own_tags(self):
     return [{"resource_id": self.id, "key": k, "value": v, "resource_type": resource_type} for k, v in tags.items()]
 
 
+def _bare(name):
+    return name.rstrip(".").lower()
+
+
+def _published(account_id, name, value):
+    """Whether a CNAME `name` → `value` is in any hosted zone of the account."""
+    for zone in route53_backends[account_id]["aws"].zones.values():
+        for record in zone.rrsets:
+            if record.type == "CNAME" and _bare(record.name) == _bare(name):
+                if any(_bare(v) == _bare(value) for v in record.records):
+                    return True
+    return False
+
+
+_original_check = acm.CertBundle.check
+
+
+def _check(self):
+    if self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION":
+        account_id = self.arn.split(":")[4]
+        options = self.describe()["Certificate"].get("DomainValidationOptions", [])
+        records = [o["ResourceRecord"] for o in options if "ResourceRecord" in o]
+        if records and all(_published(account_id, r["Name"], r["Value"]) for r in records):
+            self.status = "ISSUED"
+        return
+    _original_check(self)
+
+
+acm.CertBundle.check = _check
 dynamodb_table.Table.query = _query
 ec2_core.TaggedEC2Resource.get_tags = _own_tags
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 const EXPRESS: &str = "desired-state/mentor-match-express";
 const WEB: &str = "EcsExpressService/mmweb";
+const DOMAIN: &str = "mmweb.mentor-match.example.com";
+const ROUTE: &str = "ListenerRule/mmweb-domain-route";
 
 fn converged() -> Live {
     let live = Live::prepared_with(EXPRESS);
@@ -47,6 +49,13 @@ fn tag_of(service: &aws_sdk_ecs::types::EcsExpressGatewayService, key: &str) -> 
     service.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_string)
 }
 
+/// The listener rule steward made for the custom domain, as ELBv2 describes it.
+fn domain_rule(live: &Live) -> aws_sdk_elasticloadbalancingv2::types::Rule {
+    let rules = live.block(live.elbv2().describe_rules().listener_arn(live.output(WEB, "listener")).send()).unwrap();
+    let arn = live.output(ROUTE, "arn");
+    rules.rules().iter().find(|r| r.rule_arn() == Some(arn.as_str())).cloned().expect("the domain's rule")
+}
+
 fn failures<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     named(events, "reconcile_failed").into_iter().filter(|e| e["kind"] == kind).collect()
 }
@@ -69,6 +78,16 @@ fn the_express_stack_is_made_from_nothing_and_then_stays_still() {
     let listener = live.output(WEB, "listener");
     assert!(listener.contains(":listener/app/ecs-express-gateway-alb-"), "{listener}");
     assert!(live.output(WEB, "targetGroup").contains(":targetgroup/"));
+    // The custom domain: issued through DNS, on the listener, routed by Host, named in DNS.
+    let certificate = live.output("AcmCertificate/mmweb-certificate", "arn");
+    let issued = live.block(live.acm().describe_certificate().certificate_arn(&certificate).send()).unwrap();
+    assert_eq!(issued.certificate().unwrap().status().map(|s| s.as_str()), Some("ISSUED"));
+    let on_listener = live.block(live.elbv2().describe_listener_certificates().listener_arn(&listener).send()).unwrap();
+    assert!(on_listener.certificates().iter().any(|c| c.certificate_arn() == Some(certificate.as_str())));
+    let rule = domain_rule(&live);
+    assert_eq!(rule.actions()[0].target_group_arn(), Some(live.output(WEB, "targetGroup").as_str()));
+    assert_eq!(live.cname(DOMAIN), [live.output(ROUTE, "dnsTarget")]);
+    assert!(live.output(ROUTE, "dnsTarget").starts_with("ecs-express-gateway-alb-"));
     for _ in 0..3 {
         let events = live.pass();
         let pass = named(&events, "pass_completed")[0].clone();
@@ -103,6 +122,46 @@ fn out_of_band_changes_to_the_express_service_and_its_tags_are_healed() {
     assert_eq!(service.active_configurations().last().unwrap().cpu(), Some("1024"));
     assert_eq!(tag_of(&service, "AmazonECSManaged").as_deref(), Some("true"), "known to ECS as Express again");
     assert_eq!(tag_of(&service, "Name").as_deref(), Some("mmweb-express-service"));
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn out_of_band_changes_to_the_custom_domain_are_healed_and_other_rules_are_left_alone() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, RuleCondition,
+    };
+    let live = converged();
+    let elbv2 = live.elbv2();
+    let listener = live.output(WEB, "listener");
+    let certificate = live.output("AcmCertificate/mmweb-certificate", "arn");
+    let rules_before = live.block(elbv2.describe_rules().listener_arn(&listener).send()).unwrap().rules().len();
+    // Someone else's rule on the shared listener: never touched.
+    let theirs = RuleCondition::builder().field("host-header").values("other.example.com").build();
+    let answer = FixedResponseActionConfig::builder().status_code("200").build();
+    let fixed = Action::builder().r#type(ActionTypeEnum::FixedResponse).fixed_response_config(answer).build();
+    let request = elbv2.create_rule().listener_arn(&listener).priority(5000).conditions(theirs).actions(fixed);
+    let other = live.block(request.send()).unwrap().rules()[0].rule_arn().unwrap().to_string();
+    // The certificate off the listener, the rule pointed elsewhere, the name pointed elsewhere.
+    let cert = Certificate::builder().certificate_arn(&certificate).build();
+    live.block(elbv2.remove_listener_certificates().listener_arn(&listener).certificates(cert).send()).unwrap();
+    let wrong = RuleCondition::builder().field("host-header").values("wrong.example.com").build();
+    live.block(elbv2.modify_rule().rule_arn(live.output(ROUTE, "arn")).conditions(wrong).send()).unwrap();
+    live.change_record(aws_sdk_route53::types::ChangeAction::Upsert, DOMAIN, 300, "elsewhere.example.net");
+    let (code, plan) = live.plan();
+    assert_eq!(code, 2);
+    for kind in ["ListenerRule", "Route53Record"] {
+        assert!(plan.iter().any(|e| e["kind"] == kind && e["verdict"] == "update"), "{kind}: {plan:?}");
+    }
+    live.converge();
+    let on_listener = live.block(elbv2.describe_listener_certificates().listener_arn(&listener).send()).unwrap();
+    assert!(on_listener.certificates().iter().any(|c| c.certificate_arn() == Some(certificate.as_str())));
+    let rule = domain_rule(&live);
+    let hosts = rule.conditions()[0].host_header_config().map(|h| h.values().to_vec()).unwrap_or_default();
+    assert_eq!(hosts, [DOMAIN]);
+    assert_eq!(live.cname(DOMAIN), [live.output(ROUTE, "dnsTarget")]);
+    let rules = live.block(elbv2.describe_rules().listener_arn(&listener).send()).unwrap();
+    assert_eq!(rules.rules().len(), rules_before + 1, "the foreign rule is still there");
+    assert!(rules.rules().iter().any(|r| r.rule_arn() == Some(other.as_str())));
     assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
 }
 

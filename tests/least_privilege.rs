@@ -30,6 +30,8 @@ fn actions_called() -> BTreeSet<String> {
         ("clients.apprunner.", "apprunner"),
         ("clients.ssm.", "ssm"),
         ("clients.route53.", "route53"),
+        ("clients.acm.", "acm"),
+        ("clients.elbv2.", "elasticloadbalancing"),
         ("self.db.", "dynamodb"),
         ("self.sqs.", "sqs"),
         ("client.", "logs"),

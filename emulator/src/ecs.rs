@@ -35,6 +35,7 @@ pub async fn handle(emu: &Emulator, call: EcsCall, parts: hyper::http::request::
     if !ours {
         return forward(parts, body).await;
     }
+    register_targets(emu, &call.region).await;
     let model = &emu.ecs_model;
     if let Some(problem) = model.input_shape(&call.operation).and_then(|s| model.validate(s, &input, "")) {
         return error(ApiError::new("InvalidParameterException", problem));
@@ -123,6 +124,22 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
                 tags => express.tags(tags, input),
             }
         }
+    }
+}
+
+/// Registers the tasks of services whose first deployment finished with their target groups
+/// (`Express::take_registrations`): until then the load balancer has no healthy target for them.
+async fn register_targets(emu: &Emulator, region: &str) {
+    let ready = {
+        let mut state = emu.state.lock().unwrap();
+        let express = state.express.entry(region.to_string()).or_default();
+        express.settle(Instant::now());
+        express.take_registrations()
+    };
+    let Some(endpoint) = endpoint_from_env("ECS") else { return };
+    for (infra, caller) in ready {
+        let moto = Moto { endpoint: endpoint.clone(), caller: caller.as_deref(), region };
+        moto.register_targets(&infra).await;
     }
 }
 

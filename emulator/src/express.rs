@@ -86,6 +86,10 @@ struct Service {
     tags: Vec<(String, String)>,
     current_deployment: String,
     infra: Infra,
+    /// Who made it: its tasks are registered with its target group in that caller's account.
+    caller: Option<String>,
+    /// Its first deployment finished and its tasks are to be registered as targets.
+    register_targets: bool,
 }
 
 struct Deployment {
@@ -227,6 +231,18 @@ impl Express {
         at.map(|i| self.fail_next.remove(i)).is_some()
     }
 
+    /// Services whose tasks are ready to be registered with their target group (once each), with
+    /// the caller whose account holds it.
+    pub fn take_registrations(&mut self) -> Vec<(Infra, Option<String>)> {
+        let ready = self.services.values_mut().filter(|s| s.register_targets && s.status == "ACTIVE");
+        ready
+            .map(|s| {
+                s.register_targets = false;
+                (s.infra.clone(), s.caller.clone())
+            })
+            .collect()
+    }
+
     pub fn knows(&self, arn: &str) -> bool {
         self.services.contains_key(arn)
     }
@@ -254,6 +270,8 @@ impl Express {
                 d.status = "SUCCESSFUL";
                 service.config = d.target_config.clone();
                 service.revision = d.target.clone();
+                // The tasks of a new service start serving: the load balancer sees them healthy.
+                service.register_targets |= d.source.is_none();
             }
         }
         for s in self.services.values_mut() {
@@ -298,6 +316,8 @@ impl Express {
             tags: plan.tags,
             current_deployment: String::new(),
             infra,
+            caller: call.caller.clone(),
+            register_targets: false,
         };
         let fails = self.take_failure(&plan.name);
         let revision = self.new_revision(&arn, &plan.config);

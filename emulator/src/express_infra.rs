@@ -212,6 +212,18 @@ impl Moto<'_> {
         Ok(infra)
     }
 
+    /// The service's task, as one healthy target of its target group (moto reports a registered
+    /// target healthy). Best effort, like the rest of what the load balancer learns.
+    pub async fn register_targets(&self, infra: &Infra) {
+        let ip = format!("10.0.{}.{}", rand::random_range(2..250u8), rand::random_range(2..250u8));
+        let params = [
+            p("TargetGroupArn", &infra.target_group),
+            p("Targets.member.1.Id", ip),
+            p("Targets.member.1.Port", infra.port.to_string()),
+        ];
+        let _ = self.elb("RegisterTargets", &params).await;
+    }
+
     /// Takes a deleted service's own objects out (the shared load balancer stays). Best effort:
     /// what is already gone is not an error.
     pub async fn deprovision(&self, infra: &Infra) {

@@ -159,6 +159,8 @@ impl Aws {
                 ssm: client!(aws_sdk_ssm, &self.base, region, self.calls),
                 // Route 53 is global: its endpoint is the same from every region.
                 route53: client!(aws_sdk_route53, &self.base, region, self.calls),
+                acm: client!(aws_sdk_acm, &self.base, region, self.calls),
+                elbv2: client!(aws_sdk_elasticloadbalancingv2, &self.base, region, self.calls),
             })
             .clone()
     }

@@ -298,6 +298,13 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
             FieldDrift { drift: d.clone(), action, change }
         })
         .collect();
+    // A desired-state change waits until what the resource depends on is ready: a record
+    // switched to a new target moves traffic only once that target serves, never merely once it
+    // exists. Drift is healed at once (it puts back what was already serving).
+    let changes = drift.iter().any(|d| d.change && matches!(d.action, FieldAction::Update | FieldAction::Replace));
+    if changes && !settling.is_empty() {
+        return (Verdict::Wait(WaitReason::Dependencies(settling.clone())), drift);
+    }
     let has = |a: FieldAction| drift.iter().any(|d| d.action == a);
     let verdict = if drift.iter().all(|d| d.action == FieldAction::Ignored) {
         Verdict::InSync

@@ -4,6 +4,7 @@
 //!
 //! Files here import one another directly (`super::tagging::retag`), never through this index.
 
+pub mod acm_certificate;
 pub mod apprunner_custom_domain;
 pub mod apprunner_service;
 pub mod apprunner_vpc_connector;
@@ -14,6 +15,7 @@ pub mod definition;
 pub mod ecs_cluster;
 pub mod ecs_express_service;
 pub mod ecs_service;
+pub mod listener_rule;
 pub mod registry;
 pub mod route53_record;
 pub mod stack;

@@ -2,7 +2,8 @@
 //! The matches are exhaustive, so a kind added to `model::key::Kind` and not here does not build.
 
 use super::definition::KindDef;
-use super::{apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster, cache_subnet_group};
+use super::{acm_certificate, apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster};
+use super::{cache_subnet_group, listener_rule};
 use super::{cache_user, ecs_cluster, ecs_express_service, ecs_service, route53_record, stack, vpc_endpoint};
 use crate::model::{Adapter, Kind};
 
@@ -20,6 +21,8 @@ pub fn definition(kind: Kind) -> KindDef {
         Kind::EcsCluster => ecs_cluster::definition(),
         Kind::EcsExpressService => ecs_express_service::definition(),
         Kind::EcsService => ecs_service::definition(),
+        Kind::AcmCertificate => acm_certificate::definition(),
+        Kind::ListenerRule => listener_rule::definition(),
         Kind::Route53Record => route53_record::definition(),
     }
 }
@@ -38,6 +41,8 @@ pub fn adapter(kind: Kind) -> &'static dyn Adapter {
         Kind::EcsCluster => &ecs_cluster::EcsClusterAdapter,
         Kind::EcsExpressService => &ecs_express_service::EcsExpressServiceAdapter,
         Kind::EcsService => &ecs_service::EcsServiceAdapter,
+        Kind::AcmCertificate => &acm_certificate::AcmCertificateAdapter,
+        Kind::ListenerRule => &listener_rule::ListenerRuleAdapter,
         Kind::Route53Record => &route53_record::Route53RecordAdapter,
     }
 }
@@ -141,6 +146,8 @@ mod tests {
         agree::<super::super::apprunner_service::AppRunnerServiceSpec>(Kind::AppRunnerService);
         agree::<super::super::ecs_service::EcsServiceSpec>(Kind::EcsService);
         agree::<super::super::ecs_express_service::EcsExpressServiceSpec>(Kind::EcsExpressService);
+        agree::<super::super::acm_certificate::AcmCertificateSpec>(Kind::AcmCertificate);
+        agree::<super::super::listener_rule::ListenerRuleSpec>(Kind::ListenerRule);
         agree::<super::super::stack::StackSpec>(Kind::Stack);
     }
 }

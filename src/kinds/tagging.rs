@@ -81,6 +81,57 @@ pub(crate) fn apprunner_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk
     tags.iter().map(|(k, v)| aws_sdk_apprunner::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// Tags of an ACM certificate.
+pub(crate) async fn acm_tags(cx: &Cx<'_>, arn: &str) -> Result<BTreeMap<String, String>, ReconcileError> {
+    cached_tags(cx, arn.to_string(), async {
+        let request = cx.clients.acm.list_tags_for_certificate().certificate_arn(arn);
+        let out = request.send().await.map_err(crate::aws::aws("ListTagsForCertificate"))?;
+        Ok(tag_map(out.tags().iter().map(|t| (Some(t.key()), t.value()))))
+    })
+    .await
+}
+
+pub(crate) fn acm_tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_acm::types::Tag>, ReconcileError> {
+    let build = |(k, v): (&String, &String)| aws_sdk_acm::types::Tag::builder().key(k).value(v).build();
+    tags.iter().map(build).collect::<Result<_, _>>().map_err(|e| ReconcileError::invalid_spec("tags", e))
+}
+
+/// Tags of Elastic Load Balancing objects (listener rules), one DescribeTags for those not
+/// kept, by ARN.
+pub(crate) async fn load_balancing_tags(
+    cx: &Cx<'_>,
+    arns: &[String],
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, ReconcileError> {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for arn in arns {
+        match cx.cache.tags(arn, cx.tags_fresh_since) {
+            Some(tags) => {
+                out.insert(arn.clone(), tags);
+            }
+            None => missing.push(arn.clone()),
+        }
+    }
+    // DescribeTags takes at most 20 ARNs.
+    for chunk in missing.chunks(20) {
+        let request = cx.clients.elbv2.describe_tags().set_resource_arns(Some(chunk.to_vec()));
+        let described = request.send().await.map_err(crate::aws::aws("DescribeTags"))?;
+        for d in described.tag_descriptions() {
+            let arn = d.resource_arn().unwrap_or_default().to_string();
+            let tags = tag_map(d.tags().iter().map(|t| (t.key(), t.value())));
+            cx.cache.keep_tags(arn.clone(), tags.clone());
+            out.insert(arn, tags);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_balancing_tag_list(
+    tags: &BTreeMap<String, String>,
+) -> Vec<aws_sdk_elasticloadbalancingv2::types::Tag> {
+    tags.iter().map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
 pub(crate) fn ecs_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter().map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build()).collect()
 }
@@ -137,6 +188,29 @@ pub async fn retag(
                 let request = cx.clients.ecs.untag_resource().resource_arn(arn).set_tag_keys(keys());
                 request.send().await.map_err(aws("UntagResource"))?;
             }
+        }
+        Tagged::Acm(arn) => {
+            let request = cx.clients.acm.add_tags_to_certificate().certificate_arn(arn);
+            request.set_tags(Some(acm_tag_list(set)?)).send().await.map_err(aws("AddTagsToCertificate"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let gone: Result<Vec<_>, _> =
+                    remove.iter().map(|k| aws_sdk_acm::types::Tag::builder().key(k).build()).collect();
+                let gone = gone.map_err(|e| ReconcileError::invalid_spec("tags", e))?;
+                let request = cx.clients.acm.remove_tags_from_certificate().certificate_arn(arn).set_tags(Some(gone));
+                request.send().await.map_err(aws("RemoveTagsFromCertificate"))?;
+            }
+            cx.cache.forget_tags(arn);
+        }
+        Tagged::LoadBalancing(arn) => {
+            let request = cx.clients.elbv2.add_tags().resource_arns(arn);
+            request.set_tags(Some(load_balancing_tag_list(set))).send().await.map_err(aws("AddTags"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request = cx.clients.elbv2.remove_tags().resource_arns(arn).set_tag_keys(keys());
+                request.send().await.map_err(aws("RemoveTags"))?;
+            }
+            cx.cache.forget_tags(arn);
         }
     }
     Ok(())

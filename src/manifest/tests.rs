@@ -69,7 +69,7 @@ fn wrong_api_version_kind_and_unknown_top_level_fields() {
         vec![
             "f.yaml:5: status: unknown field; expected apiVersion, kind, metadata, spec",
             "f.yaml:1: apiVersion: expected steward/v1, got \"v1\"",
-            "f.yaml:2: kind: expected one of Stack, VpcEndpoint, CacheSubnetGroup, CacheCluster, CacheUser, AppRunnerVpcConnector, AppRunnerService, AppRunnerCustomDomain, EcsCluster, EcsService, Route53Record, got \"Bucket\"",
+            "f.yaml:2: kind: expected one of Stack, VpcEndpoint, CacheSubnetGroup, CacheCluster, CacheUser, AppRunnerVpcConnector, AppRunnerService, AppRunnerCustomDomain, EcsCluster, EcsExpressService, EcsService, AcmCertificate, ListenerRule, Route53Record, got \"Bucket\"",
         ]
     );
 }

@@ -11,4 +11,6 @@ pub struct Clients {
     pub apprunner: aws_sdk_apprunner::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub route53: aws_sdk_route53::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }

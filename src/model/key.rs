@@ -17,11 +17,13 @@ pub enum Kind {
     EcsCluster,
     EcsExpressService,
     EcsService,
+    AcmCertificate,
+    ListenerRule,
     Route53Record,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Stack,
         Kind::VpcEndpoint,
         Kind::CacheSubnetGroup,
@@ -33,6 +35,8 @@ impl Kind {
         Kind::EcsCluster,
         Kind::EcsExpressService,
         Kind::EcsService,
+        Kind::AcmCertificate,
+        Kind::ListenerRule,
         Kind::Route53Record,
     ];
 
@@ -49,6 +53,8 @@ impl Kind {
             Kind::EcsCluster => "EcsCluster",
             Kind::EcsExpressService => "EcsExpressService",
             Kind::EcsService => "EcsService",
+            Kind::AcmCertificate => "AcmCertificate",
+            Kind::ListenerRule => "ListenerRule",
             Kind::Route53Record => "Route53Record",
         }
     }
@@ -60,6 +66,8 @@ impl Kind {
             Kind::CacheSubnetGroup | Kind::CacheCluster | Kind::CacheUser => "elasticache",
             Kind::AppRunnerVpcConnector | Kind::AppRunnerService | Kind::AppRunnerCustomDomain => "apprunner",
             Kind::EcsCluster | Kind::EcsExpressService | Kind::EcsService => "ecs",
+            Kind::AcmCertificate => "acm",
+            Kind::ListenerRule => "elasticloadbalancing",
             Kind::Route53Record => "route53",
         }
     }
@@ -92,6 +100,8 @@ impl Kind {
             Kind::EcsCluster => "ecsc",
             Kind::EcsExpressService => "express",
             Kind::EcsService => "svc",
+            Kind::AcmCertificate => "cert",
+            Kind::ListenerRule => "rule",
             Kind::Route53Record => "dns",
         }
     }

@@ -42,4 +42,6 @@ pub enum Tagged<'a> {
     ElastiCache(&'a str),
     AppRunner(&'a str),
     Ecs(&'a str),
+    Acm(&'a str),
+    LoadBalancing(&'a str),
 }

@@ -152,6 +152,25 @@ impl Live {
         aws_sdk_apprunner::Client::from_conf(conf)
     }
 
+    pub fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk)
+    }
+
+    pub fn acm(&self) -> aws_sdk_acm::Client {
+        aws_sdk_acm::Client::new(&self.sdk)
+    }
+
+    /// The values of a CNAME record of the hosted zone (none when it is missing).
+    pub fn cname(&self, name: &str) -> Vec<String> {
+        let zone = self.network["hostedZoneId"].as_str().unwrap();
+        let route53 = aws_sdk_route53::Client::new(&self.sdk);
+        let sets = self.block(route53.list_resource_record_sets().hosted_zone_id(zone).send()).unwrap();
+        let wanted = format!("{}.", name.trim_end_matches('.'));
+        let set = sets.resource_record_sets().iter().find(|s| s.name() == wanted && s.r#type().as_str() == "CNAME");
+        set.map(|s| s.resource_records().iter().map(|r| r.value().trim_end_matches('.').to_string()).collect())
+            .unwrap_or_default()
+    }
+
     /// ECS through the emulator: Express Mode there, the rest of ECS passed on to moto.
     pub fn express(&self) -> aws_sdk_ecs::Client {
         let conf = aws_sdk_ecs::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();

@@ -147,8 +147,14 @@ fn the_decision_table() {
     );
     row(
         "dependency busy, object drifted: still compared and fixed",
-        Facts { resolution: settling, drift: update(), ..facts(Some(&ready)) },
+        Facts { resolution: settling.clone(), drift: update(), ..facts(Some(&ready)) },
         Verdict::Update,
+        true,
+    );
+    row(
+        "dependency busy, object changed in the desired state: the change waits for it",
+        Facts { resolution: settling, drift: update(), version_moved: true, ..facts(Some(&ready)) },
+        Verdict::Wait(WaitReason::Dependencies(vec![key("dep")])),
         true,
     );
     let none = Resolution::NothingSelected("no subnet matches {Name: intra-a}".into());
