@@ -13,6 +13,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod convert;
 pub mod daemon;
 pub mod engine;
 pub mod kinds;

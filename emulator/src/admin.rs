@@ -1,7 +1,9 @@
 //! The test hooks, under `/_emulator/` (a path AWS never uses), kept apart from the AWS surface:
 //!
 //! - `POST /_emulator/reset`: forget every resource, fault rule and logged request.
-//! - `POST /_emulator/config` `{"transitionMs": 0}`: how long creating/modifying/deleting last.
+//! - `POST /_emulator/config` `{"transitionMs": 0}`: how long creating/modifying/deleting last;
+//!   `{"healthCheckMs": 3000}`: how long a new Express service's tasks take to turn healthy in
+//!   its target group (default two transitions).
 //! - `POST /_emulator/faults` (a rule, see `faults.rs`), `DELETE /_emulator/faults`.
 //! - `GET /_emulator/requests`: calls served by `service:Operation`; `DELETE` clears the log.
 //! - `GET /_emulator/conformance`: responses that did not match the model (should be 0).
@@ -40,13 +42,22 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             emu.faults.lock().unwrap().clear();
             json_reply(StatusCode::OK, &json!({ "reset": true }))
         }
-        ("POST", "/_emulator/config") => match input.get("transitionMs").and_then(Json::as_u64) {
-            Some(ms) => {
-                emu.state.lock().unwrap().transition = Duration::from_millis(ms);
-                json_reply(StatusCode::OK, &json!({ "transitionMs": ms }))
+        ("POST", "/_emulator/config") => {
+            let ms = |key: &str| input.get(key).and_then(Json::as_u64);
+            let mut state = emu.state.lock().unwrap();
+            match (ms("transitionMs"), ms("healthCheckMs")) {
+                (None, None) => bad("expected {\"transitionMs\": <ms>} or {\"healthCheckMs\": <ms>}".into()),
+                (transition, health_check) => {
+                    if let Some(ms) = transition {
+                        state.transition = Duration::from_millis(ms);
+                    }
+                    if let Some(ms) = health_check {
+                        state.health_check = Duration::from_millis(ms);
+                    }
+                    json_reply(StatusCode::OK, &input)
+                }
             }
-            None => bad("expected {\"transitionMs\": <milliseconds>}".into()),
-        },
+        }
         ("POST", "/_emulator/service-events") => match input.get("enabled").and_then(Json::as_bool) {
             Some(on) => {
                 emu.state.lock().unwrap().service_events = on;

@@ -132,9 +132,10 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
 async fn register_targets(emu: &Emulator, region: &str) {
     let ready = {
         let mut state = emu.state.lock().unwrap();
+        let health_check = state.health_check;
         let express = state.express.entry(region.to_string()).or_default();
         express.settle(Instant::now());
-        express.take_registrations()
+        express.take_registrations(Instant::now(), health_check)
     };
     let Some(endpoint) = endpoint_from_env("ECS") else { return };
     for (infra, caller) in ready {

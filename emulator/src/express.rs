@@ -19,7 +19,7 @@
 use crate::server::{ApiError, Call, OpResult, shuffle, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
 /// The tag by which ECS knows a service as an Express service.
@@ -88,8 +88,9 @@ struct Service {
     infra: Infra,
     /// Who made it: its tasks are registered with its target group in that caller's account.
     caller: Option<String>,
-    /// Its first deployment finished and its tasks are to be registered as targets.
-    register_targets: bool,
+    /// When its first deployment finished: its tasks pass the load balancer's health checks a
+    /// little later (`take_registrations`). None once they are registered.
+    first_served_at: Option<Instant>,
 }
 
 struct Deployment {
@@ -231,13 +232,16 @@ impl Express {
         at.map(|i| self.fail_next.remove(i)).is_some()
     }
 
-    /// Services whose tasks are ready to be registered with their target group (once each), with
-    /// the caller whose account holds it.
-    pub fn take_registrations(&mut self) -> Vec<(Infra, Option<String>)> {
-        let ready = self.services.values_mut().filter(|s| s.register_targets && s.status == "ACTIVE");
-        ready
+    /// Services whose tasks have passed the load balancer's health checks by `now` (`health_check`
+    /// after the first deployment finished), to be registered with their target group once each,
+    /// with the caller whose account holds it. Until then the target group has no healthy target.
+    pub fn take_registrations(&mut self, now: Instant, health_check: Duration) -> Vec<(Infra, Option<String>)> {
+        let due = |s: &Service| s.status == "ACTIVE" && s.first_served_at.is_some_and(|t| t + health_check <= now);
+        self.services
+            .values_mut()
+            .filter(|s| due(s))
             .map(|s| {
-                s.register_targets = false;
+                s.first_served_at = None;
                 (s.infra.clone(), s.caller.clone())
             })
             .collect()
@@ -270,8 +274,10 @@ impl Express {
                 d.status = "SUCCESSFUL";
                 service.config = d.target_config.clone();
                 service.revision = d.target.clone();
-                // The tasks of a new service start serving: the load balancer sees them healthy.
-                service.register_targets |= d.source.is_none();
+                // The tasks of a new service start; the load balancer checks their health.
+                if d.source.is_none() {
+                    service.first_served_at = Some(d.until);
+                }
             }
         }
         for s in self.services.values_mut() {
@@ -317,7 +323,7 @@ impl Express {
             current_deployment: String::new(),
             infra,
             caller: call.caller.clone(),
-            register_targets: false,
+            first_served_at: None,
         };
         let fails = self.take_failure(&plan.name);
         let revision = self.new_revision(&arn, &plan.config);
@@ -581,7 +587,6 @@ fn revision_json(arn: &str, service: &Service, config: &Json, at: f64) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn call(transition_ms: u64) -> Call {
         Call {

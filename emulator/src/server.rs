@@ -77,6 +77,8 @@ pub struct State {
     pub transition: Duration,
     pub apprunner: BTreeMap<String, apprunner::AppRunner>,
     pub elasticache: BTreeMap<String, elasticache::ElastiCache>,
+    /// How long a new Express service's tasks take to pass the load balancer's health checks.
+    pub health_check: Duration,
     /// ECS Express Mode services, by region.
     pub express: BTreeMap<String, express::Express>,
     /// Calls served, by "service:Operation", for tests and benchmarks to cross-check.
@@ -94,6 +96,7 @@ impl State {
             apprunner: BTreeMap::new(),
             elasticache: BTreeMap::new(),
             express: BTreeMap::new(),
+            health_check: transition * 2,
             requests: BTreeMap::new(),
             service_events: false,
             last_caller: None,

@@ -6,6 +6,7 @@ mod apply;
 mod context;
 mod edit;
 mod errors;
+mod express;
 mod read;
 mod reconcile;
 mod run;
@@ -234,6 +235,24 @@ pub enum Command {
         #[arg(short, long)]
         message: Option<String>,
     },
+    /// Write the ECS Express Mode manifests that replace an AppRunnerService (and its custom
+    /// domain), and print the steps of the move
+    #[command(
+        after_help = "Examples:\n  steward express-from AppRunnerService/mmweb --execution-role arn:aws:iam::123456789012:role/mmweb-express-exec --infrastructure-role arn:aws:iam::123456789012:role/mmweb-express-infrastructure -f express.yaml"
+    )]
+    ExpressFrom {
+        /// AppRunnerService/NAME
+        target: String,
+        /// The role the Express service's tasks pull the image and write logs with
+        #[arg(long)]
+        execution_role: String,
+        /// The role ECS makes the load balancer, security groups and scaling with
+        #[arg(long)]
+        infrastructure_role: String,
+        /// Write the manifests to this file (default: standard output, steps on standard error)
+        #[arg(short = 'f', long = "filename")]
+        file: Option<PathBuf>,
+    },
 }
 
 fn kinds_help() -> String {
@@ -354,6 +373,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Pause { target } => write::pause(&ctx, target.as_deref(), true).await,
         Command::Resume { target } => write::pause(&ctx, target.as_deref(), false).await,
         Command::Delete { target, message } => write::delete(&ctx, &target, message).await,
+        Command::ExpressFrom { target, execution_role, infrastructure_role, file } => {
+            let roles = crate::convert::ExpressRoles { execution: execution_role, infrastructure: infrastructure_role };
+            express::express_from(&ctx, &target, &roles, file.as_deref()).await
+        }
     }
 }
 

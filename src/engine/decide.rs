@@ -84,6 +84,9 @@ pub struct Facts<'a> {
     pub ignored: &'a [String],
     /// The heal window that applies, when it is closed now.
     pub closed_window: Option<ClosedWindow>,
+    /// Live resources whose last applied configuration still names this removed object (a
+    /// record still pointing at it, a service still given its URL): it is deleted after them.
+    pub named_by: &'a [ResourceKey],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +104,8 @@ pub enum WaitReason {
     Busy(String),
     Dependencies(Vec<ResourceKey>),
     Outputs(Vec<String>),
+    /// A removal waits until these resources no longer name the object.
+    NamedBy(Vec<ResourceKey>),
     /// A due action held by backoff or throttling; `then` is what runs once the hold is over.
     Held {
         hold: Hold,
@@ -227,6 +232,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
             Some(_) if p.retain => Verdict::Keep(KeepReason::RetainPolicy),
             Some(o) if !o.owned => Verdict::Keep(KeepReason::NotOwned),
             Some(_) if !p.enforce => Verdict::Keep(KeepReason::ObserveOnly),
+            Some(_) if !f.named_by.is_empty() => Verdict::Wait(WaitReason::NamedBy(f.named_by.to_vec())),
             Some(Observed { state: ObjectState::Busy(state), .. }) => Verdict::Wait(WaitReason::Busy(state.clone())),
             Some(_) => Verdict::Delete,
         };
@@ -439,6 +445,9 @@ impl Verdict {
             Verdict::Wait(WaitReason::Busy(state)) => format!("{state}: waiting for AWS to finish"),
             Verdict::Wait(WaitReason::Dependencies(deps)) => format!("waiting for {} to be ready", keys(deps)),
             Verdict::Wait(WaitReason::Outputs(outputs)) => format!("waiting for outputs {}", outputs.join(", ")),
+            Verdict::Wait(WaitReason::NamedBy(named)) => {
+                format!("removed from the desired state; deleted once {} no longer point at it", keys(named))
+            }
             Verdict::Wait(WaitReason::Held { hold, then }) => {
                 let held = match hold {
                     Hold::Backoff { until } => format!("after a failure, retried at {until}"),
@@ -470,7 +479,7 @@ impl Verdict {
     /// What it waits for, for the plan's `waitingFor`.
     pub fn waiting_for(&self) -> Vec<ResourceKey> {
         match self.unpaused() {
-            Verdict::Wait(WaitReason::Dependencies(deps)) => deps.clone(),
+            Verdict::Wait(WaitReason::Dependencies(deps)) | Verdict::Wait(WaitReason::NamedBy(deps)) => deps.clone(),
             _ => Vec::new(),
         }
     }

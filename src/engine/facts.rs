@@ -4,6 +4,7 @@
 
 use super::decide::{self, ClosedWindow, Decision, Facts, Hold, Policy, Resolution};
 use crate::manifest::Manifest;
+use crate::model::ResourceKey;
 use crate::model::clock::{parse_time, rfc3339};
 use crate::model::heal_window::HealWindow;
 use crate::model::paths::{changes_with_sets, fingerprint};
@@ -27,6 +28,8 @@ pub struct Item<'a> {
     pub window: Option<HealWindow>,
     /// Its resync, its own or its stack's, in seconds (a terminal error waits this long).
     pub resync_secs: u64,
+    /// Removed: the live resources whose last applied configuration still names its object.
+    pub named_by: Vec<ResourceKey>,
 }
 
 /// The field diff between the desired view and the observed configuration. Only the top-level
@@ -149,6 +152,7 @@ pub fn decision(
         existed: prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&prev.phase),
         ignored: &ignored,
         closed_window: closed_window(item.window.as_ref(), now),
+        named_by: &item.named_by,
     };
     let decision = decide::decide(&facts);
     // A person approved replacing the object for exactly this drift (`steward approve`).

@@ -12,7 +12,7 @@ use super::report::{Outcome, PassOptions, PassReport, PlanEntry};
 use super::resolve::Unresolved;
 use super::runtime::Engine;
 use super::schedule::{Resync, timing};
-use super::walk::{Loaded, levels, load, scope_of, wanted};
+use super::walk::{Loaded, levels, load, named_by, scope_of, wanted};
 use crate::aws::{CallCounter, is_mutating};
 use crate::kinds;
 use crate::model::heal_window;
@@ -190,6 +190,7 @@ impl Engine {
                 paused,
                 window,
                 resync_secs: resync.secs(),
+                named_by: if r.deleted { named_by(pass.loaded, &r.manifest.key) } else { Vec::new() },
             };
             match self.resolve(r, pass.loaded, &mut pass.known).await {
                 Ok((mut desired, settling)) => {

@@ -190,7 +190,7 @@ fn waiting(input: &Record, reason: &WaitReason, status: &mut Status) -> Outcome 
             }
             Outcome::Busy
         }
-        WaitReason::Dependencies(_) | WaitReason::Outputs(_) => {
+        WaitReason::Dependencies(_) | WaitReason::Outputs(_) | WaitReason::NamedBy(_) => {
             status.phase = Phase::Waiting;
             status.set(C::WaitingForDependency, true, "WaitingForDependency", decision.verdict.reason());
             Outcome::Waiting

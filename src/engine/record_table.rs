@@ -525,6 +525,7 @@ async fn run(c: Case) -> (super::record::Recorded, Vec<&'static str>) {
         existed: c.prev.applied.is_some() && ![Phase::Pending, Phase::Deleted, Phase::Retained].contains(&c.prev.phase),
         ignored: &[],
         closed_window: c.window.clone(),
+        named_by: &[],
     };
     let decision = decide::decide(&facts);
     let acted = match (unseen_async_failure(&decision, observed.as_ref(), &c.prev), &c.resolution) {

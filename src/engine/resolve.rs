@@ -107,8 +107,12 @@ impl Engine {
                 return Err(Unresolved::Not(Resolution::WaitingForOutputs(names)));
             }
         };
-        let spec =
-            if r.deleted { spec } else { self.lookups.resolve(&clients, &vpc, &spec, known.lookup_pass).await? };
+        // A removed resource's selectors are resolved when they still can be (its kind reads
+        // them as ids); it is found by name either way.
+        let spec = match r.deleted {
+            true => self.lookups.resolve(&clients, &vpc, &spec, known.lookup_pass).await.unwrap_or(spec),
+            false => self.lookups.resolve(&clients, &vpc, &spec, known.lookup_pass).await?,
+        };
         // The stack's default tags, and the resource's own over them.
         let mut tags = stack_spec.default_tags.clone();
         for (k, v) in spec.get("tags").and_then(Json::as_object).into_iter().flatten() {

@@ -113,3 +113,34 @@ pub fn levels(stored: &[StoredResource]) -> Vec<Vec<&StoredResource>> {
     levels.push(removed);
     levels
 }
+
+/// The live resources of `key`'s stack whose last applied configuration names one of the
+/// object's outputs (an ARN, a URL, a DNS name: values long enough not to match by chance). A
+/// removed object is deleted only once none does, so that a record switched away from it, or a
+/// service given a new URL, has been changed first.
+pub fn named_by(loaded: &Loaded, key: &ResourceKey) -> Vec<ResourceKey> {
+    let Some(outputs) = loaded.previous.get(key).map(|s| &s.outputs) else { return Vec::new() };
+    let names: Vec<&str> =
+        outputs.values().map(|v| v.trim_start_matches("https://")).filter(|v| v.len() >= 12).collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let live =
+        loaded.stored.iter().filter(|r| !r.deleted && r.manifest.key.stack == key.stack && r.manifest.key != *key);
+    live.filter(|r| {
+        let applied = loaded.previous.get(&r.manifest.key).and_then(|s| s.applied.as_ref());
+        applied.is_some_and(|a| mentions(&a.view, &names))
+    })
+    .map(|r| r.manifest.key.clone())
+    .collect()
+}
+
+/// Whether any string in `value` contains one of `names`.
+fn mentions(value: &Json, names: &[&str]) -> bool {
+    match value {
+        Json::String(s) => names.iter().any(|n| s.contains(n)),
+        Json::Array(items) => items.iter().any(|v| mentions(v, names)),
+        Json::Object(map) => map.values().any(|v| mentions(v, names)),
+        _ => false,
+    }
+}

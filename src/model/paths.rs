@@ -114,20 +114,65 @@ pub fn steps(path: &str) -> Option<Vec<Step<'_>>> {
     Some(out)
 }
 
-/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`).
+/// The value at a diff path (`image.env.REDIS_URL`, `taskDefinition.containers[0].cpu`). Keys
+/// may hold dots themselves (a record set named `app.example.com`): at each object the longest
+/// key the path goes on with is taken.
 pub fn value_at<'a>(view: &'a Json, path: &str) -> Option<&'a Json> {
-    steps(path)?.into_iter().try_fold(view, |at, step| match step {
-        Step::Key(k) => at.get(k),
-        Step::Index(i) => at.get(i),
-    })
+    let (step, rest) = first_step(view, path)?;
+    let next = match step {
+        Step::Key(k) => view.get(k)?,
+        Step::Index(i) => view.get(i)?,
+    };
+    if rest.is_empty() { Some(next) } else { value_at(next, rest) }
 }
 
 /// `value_at`, to change the value.
 pub fn value_at_mut<'a>(view: &'a mut Json, path: &str) -> Option<&'a mut Json> {
-    steps(path)?.into_iter().try_fold(view, |at, step| match step {
-        Step::Key(k) => at.get_mut(k),
-        Step::Index(i) => at.get_mut(i),
-    })
+    let (step, rest) = first_step(view, path).map(|(s, r)| (s.owned(), r))?;
+    let next = match step {
+        OwnedStep::Key(k) => view.get_mut(&k)?,
+        OwnedStep::Index(i) => view.get_mut(i)?,
+    };
+    if rest.is_empty() { Some(next) } else { value_at_mut(next, rest) }
+}
+
+/// The first step of `path` into `view`, and the path after it.
+fn first_step<'p, 'v>(view: &'v Json, path: &'p str) -> Option<(Step<'v>, &'p str)> {
+    match view {
+        Json::Object(map) => {
+            let (key, rest) = map
+                .keys()
+                .filter_map(|k| {
+                    let rest = path.strip_prefix(k.as_str())?;
+                    match rest.strip_prefix('.') {
+                        Some(after) => Some((k, after)),
+                        None if rest.is_empty() || rest.starts_with('[') => Some((k, rest)),
+                        None => None,
+                    }
+                })
+                .max_by_key(|(k, _)| k.len())?;
+            Some((Step::Key(key), rest))
+        }
+        Json::Array(_) => {
+            let (index, rest) = path.strip_prefix('[')?.split_once(']')?;
+            Some((Step::Index(index.parse().ok()?), rest.strip_prefix('.').unwrap_or(rest)))
+        }
+        _ => None,
+    }
+}
+
+enum OwnedStep {
+    Key(String),
+    Index(usize),
+}
+
+impl Step<'_> {
+    fn owned(&self) -> OwnedStep {
+        match self {
+            Step::Key(k) => OwnedStep::Key(k.to_string()),
+            Step::Index(i) => OwnedStep::Index(*i),
+        }
+    }
 }
 
 /// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
@@ -139,6 +184,17 @@ pub fn fingerprint(value: &Json) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn paths_reach_keys_that_hold_dots() {
+        let view = json!({ "records": { "app.example.com": { "values": ["a"] } }, "containers": [{ "cpu": 256 }] });
+        assert_eq!(value_at(&view, "records.app.example.com.values"), Some(&json!(["a"])));
+        assert_eq!(value_at(&view, "containers[0].cpu"), Some(&json!(256)));
+        assert_eq!(value_at(&view, "records.app.example.org.values"), None);
+        let mut view = view;
+        *value_at_mut(&mut view, "records.app.example.com.values").unwrap() = json!(["b"]);
+        assert_eq!(view["records"]["app.example.com"]["values"], json!(["b"]));
+    }
 
     #[test]
     fn reports_changed_added_and_removed_leaves() {

@@ -38,6 +38,7 @@ fn facts(observed: Option<&Observed>) -> Facts<'_> {
         existed: false,
         ignored: &[],
         closed_window: None,
+        named_by: &[],
     }
 }
 
@@ -176,6 +177,13 @@ fn the_decision_table() {
     let removed = |o| Facts { removed: true, ..facts(o) };
     row("removed, gone", removed(None), Verdict::Keep(KeepReason::Gone), false);
     row("removed, present", removed(Some(&ready)), Verdict::Delete, true);
+    let record = [key("cname")];
+    row(
+        "removed, a live record still points at it: deleted after the record moved",
+        Facts { named_by: &record, ..removed(Some(&ready)) },
+        Verdict::Wait(WaitReason::NamedBy(vec![key("cname")])),
+        true,
+    );
     row("removed, busy", removed(Some(&busy)), Verdict::Wait(WaitReason::Busy("modifying".into())), true);
     row("removed, failed object", removed(Some(&failed)), Verdict::Delete, true);
     row(
