@@ -28,7 +28,7 @@ struct Eyes {
 }
 
 /// One look: the name's CNAME value and whether what it names serves now.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Look {
     value: String,
     serving: bool,
@@ -104,8 +104,11 @@ impl Eyes {
     }
 }
 
+/// Every look, with when the name was read.
+type Looks = Arc<Mutex<Vec<(Instant, Look)>>>;
+
 /// Looks every 200 ms until stopped; every look is kept.
-fn watch(eyes: Eyes, stop: Arc<AtomicBool>) -> (std::thread::JoinHandle<()>, Arc<Mutex<Vec<(Instant, Look)>>>) {
+fn watch(eyes: Eyes, stop: Arc<AtomicBool>) -> (std::thread::JoinHandle<()>, Looks) {
     let looks = Arc::new(Mutex::new(Vec::new()));
     let kept = looks.clone();
     let handle = std::thread::spawn(move || {
@@ -136,7 +139,7 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 fn the_move_from_app_runner_to_express_never_leaves_the_name_without_a_serving_target() {
     let live = Live::start();
     let app_runner_target = live.output("AppRunnerCustomDomain/mmweb-domain", "dnsTarget");
-    assert_eq!(live.cname(NAME), [app_runner_target.clone()]);
+    assert_eq!(live.cname(NAME), vec![app_runner_target.clone()]);
     let dir = live.world.dir.path().join("move");
     copy_folder(&common::repo_path("desired-state/mentor-match"), &dir);
     let express = dir.join("express.yaml");
@@ -178,13 +181,13 @@ fn the_move_from_app_runner_to_express_never_leaves_the_name_without_a_serving_t
     live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
     no_drift(&live.converge());
     let express_target = live.output("ListenerRule/mmweb-domain-route", "dnsTarget");
-    assert_eq!(live.cname(NAME), [express_target.clone()], "switched to Express");
+    assert_eq!(live.cname(NAME), vec![express_target.clone()], "switched to Express");
 
     // Rollback: the record back to App Runner, which still runs.
     replace_in(&dir.join("web.yaml"), EXPRESS_TARGET, SEED_TARGET);
     live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
     no_drift(&live.converge());
-    assert_eq!(live.cname(NAME), [app_runner_target.clone()], "back on App Runner");
+    assert_eq!(live.cname(NAME), vec![app_runner_target.clone()], "back on App Runner");
 
     // 3. Forward again, and App Runner, its domain, validation record and connector removed.
     let web = std::fs::read_to_string(common::repo_path("desired-state/mentor-match/web.yaml")).unwrap();
@@ -196,12 +199,13 @@ fn the_move_from_app_runner_to_express_never_leaves_the_name_without_a_serving_t
     stop.store(true, Ordering::SeqCst);
     watcher.join().unwrap();
 
-    assert_eq!(live.cname(NAME), [express_target.clone()]);
+    assert_eq!(live.cname(NAME), vec![express_target.clone()]);
     let runner = live.block(live.apprunner().list_services().send()).unwrap();
     let running = runner.service_summary_list().iter().filter(|s| s.status().is_some_and(|s| s.as_str() != "DELETED"));
     assert_eq!(running.count(), 0, "App Runner is gone");
     let looks = looks.lock().unwrap();
-    let bad: Vec<&Look> = looks.iter().map(|(_, l)| l).filter(|l| !l.serving).collect();
+    let bad: Vec<String> =
+        looks.iter().filter(|(_, l)| !l.serving).map(|(_, l)| format!("{} ({})", l.value, l.why)).collect();
     assert!(bad.is_empty(), "the name pointed at something not serving: {bad:?}");
     let seen: std::collections::BTreeSet<&str> = looks.iter().map(|(_, l)| l.value.as_str()).collect();
     assert!(seen.contains(app_runner_target.as_str()) && seen.contains(express_target.as_str()), "{seen:?}");
