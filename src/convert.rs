@@ -8,7 +8,7 @@
 //! rule). What does not: App Runner's roles (they trust App Runner, not ECS), auto deployment.
 
 use crate::manifest::Manifest;
-use crate::model::{Kind, ResourceKey};
+use crate::model::Kind;
 use serde_json::{Value as Json, json};
 
 /// The roles an Express service needs, which App Runner has no counterpart for.
@@ -63,8 +63,37 @@ pub fn express_from(service: &Manifest, all: &[Manifest], roles: &ExpressRoles) 
         return Err(format!("{} is not an AppRunnerService", service.key));
     }
     let (stack, name) = (service.key.stack.as_str(), service.key.name.as_str());
-    let spec = &service.spec;
+    let connector = service.spec.pointer("/network/vpcConnector").and_then(Json::as_str).and_then(|c| {
+        referenced(c, Kind::AppRunnerVpcConnector).and_then(|(n, _)| find(all, Kind::AppRunnerVpcConnector, &n))
+    });
+    let Some(connector) = connector else {
+        return Err(format!(
+            "{}: no VPC connector of this stack in network.vpcConnector; an Express service needs subnets and security groups (write its network by hand)",
+            service.key
+        ));
+    };
     let mut notes = Vec::new();
+    let spec = express_spec(&service.spec, connector, roles, &mut notes);
+    let mut manifests = vec![document(Kind::EcsExpressService, name, stack, spec)];
+    let mut steps = vec![
+        "steward apply -f <these files>: the Express service (and its domain) come up beside App Runner".to_string(),
+        format!("steward status EcsExpressService/{name}: wait until Ready (its deployment finished)"),
+    ];
+    let service_ref = format!("${{AppRunnerService/{name}.arn}}");
+    let domain = all.iter().find(|m| {
+        m.key.kind == Kind::AppRunnerCustomDomain && m.spec["service"].as_str() == Some(service_ref.as_str())
+    });
+    if let Some(domain) = domain {
+        let (more, switch) = domain_manifests(name, stack, domain, all);
+        manifests.extend(more);
+        steps.extend(switch);
+    }
+    steps.extend(removal_steps(service, connector, domain, all));
+    Ok(Conversion { manifests, notes, steps })
+}
+
+/// The EcsExpressService spec of an AppRunnerService spec, with notes on what changed.
+fn express_spec(spec: &Json, connector: &Manifest, roles: &ExpressRoles, notes: &mut Vec<String>) -> Json {
     let image = &spec["image"];
     let mut express = json!({
         "image": image["identifier"],
@@ -89,15 +118,6 @@ pub fn express_from(service: &Manifest, all: &[Manifest], roles: &ExpressRoles) 
         (Some("HTTP"), Some(path)) => express["healthCheckPath"] = path.clone(),
         _ => notes.push("App Runner checks health over TCP here; Express checks an HTTP path (default /ping): set healthCheckPath to one the app answers".into()),
     }
-    let connector = spec.pointer("/network/vpcConnector").and_then(Json::as_str).and_then(|c| {
-        referenced(c, Kind::AppRunnerVpcConnector).and_then(|(n, _)| find(all, Kind::AppRunnerVpcConnector, &n))
-    });
-    let Some(connector) = connector else {
-        return Err(format!(
-            "{}: no VPC connector of this stack in network.vpcConnector; an Express service needs subnets and security groups (write its network by hand)",
-            service.key
-        ));
-    };
     express["network"] = json!({
         "subnets": connector.spec["subnets"],
         "securityGroups": connector.spec["securityGroups"],
@@ -117,76 +137,71 @@ pub fn express_from(service: &Manifest, all: &[Manifest], roles: &ExpressRoles) 
     if let Some(tags) = spec.get("tags") {
         express["tags"] = tags.clone();
     }
-    let mut manifests = vec![document(Kind::EcsExpressService, name, stack, express)];
-    let mut steps = vec![
-        "steward apply -f <these files>: the Express service (and its domain) come up beside App Runner".to_string(),
-        format!("steward status EcsExpressService/{name}: wait until Ready (its deployment finished)"),
-    ];
-    let service_ref = format!("${{AppRunnerService/{name}.arn}}");
-    let domain = all.iter().find(|m| {
-        m.key.kind == Kind::AppRunnerCustomDomain && m.spec["service"].as_str() == Some(service_ref.as_str())
+    express
+}
+
+/// The custom domain on Express (certificate, validation record, listener rule), and the steps
+/// that switch the name to it and back.
+fn domain_manifests(name: &str, stack: &str, domain: &Manifest, all: &[Manifest]) -> (Vec<Json>, Vec<String>) {
+    let host = domain.spec["domain"].clone();
+    let target = format!("${{AppRunnerCustomDomain/{}.dnsTarget}}", domain.key.name);
+    let record = all.iter().find(|m| {
+        m.key.kind == Kind::Route53Record
+            && m.spec["values"].as_array().is_some_and(|v| v.iter().any(|v| v.as_str() == Some(target.as_str())))
     });
-    if let Some(domain) = domain {
-        let host = domain.spec["domain"].clone();
-        let target = format!("${{AppRunnerCustomDomain/{}.dnsTarget}}", domain.key.name);
-        let record = all.iter().find(|m| {
-            m.key.kind == Kind::Route53Record
-                && m.spec["values"].as_array().is_some_and(|v| v.iter().any(|v| v.as_str() == Some(target.as_str())))
-        });
-        let zone = record.map(|r| r.spec["zone"].clone()).unwrap_or(json!("<your hosted zone>"));
-        let (cert, rule) = (format!("{name}-certificate"), format!("{name}-domain-route"));
-        manifests.push(document(Kind::AcmCertificate, &cert, stack, json!({ "domain": host })));
-        manifests.push(document(
-            Kind::Route53Record,
-            &format!("{name}-express-certificate-validation"),
-            stack,
-            json!({ "zone": zone, "certificateValidationRecords": format!("${{AcmCertificate/{cert}.validationRecords}}"), "ttl": 300 }),
-        ));
-        manifests.push(document(
-            Kind::ListenerRule,
-            &rule,
-            stack,
-            json!({
-                "listener": format!("${{EcsExpressService/{name}.listener}}"),
-                "hosts": [host],
-                "targetGroup": format!("${{EcsExpressService/{name}.targetGroup}}"),
-                "certificate": format!("${{AcmCertificate/{cert}.arn}}"),
-            }),
-        ));
-        let record = record.map_or("the record of the domain".to_string(), |r| r.key.to_string());
-        steps.push(format!(
+    let zone = record.map(|r| r.spec["zone"].clone()).unwrap_or(json!("<your hosted zone>"));
+    let (cert, rule) = (format!("{name}-certificate"), format!("{name}-domain-route"));
+    let validation = json!({
+        "zone": zone,
+        "certificateValidationRecords": format!("${{AcmCertificate/{cert}.validationRecords}}"),
+        "ttl": 300,
+    });
+    let route = json!({
+        "listener": format!("${{EcsExpressService/{name}.listener}}"),
+        "hosts": [host],
+        "targetGroup": format!("${{EcsExpressService/{name}.targetGroup}}"),
+        "certificate": format!("${{AcmCertificate/{cert}.arn}}"),
+    });
+    let manifests = vec![
+        document(Kind::AcmCertificate, &cert, stack, json!({ "domain": host })),
+        document(Kind::Route53Record, &format!("{name}-express-certificate-validation"), stack, validation),
+        document(Kind::ListenerRule, &rule, stack, route),
+    ];
+    let record = record.map_or("the record of the domain".to_string(), |r| r.key.to_string());
+    let steps = vec![
+        format!(
             "steward edit {record}: values [\"${{ListenerRule/{rule}.dnsTarget}}\"] (the switch waits until the rule's target group has a healthy target)"
-        ));
-        steps.push(format!("to go back while App Runner still exists: steward edit {record}: values [\"{target}\"]"));
-    }
-    let dependents: Vec<&ResourceKey> = all
+        ),
+        format!("to go back while App Runner still exists: steward edit {record}: values [\"{target}\"]"),
+    ];
+    (manifests, steps)
+}
+
+/// The steps after the switch: what used App Runner's URL moves, then App Runner goes.
+fn removal_steps(service: &Manifest, connector: &Manifest, domain: Option<&Manifest>, all: &[Manifest]) -> Vec<String> {
+    let name = &service.key.name;
+    let uses = format!("AppRunnerService/{name}.");
+    let mut steps: Vec<String> = all
         .iter()
-        .filter(|m| {
-            m.key.kind != Kind::AppRunnerCustomDomain
-                && m.spec.to_string().contains(&format!("AppRunnerService/{name}."))
+        .filter(|m| m.key.kind != Kind::AppRunnerCustomDomain && m.spec.to_string().contains(&uses))
+        .map(|m| {
+            format!(
+                "steward edit {}: point its references to AppRunnerService/{name} at EcsExpressService/{name} (serviceUrl → endpoint)",
+                m.key
+            )
         })
-        .map(|m| &m.key)
         .collect();
-    for key in dependents {
-        steps.push(format!(
-            "steward edit {key}: point its references to AppRunnerService/{name} at EcsExpressService/{name} (serviceUrl → endpoint)"
-        ));
-    }
     let mut removals: Vec<String> = domain.iter().map(|d| d.key.to_string()).collect();
-    removals.extend(
-        all.iter()
-            .filter(|m| {
-                m.key.kind == Kind::Route53Record
-                    && domain.is_some_and(|d| {
-                        m.spec.to_string().contains(&format!("AppRunnerCustomDomain/{}.validationRecords", d.key.name))
-                    })
-            })
-            .map(|m| m.key.to_string()),
-    );
+    if let Some(d) = domain {
+        let records = format!("AppRunnerCustomDomain/{}.validationRecords", d.key.name);
+        let validation =
+            all.iter().filter(|m| m.key.kind == Kind::Route53Record && m.spec.to_string().contains(&records));
+        removals.extend(validation.map(|m| m.key.to_string()));
+    }
     removals.push(service.key.to_string());
     removals.push(connector.key.to_string());
     steps.push(format!("steward delete {}: each is deleted once nothing points at it any more", removals.join(" ")));
-    Ok(Conversion { manifests, notes, steps })
+    steps
 }
 
 #[cfg(test)]

@@ -6,16 +6,9 @@
 
 mod common;
 
+use common::drift::{Case, run_cases, wait_for_report};
 use common::live::Live;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-/// One out-of-band change: the resource, the fields `diff --live` must report for it, the change.
-struct Case {
-    target: &'static str,
-    fields: &'static [&'static str],
-    change: fn(&Live),
-}
 
 /// Managed fields without a case, and why (the per-kind table in docs/manifests.md says the same).
 const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
@@ -537,55 +530,9 @@ const WEB_AND_WORKER: &[Case] = &[
 
 /// What `diff --live` reports: its exit code and `Kind/name field` for every drifted field
 /// (`Kind/name (missing)` for an object that is gone).
-fn reported(live: &Live) -> (i32, Vec<String>) {
-    let (code, plan) = live.plan();
-    let mut fields: Vec<String> = plan
-        .iter()
-        .flat_map(|e| {
-            let target = format!("{}/{}", e["kind"].as_str().unwrap(), e["name"].as_str().unwrap());
-            let missing = e["verdict"].as_str().is_some_and(|v| v.contains("create"));
-            let drift: Vec<String> = e["drift"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|d| format!("{target} {}", d["field"].as_str().unwrap()))
-                .collect();
-            if missing { vec![format!("{target} (missing)")] } else { drift }
-        })
-        .collect();
-    fields.sort();
-    (code, fields)
-}
-
-/// Waits (generously) until `diff --live` says what is expected; panics with what it last said.
-fn wait_for_report(live: &Live, what: &str, code: i32, fields: &[String]) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let seen = reported(live);
-        if seen == (code, fields.to_vec()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: diff --live still says {seen:?}, expected {:?}", (code, fields));
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn run_table(cases: &[Case]) {
     let live = Live::start();
-    wait_for_report(&live, "the converged stack", 0, &[]);
-    for case in cases {
-        let mut expected: Vec<String> = case.fields.iter().map(|f| format!("{} {f}", case.target)).collect();
-        expected.sort();
-        let what = expected.join(", ");
-        (case.change)(&live);
-        wait_for_report(&live, &format!("{what} after the out-of-band change"), 2, &expected);
-        live.world.ok(&["reconcile"]);
-        if FOLLOW_ON.iter().any(|(healed, _)| *healed == case.target) {
-            // The field is healed by the one pass; its dependents follow in the next ones.
-            live.converge();
-        }
-        wait_for_report(&live, &format!("{what} after one reconcile pass"), 0, &[]);
-    }
+    run_cases(&live, cases, FOLLOW_ON);
     // Heals register revisions; steward retires its own older ones (the hand-registered one stays).
     let ecs = live.ecs();
     let listed = ecs

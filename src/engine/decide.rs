@@ -283,27 +283,7 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         ObjectState::Failed(state) => return (Verdict::Blocked(BlockReason::Failed(state.clone())), vec![]),
         ObjectState::Ready => {}
     }
-    let drift: Vec<FieldDrift> = f
-        .drift
-        .iter()
-        .map(|d| {
-            let action = match d.fix {
-                _ if ignores(f.ignored, &d.field) => FieldAction::Ignored,
-                _ if !p.enforce => FieldAction::Report,
-                Fix::InPlace => FieldAction::Update,
-                Fix::Replace if p.allow_replacement => FieldAction::Replace,
-                Fix::Replace => FieldAction::Immutable,
-            };
-            let change = p.enforce && is_change(f.applied, f.current, f.version_moved, &d.field);
-            // Outside the heal window drift waits; changes wait only under `changes: window`.
-            let waits = f.closed_window.as_ref().is_some_and(|w| !change || w.changes_wait);
-            let action = match action {
-                FieldAction::Update | FieldAction::Replace if waits => FieldAction::Deferred,
-                action => action,
-            };
-            FieldDrift { drift: d.clone(), action, change }
-        })
-        .collect();
+    let drift: Vec<FieldDrift> = f.drift.iter().map(|d| field_drift(f, d)).collect();
     // A desired-state change waits until what the resource depends on is ready: a record
     // switched to a new target moves traffic only once that target serves, never merely once it
     // exists. Drift is healed at once (it puts back what was already serving).
@@ -328,6 +308,26 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         Verdict::Blocked(BlockReason::Immutable)
     };
     (verdict, drift)
+}
+
+/// What happens to one differing field of an owned, ready object, and whether it is a change.
+fn field_drift(f: &Facts, d: &Drift) -> FieldDrift {
+    let p = &f.policy;
+    let action = match d.fix {
+        _ if ignores(f.ignored, &d.field) => FieldAction::Ignored,
+        _ if !p.enforce => FieldAction::Report,
+        Fix::InPlace => FieldAction::Update,
+        Fix::Replace if p.allow_replacement => FieldAction::Replace,
+        Fix::Replace => FieldAction::Immutable,
+    };
+    let change = p.enforce && is_change(f.applied, f.current, f.version_moved, &d.field);
+    // Outside the heal window drift waits; changes wait only under `changes: window`.
+    let waits = f.closed_window.as_ref().is_some_and(|w| !change || w.changes_wait);
+    let action = match action {
+        FieldAction::Update | FieldAction::Replace if waits => FieldAction::Deferred,
+        action => action,
+    };
+    FieldDrift { drift: d.clone(), action, change }
 }
 
 /// A desired-state change (create, adopt, delete) outside the heal window: held only under

@@ -117,28 +117,38 @@ pub fn levels(stored: &[StoredResource]) -> Vec<Vec<&StoredResource>> {
 /// The live resources of `key`'s stack whose last applied configuration names one of the
 /// object's outputs (an ARN, a URL, a DNS name: values long enough not to match by chance). A
 /// removed object is deleted only once none does, so that a record switched away from it, or a
-/// service given a new URL, has been changed first.
+/// service given a new URL, has been changed first. A value that a live resource also outputs
+/// (an App Runner domain's DNS target is its service's URL) names that one, not this one.
 pub fn named_by(loaded: &Loaded, key: &ResourceKey) -> Vec<ResourceKey> {
     let Some(outputs) = loaded.previous.get(key).map(|s| &s.outputs) else { return Vec::new() };
-    let names: Vec<&str> =
-        outputs.values().map(|v| v.trim_start_matches("https://")).filter(|v| v.len() >= 12).collect();
+    let live: Vec<&StoredResource> = loaded
+        .stored
+        .iter()
+        .filter(|r| !r.deleted && r.manifest.key.stack == key.stack && r.manifest.key != *key)
+        .collect();
+    let bare = |v: &String| v.trim_start_matches("https://").to_string();
+    let theirs: BTreeSet<String> = live
+        .iter()
+        .filter_map(|r| loaded.previous.get(&r.manifest.key))
+        .flat_map(|s| s.outputs.values().map(bare))
+        .collect();
+    let names: Vec<String> = outputs.values().map(bare).filter(|v| v.len() >= 12 && !theirs.contains(v)).collect();
     if names.is_empty() {
         return Vec::new();
     }
-    let live =
-        loaded.stored.iter().filter(|r| !r.deleted && r.manifest.key.stack == key.stack && r.manifest.key != *key);
-    live.filter(|r| {
-        let applied = loaded.previous.get(&r.manifest.key).and_then(|s| s.applied.as_ref());
-        applied.is_some_and(|a| mentions(&a.view, &names))
-    })
-    .map(|r| r.manifest.key.clone())
-    .collect()
+    live.into_iter()
+        .filter(|r| {
+            let applied = loaded.previous.get(&r.manifest.key).and_then(|s| s.applied.as_ref());
+            applied.is_some_and(|a| mentions(&a.view, &names))
+        })
+        .map(|r| r.manifest.key.clone())
+        .collect()
 }
 
 /// Whether any string in `value` contains one of `names`.
-fn mentions(value: &Json, names: &[&str]) -> bool {
+fn mentions(value: &Json, names: &[String]) -> bool {
     match value {
-        Json::String(s) => names.iter().any(|n| s.contains(n)),
+        Json::String(s) => names.iter().any(|n| s.contains(n.as_str())),
         Json::Array(items) => items.iter().any(|v| mentions(v, names)),
         Json::Object(map) => map.values().any(|v| mentions(v, names)),
         _ => false,
