@@ -2,7 +2,7 @@
 """AWS calls per steady pass of the Mentor Match stack with each web tier, side by side:
 App Runner (desired-state/mentor-match) and ECS Express Mode (desired-state/mentor-match-express).
 
-    python3 bench/web_tiers.py            # prints a Markdown table (BENCHMARKS.md, section 7)
+    python3 bench/web_tiers.py            # prints a Markdown table (BENCHMARKS.md, section 6)
 
 Release binaries, moto and steward-emulator with 0 ms transitions on loopback, as bench/run.py.
 Each stack gets its own moto and emulator; the figures are the mean of passes 2-11 of one

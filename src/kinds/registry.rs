@@ -3,8 +3,8 @@
 
 use super::definition::KindDef;
 use super::{acm_certificate, apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster};
-use super::{cache_subnet_group, listener_rule};
-use super::{cache_user, ecs_cluster, ecs_express_service, ecs_service, route53_record, stack, vpc_endpoint};
+use super::{cache_subnet_group, cache_user, ecs_cluster, ecs_express_service, ecs_service, listener_rule};
+use super::{route53_record, stack, vpc_endpoint};
 use crate::model::{Adapter, Kind};
 
 /// What the manifest layer needs to know about a kind.
