@@ -180,18 +180,51 @@ fn a_deleted_express_service_is_made_again() {
     assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
 }
 
-#[test]
-fn a_failed_canary_is_reported_once_and_retried_after_a_backoff() {
-    let live = converged();
-    let order =
-        json!({ "service": "ecs", "region": "eu-west-1", "operation": "UpdateExpressGatewayService", "name": "mmweb" });
-    live.admin("POST", "/_emulator/fail-next", &order.to_string());
+/// A copy of the Express desired state that a test may change.
+fn express_copy(live: &Live) -> std::path::PathBuf {
     let copy = live.world.dir.path().join("express");
     std::fs::create_dir_all(&copy).unwrap();
     for entry in std::fs::read_dir(common::repo_path(EXPRESS)).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
     }
+    copy
+}
+
+#[test]
+fn moving_the_service_to_another_cluster_replaces_it_when_allowed() {
+    let live = converged();
+    let old = live.output(WEB, "arn");
+    let copy = express_copy(&live);
+    common::replace_in(
+        &copy.join("web.yaml"),
+        "  image: ${Stack/mentor-match.params.webImage}\n  port: 5000",
+        "  cluster: ${EcsCluster/celery-workers.arn}\n  allowReplacement: true\n  image: ${Stack/mentor-match.params.webImage}\n  port: 5000",
+    );
+    live.world.ok(&["apply", "-f", copy.to_str().unwrap()]);
+    let (code, plan) = live.plan();
+    assert_eq!(code, 2);
+    let web = plan.iter().find(|e| e["kind"] == "EcsExpressService").unwrap();
+    assert_eq!(web["verdict"], "replace", "{web}");
+    live.converge();
+    let new = live.output(WEB, "arn");
+    assert!(new.ends_with(":service/celery-workers/mmweb"), "{new}");
+    assert_eq!(described(&live).status().and_then(|s| s.status_code()).map(|s| s.as_str()), Some("ACTIVE"));
+    let gone = live.block(live.express().describe_express_gateway_service().service_arn(&old).send()).unwrap();
+    let status = gone.service().and_then(|s| s.status()).and_then(|s| s.status_code()).map(|s| s.as_str().to_string());
+    assert_eq!(status.as_deref(), Some("INACTIVE"), "the service in the old cluster is deleted");
+    let (_, env) = live.worker();
+    assert_eq!(env.get("SERVICE_URL"), Some(&live.output(WEB, "endpoint")), "the worker follows");
+    assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
+}
+
+#[test]
+fn a_failed_canary_is_reported_once_and_retried_after_a_backoff() {
+    let live = converged();
+    let order =
+        json!({ "service": "ecs", "region": "eu-west-1", "operation": "UpdateExpressGatewayService", "name": "mmweb" });
+    live.admin("POST", "/_emulator/fail-next", &order.to_string());
+    let copy = express_copy(&live);
     common::replace_in(&copy.join("web.yaml"), "FLASK_ENV: development", "FLASK_ENV: staging");
     live.world.ok(&["apply", "-f", copy.to_str().unwrap()]);
     live.admin("DELETE", "/_emulator/requests", "");

@@ -80,9 +80,9 @@ use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
 use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_ecs::types::{
-    ExpressGatewayContainer, ExpressGatewayScalingTarget, ExpressGatewayServiceAwsLogsConfiguration,
-    ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude, ExpressGatewayServiceNetworkConfiguration,
-    ExpressGatewayServiceScalingMetric, KeyValuePair, Secret, Tag,
+    EcsExpressGatewayService, ExpressGatewayContainer, ExpressGatewayScalingTarget,
+    ExpressGatewayServiceAwsLogsConfiguration, ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude,
+    ExpressGatewayServiceNetworkConfiguration, ExpressGatewayServiceScalingMetric, KeyValuePair, Secret, Tag,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -213,6 +213,28 @@ async fn cluster_arn(cx: &Cx<'_>, cluster: &str) -> Result<String, ReconcileErro
     }
     cx.cache.details.lock().unwrap().insert(key, (arn.clone(), Json::Null));
     Ok(arn)
+}
+
+/// The service at `arn`, unless there is none or it is INACTIVE (gone).
+async fn describe(cx: &Cx<'_>, arn: &str) -> Result<Option<EcsExpressGatewayService>, ReconcileError> {
+    let request = cx.clients.ecs.describe_express_gateway_service().service_arn(arn);
+    let described = request.include(ExpressGatewayServiceInclude::Tags).send().await;
+    let service = match described {
+        Ok(o) => o.service,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception() || e.is_cluster_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(aws("DescribeExpressGatewayService")(e).into()),
+    };
+    Ok(service.filter(|s| s.status().and_then(|s| s.status_code()).map(|c| c.as_str()) != Some("INACTIVE")))
+}
+
+/// A cluster's name, given by name or ARN.
+fn cluster_name(cluster: &str) -> &str {
+    cluster.rsplit('/').next().unwrap_or(cluster)
 }
 
 /// What ECS made for a revision, read once per revision.
@@ -396,31 +418,20 @@ impl Adapter for EcsExpressServiceAdapter {
         let mut out = BTreeMap::new();
         for d in wanted {
             let spec: EcsExpressServiceSpec = d.spec_as()?;
-            let cluster = cluster_arn(cx, &spec.cluster).await?;
-            let arn = service_arn(&cluster, &d.key.name);
-            let described = cx
-                .clients
-                .ecs
-                .describe_express_gateway_service()
-                .service_arn(&arn)
-                .include(ExpressGatewayServiceInclude::Tags)
-                .send()
-                .await;
-            let service = match described {
-                Ok(o) => o.service,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception() || e.is_cluster_not_found_exception()) =>
-                {
-                    None
+            let wanted_arn = service_arn(&cluster_arn(cx, &spec.cluster).await?, &d.key.name);
+            // The service steward made may be in another cluster than the spec now names (its
+            // ARN is in the memo): found there, it differs in `cluster`, a replacement.
+            let made = d.memo.get("serviceArn").and_then(Json::as_str).filter(|a| *a != wanted_arn);
+            let mut found = None;
+            for arn in std::iter::once(wanted_arn.as_str()).chain(made) {
+                if let Some(service) = describe(cx, arn).await? {
+                    found = Some((arn.to_string(), service));
+                    break;
                 }
-                Err(e) => return Err(aws("DescribeExpressGatewayService")(e).into()),
-            };
-            let Some(service) = service else { continue };
-            let status = service.status().and_then(|s| s.status_code()).map_or("ACTIVE", |s| s.as_str()).to_string();
-            if status == "INACTIVE" {
-                continue;
             }
+            let Some((arn, service)) = found else { continue };
+            let status = service.status().and_then(|s| s.status_code()).map_or("ACTIVE", |s| s.as_str()).to_string();
+            let cluster = service.cluster().unwrap_or_default().to_string();
             let mut tags = tag_map(service.tags().iter().map(|t| (t.key(), t.value())));
             let express = tags.remove(EXPRESS_TAG).is_some_and(|v| v == "true");
             // During a canary the newest configuration is last: it is what the service is
@@ -433,6 +444,7 @@ impl Adapter for EcsExpressServiceAdapter {
             let mut config = newest.map(|c| view_of(c, &managed)).unwrap_or_else(|| json!({}));
             config = without_unset(config, &self.desired_view(d)?);
             config["status"] = json!(status);
+            config["cluster"] = json!(cluster_name(&cluster));
             config["expressManaged"] = json!(express);
             config["tags"] = tag_view(&tags);
             let state = if status == "DRAINING" {
@@ -471,6 +483,7 @@ impl Adapter for EcsExpressServiceAdapter {
         let spec: EcsExpressServiceSpec = d.spec_as()?;
         let mut view = json!({
             "status": "ACTIVE",
+            "cluster": cluster_name(&spec.cluster),
             "image": spec.image,
             "port": spec.port,
             "env": spec.env,
@@ -507,8 +520,9 @@ impl Adapter for EcsExpressServiceAdapter {
         Ok(view)
     }
 
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
+    fn fix_for(&self, field: &str) -> Fix {
+        // A service stays in the cluster it was made in.
+        if field == "cluster" { Fix::Replace } else { Fix::InPlace }
     }
 
     fn set_fields(&self) -> &'static [&'static str] {
@@ -534,11 +548,17 @@ impl Adapter for EcsExpressServiceAdapter {
             .set_scaling_target(scaling_of(&spec))
             .set_tags(Some(ecs_tag_list(&d.tags)));
         cx.may_mutate().await?;
-        request.send().await.map_err(aws("CreateExpressGatewayService"))?;
-        Ok(Json::Null)
+        let made = request.send().await.map_err(aws("CreateExpressGatewayService"))?;
+        // Kept, so that the service is still found if the spec moves it to another cluster.
+        let arn = made.service().and_then(|s| s.service_arn()).unwrap_or_default();
+        Ok(json!({ "serviceArn": arn }))
     }
 
     async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
+        if drift.iter().any(|f| f.field == "cluster") {
+            // The engine decided to replace it: deleted now, made in its new cluster once gone.
+            return self.delete(cx, o).await.map(|()| Json::Null);
+        }
         if drift.iter().any(|f| f.field == "expressManaged") {
             // Without its tag ECS no longer treats the service as Express: it is put back.
             cx.may_mutate().await?;
