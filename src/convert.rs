@@ -7,8 +7,8 @@
 //! groups, tags, and the custom domain (a certificate, its validation record and a listener
 //! rule). What does not: App Runner's roles (they trust App Runner, not ECS), auto deployment.
 
-use crate::manifest::Manifest;
-use crate::model::Kind;
+use crate::manifest::{Manifest, references};
+use crate::model::{Kind, ResourceKey};
 use serde_json::{Value as Json, json};
 
 /// The roles an Express service needs, which App Runner has no counterpart for.
@@ -27,16 +27,14 @@ pub struct Conversion {
     pub steps: Vec<String>,
 }
 
-/// `${Kind/name.output}` when `text` is exactly one reference to a resource of `kind`.
-fn referenced(text: &str, kind: Kind) -> Option<(String, String)> {
-    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
-    let (target, output) = inner.split_once('.')?;
-    let (k, name) = target.split_once('/')?;
-    (k == kind.as_str()).then(|| (name.to_string(), output.to_string()))
-}
-
 fn find<'a>(all: &'a [Manifest], kind: Kind, name: &str) -> Option<&'a Manifest> {
     all.iter().find(|m| m.key.kind == kind && m.key.name == name)
+}
+
+/// Whether `m` refers to `target` (its output `output`, or any).
+fn refers(m: &Manifest, target: &ResourceKey, output: Option<&str>) -> bool {
+    let of_target = |r: &references::Reference| r.kind == target.kind && r.name == target.name;
+    references::of(m).iter().any(|r| of_target(r) && output.is_none_or(|o| r.output == o))
 }
 
 /// The smallest Fargate size at least as big as App Runner's (cpu units, memory MiB).
@@ -63,9 +61,10 @@ pub fn express_from(service: &Manifest, all: &[Manifest], roles: &ExpressRoles) 
         return Err(format!("{} is not an AppRunnerService", service.key));
     }
     let (stack, name) = (service.key.stack.as_str(), service.key.name.as_str());
-    let connector = service.spec.pointer("/network/vpcConnector").and_then(Json::as_str).and_then(|c| {
-        referenced(c, Kind::AppRunnerVpcConnector).and_then(|(n, _)| find(all, Kind::AppRunnerVpcConnector, &n))
-    });
+    let connector = references::of(service)
+        .into_iter()
+        .find(|r| r.path == "network.vpcConnector" && r.kind == Kind::AppRunnerVpcConnector)
+        .and_then(|r| find(all, r.kind, &r.name));
     let Some(connector) = connector else {
         return Err(format!(
             "{}: no VPC connector of this stack in network.vpcConnector; an Express service needs subnets and security groups (write its network by hand)",
@@ -79,10 +78,7 @@ pub fn express_from(service: &Manifest, all: &[Manifest], roles: &ExpressRoles) 
         "steward apply -f <these files>: the Express service (and its domain) come up beside App Runner".to_string(),
         format!("steward status EcsExpressService/{name}: wait until Ready (its deployment finished)"),
     ];
-    let service_ref = format!("${{AppRunnerService/{name}.arn}}");
-    let domain = all.iter().find(|m| {
-        m.key.kind == Kind::AppRunnerCustomDomain && m.spec["service"].as_str() == Some(service_ref.as_str())
-    });
+    let domain = all.iter().find(|m| m.key.kind == Kind::AppRunnerCustomDomain && refers(m, &service.key, Some("arn")));
     if let Some(domain) = domain {
         let (more, switch) = domain_manifests(name, stack, domain, all);
         manifests.extend(more);
@@ -145,10 +141,7 @@ fn express_spec(spec: &Json, connector: &Manifest, roles: &ExpressRoles, notes: 
 fn domain_manifests(name: &str, stack: &str, domain: &Manifest, all: &[Manifest]) -> (Vec<Json>, Vec<String>) {
     let host = domain.spec["domain"].clone();
     let target = format!("${{AppRunnerCustomDomain/{}.dnsTarget}}", domain.key.name);
-    let record = all.iter().find(|m| {
-        m.key.kind == Kind::Route53Record
-            && m.spec["values"].as_array().is_some_and(|v| v.iter().any(|v| v.as_str() == Some(target.as_str())))
-    });
+    let record = all.iter().find(|m| m.key.kind == Kind::Route53Record && refers(m, &domain.key, Some("dnsTarget")));
     let zone = record.map(|r| r.spec["zone"].clone()).unwrap_or(json!("<your hosted zone>"));
     let (cert, rule) = (format!("{name}-certificate"), format!("{name}-domain-route"));
     let validation = json!({
@@ -180,10 +173,9 @@ fn domain_manifests(name: &str, stack: &str, domain: &Manifest, all: &[Manifest]
 /// The steps after the switch: what used App Runner's URL moves, then App Runner goes.
 fn removal_steps(service: &Manifest, connector: &Manifest, domain: Option<&Manifest>, all: &[Manifest]) -> Vec<String> {
     let name = &service.key.name;
-    let uses = format!("AppRunnerService/{name}.");
     let mut steps: Vec<String> = all
         .iter()
-        .filter(|m| m.key.kind != Kind::AppRunnerCustomDomain && m.spec.to_string().contains(&uses))
+        .filter(|m| m.key.kind != Kind::AppRunnerCustomDomain && refers(m, &service.key, None))
         .map(|m| {
             format!(
                 "steward edit {}: point its references to AppRunnerService/{name} at EcsExpressService/{name} (serviceUrl → endpoint)",
@@ -193,9 +185,8 @@ fn removal_steps(service: &Manifest, connector: &Manifest, domain: Option<&Manif
         .collect();
     let mut removals: Vec<String> = domain.iter().map(|d| d.key.to_string()).collect();
     if let Some(d) = domain {
-        let records = format!("AppRunnerCustomDomain/{}.validationRecords", d.key.name);
         let validation =
-            all.iter().filter(|m| m.key.kind == Kind::Route53Record && m.spec.to_string().contains(&records));
+            all.iter().filter(|m| m.key.kind == Kind::Route53Record && refers(m, &d.key, Some("validationRecords")));
         removals.extend(validation.map(|m| m.key.to_string()));
     }
     removals.push(service.key.to_string());

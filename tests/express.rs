@@ -180,22 +180,11 @@ fn a_deleted_express_service_is_made_again() {
     assert_eq!(live.world.run(&["diff", "--live"]).code(), 0);
 }
 
-/// A copy of the Express desired state that a test may change.
-fn express_copy(live: &Live) -> std::path::PathBuf {
-    let copy = live.world.dir.path().join("express");
-    std::fs::create_dir_all(&copy).unwrap();
-    for entry in std::fs::read_dir(common::repo_path(EXPRESS)).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
-    }
-    copy
-}
-
 #[test]
 fn moving_the_service_to_another_cluster_replaces_it_when_allowed() {
     let live = converged();
     let old = live.output(WEB, "arn");
-    let copy = express_copy(&live);
+    let copy = live.world.copy_of(EXPRESS);
     common::replace_in(
         &copy.join("web.yaml"),
         "  image: ${Stack/mentor-match.params.webImage}\n  port: 5000",
@@ -224,7 +213,7 @@ fn a_failed_canary_is_reported_once_and_retried_after_a_backoff() {
     let order =
         json!({ "service": "ecs", "region": "eu-west-1", "operation": "UpdateExpressGatewayService", "name": "mmweb" });
     live.admin("POST", "/_emulator/fail-next", &order.to_string());
-    let copy = express_copy(&live);
+    let copy = live.world.copy_of(EXPRESS);
     common::replace_in(&copy.join("web.yaml"), "FLASK_ENV: development", "FLASK_ENV: staging");
     live.world.ok(&["apply", "-f", copy.to_str().unwrap()]);
     live.admin("DELETE", "/_emulator/requests", "");

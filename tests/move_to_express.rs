@@ -127,21 +127,12 @@ fn no_drift(events: &[serde_json::Value]) {
     assert!(drift.is_empty(), "drift alerts during a planned change: {drift:?}");
 }
 
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-    }
-}
-
 #[test]
 fn the_move_from_app_runner_to_express_never_leaves_the_name_without_a_serving_target() {
     let live = Live::start();
     let app_runner_target = live.output("AppRunnerCustomDomain/mmweb-domain", "dnsTarget");
     assert_eq!(live.cname(NAME), vec![app_runner_target.clone()]);
-    let dir = live.world.dir.path().join("move");
-    copy_folder(&common::repo_path("desired-state/mentor-match"), &dir);
+    let dir = live.world.seed_copy();
     let express = dir.join("express.yaml");
     let account = live.world.account.id.clone();
     let role = |name: &str| format!("arn:aws:iam::{account}:role/{name}");

@@ -2,7 +2,7 @@
 //! tags. Service calls made while an operation is in progress fail with InvalidStateException,
 //! as App Runner's API reference says.
 
-use crate::server::{ApiError, Call, OpResult, shuffle, text};
+use crate::server::{ApiError, Call, OpResult, epoch, hex, shuffle, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -93,15 +93,6 @@ impl Connector {
         shuffle(&mut shown["SecurityGroups"]);
         shown
     }
-}
-
-fn epoch() -> f64 {
-    let now = chrono::Utc::now();
-    now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0
-}
-
-fn hex(len: usize) -> String {
-    (0..len).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect()
 }
 
 fn lower_alnum(len: usize) -> String {

@@ -35,7 +35,7 @@ pub async fn handle(emu: &Emulator, call: EcsCall, parts: hyper::http::request::
     if !ours {
         return forward(parts, body).await;
     }
-    register_targets(emu, &call.region).await;
+    settle(emu, &call.region).await;
     let model = &emu.ecs_model;
     if let Some(problem) = model.input_shape(&call.operation).and_then(|s| model.validate(s, &input, "")) {
         return error(ApiError::new("InvalidParameterException", problem));
@@ -72,9 +72,7 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
             let account = cluster_arn.split(':').nth(4).unwrap_or_default().to_string();
             let plan = {
                 let mut state = emu.state.lock().unwrap();
-                let express = state.express.entry(call.region.clone()).or_default();
-                express.settle(now);
-                express.plan_create(input, &account)?
+                state.express.entry(call.region.clone()).or_default().plan_create(input, &account)?
             };
             let subnets: Vec<&str> = plan
                 .config
@@ -102,9 +100,7 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
             let (output, infra): (Json, Infra) = {
                 let mut state = emu.state.lock().unwrap();
                 let transition = state.transition;
-                let express = state.express.entry(call.region.clone()).or_default();
-                express.settle(now);
-                express.delete(input, &sync_call(transition))?
+                state.express.entry(call.region.clone()).or_default().delete(input, &sync_call(transition))?
             };
             if let Some(moto) = moto() {
                 moto.deprovision(&infra).await;
@@ -115,7 +111,6 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
             let mut state = emu.state.lock().unwrap();
             let transition = state.transition;
             let express = state.express.entry(call.region.clone()).or_default();
-            express.settle(now);
             match operation {
                 "DescribeExpressGatewayService" => express.describe(input),
                 "UpdateExpressGatewayService" => express.update(input, &sync_call(transition)),
@@ -127,9 +122,10 @@ async fn answer(emu: &Emulator, call: &EcsCall, input: &Json) -> OpResult {
     }
 }
 
-/// Registers the tasks of services whose first deployment finished with their target groups
+/// Moves the region's deployments and deletions along before a call is answered, and registers
+/// the tasks of services whose first deployment finished with their target groups
 /// (`Express::take_registrations`): until then the load balancer has no healthy target for them.
-async fn register_targets(emu: &Emulator, region: &str) {
+async fn settle(emu: &Emulator, region: &str) {
     let ready = {
         let mut state = emu.state.lock().unwrap();
         let health_check = state.health_check;

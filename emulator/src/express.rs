@@ -16,7 +16,7 @@
 //! - the service carries the tag `AmazonECSManaged: true`, by which ECS knows it as Express;
 //! - default cpu and memory: the developer guide's 1024 / 2048, not the model's 256 / 512.
 
-use crate::server::{ApiError, Call, OpResult, shuffle, text};
+use crate::server::{ApiError, Call, OpResult, epoch, hex, shuffle, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -114,15 +114,6 @@ pub struct Express {
     deployments: BTreeMap<String, Deployment>,
     /// Names whose next deployment fails its canary (admin API).
     fail_next: Vec<String>,
-}
-
-fn epoch() -> f64 {
-    let now = chrono::Utc::now();
-    now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0
-}
-
-fn hex(len: usize) -> String {
-    (0..len).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect()
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {

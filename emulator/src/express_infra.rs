@@ -11,7 +11,7 @@
 //! named `default` is made if it is missing, as Express does; another missing cluster is an error.
 
 use crate::express::{CreatePlan, Infra, MANAGED_TAG, cluster_name};
-use crate::server::ApiError;
+use crate::server::{ApiError, hex};
 use crate::upstream::{Signer, elements, first, json, query};
 use serde_json::json;
 
@@ -35,10 +35,6 @@ fn p(k: &str, v: impl Into<String>) -> (String, String) {
 
 fn short(id: &str) -> String {
     id.rsplit('-').next().unwrap_or(id).chars().take(8).collect()
-}
-
-fn hex(len: usize) -> String {
-    (0..len).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect()
 }
 
 impl Moto<'_> {

@@ -50,6 +50,17 @@ pub fn shuffle(value: &mut Json) {
     }
 }
 
+/// Now, in seconds since the epoch with milliseconds: how the JSON services write timestamps.
+pub fn epoch() -> f64 {
+    let now = chrono::Utc::now();
+    now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0
+}
+
+/// `len` random lower-case hex digits (ids in ARNs and names).
+pub fn hex(len: usize) -> String {
+    (0..len).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect()
+}
+
 /// What an operation needs to know about the call: where, who, when, and how slow the world is.
 pub struct Call {
     pub region: String,

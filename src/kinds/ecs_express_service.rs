@@ -183,14 +183,15 @@ struct Managed {
     target_group: String,
 }
 
-/// The id at the end of an EC2 ARN (`…:security-group/sg-1` → `sg-1`).
-fn id_of(arn: &str) -> String {
-    arn.rsplit('/').next().unwrap_or(arn).to_string()
+/// What ends an ARN (`…:security-group/sg-1` → `sg-1`, `…:cluster/default` → `default`); a
+/// name is itself.
+fn last_segment(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// The service's ARN: `arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/NAME`, from its cluster's.
 fn service_arn(cluster_arn: &str, name: &str) -> String {
-    let cluster = cluster_arn.rsplit('/').next().unwrap_or(cluster_arn);
+    let cluster = last_segment(cluster_arn);
     let prefix = cluster_arn.split(":cluster/").next().unwrap_or(cluster_arn);
     format!("{prefix}:service/{cluster}/{name}")
 }
@@ -232,11 +233,6 @@ async fn describe(cx: &Cx<'_>, arn: &str) -> Result<Option<EcsExpressGatewayServ
     Ok(service.filter(|s| s.status().and_then(|s| s.status_code()).map(|c| c.as_str()) != Some("INACTIVE")))
 }
 
-/// A cluster's name, given by name or ARN.
-fn cluster_name(cluster: &str) -> &str {
-    cluster.rsplit('/').next().unwrap_or(cluster)
-}
-
 /// What ECS made for a revision, read once per revision.
 async fn managed(cx: &Cx<'_>, revision: &str) -> Result<Managed, ReconcileError> {
     if let Some((_, kept)) = cx.cache.details.lock().unwrap().get(revision)
@@ -258,7 +254,12 @@ async fn managed(cx: &Cx<'_>, revision: &str) -> Result<Managed, ReconcileError>
     let path = resources.ingress_paths().first();
     let managed = Managed {
         endpoint: path.map(|p| p.endpoint().to_string()).unwrap_or_default(),
-        security_groups: resources.service_security_groups().iter().filter_map(|g| g.arn()).map(id_of).collect(),
+        security_groups: resources
+            .service_security_groups()
+            .iter()
+            .filter_map(|g| g.arn())
+            .map(|a| last_segment(a).to_string())
+            .collect(),
         load_balancer: path.and_then(|p| p.load_balancer()).and_then(|l| l.arn()).unwrap_or_default().into(),
         listener: path.and_then(|p| p.listener()).and_then(|l| l.arn()).unwrap_or_default().into(),
         target_group: path.and_then(|p| p.target_groups().first()).and_then(|t| t.arn()).unwrap_or_default().into(),
@@ -360,6 +361,47 @@ fn without_unset(mut view: Json, desired: &Json) -> Json {
     view
 }
 
+/// The desired view of a spec, with the resource's tags.
+fn view_of_spec(spec: &EcsExpressServiceSpec, tags: &BTreeMap<String, String>) -> Json {
+    let mut view = json!({
+        "status": "ACTIVE",
+        "cluster": last_segment(&spec.cluster),
+        "image": spec.image,
+        "port": spec.port,
+        "env": spec.env,
+        "secrets": spec.secrets,
+        "cpu": spec.cpu.to_string(),
+        "memory": spec.memory.to_string(),
+        "network": { "subnets": spec.network.subnets, "securityGroups": spec.network.security_groups },
+        "executionRole": spec.execution_role,
+        "expressManaged": true,
+        "tags": tag_view(tags),
+    });
+    if let Some(command) = &spec.command {
+        view["command"] = json!(command);
+    }
+    if let Some(path) = &spec.health_check_path {
+        view["healthCheckPath"] = json!(path);
+    }
+    if let Some(s) = &spec.scaling {
+        let mut scaling = json!({ "min": s.min, "max": s.max });
+        if let Some(metric) = &s.metric {
+            scaling["metric"] = json!(metric);
+        }
+        if let Some(target) = s.target {
+            scaling["target"] = json!(target);
+        }
+        view["scaling"] = scaling;
+    }
+    if let Some(role) = &spec.task_role {
+        view["taskRole"] = json!(role);
+    }
+    if let Some(l) = &spec.logs {
+        view["logs"] = json!({ "group": l.group, "streamPrefix": l.stream_prefix });
+    }
+    view
+}
+
 fn container_of(spec: &EcsExpressServiceSpec) -> Result<ExpressGatewayContainer, ReconcileError> {
     let env = spec.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build());
     let secrets: Result<Vec<Secret>, _> =
@@ -442,9 +484,9 @@ impl Adapter for EcsExpressServiceAdapter {
             let deployment = service.current_deployment().unwrap_or_default().to_string();
             let deployed = deployment_status(cx, &deployment).await?;
             let mut config = newest.map(|c| view_of(c, &managed)).unwrap_or_else(|| json!({}));
-            config = without_unset(config, &self.desired_view(d)?);
+            config = without_unset(config, &view_of_spec(&spec, &d.tags));
             config["status"] = json!(status);
-            config["cluster"] = json!(cluster_name(&cluster));
+            config["cluster"] = json!(last_segment(&cluster));
             config["expressManaged"] = json!(express);
             config["tags"] = tag_view(&tags);
             let state = if status == "DRAINING" {
@@ -480,44 +522,7 @@ impl Adapter for EcsExpressServiceAdapter {
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: EcsExpressServiceSpec = d.spec_as()?;
-        let mut view = json!({
-            "status": "ACTIVE",
-            "cluster": cluster_name(&spec.cluster),
-            "image": spec.image,
-            "port": spec.port,
-            "env": spec.env,
-            "secrets": spec.secrets,
-            "cpu": spec.cpu.to_string(),
-            "memory": spec.memory.to_string(),
-            "network": { "subnets": spec.network.subnets, "securityGroups": spec.network.security_groups },
-            "executionRole": spec.execution_role,
-            "expressManaged": true,
-            "tags": tag_view(&d.tags),
-        });
-        if let Some(command) = &spec.command {
-            view["command"] = json!(command);
-        }
-        if let Some(path) = &spec.health_check_path {
-            view["healthCheckPath"] = json!(path);
-        }
-        if let Some(s) = &spec.scaling {
-            let mut scaling = json!({ "min": s.min, "max": s.max });
-            if let Some(metric) = &s.metric {
-                scaling["metric"] = json!(metric);
-            }
-            if let Some(target) = s.target {
-                scaling["target"] = json!(target);
-            }
-            view["scaling"] = scaling;
-        }
-        if let Some(role) = &spec.task_role {
-            view["taskRole"] = json!(role);
-        }
-        if let Some(l) = &spec.logs {
-            view["logs"] = json!({ "group": l.group, "streamPrefix": l.stream_prefix });
-        }
-        Ok(view)
+        Ok(view_of_spec(&d.spec_as()?, &d.tags))
     }
 
     fn fix_for(&self, field: &str) -> Fix {

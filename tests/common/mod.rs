@@ -196,9 +196,16 @@ impl World {
 
     /// A copy of the Mentor Match desired state that a test may change.
     pub fn seed_copy(&self) -> PathBuf {
-        let to = self.dir.path().join("mentor-match");
+        self.copy_of("desired-state/mentor-match")
+    }
+
+    /// A copy of a folder of the repository (links followed) that a test may change, in the
+    /// test's directory under the folder's own name.
+    pub fn copy_of(&self, folder: &str) -> PathBuf {
+        let from = repo_path(folder);
+        let to = self.dir.path().join(from.file_name().unwrap());
         std::fs::create_dir_all(&to).unwrap();
-        for entry in std::fs::read_dir(repo_path("desired-state/mentor-match")).unwrap() {
+        for entry in std::fs::read_dir(&from).unwrap() {
             let path = entry.unwrap().path();
             std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
         }
