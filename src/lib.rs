@@ -9,6 +9,8 @@
 //! - `manifest`: parse, validate, references (pure);
 //! - `store`: desired state, history and status in DynamoDB;
 //! - `engine`: a pass in stages (schedule, facts, decide, act, record, failure);
+//! - `ops`: what people do to the desired state (rollback, accept, approve), for the CLI and the console;
+//! - `ui`: the web console (`steward ui`);
 //! - `daemon` and `cli`: `steward run` and the verbs; `telemetry`: the log lines.
 
 pub mod aws;
@@ -19,7 +21,9 @@ pub mod engine;
 pub mod kinds;
 pub mod manifest;
 pub mod model;
+pub mod ops;
 pub mod schema;
 pub mod status;
 pub mod store;
 pub mod telemetry;
+pub mod ui;

@@ -65,10 +65,7 @@ impl Ctx {
 
     /// The caller's ARN, recorded with every change (`who changed it`).
     pub async fn actor(&self) -> Result<String> {
-        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
-            anyhow!("cannot tell who you are (sts:GetCallerIdentity): {}", aws_sdk_sts::error::DisplayErrorContext(e))
-        })?;
-        out.arn.ok_or_else(|| anyhow!("sts:GetCallerIdentity returned no ARN"))
+        crate::ops::caller(&self.sts).await
     }
 
     /// Finds the one live resource a `KIND/NAME` argument names, in --stack or in any stack.
@@ -126,13 +123,11 @@ pub(crate) fn kind_list() -> String {
     Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-/// The kinds and their short names, for `--help`.
 /// Stored resources of one stack other than `except`, as manifests to validate a change against.
 pub(crate) async fn stack_context(
     ctx: &Ctx,
     stack: &str,
     except: &ResourceKey,
 ) -> Result<Vec<crate::manifest::Manifest>> {
-    let stored = ctx.store.resources(Some(&[stack.to_string()])).await?;
-    Ok(stored.into_iter().filter(|r| !r.deleted && &r.manifest.key != except).map(|r| r.manifest).collect())
+    crate::ops::stack_context(&ctx.store, stack, except).await
 }

@@ -253,6 +253,22 @@ pub enum Command {
         #[arg(short = 'f', long = "filename")]
         file: Option<PathBuf>,
     },
+    /// Serve the web console: stacks, the dependency graph, drift as it happens and who did it,
+    /// history with diffs, and actions (with your own AWS credentials)
+    #[command(
+        after_help = "Prints the console's URL; only that URL opens it (it carries a session token).\n\nExamples:\n  steward ui\n  steward ui --addr 127.0.0.1:8765 --open"
+    )]
+    Ui {
+        /// Address to listen on (port 0: a free port). Loopback unless you name another address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: std::net::SocketAddr,
+        /// Also answer to this host name (the Host header), e.g. behind an SSH tunnel
+        #[arg(long = "allow-host")]
+        allow_host: Vec<String>,
+        /// Open the console in the default browser
+        #[arg(long)]
+        open: bool,
+    },
 }
 
 fn kinds_help() -> String {
@@ -376,6 +392,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ExpressFrom { target, execution_role, infrastructure_role, file } => {
             let roles = crate::convert::ExpressRoles { execution: execution_role, infrastructure: infrastructure_role };
             express::express_from(&ctx, &target, &roles, file.as_deref()).await
+        }
+        Command::Ui { addr, allow_host, open } => {
+            let caller = ctx.actor().await?;
+            crate::ui::serve(ctx.store.clone(), ctx.aws.clone(), caller, addr, &allow_host, open).await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `rollback`, `pause`/`resume` and `delete`: changes to one resource or stack.
 
 use super::context::{Ctx, Written, stack_context};
-use crate::manifest::{Manifest, references, validate_set};
+use crate::manifest::references;
 use crate::store::Change;
 use anyhow::{Result, anyhow, bail};
 use serde_json::json;
@@ -10,46 +10,22 @@ use std::process::ExitCode;
 pub async fn rollback(ctx: &Ctx, target: &str, to: Option<u64>, message: Option<String>) -> Result<ExitCode> {
     let current = ctx.find_any(target).await?;
     let key = current.manifest.key.clone();
-    let history = ctx.store.history(&key).await?;
-    // Without --to: the last version before the current one that has a spec.
-    let to = match to {
-        Some(v) => v,
-        None => {
-            history.iter().rev().find(|e| e.version < current.version && !e.deleted).map(|e| e.version).ok_or_else(
-                || anyhow!("{key} has no earlier version to go back to (it is at version {})", current.version),
-            )?
+    let plan = crate::ops::rollback::prepare(&ctx.store, &current, to, message).await?;
+    let to = plan.to;
+    let (line, fields) = match &plan.change {
+        None => (
+            format!("{key} already has the spec of version {to}; nothing written"),
+            json!({ "action": "unchanged", "toVersion": to, "version": current.version }),
+        ),
+        Some(_) => {
+            plan.commit(&ctx.store, &ctx.actor().await?).await?;
+            let now = current.version + 1;
+            (
+                format!("{key} rolled back to the spec of version {to} (now version {now})"),
+                json!({ "action": "rolled-back", "toVersion": to, "version": now }),
+            )
         }
     };
-    let entry = history.iter().find(|e| e.version == to).ok_or_else(|| {
-        anyhow!("{key} has no version {to}; versions are 1 to {}", history.last().map_or(0, |e| e.version))
-    })?;
-    if entry.deleted {
-        bail!("version {to} of {key} records its deletion; pick a version that has a spec");
-    }
-    if !current.deleted && current.manifest.spec == entry.spec {
-        let line = format!("{key} already has the spec of version {to}; nothing written");
-        let fields = json!({ "action": "unchanged", "toVersion": to, "version": current.version });
-        ctx.print_written(&[Written { key, line, fields }])?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let restored = Manifest {
-        spec: entry.spec.clone(),
-        source: crate::manifest::Source { file: format!("{key} version {to}"), line: 0 },
-        key: key.clone(),
-    };
-    validate_set(std::slice::from_ref(&restored), &stack_context(ctx, &key.stack, &key).await?)?;
-    let change = Change {
-        key: key.clone(),
-        base_version: Some(current.version),
-        spec: entry.spec.clone(),
-        deleted: false,
-        op: "rollback",
-        message: Some(message.unwrap_or_else(|| format!("rollback to version {to}"))),
-    };
-    ctx.store.commit(&[change], &ctx.actor().await?).await?;
-    let now = current.version + 1;
-    let line = format!("{key} rolled back to the spec of version {to} (now version {now})");
-    let fields = json!({ "action": "rolled-back", "toVersion": to, "version": now });
     ctx.print_written(&[Written { key, line, fields }])?;
     Ok(ExitCode::SUCCESS)
 }

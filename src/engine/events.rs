@@ -114,6 +114,12 @@ impl ResourceEvent {
         }
     }
 
+    /// Kept on the drift timeline the console shows (store/timeline.rs): all but the state
+    /// changes, which the status already says.
+    pub fn on_timeline(&self) -> bool {
+        !matches!(self, ResourceEvent::StateChanged { .. })
+    }
+
     /// The event's own fields, in the feed's order.
     pub fn fields(&self) -> Json {
         if let ResourceEvent::OwnershipLost { actor } = self {

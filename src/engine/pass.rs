@@ -386,6 +386,10 @@ impl Engine {
         for event in &recorded.events {
             self.events.resource(key, event);
         }
+        let kept: Vec<Json> = recorded.events.iter().filter(|e| e.on_timeline()).map(|e| e.payload(key)).collect();
+        if let Err(e) = self.store.append_timeline(key, &kept).await {
+            tracing::warn!(resource = %key, error = %e, "the timeline misses this pass's events");
+        }
         if !recorded.status.same_as(&item.prev) {
             self.store.put_status(key, &recorded.status, self.guard.as_ref()).await?;
         }

@@ -8,14 +8,17 @@
 //! - `STACK#<stack>` / `META`: the stack's generation (bumped by every change) and its paused flag.
 //! - `GLOBAL` / `CHANGES`: a counter every change bumps and the set of stack names, so one read tells
 //!   a controller whether anything changed anywhere.
+//! - `EVENTS#<stack>[#<Kind>#<name>]` / `<time>#…`: the drift timeline (timeline.rs), expired by TTL.
 //!
 //! No item ever holds a secret: specs name SSM parameters, never their values.
 
 mod items;
 mod records;
+mod timeline;
 
 pub use records::{Change, HistoryEntry, StoredResource, stack_pk};
 use records::{hist_prefix, res_sk};
+pub use timeline::{TTL_ATTRIBUTE, TimelineEntry, retention_days};
 
 use crate::manifest::{Manifest, Source};
 use crate::model::Kind;
@@ -109,11 +112,39 @@ impl Store {
             let out = self.db.describe_table().table_name(&self.table).send().await;
             let status = out.map_err(|e| aws_error("describing the table", e))?.table.and_then(|t| t.table_status);
             if status == Some(TableStatus::Active) {
+                self.enable_ttl().await?;
                 return Ok(created);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         Err(anyhow!("table {} did not become ACTIVE within 2 minutes", self.table))
+    }
+
+    /// Turns on the table's time to live on `expiresAt` (the timeline's entries), once.
+    async fn enable_ttl(&self) -> Result<()> {
+        let out = self.db.describe_time_to_live().table_name(&self.table).send().await;
+        let ttl = out.map_err(|e| aws_error("reading the table's time to live", e))?.time_to_live_description;
+        let on = ttl.and_then(|t| t.time_to_live_status).is_some_and(|s| {
+            matches!(
+                s,
+                aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled
+                    | aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling
+            )
+        });
+        if !on {
+            let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()?;
+            self.db
+                .update_time_to_live()
+                .table_name(&self.table)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| aws_error("turning on the table's time to live", e))?;
+        }
+        Ok(())
     }
 
     /// Every stack that has ever had a change, from the change counter item.
@@ -346,6 +377,7 @@ impl Store {
             let generation = self.stack_meta(&key.stack).await?.generation;
             let mark = items::approval_update(&self.table, key, fingerprint, generation + 1, actor, &now())?;
             if self.commit_marks(&key.stack, vec![mark], generation, None).await? {
+                self.note_mark(key, "replacement_approved", actor).await;
                 return Ok(());
             }
         }
@@ -400,6 +432,8 @@ impl Store {
             };
             let stack_flag = if key.is_none() { Some(paused) } else { None };
             if self.commit_marks(stack, marks, generation, stack_flag).await? {
+                let target = key.cloned().unwrap_or_else(|| ResourceKey::new(stack, Kind::Stack, stack));
+                self.note_mark(&target, if paused { "paused" } else { "resumed" }, actor).await;
                 return Ok(true);
             }
         }

@@ -1,0 +1,121 @@
+//! The dependency graph of a stack, laid out for an SVG: one column per level of the pass
+//! (what is referenced comes first, so edges run left to right), resources removed from the
+//! desired state in a last column. Pure: positions and paths only, no layout engine.
+
+use crate::model::ResourceKey;
+use crate::status::Phase;
+
+pub const NODE_WIDTH: u32 = 196;
+pub const NODE_HEIGHT: u32 = 46;
+const COLUMN_GAP: u32 = 56;
+const ROW_GAP: u32 = 14;
+const MARGIN: u32 = 10;
+
+/// One resource as the graph shows it.
+#[derive(Debug, Clone)]
+pub struct GraphInput {
+    pub key: ResourceKey,
+    pub phase: Phase,
+    /// Fields that differ from the desired state now.
+    pub drifted: usize,
+    pub removed: bool,
+    /// The resources it references.
+    pub depends_on: Vec<ResourceKey>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub key: ResourceKey,
+    pub x: u32,
+    pub y: u32,
+    pub phase: Phase,
+    pub drifted: usize,
+    pub removed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub from: ResourceKey,
+    pub to: ResourceKey,
+    /// An SVG path from the dependency's right side to the dependent's left side.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Graph {
+    pub width: u32,
+    pub height: u32,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// Lays out `levels` (each a column, top to bottom in the given order).
+pub fn layout(levels: &[Vec<GraphInput>]) -> Graph {
+    let mut graph = Graph::default();
+    let columns: Vec<&Vec<GraphInput>> = levels.iter().filter(|l| !l.is_empty()).collect();
+    for (c, level) in columns.iter().enumerate() {
+        let x = MARGIN + c as u32 * (NODE_WIDTH + COLUMN_GAP);
+        for (r, input) in level.iter().enumerate() {
+            let y = MARGIN + r as u32 * (NODE_HEIGHT + ROW_GAP);
+            graph.nodes.push(Node {
+                key: input.key.clone(),
+                x,
+                y,
+                phase: input.phase,
+                drifted: input.drifted,
+                removed: input.removed,
+            });
+        }
+    }
+    let at = |key: &ResourceKey| graph.nodes.iter().find(|n| &n.key == key).map(|n| (n.x, n.y));
+    let mut edges = Vec::new();
+    for input in columns.iter().flat_map(|l| l.iter()) {
+        let Some((tx, ty)) = at(&input.key) else { continue };
+        for dep in &input.depends_on {
+            let Some((fx, fy)) = at(dep) else { continue };
+            let (x1, y1) = (fx + NODE_WIDTH, fy + NODE_HEIGHT / 2);
+            let (x2, y2) = (tx, ty + NODE_HEIGHT / 2);
+            let bend = (x2.saturating_sub(x1) / 2).max(20);
+            let path = format!("M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}", x1 + bend, x2.saturating_sub(bend));
+            edges.push(Edge { from: dep.clone(), to: input.key.clone(), path });
+        }
+    }
+    graph.edges = edges;
+    graph.width = graph.nodes.iter().map(|n| n.x + NODE_WIDTH).max().unwrap_or(0) + MARGIN;
+    graph.height = graph.nodes.iter().map(|n| n.y + NODE_HEIGHT).max().unwrap_or(0) + MARGIN;
+    graph
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn input(name: &str, deps: &[&str]) -> GraphInput {
+        GraphInput {
+            key: ResourceKey::new("s", Kind::EcsCluster, name),
+            phase: Phase::Ready,
+            drifted: 0,
+            removed: false,
+            depends_on: deps.iter().map(|d| ResourceKey::new("s", Kind::EcsCluster, d)).collect(),
+        }
+    }
+
+    #[test]
+    fn levels_become_columns_and_references_become_edges_left_to_right() {
+        let graph = layout(&[vec![input("a", &[]), input("b", &[])], vec![], vec![input("c", &["a", "b"])]]);
+        let place: Vec<(&str, u32, u32)> = graph.nodes.iter().map(|n| (n.key.name.as_str(), n.x, n.y)).collect();
+        assert_eq!(place, [("a", 10, 10), ("b", 10, 70), ("c", 262, 10)], "an empty level takes no column");
+        assert_eq!(graph.edges.len(), 2);
+        assert_eq!(graph.edges[0].path, "M206,33 C234,33 234,33 262,33");
+        assert!(graph.edges.iter().all(|e| e.to.name == "c"));
+        assert_eq!((graph.width, graph.height), (468, 126));
+        assert_eq!(layout(&[]), Graph { width: 10, height: 10, ..Graph::default() });
+    }
+
+    #[test]
+    fn a_reference_to_something_not_drawn_draws_no_edge() {
+        let graph = layout(&[vec![input("c", &["gone"])]]);
+        assert!(graph.edges.is_empty());
+    }
+}
