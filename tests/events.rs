@@ -7,55 +7,12 @@
 
 mod common;
 
-use common::live::{Live, named};
-use common::{eventually, repo_path, runtime, start_fault_proxy};
+use common::eventually;
+use common::live::{Live, PERSON_ROLE, named};
 use serde_json::Value;
-use std::process::Command;
 use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
-const PERSON_ROLE: &str = "oncall";
-
-/// An SDK configuration for a second principal of the test's account (the on-call person),
-/// calling through `endpoint` (the proxy, so that its writes are in the trail).
-fn person(live: &Live, endpoint: &str) -> aws_config::SdkConfig {
-    let role = format!("arn:aws:iam::{}:role/{PERSON_ROLE}", live.world.account.id);
-    let sts = aws_sdk_sts::Client::new(&live.sdk);
-    let creds =
-        live.block(sts.assume_role().role_arn(role).role_session_name("alice").send()).unwrap().credentials.unwrap();
-    runtime().block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(common::REGION))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                creds.access_key_id,
-                creds.secret_access_key,
-                Some(creds.session_token),
-                None,
-                "person",
-            ))
-            .load(),
-    )
-}
-
-/// A fault proxy playing CloudTrail, and the events queue with its rules.
-fn trail_and_queue(live: &Live) -> (common::FaultProxy, String) {
-    let proxy = start_fault_proxy(live.emulator_url());
-    common::http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
-    (proxy, events_queue(live))
-}
-
-fn events_queue(live: &Live) -> String {
-    let out = Command::new("python3")
-        .arg(repo_path("bootstrap/local-events.py"))
-        .envs(live.world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
-        .env("AWS_DEFAULT_REGION", common::REGION)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
-    made["queueUrl"].as_str().unwrap().to_string()
-}
 
 /// The daemon's `drift_detected` events for `kind`.
 fn drifts(daemon: &common::Daemon, kind: &str) -> Vec<Value> {
@@ -71,7 +28,7 @@ fn counter(metrics: &str, result: &str) -> u64 {
 fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them() {
     let live = Live::prepared();
     live.apply_with_resync("10m");
-    let (proxy, queue) = trail_and_queue(&live);
+    let (proxy, queue) = live.trail_and_queue();
     let mut env = proxy.endpoint_env();
     env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
     // moto serves one request at a time: a long poll would hold everyone else up.
@@ -83,7 +40,7 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
     eventually("steward's own events are read and ignored", MINUTE, || counter(&metrics(), "own") > 0);
     let mapped_before = counter(&metrics(), "mapped");
 
-    let sdk = person(&live, proxy.url());
+    let sdk = live.person(proxy.url());
     let person_arn = format!("arn:aws:sts::{}:assumed-role/{PERSON_ROLE}/alice", live.world.account.id);
     // Far below the 10-minute resync, and generous for a loaded 2-core machine.
     let bound = Duration::from_secs(60);
@@ -205,7 +162,7 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
 fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_the_store() {
     let live = Live::prepared();
     live.apply_with_resync("10m");
-    let (proxy, queue) = trail_and_queue(&live);
+    let (proxy, queue) = live.trail_and_queue();
     let leases = ["--lease-duration", "6s", "--lease-renew", "2s"];
     // The holder reads no events; the standby reads them all, so every event takes the nudge path.
     let holder = live.world.daemon_with_env("holder", &leases, &proxy.endpoint_env());
@@ -217,7 +174,7 @@ fn an_event_received_by_a_replica_without_the_lease_reaches_the_holder_through_t
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(standby.get("/status")["standby"], true, "the holder keeps its one stack");
 
-    let sdk = person(&live, proxy.url());
+    let sdk = live.person(proxy.url());
     let ecs = aws_sdk_ecs::Client::new(&sdk);
     live.block(ecs.update_service().cluster("celery-workers").service("mentor-match-worker").desired_count(0).send())
         .unwrap();
@@ -241,7 +198,7 @@ fn a_change_no_trail_records_is_seen_through_app_runners_own_events_and_names_no
     live.apply_with_resync("10m");
     // No fault proxy: no CloudTrail records. App Runner's own status events are all there is.
     live.admin("POST", "/_emulator/service-events", r#"{"enabled": true}"#);
-    let queue = events_queue(&live);
+    let queue = live.events_queue();
     let env = [("STEWARD_EVENTS_QUEUE", queue.as_str()), ("STEWARD_EVENTS_WAIT", "0")];
     let daemon = live.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());

@@ -62,6 +62,8 @@ fn actions_called() -> BTreeSet<String> {
     // Bootstrap (a person's command, not the controller's) creates the table.
     actions.remove("dynamodb:CreateTable");
     actions.remove("dynamodb:DescribeTable");
+    actions.remove("dynamodb:DescribeTimeToLive");
+    actions.remove("dynamodb:UpdateTimeToLive");
     // Tags given at creation are authorized as CreateTags / AddTagsToResource; roles given to
     // App Runner and ECS are passed.
     actions.extend(["ec2:CreateTags", "ssm:AddTagsToResource", "iam:PassRole"].map(String::from));

@@ -5,9 +5,9 @@
 use crate::model::ResourceKey;
 use crate::status::Phase;
 
-pub const NODE_WIDTH: u32 = 196;
+pub const NODE_WIDTH: u32 = 200;
 pub const NODE_HEIGHT: u32 = 46;
-const COLUMN_GAP: u32 = 56;
+const COLUMN_GAP: u32 = 46;
 const ROW_GAP: u32 = 14;
 const MARGIN: u32 = 10;
 
@@ -86,6 +86,15 @@ pub fn layout(levels: &[Vec<GraphInput>]) -> Graph {
     graph
 }
 
+/// A name as a node shows it: cut to what fits (the node's tooltip has it whole).
+pub fn fitted(name: &str) -> String {
+    const FITS: usize = 27;
+    match name.char_indices().nth(FITS - 1) {
+        Some((cut, _)) if name.chars().count() > FITS => format!("{}…", &name[..cut]),
+        _ => name.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,12 +114,19 @@ mod tests {
     fn levels_become_columns_and_references_become_edges_left_to_right() {
         let graph = layout(&[vec![input("a", &[]), input("b", &[])], vec![], vec![input("c", &["a", "b"])]]);
         let place: Vec<(&str, u32, u32)> = graph.nodes.iter().map(|n| (n.key.name.as_str(), n.x, n.y)).collect();
-        assert_eq!(place, [("a", 10, 10), ("b", 10, 70), ("c", 262, 10)], "an empty level takes no column");
+        assert_eq!(place, [("a", 10, 10), ("b", 10, 70), ("c", 256, 10)], "an empty level takes no column");
         assert_eq!(graph.edges.len(), 2);
-        assert_eq!(graph.edges[0].path, "M206,33 C234,33 234,33 262,33");
+        assert_eq!(graph.edges[0].path, "M210,33 C233,33 233,33 256,33");
         assert!(graph.edges.iter().all(|e| e.to.name == "c"));
-        assert_eq!((graph.width, graph.height), (468, 126));
+        assert_eq!((graph.width, graph.height), (466, 126));
         assert_eq!(layout(&[]), Graph { width: 10, height: 10, ..Graph::default() });
+    }
+
+    #[test]
+    fn long_names_are_cut_to_fit() {
+        assert_eq!(fitted("mmweb-cname"), "mmweb-cname");
+        assert_eq!(fitted("mmweb-certificate-validation"), "mmweb-certificate-validati…");
+        assert_eq!(fitted(&"é".repeat(27)), "é".repeat(27));
     }
 
     #[test]

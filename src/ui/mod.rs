@@ -130,6 +130,9 @@ async fn admit(State(app): Shared, request: Request, next: Next) -> Response {
     );
     if let Err(refusal) = checked {
         let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+        // Read what the client sent (a small form at most), so that closing the connection does
+        // not reset it before the refusal reaches the client.
+        let _ = axum::body::to_bytes(request.into_body(), 64 * 1024).await;
         return hardened((status, format!("{refusal}\n")).into_response());
     }
     if query_token.is_some() {
@@ -143,14 +146,14 @@ async fn admit(State(app): Shared, request: Request, next: Next) -> Response {
 }
 
 /// Headers every answer carries: scripts and styles only from the console itself (a name with
-/// markup that slipped through escaping still could not run), no framing, no referrer.
+/// markup that slipped through escaping still could not run), no framing, no referrer to other sites (a POST of a page with no referrer at all says `Origin: null`).
 fn hardened(mut response: Response) -> Response {
     let h: &mut HeaderMap = response.headers_mut();
     let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }

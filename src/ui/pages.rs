@@ -20,8 +20,9 @@ use axum::response::{Html, IntoResponse, Response};
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 
-/// How many timeline entries a page shows.
+/// How many timeline entries a resource page shows, and a stack page.
 const TIMELINE_ROWS: i32 = 50;
+const STACK_TIMELINE_ROWS: i32 = 20;
 
 /// A page, or the error page with a status code and a line saying what to do.
 pub type Page = Result<Response, Response>;
@@ -119,7 +120,7 @@ pub async fn stack(shared: Shared, Path(stack): Path<String>, Query(notice): Que
     }
     let controller = app.store.controllers(std::slice::from_ref(&stack)).await.map_err(|e| app.unreadable(e))?;
     let controller = controller.get(&stack).cloned().unwrap_or_default();
-    let timeline = app.store.stack_timeline(&stack, TIMELINE_ROWS).await.map_err(|e| app.unreadable(e))?;
+    let timeline = app.store.stack_timeline(&stack, STACK_TIMELINE_ROWS).await.map_err(|e| app.unreadable(e))?;
     let levels = levels(&snapshot.resources);
     let inputs: Vec<Vec<GraphInput>> = levels
         .iter()
@@ -147,7 +148,7 @@ pub async fn stack(shared: Shared, Path(stack): Path<String>, Query(notice): Que
             href: resource_href(&n.key),
             label: n.key.short(),
             kind: n.key.kind.to_string(),
-            name: n.key.name.clone(),
+            name: graph::fitted(&n.key.name),
             phase: n.phase.to_string(),
             bucket: views::bucket(n.phase),
             drifted: n.drifted,

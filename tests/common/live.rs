@@ -2,10 +2,13 @@
 //! it out of band the way a person would.
 #![allow(dead_code)]
 
-use super::{REGION, World, http, repo_path, runtime, start_emulator};
+use super::{FaultProxy, REGION, World, http, repo_path, runtime, start_emulator, start_fault_proxy};
 
 use serde_json::Value;
 use std::process::Command;
+
+/// The role of the on-call person who changes things out of band in the tests.
+pub const PERSON_ROLE: &str = "oncall";
 
 pub struct Live {
     pub world: World,
@@ -42,6 +45,51 @@ impl Live {
         world.ok(&["apply", "-f", repo_path(folder).to_str().unwrap()]);
         let sdk = world.sdk();
         Live { world, network, sdk }
+    }
+
+    /// An SDK configuration for a second principal of the test's account (the on-call person,
+    /// session `alice`), calling through `endpoint` (the proxy, so that its writes are in the trail).
+    pub fn person(&self, endpoint: &str) -> aws_config::SdkConfig {
+        let role = format!("arn:aws:iam::{}:role/{PERSON_ROLE}", self.world.account.id);
+        let sts = aws_sdk_sts::Client::new(&self.sdk);
+        let creds = self
+            .block(sts.assume_role().role_arn(role).role_session_name("alice").send())
+            .unwrap()
+            .credentials
+            .unwrap();
+        runtime().block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(REGION))
+                .endpoint_url(endpoint)
+                .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                    creds.access_key_id,
+                    creds.secret_access_key,
+                    Some(creds.session_token),
+                    None,
+                    "person",
+                ))
+                .load(),
+        )
+    }
+
+    /// A fault proxy playing CloudTrail, and the events queue with its rules.
+    pub fn trail_and_queue(&self) -> (FaultProxy, String) {
+        let proxy = start_fault_proxy(self.emulator_url());
+        http("POST", &format!("{}/_fault-proxy/trail", proxy.url()), r#"{"enabled": true}"#);
+        (proxy, self.events_queue())
+    }
+
+    /// The events queue and rules of bootstrap/local-events.py; the queue's URL.
+    pub fn events_queue(&self) -> String {
+        let out = Command::new("python3")
+            .arg(repo_path("bootstrap/local-events.py"))
+            .envs(self.world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+            .env("AWS_DEFAULT_REGION", REGION)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+        made["queueUrl"].as_str().unwrap().to_string()
     }
 
     /// Applies a copy of the seed with another resync interval; the copy's folder.

@@ -2,6 +2,7 @@
 //! when the binary exits), one moto account per test for isolation, and the real `steward` binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod drift;
 pub mod live;
 
