@@ -7,7 +7,7 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock rustfmt.toml ./
+COPY Cargo.toml Cargo.lock rustfmt.toml askama.toml ./
 COPY src ./src
 COPY emulator ./emulator
 # BuildKit cache mounts keep the crates.io index, the sources and the compiled dependencies

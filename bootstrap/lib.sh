@@ -11,3 +11,15 @@ ensure_moto() {
     python3 -m pip install --quiet "moto[server]==$MOTO_VERSION"
   fi
 }
+
+# Installs Debian's Chromium and its WebDriver (the console's browser tests) unless present.
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    return
+  fi
+  echo "installing chromium and chromium-driver (Debian) for the console's browser tests" >&2
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+}
