@@ -32,7 +32,7 @@ fn actions_called() -> BTreeSet<String> {
         ("clients.route53.", "route53"),
         ("clients.acm.", "acm"),
         ("clients.elbv2.", "elasticloadbalancing"),
-        ("self.db.", "dynamodb"),
+        ("db.", "dynamodb"),
         ("self.sqs.", "sqs"),
         ("client.", "logs"),
     ];

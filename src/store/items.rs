@@ -7,6 +7,13 @@ use anyhow::{Context, Result, anyhow};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
+pub fn aws_error<E: std::error::Error + Send + Sync + 'static>(
+    what: &str,
+    e: aws_sdk_dynamodb::error::SdkError<E>,
+) -> anyhow::Error {
+    anyhow!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
 pub fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }

@@ -27,13 +27,13 @@ use crate::model::guard::Guard;
 use crate::status::Status;
 use anyhow::{Result, anyhow};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
     TransactWriteItem, Update,
 };
-use items::{Item, n, s};
+use items::{Item, aws_error, n, s};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -71,10 +71,6 @@ pub fn transaction_items(changes: &[Change]) -> usize {
 pub struct Store {
     db: Client,
     table: String,
-}
-
-fn aws_error<E: std::error::Error + Send + Sync + 'static>(what: &str, e: SdkError<E>) -> anyhow::Error {
-    anyhow!("{what}: {}", DisplayErrorContext(e))
 }
 
 impl Store {
@@ -438,6 +434,32 @@ impl Store {
             }
         }
         Err(busy())
+    }
+}
+
+impl Store {
+    /// Appends events about one resource to its timeline and its stack's (store/timeline.rs).
+    pub async fn append_timeline(&self, key: &ResourceKey, events: &[Json]) -> Result<()> {
+        timeline::append(&self.db, &self.table, key, events).await
+    }
+
+    /// The newest `limit` entries of one resource's timeline, newest first.
+    pub async fn timeline(&self, key: &ResourceKey, limit: i32) -> Result<Vec<TimelineEntry>> {
+        timeline::newest(&self.db, &self.table, &timeline::resource_partition(key), limit).await
+    }
+
+    /// The newest `limit` entries of a whole stack's timeline, newest first.
+    pub async fn stack_timeline(&self, stack: &str, limit: i32) -> Result<Vec<TimelineEntry>> {
+        timeline::newest(&self.db, &self.table, &timeline::stack_partition(stack), limit).await
+    }
+
+    /// A person's mark (`paused`, `resumed`, `replacement_approved`) on the timeline, with who set
+    /// it. The mark itself is already written; a timeline that cannot be written is logged.
+    async fn note_mark(&self, key: &ResourceKey, event: &str, actor: &str) {
+        let entry = timeline::mark(key, event, actor);
+        if let Err(e) = self.append_timeline(key, &[entry]).await {
+            tracing::warn!(resource = %key, error = %e, "the timeline misses a {event} mark");
+        }
     }
 }
 

@@ -6,10 +6,10 @@
 //! Layout: every entry is written twice, under `EVENTS#<stack>#<Kind>#<name>` (one resource's
 //! timeline) and under `EVENTS#<stack>` (the stack's), both sorted by time (`<at>#…`).
 
-use super::items::{Item, n, s};
-use super::{Store, aws_error};
+use super::items::{Item, aws_error, n, s};
 use crate::model::ResourceKey;
 use anyhow::Result;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
@@ -65,94 +65,70 @@ fn items_of(key: &ResourceKey, events: &[Json], at: &str, expires: i64) -> Vec<H
     items
 }
 
-impl Store {
-    /// Appends events about one resource to its timeline and its stack's. Unprocessed items
-    /// are sent again a few times; what still fails is an error for the caller to log.
-    pub async fn append_timeline(&self, key: &ResourceKey, events: &[Json]) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let now = chrono::Utc::now();
-        let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let expires = (now + chrono::Duration::days(retention_days())).timestamp();
-        let requests: Vec<WriteRequest> = items_of(key, events, &at, expires)
-            .into_iter()
-            .map(|item| {
-                PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map(|p| WriteRequest::builder().put_request(p).build())
-            })
-            .collect::<Result<_, _>>()?;
-        for chunk in requests.chunks(BATCH) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0..5 {
-                let out = self
-                    .db
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("writing the timeline", e))?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+/// A person's mark as a timeline entry: who set it, in the feed's shape.
+pub fn mark(key: &ResourceKey, event: &str, actor: &str) -> Json {
+    json!({ "stack": key.stack, "kind": key.kind.as_str(), "name": key.name, "by": actor, "event": event })
+}
+
+/// Appends events about one resource to its timeline and its stack's. Unprocessed items are sent
+/// again a few times; what still fails is an error for the caller to log.
+pub async fn append(db: &Client, table: &str, key: &ResourceKey, events: &[Json]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    let at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let expires = (now + chrono::Duration::days(retention_days())).timestamp();
+    let requests: Vec<WriteRequest> = items_of(key, events, &at, expires)
+        .into_iter()
+        .map(|item| {
+            PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build())
+        })
+        .collect::<Result<_, _>>()?;
+    for chunk in requests.chunks(BATCH) {
+        let mut pending = chunk.to_vec();
+        for attempt in 0..5 {
+            let out = db
+                .batch_write_item()
+                .request_items(table, pending)
+                .send()
+                .await
+                .map_err(|e| aws_error("writing the timeline", e))?;
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
+            if pending.is_empty() {
+                break;
             }
-            if !pending.is_empty() {
-                anyhow::bail!("{} timeline entries of {key} were not written (the table is throttled)", pending.len());
-            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
         }
-        Ok(())
-    }
-
-    /// A person's mark (`paused`, `resumed`, `replacement_approved`) on the timeline, with who set
-    /// it. The mark itself is already written; a timeline that cannot be written is logged.
-    pub(super) async fn note_mark(&self, key: &ResourceKey, event: &str, actor: &str) {
-        let entry =
-            json!({ "stack": key.stack, "kind": key.kind.as_str(), "name": key.name, "by": actor, "event": event });
-        if let Err(e) = self.append_timeline(key, &[entry]).await {
-            tracing::warn!(resource = %key, error = %e, "the timeline misses a {event} mark");
+        if !pending.is_empty() {
+            anyhow::bail!("{} timeline entries of {key} were not written (the table is throttled)", pending.len());
         }
     }
+    Ok(())
+}
 
-    /// The newest `limit` entries of one resource's timeline, newest first.
-    pub async fn timeline(&self, key: &ResourceKey, limit: i32) -> Result<Vec<TimelineEntry>> {
-        self.newest(&resource_partition(key), limit).await
-    }
-
-    /// The newest `limit` entries of a whole stack's timeline, newest first.
-    pub async fn stack_timeline(&self, stack: &str, limit: i32) -> Result<Vec<TimelineEntry>> {
-        self.newest(&stack_partition(stack), limit).await
-    }
-
-    /// One Query, newest first; expired entries DynamoDB has not removed yet are left out.
-    async fn newest(&self, pk: &str, limit: i32) -> Result<Vec<TimelineEntry>> {
-        let out = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(|e| aws_error("reading the timeline", e))?;
-        let now = chrono::Utc::now().timestamp() as u64;
-        Ok(out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(Item)
-            .filter(|i| i.u64(TTL_ATTRIBUTE) == 0 || i.u64(TTL_ATTRIBUTE) > now)
-            .map(|i| TimelineEntry {
-                at: i.str("at"),
-                event: serde_json::from_str(&i.str("event")).unwrap_or_default(),
-            })
-            .collect())
-    }
+/// The newest `limit` entries of a partition, one Query, newest first; expired entries DynamoDB
+/// has not removed yet are left out.
+pub async fn newest(db: &Client, table: &str, pk: &str, limit: i32) -> Result<Vec<TimelineEntry>> {
+    let out = db
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", s(pk))
+        .scan_index_forward(false)
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| aws_error("reading the timeline", e))?;
+    let now = chrono::Utc::now().timestamp() as u64;
+    Ok(out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(Item)
+        .filter(|i| i.u64(TTL_ATTRIBUTE) == 0 || i.u64(TTL_ATTRIBUTE) > now)
+        .map(|i| TimelineEntry { at: i.str("at"), event: serde_json::from_str(&i.str("event")).unwrap_or_default() })
+        .collect())
 }
 
 #[cfg(test)]

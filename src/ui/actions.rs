@@ -4,7 +4,7 @@
 //! version the person saw; a resource that moved on since is refused, not overwritten.
 
 use super::guard::{Refusal, form_token_ok};
-use super::pages::{Page, absent_or, find, render};
+use super::pages::{Failure, Page, absent_or, find, render};
 use super::templates::{ChangeRow, ConfirmPage};
 use super::views::{encode, resource_href, short};
 use super::{App, Shared};
@@ -14,7 +14,7 @@ use crate::store::{StoreError, StoredResource};
 use axum::Form;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use std::collections::HashMap;
 
 type ResourcePath = Path<(String, String, String, String)>;
@@ -63,7 +63,7 @@ impl App {
     }
 
     /// A refusal from the store or from a check, in its own words.
-    fn refused(&self, e: impl Into<StoreError>, back: &str) -> Response {
+    fn refused(&self, e: impl Into<StoreError>, back: &str) -> Failure {
         let e: StoreError = e.into();
         let status = match e {
             StoreError::Conflict { .. } => StatusCode::CONFLICT,
@@ -84,37 +84,42 @@ pub async fn confirm_resource(
 ) -> Page {
     let app = shared.0;
     let (stored, _) = find(&app, &stack, &kind, &name).await?;
+    let back = resource_href(&stored.manifest.key);
+    let to = q.get("to").and_then(|v| v.parse().ok());
+    let c = confirmation(&app, &stored, &action, to).await.map_err(|e| app.refused(e, &back))?;
+    app.confirm_page(&stack, c, format!("{back}/do/{action}"), back)
+}
+
+/// What the confirmation page of `action` on `stored` says, prepared as the CLI prepares it.
+async fn confirmation(
+    app: &App,
+    stored: &StoredResource,
+    action: &str,
+    to: Option<u64>,
+) -> Result<Confirmation, StoreError> {
     let key = stored.manifest.key.clone();
-    let back = resource_href(&key);
     let base = stored.version.to_string();
-    let c = match action.as_str() {
-        "pause" => Confirmation {
-            title: format!("Pause {key}?"),
-            lines: vec![
-                "steward stops changing this resource in AWS until it is resumed; drift is still found and reported."
-                    .into(),
-                recorded_as(&app),
-            ],
-            changes: Vec::new(),
-            hidden: vec![("base".into(), base)],
-            button: "Pause",
-            danger: false,
-        },
-        "resume" => Confirmation {
-            title: format!("Resume {key}?"),
-            lines: vec![
-                "steward heals it again from its next pass: what differs from the desired state is changed in AWS."
-                    .into(),
-                recorded_as(&app),
-            ],
-            changes: Vec::new(),
-            hidden: vec![("base".into(), base)],
-            button: "Resume",
-            danger: false,
-        },
+    let simple = |title: String, line: &str, button| Confirmation {
+        title,
+        lines: vec![line.into(), recorded_as(app)],
+        changes: Vec::new(),
+        hidden: vec![("base".into(), base.clone())],
+        button,
+        danger: false,
+    };
+    Ok(match action {
+        "pause" => simple(
+            format!("Pause {key}?"),
+            "steward stops changing this resource in AWS until it is resumed; drift is still found and reported.",
+            "Pause",
+        ),
+        "resume" => simple(
+            format!("Resume {key}?"),
+            "steward heals it again from its next pass: what differs from the desired state is changed in AWS.",
+            "Resume",
+        ),
         "accept" => {
-            let plan =
-                accept::prepare(&app.store, &app.aws, &stored, &[], None).await.map_err(|e| app.refused(e, &back))?;
+            let plan = accept::prepare(&app.store, &app.aws, stored, &[], None).await?;
             let fields: Vec<&str> = plan.chosen.iter().map(|d| d.field.as_str()).collect();
             Confirmation {
                 title: format!("Accept the drift of {key}?"),
@@ -124,7 +129,7 @@ pub async fn confirm_resource(
                         stored.version + 1
                     ),
                     format!("History notes: {}.", plan.change.message.clone().unwrap_or_default()),
-                    recorded_as(&app),
+                    recorded_as(app),
                 ],
                 changes: plan
                     .chosen
@@ -140,8 +145,7 @@ pub async fn confirm_resource(
             }
         }
         "approve" => {
-            let plan =
-                accept::prepare_approval(&app.store, &app.aws, &stored).await.map_err(|e| app.refused(e, &back))?;
+            let plan = accept::prepare_approval(&app.store, &app.aws, stored).await?;
             Confirmation {
                 title: format!("Approve replacing {key}?"),
                 lines: vec![
@@ -150,7 +154,7 @@ pub async fn confirm_resource(
                         plan.fields.join(", ")
                     ),
                     "The consent is for exactly this drift, once.".into(),
-                    recorded_as(&app),
+                    recorded_as(app),
                 ],
                 changes: Vec::new(),
                 hidden: vec![("base".into(), base)],
@@ -159,15 +163,11 @@ pub async fn confirm_resource(
             }
         }
         "rollback" => {
-            let to = q.get("to").and_then(|v| v.parse().ok());
-            let plan = rollback::prepare(&app.store, &stored, to, None).await.map_err(|e| app.refused(e, &back))?;
+            let plan = rollback::prepare(&app.store, stored, to, None).await?;
             let Some(change) = &plan.change else {
-                return Err(app.error(
-                    StatusCode::CONFLICT,
-                    "Nothing to roll back",
-                    format!("{key} already has the spec of version {}", plan.to),
-                    &back,
-                ));
+                return Err(
+                    anyhow::anyhow!("{key} already has the spec of version {}; nothing to roll back", plan.to).into()
+                );
             };
             Confirmation {
                 title: format!("Roll {key} back to version {}?", plan.to),
@@ -177,7 +177,7 @@ pub async fn confirm_resource(
                         stored.version + 1,
                         plan.to
                     ),
-                    recorded_as(&app),
+                    recorded_as(app),
                 ],
                 changes: changes("", &stored.manifest.spec, &change.spec)
                     .into_iter()
@@ -188,16 +188,8 @@ pub async fn confirm_resource(
                 danger: false,
             }
         }
-        other => {
-            return Err(app.error(
-                StatusCode::NOT_FOUND,
-                "No such action",
-                format!("{other:?} is not an action on a resource"),
-                &back,
-            ));
-        }
-    };
-    app.confirm_page(&stack, c, format!("{back}/do/{action}"), back)
+        other => return Err(anyhow::anyhow!("{other:?} is not an action on a resource").into()),
+    })
 }
 
 pub async fn act_on_resource(
@@ -207,7 +199,7 @@ pub async fn act_on_resource(
 ) -> Page {
     let app = shared.0;
     if !form_token_ok(&app.session, &form.form_token) {
-        return Err((StatusCode::FORBIDDEN, format!("{}\n", Refusal::CrossSite)).into_response());
+        return Err((StatusCode::FORBIDDEN, format!("{}\n", Refusal::CrossSite)).into_response().into());
     }
     let (stored, _) = find(&app, &stack, &kind, &name).await?;
     let key = stored.manifest.key.clone();
@@ -293,7 +285,7 @@ pub async fn act_on_stack(
 ) -> Page {
     let app = shared.0;
     if !form_token_ok(&app.session, &form.form_token) {
-        return Err((StatusCode::FORBIDDEN, format!("{}\n", Refusal::CrossSite)).into_response());
+        return Err((StatusCode::FORBIDDEN, format!("{}\n", Refusal::CrossSite)).into_response().into());
     }
     let back = format!("/stacks/{}", encode(&stack));
     let paused = match action.as_str() {

@@ -25,11 +25,26 @@ const TIMELINE_ROWS: i32 = 50;
 const STACK_TIMELINE_ROWS: i32 = 20;
 
 /// A page, or the error page with a status code and a line saying what to do.
-pub type Page = Result<Response, Response>;
+pub type Page = Result<Response, Failure>;
+
+/// The error page as a handler's error (boxed: a response is large, and errors are rare).
+pub struct Failure(Box<Response>);
+
+impl From<Response> for Failure {
+    fn from(response: Response) -> Self {
+        Failure(Box::new(response))
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
 
 pub fn render(template: &impl Template) -> Page {
     template.render().map(|html| Html(html).into_response()).map_err(|e| {
-        (StatusCode::INTERNAL_SERVER_ERROR, format!("the page could not be rendered: {e}")).into_response()
+        (StatusCode::INTERNAL_SERVER_ERROR, format!("the page could not be rendered: {e}")).into_response().into()
     })
 }
 
@@ -39,7 +54,7 @@ impl App {
     }
 
     /// The error page: `status`, a title and the message (the store's or AWS's own words).
-    pub fn error(&self, status: StatusCode, title: &str, message: impl std::fmt::Display, back: &str) -> Response {
+    pub fn error(&self, status: StatusCode, title: &str, message: impl std::fmt::Display, back: &str) -> Failure {
         let page = ErrorPage {
             chrome: self.chrome("", ""),
             title: title.into(),
@@ -47,12 +62,12 @@ impl App {
             back: back.into(),
         };
         match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message.to_string()).into_response(),
+            Ok(html) => (status, Html(html)).into_response().into(),
+            Err(_) => (status, message.to_string()).into_response().into(),
         }
     }
 
-    fn unreadable(&self, e: anyhow::Error) -> Response {
+    fn unreadable(&self, e: anyhow::Error) -> Failure {
         self.error(StatusCode::BAD_GATEWAY, "The store cannot be read", format!("{e:#}"), "")
     }
 
@@ -198,7 +213,7 @@ pub async fn stack(shared: Shared, Path(stack): Path<String>, Query(notice): Que
 
 /// The stored resource a page's path names, with its stack's snapshot; the error page if the
 /// kind or the resource is unknown.
-pub async fn find(app: &App, stack: &str, kind: &str, name: &str) -> Result<(StoredResource, StackSnapshot), Response> {
+pub async fn find(app: &App, stack: &str, kind: &str, name: &str) -> Result<(StoredResource, StackSnapshot), Failure> {
     let kind = Kind::parse(kind).ok_or_else(|| {
         app.error(StatusCode::NOT_FOUND, "No such kind", format!("{kind:?} is not a kind steward knows"), "/")
     })?;
@@ -329,7 +344,7 @@ pub async fn live_diff(shared: Shared, Path((stack, kind, name)): Path<(String, 
                 .drift
                 .iter()
                 .map(|d| {
-                    field_row(&d.field, &d.desired, &d.actual, "", &serde_json::to_value(&d.action).unwrap_or_default())
+                    field_row(&d.field, &d.desired, &d.actual, "", &serde_json::to_value(d.action).unwrap_or_default())
                 })
                 .collect(),
             at,
