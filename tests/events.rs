@@ -27,13 +27,7 @@ fn counter(metrics: &str, result: &str) -> u64 {
 #[test]
 fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them() {
     let live = Live::prepared();
-    live.apply_with_resync("10m");
-    let (proxy, queue) = live.trail_and_queue();
-    let mut env = proxy.endpoint_env();
-    env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
-    // moto serves one request at a time: a long poll would hold everyone else up.
-    env.push(("STEWARD_EVENTS_WAIT", "0"));
-    let daemon = live.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
+    let (daemon, proxy, queue) = live.daemon_with_events();
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
     let metrics = || common::http_text("GET", &format!("{}/metrics", daemon.http), "").unwrap_or_default();
     // steward's own writes while converging were trailed too, and recognised as its own.

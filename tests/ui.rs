@@ -76,12 +76,7 @@ fn screenshot(name: &str) -> std::path::PathBuf {
 #[test]
 fn the_console_shows_drift_as_it_happens_with_who_made_it_and_pauses_from_the_page() {
     let live = Live::prepared();
-    live.apply_with_resync("10m");
-    let (proxy, queue) = live.trail_and_queue();
-    let mut env = proxy.endpoint_env();
-    env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
-    env.push(("STEWARD_EVENTS_WAIT", "0"));
-    let _daemon = live.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
+    let (_daemon, proxy, _queue) = live.daemon_with_events();
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
     let console = Console::start(&live.world);
     let browser = Browser::start();

@@ -258,14 +258,7 @@ pub async fn confirm_stack(shared: Shared, Path((stack, action)): Path<(String, 
         "resume" => {
             (format!("Resume stack {stack}?"), "steward heals the stack again from its next pass.", "Resume the stack")
         }
-        other => {
-            return Err(app.error(
-                StatusCode::NOT_FOUND,
-                "No such action",
-                format!("{other:?} is not an action on a stack"),
-                &back,
-            ));
-        }
+        other => return Err(no_stack_action(&app, other, &back)),
     };
     let c = Confirmation {
         title,
@@ -276,6 +269,10 @@ pub async fn confirm_stack(shared: Shared, Path((stack, action)): Path<(String, 
         danger: false,
     };
     app.confirm_page(&stack, c, format!("{back}/do/{action}"), back)
+}
+
+fn no_stack_action(app: &App, action: &str, back: &str) -> Failure {
+    app.error(StatusCode::NOT_FOUND, "No such action", format!("{action:?} is not an action on a stack"), back)
 }
 
 pub async fn act_on_stack(
@@ -291,14 +288,7 @@ pub async fn act_on_stack(
     let paused = match action.as_str() {
         "pause" => true,
         "resume" => false,
-        other => {
-            return Err(app.error(
-                StatusCode::NOT_FOUND,
-                "No such action",
-                format!("{other:?} is not an action on a stack"),
-                &back,
-            ));
-        }
+        other => return Err(no_stack_action(&app, other, &back)),
     };
     if !app.store.stacks().await.map_err(|e| app.refused(e, &back))?.contains(&stack) {
         return Err(app.error(StatusCode::NOT_FOUND, "No such stack", format!("stack {stack:?} not found"), "/"));

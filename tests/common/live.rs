@@ -79,6 +79,19 @@ impl Live {
         (proxy, self.events_queue())
     }
 
+    /// `steward run` with AWS events on (its calls through a proxy that plays CloudTrail, the
+    /// events queue polled), the stack's resync at 10 minutes so that only events find drift.
+    pub fn daemon_with_events(&self) -> (super::Daemon, FaultProxy, String) {
+        self.apply_with_resync("10m");
+        let (proxy, queue) = self.trail_and_queue();
+        let mut env = proxy.endpoint_env();
+        env.push(("STEWARD_EVENTS_QUEUE", queue.as_str()));
+        // moto serves one request at a time: a long poll would hold everyone else up.
+        env.push(("STEWARD_EVENTS_WAIT", "0"));
+        let daemon = self.world.daemon_with_env("a", &["--lease-duration", "6s", "--lease-renew", "2s"], &env);
+        (daemon, proxy, queue)
+    }
+
     /// The events queue and rules of bootstrap/local-events.py; the queue's URL.
     pub fn events_queue(&self) -> String {
         let out = Command::new("python3")
