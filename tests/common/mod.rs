@@ -6,6 +6,7 @@ pub mod browser;
 pub mod drift;
 pub mod live;
 
+use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -269,14 +270,29 @@ impl Drop for LoopbackServer {
     }
 }
 
-/// Starts `command` (which listens on `port`) and waits until it answers.
-fn start_server(command: &mut Command, port: u16, what: &str) -> LoopbackServer {
-    let child =
-        command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("starting {what}: {e}"));
-    let url = format!("http://127.0.0.1:{port}");
-    let server = LoopbackServer { child, url };
-    wait_for_http(&server.url, what);
-    server
+/// Starts `command` (told to listen on port 0, so the kernel picks a free port for it alone) and
+/// reads the address it announces on stderr ("… listening on http://ADDR …"). A port chosen here
+/// and bound later could be taken meanwhile by another test's server, and two tests would then share
+/// one emulator.
+fn start_server(command: &mut Command, what: &str) -> LoopbackServer {
+    let mut child =
+        command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| announced_url(&line, "listening on http://"))
+        .unwrap_or_else(|| panic!("{what} ended before it announced its address"));
+    // Keep reading what it writes later, so that it never blocks on (or fails at) a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    LoopbackServer { child, url }
+}
+
+/// `http://ADDR` from a line holding `marker` followed by ADDR (the marker ends in `http://`).
+fn announced_url(line: &str, marker: &str) -> Option<String> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    let addr: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+    Some(format!("http://{}", addr.trim_end_matches(':')))
 }
 
 pub type EmulatorProcess = LoopbackServer;
@@ -295,26 +311,24 @@ pub fn emulator_binary() -> PathBuf {
 }
 
 pub fn start_emulator(transition_ms: u64) -> EmulatorProcess {
-    let port = free_port();
     let mut command = Command::new(emulator_binary());
-    command.args(["--port", &port.to_string(), "--transition-ms", &transition_ms.to_string()]);
+    command.args(["--port", "0", "--transition-ms", &transition_ms.to_string()]);
     command.args(["--botocore-data", botocore_data()]);
     // Custom domains validate through the DNS records in moto's Route 53; subnet groups learn
     // their subnets' VPCs from moto's EC2.
     command.env("AWS_ENDPOINT_URL", moto_url());
-    start_server(&mut command, port, "steward-emulator")
+    start_server(&mut command, "steward-emulator")
 }
 
 /// A steward-fault-proxy in front of moto (and the emulator for its two services).
 pub struct FaultProxy(LoopbackServer);
 
 pub fn start_fault_proxy(emulator_url: &str) -> FaultProxy {
-    let port = free_port();
     let mut command = Command::new(emulator_crate_binary("steward-fault-proxy"));
-    command.args(["--port", &port.to_string(), "--upstream", moto_url()]);
+    command.args(["--port", "0", "--upstream", moto_url()]);
     command.args(["--route", &format!("apprunner={emulator_url}"), "--route", &format!("elasticache={emulator_url}")]);
     command.args(["--route", &format!("ecs={emulator_url}")]);
-    FaultProxy(start_server(&mut command, port, "steward-fault-proxy"))
+    FaultProxy(start_server(&mut command, "steward-fault-proxy"))
 }
 
 impl FaultProxy {
@@ -382,10 +396,9 @@ impl World {
 
     /// `daemon`, with environment variables set on top (for example endpoints through the fault proxy).
     pub fn daemon_with_env(&self, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let port = free_port();
         let log = self.dir.path().join(format!("{name}.log"));
-        let http = format!("127.0.0.1:{port}");
-        let mut args = vec!["run", "--http-addr", &http, "--replica-id", name, "--poll-interval", "500ms"];
+        // Port 0: the daemon binds a port of its own and logs it (see `start_server` for why).
+        let mut args = vec!["run", "--http-addr", "127.0.0.1:0", "--replica-id", name, "--poll-interval", "500ms"];
         args.extend_from_slice(extra);
         let child = self
             .command(&args)
@@ -394,13 +407,29 @@ impl World {
             .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
             .spawn()
             .expect("starting steward run");
-        let daemon = Daemon { child, http: format!("http://{http}"), log };
-        wait_for_http(&daemon.http, "steward run");
+        let mut daemon = Daemon { child, http: String::new(), log };
+        daemon.http = daemon.announced_http();
         daemon
     }
 }
 
 impl Daemon {
+    /// The address the daemon logs once its HTTP endpoints listen.
+    fn announced_http(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            if let Some(url) = log.lines().find_map(|line| announced_url(line, "HTTP on http://")) {
+                return url;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("steward run ended ({status}) before it listened: {}", self.log.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("steward run did not log its HTTP address within 60 s: {}", self.log.display());
+    }
+
     pub fn get(&self, path: &str) -> serde_json::Value {
         http("GET", &format!("{}{path}", self.http), "")
     }
