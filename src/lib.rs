@@ -18,6 +18,7 @@ pub mod cli;
 pub mod convert;
 pub mod daemon;
 pub mod engine;
+pub mod import;
 pub mod kinds;
 pub mod manifest;
 pub mod model;

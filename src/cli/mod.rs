@@ -7,6 +7,7 @@ mod context;
 mod edit;
 mod errors;
 mod express;
+mod import;
 mod read;
 mod reconcile;
 mod run;
@@ -253,6 +254,15 @@ pub enum Command {
         #[arg(short = 'f', long = "filename")]
         file: Option<PathBuf>,
     },
+    /// Write manifests (adopt: true) for a stack that already exists: from a Terraform state, or
+    /// from the objects of a VPC in the account
+    #[command(
+        after_help = "Secrets are never written: a cache user names its SSM parameter, and a resource with a secret in plain text is skipped with the reason.\n\nExamples:\n  steward --stack mentor-match import terraform terraform.tfstate\n  terraform show -json > state.json && steward --stack mentor-match import terraform state.json --dry-run\n  steward --stack mentor-match import aws --vpc mentor-match-vpc --password-parameter redisadmin=/mentor-match/redis/password/admin"
+    )]
+    Import {
+        #[command(subcommand)]
+        from: import::From,
+    },
     /// Serve the web console: stacks, the dependency graph, drift as it happens and who did it,
     /// history with diffs, and actions (with your own AWS credentials)
     #[command(
@@ -311,13 +321,22 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli) -> Result<ExitCode> {
-    if let Command::Healthcheck { http_addr } = &cli.command {
-        return Ok(healthcheck(http_addr));
+/// The verbs that load no AWS configuration at all: they read files, or a local port.
+fn offline(cli: &Cli) -> Option<Result<ExitCode>> {
+    match &cli.command {
+        Command::Healthcheck { http_addr } => Some(Ok(healthcheck(http_addr))),
+        Command::Import { from: import::From::Terraform { file, vpc, options } } => {
+            let fallbacks = import::Fallbacks { region: cli.region.as_deref(), vpc: vpc.as_deref() };
+            Some(import::terraform(file, cli.stack.as_deref(), fallbacks, options))
+        }
+        Command::Validate { files } => Some(Ok(apply::validate(files, cli.stack.as_deref()))),
+        _ => None,
     }
-    if let Command::Validate { files } = &cli.command {
-        // Offline: no AWS configuration is loaded at all.
-        return Ok(apply::validate(files, cli.stack.as_deref()));
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Some(done) = offline(&cli) {
+        return done;
     }
     let config = aws_config(cli.region.clone()).await;
     let aws = crate::aws::Aws::new(config.clone());
@@ -333,7 +352,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     // A --stack that names no stack is a typo, except where it creates one.
     let creates = matches!(
         cli.command,
-        Command::Apply { .. } | Command::Diff { live: false, .. } | Command::Bootstrap | Command::Run(_)
+        Command::Apply { .. }
+            | Command::Diff { live: false, .. }
+            | Command::Bootstrap
+            | Command::Run(_)
+            | Command::Import { .. }
     );
     if let (Some(stack), false) = (&ctx.stack, creates) {
         let stacks = ctx.store.stacks().await?;
@@ -347,7 +370,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
     }
     match cli.command {
-        Command::Validate { .. } | Command::Healthcheck { .. } => unreachable!("handled above"),
+        Command::Validate { .. }
+        | Command::Healthcheck { .. }
+        | Command::Import { from: import::From::Terraform { .. } } => {
+            unreachable!("handled above")
+        }
         Command::Bootstrap => {
             let created = ctx.store.bootstrap().await?;
             println!("table {} {}", ctx.store.table(), if created { "created" } else { "already exists" });
@@ -392,6 +419,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::ExpressFrom { target, execution_role, infrastructure_role, file } => {
             let roles = crate::convert::ExpressRoles { execution: execution_role, infrastructure: infrastructure_role };
             express::express_from(&ctx, &target, &roles, file.as_deref()).await
+        }
+        Command::Import { from: import::From::Aws { vpc, password_parameters, options } } => {
+            import::aws(&ctx, &vpc, &password_parameters, options).await
         }
         Command::Ui { addr, allow_host, open } => {
             let caller = ctx.actor().await?;

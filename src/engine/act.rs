@@ -29,7 +29,7 @@ pub async fn act(
     let done = match (&decision.verdict, observed) {
         (Verdict::InSync, Some(o)) if retire => adapter.retire_superseded(cx, o).await.map(|()| None),
         (Verdict::Create, _) => adapter.create(cx, desired).await.map(Some),
-        (Verdict::Adopt, Some(o)) => adopt(adapter, cx, desired, o).await.map(|()| None),
+        (Verdict::Adopt, Some(o)) => adopt(adapter, cx, desired, o).await.map(|()| adapter.adopted_memo(o)),
         (Verdict::Delete | Verdict::Recreate(_), Some(o)) => adapter.delete(cx, o).await.map(|()| None),
         (Verdict::Update, Some(o)) => update_in_parts(adapter, cx, desired, o, decision.fixable()).await,
         (Verdict::Replace, Some(o)) => adapter.update(cx, desired, o, &decision.fixable()).await.map(Some),

@@ -293,7 +293,14 @@ impl Adapter for CacheUserAdapter {
             let owned = status == "deleting" || tags_unknown || owns(&tags, &d.key);
             out.insert(
                 d.key.clone(),
-                Observed { id: d.key.name.clone(), owned, state: phase, config, outputs, extra: json!({ "arn": arn }) },
+                Observed {
+                    id: d.key.name.clone(),
+                    owned,
+                    state: phase,
+                    config,
+                    outputs,
+                    extra: json!({ "arn": arn, "parameterVersion": parameter.map(|p| p.version) }),
+                },
             );
         }
         Ok(out)
@@ -301,6 +308,13 @@ impl Adapter for CacheUserAdapter {
 
     fn secret_fields(&self) -> &'static [&'static str] {
         &["password"]
+    }
+
+    /// An adopted user keeps its password: the parameter's current version is taken as the one
+    /// it was set from (an import must not rotate a password the applications use).
+    fn adopted_memo(&self, observed: &Observed) -> Option<Json> {
+        let version = observed.extra.get("parameterVersion").and_then(Json::as_i64)?;
+        Some(json!({ "passwordVersion": version }))
     }
 
     fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {

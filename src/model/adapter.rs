@@ -241,6 +241,11 @@ pub trait Adapter: Send + Sync {
     fn tagged<'a>(&self, _observed: &'a Observed) -> Option<Tagged<'a>> {
         None
     }
+    /// Facts for the memo when the object is adopted, read from what was observed (a cache
+    /// user's password parameter version: adopted, it is taken over as it is, not rotated).
+    fn adopted_memo(&self, _observed: &Observed) -> Option<Json> {
+        None
+    }
     /// Puts the ownership tags on an object found by name (`adopt: true`). By default through
     /// `tagged`, by the engine; a kind without tags on AWS says how it marks ownership.
     async fn adopt(&self, _cx: &Cx<'_>, desired: &Desired, _observed: &Observed) -> Result<(), ReconcileError> {

@@ -1,0 +1,151 @@
+use super::*;
+use crate::import::shape::plan;
+
+const CANARY: &str = "CANARY-SECRET-TEST";
+
+fn instance(attributes: Json) -> Json {
+    json!({ "schema_version": 0, "attributes": attributes, "sensitive_attributes": [] })
+}
+
+/// A state with every case the importer must handle: a module, count and for_each instances, a
+/// data source, a tainted and a deposed instance, an unsupported type, and sensitive values.
+fn state() -> Json {
+    json!({ "version": 4, "terraform_version": "1.9.8", "resources": [
+        { "module": "module.cache", "mode": "managed", "type": "aws_elasticache_cluster", "name": "redis",
+          "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": [instance(json!({
+            "cluster_id": "app-redis", "engine": "redis", "engine_version": "7.1", "node_type": "cache.t4g.micro",
+            "num_cache_nodes": 1, "port": 6379, "parameter_group_name": "default.redis7", "subnet_group_name": "app-subnets",
+            "security_group_ids": ["sg-0aaa1111"], "arn": "arn:aws:elasticache:eu-west-1:123456789012:cluster:app-redis",
+            "cache_nodes": [{ "address": "app-redis.abc123.0001.euw1.cache.amazonaws.com", "port": 6379 }],
+            "tags": { "Project": "app", "Environment": "dev" } }))] },
+        { "mode": "managed", "type": "aws_elasticache_subnet_group", "name": "redis", "instances": [instance(json!({
+            "name": "app-subnets", "description": "Managed by Terraform", "subnet_ids": ["subnet-0b1b2c3d", "subnet-0a1b2c3d"],
+            "tags": { "Project": "app", "Environment": "dev" } }))] },
+        { "mode": "managed", "type": "aws_subnet", "name": "intra", "instances": [
+            { "index_key": 0, "attributes": { "id": "subnet-0a1b2c3d", "tags": { "Name": "intra-a" } } },
+            { "index_key": 1, "attributes": { "id": "subnet-0b1b2c3d", "tags": { "Name": "intra-b" } } } ] },
+        { "mode": "managed", "type": "aws_security_group", "name": "redis", "instances": [
+            { "attributes": { "id": "sg-0aaa1111", "tags": { "Name": "allow_redis" } } } ] },
+        { "mode": "managed", "type": "aws_vpc", "name": "main", "instances": [
+            { "attributes": { "id": "vpc-0a1b2c3d", "tags": { "Name": "app-vpc" } } } ] },
+        { "mode": "managed", "type": "aws_elasticache_user", "name": "admin", "instances": [{
+            "attributes": { "user_id": "admin", "user_name": "admin", "engine": "REDIS", "access_string": "on ~* +@all",
+                            "passwords": [CANARY], "tags": { "Project": "app", "Environment": "dev" } },
+            "sensitive_attributes": [[{ "type": "get_attr", "value": "passwords" }]] }] },
+        { "mode": "managed", "type": "aws_ssm_parameter", "name": "passwords", "instances": [
+            { "index_key": "admin", "attributes": { "name": "/app/redis/admin", "type": "SecureString", "value": CANARY },
+              "sensitive_attributes": [[{ "type": "get_attr", "value": "value" }]] },
+            { "index_key": "other", "attributes": { "name": "/app/other", "type": "SecureString", "value": "CANARY-SECRET-OTHER" } } ] },
+        { "mode": "data", "type": "aws_ssm_parameter", "name": "ami", "instances": [
+            { "attributes": { "name": "/aws/ami", "value": "CANARY-SECRET-DATA", "insecure_value": "CANARY-SECRET-DATA" } } ] },
+        { "mode": "managed", "type": "aws_db_instance", "name": "db", "instances": [
+            { "attributes": { "identifier": "db", "password": "CANARY-SECRET-DB" },
+              "sensitive_attributes": [[{ "type": "get_attr", "value": "password" }]] } ] },
+        { "mode": "managed", "type": "aws_ecs_cluster", "name": "workers", "instances": [
+            { "status": "tainted", "attributes": { "name": "tainted-cluster" } },
+            { "index_key": "b", "deposed": "00000001", "attributes": { "name": "old-cluster" } } ] },
+        { "mode": "managed", "type": "aws_vpc_endpoint", "name": "ep", "instances": [
+            { "index_key": "logs", "attributes": { "id": "vpce-1", "service_name": "com.amazonaws.eu-west-1.logs",
+              "vpc_endpoint_type": "Interface", "private_dns_enabled": true, "subnet_ids": ["subnet-0a1b2c3d"],
+              "security_group_ids": ["sg-0aaa1111"], "tags": { "Project": "app", "Environment": "dev", "Name": "logs" },
+              "policy": "{\"Statement\":[{\"Action\":\"*\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Resource\":\"*\"}]}" } } ] },
+    ] })
+}
+
+#[test]
+fn modules_instances_data_tainted_deposed_and_unsupported_are_each_handled() {
+    let inventory = read(&state().to_string(), "state.tfstate").unwrap();
+    let found: Vec<(Kind, &str, &str)> =
+        inventory.found.iter().map(|f| (f.kind, f.name.as_str(), f.origin.as_str())).collect();
+    assert_eq!(
+        found,
+        vec![
+            (Kind::CacheCluster, "app-redis", "module.cache.aws_elasticache_cluster.redis"),
+            (Kind::CacheSubnetGroup, "app-subnets", "aws_elasticache_subnet_group.redis"),
+            (Kind::CacheUser, "admin", "aws_elasticache_user.admin"),
+            (Kind::VpcEndpoint, "logs", "aws_vpc_endpoint.ep[\"logs\"]"),
+        ]
+    );
+    let skipped: BTreeMap<&str, &str> =
+        inventory.skipped.iter().map(|s| (s.origin.as_str(), s.reason.as_str())).collect();
+    assert!(skipped["data.aws_ssm_parameter.ami"].starts_with("a data source"));
+    assert!(skipped["aws_ecs_cluster.workers"].starts_with("tainted"));
+    assert!(skipped["aws_ecs_cluster.workers[\"b\"]"].starts_with("deposed (00000001)"));
+    assert_eq!(skipped["aws_db_instance.db"], "aws_db_instance is not a kind steward keeps");
+    assert!(skipped["aws_ssm_parameter.passwords[\"other\"]"].contains("only as a cache user's password parameter"));
+    assert!(!skipped.contains_key("aws_ssm_parameter.passwords[\"admin\"]"), "used as the user's parameter");
+    assert_eq!(inventory.region.as_deref(), Some("eu-west-1"));
+    // The user's parameter was found by its value, which is not kept.
+    let user = &inventory.found[2];
+    assert_eq!(user.spec["passwordParameter"], "/app/redis/admin");
+    assert_eq!(user.spec["engine"], "redis");
+}
+
+#[test]
+fn a_sensitive_value_appears_nowhere_in_what_an_import_writes_or_says() {
+    let inventory = read(&state().to_string(), "state.tfstate").unwrap();
+    let planned = plan(inventory, "app", "60s");
+    let everything = format!("{planned:?}");
+    assert!(!everything.contains("CANARY-SECRET"), "{everything}");
+    let text: String = planned.files.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(text.contains("subnetGroup: \"${CacheSubnetGroup/app-subnets.name}\""), "{text}");
+    assert!(
+        text.contains("Name: intra-a") && text.contains("Name: allow_redis") && text.contains("Name: app-vpc"),
+        "{text}"
+    );
+    assert!(!text.contains("parameterGroup") && !text.contains("privateDns") && !text.contains("policy"), "{text}");
+    assert_eq!(
+        planned.summary.default_tags,
+        BTreeMap::from([("Environment".into(), "dev".into()), ("Project".into(), "app".into())])
+    );
+}
+
+#[test]
+fn show_json_output_is_read_like_a_state_file() {
+    let show = json!({ "format_version": "1.0", "values": { "root_module": {
+        "resources": [{ "address": "aws_ecs_cluster.main", "mode": "managed", "type": "aws_ecs_cluster", "name": "main",
+            "values": { "name": "workers", "arn": "arn:aws:ecs:eu-west-1:123456789012:cluster/workers",
+                        "setting": [{ "name": "containerInsights", "value": "enabled" }], "tags": { "Name": "w" } },
+            "sensitive_values": {} }],
+        "child_modules": [{ "address": "module.x", "resources": [{ "address": "module.x.aws_ecs_cluster.old", "mode": "managed",
+            "type": "aws_ecs_cluster", "name": "old", "tainted": true, "values": { "name": "old" } }] }] } } });
+    let inventory = read(&show.to_string(), "show.json").unwrap();
+    assert_eq!(inventory.found.len(), 1);
+    assert_eq!(inventory.found[0].spec, json!({ "containerInsights": "enabled", "tags": { "Name": "w" } }));
+    assert_eq!(inventory.skipped[0].origin, "module.x.aws_ecs_cluster.old");
+}
+
+#[test]
+fn bad_input_names_the_file_and_what_was_expected_without_quoting_it() {
+    let error = read("{\"version\": 3, \"secret\": \"CANARY-SECRET\"}", "old.tfstate").unwrap_err();
+    assert!(error.starts_with("old.tfstate: .version: state format 3; expected 4"), "{error}");
+    let error = read("not json CANARY-SECRET", "x.tfstate").unwrap_err();
+    assert!(error.starts_with("x.tfstate: not JSON (line 1, column 2)") && !error.contains("CANARY"), "{error}");
+}
+
+/// Real states people committed (tests/fixtures/tfstate, their secrets replaced by
+/// `CANARY-SECRET-<n>`): each is read, and no secret reaches the manifests or the summary.
+#[test]
+fn real_states_import_without_a_secret_in_the_output() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tfstate");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 6);
+    let mut imported = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut inventory = read(&text, &file.display().to_string()).unwrap();
+        imported += inventory.found.len();
+        // What `--region` and `--vpc` give for a state that names neither.
+        inventory.region.get_or_insert_with(|| "eu-west-1".into());
+        inventory.vpc.get_or_insert_with(|| NetworkObject { id: "vpc-0a1b2c3d".into(), name: None });
+        let planned = plan(inventory, "real", "60s");
+        let everything = format!("{planned:?}");
+        assert!(!everything.contains("CANARY-SECRET"), "{}: {everything}", file.display());
+        for (name, text) in &planned.files {
+            crate::manifest::parse_manifests(text, name, None)
+                .unwrap_or_else(|e| panic!("{}: {name}: {e}", file.display()));
+        }
+    }
+    assert!(imported >= 10, "the fixtures hold endpoints, clusters and services: {imported}");
+}
