@@ -98,7 +98,7 @@ fn mutating_operations(pass: &Value) -> BTreeSet<String> {
 /// Apply, then the passes of the adoption (one per level of the dependency graph: a resource
 /// waits until what it refers to is adopted) write only ownership; then a pass with nothing to do
 /// and `diff --live` exit 0.
-fn adopt_and_check(live: &Live, dir: &std::path::Path) {
+fn adopt_and_check(live: &Live, dir: &std::path::Path, adopted_resources: usize) {
     live.world.ok(&["apply", "-f", dir.to_str().unwrap(), "-m", "imported"]);
     let adoption = live.converge();
     let passes: Vec<&Value> = adoption.iter().filter(|e| e["event"] == "pass_completed").collect();
@@ -114,8 +114,7 @@ fn adopt_and_check(live: &Live, dir: &std::path::Path) {
     .into();
     assert!(mutating.is_subset(&ownership), "the adoption changed more than ownership: {mutating:?}\n{adoption:#?}");
     let adopted = adoption.iter().filter(|e| e["event"] == "resource_adopted").count();
-    // 16 of 17: a custom domain carries no tags; it is steward's through its service.
-    assert_eq!(adopted, 16, "every imported resource with tags or marks is adopted: {adoption:#?}");
+    assert_eq!(adopted, adopted_resources, "every imported resource with tags or marks is adopted: {adoption:#?}");
     let changes: Vec<&Value> = adoption
         .iter()
         .filter(|e| {
@@ -192,7 +191,8 @@ fn a_stack_made_by_hand_comes_under_steward_with_one_import_and_only_ownership_w
     ]);
     assert_eq!(again.code(), 1, "{}", again.stdout());
     assert!(again.stderr().contains("already exist") && again.stderr().contains("--force"), "{}", again.stderr());
-    adopt_and_check(&live, &dir);
+    // 16 of 17: a custom domain carries no tags; it is steward's through its service.
+    adopt_and_check(&live, &dir, 16);
     // The password was taken over, not rotated: the parameter is still at its first version.
     let parameter = live
         .block(live.ssm().get_parameter().name("/mentor-match/redis/password/admin").send())
@@ -200,4 +200,45 @@ fn a_stack_made_by_hand_comes_under_steward_with_one_import_and_only_ownership_w
         .parameter
         .unwrap();
     assert_eq!(parameter.version, 1);
+}
+
+#[test]
+fn a_terraform_state_of_the_stack_comes_under_steward_with_no_secret_written_anywhere() {
+    let mut live = Live::start();
+    as_made_by_hand(&mut live);
+    let (state, password) = common::tfstate::of_live_stack(&live);
+    let file = live.world.dir.path().join("terraform.tfstate");
+    std::fs::write(&file, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let dir = live.world.dir.path().join("from-terraform");
+    let args =
+        ["--stack", "mentor-match", "import", "terraform", file.to_str().unwrap(), "--dir", dir.to_str().unwrap()];
+    let dry = live.world.run(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code(), 0, "{}\n{}", dry.stdout(), dry.stderr());
+    assert!(!dir.exists(), "--dry-run wrote {}", dir.display());
+    let run = live.world.run(&args);
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let summary = run.stdout();
+    // The seed's Terraform has no record for the service's own name: 16 resources, not 17.
+    assert!(summary.contains("wrote 16 resource(s)"), "{summary}");
+    assert!(
+        summary.contains("data.aws_route53_zone.hosting") && summary.contains("random_password.redis_admin_password"),
+        "{summary}"
+    );
+    assert!(summary.contains("terraform state rm"), "{summary}");
+    let redis = "redis://${CacheCluster/mentor-match-redis.address}:${CacheCluster/mentor-match-redis.port}/0";
+    let (web, worker) = (read(&dir, "web.yaml"), read(&dir, "worker.yaml"));
+    assert!(web.contains(redis) && worker.contains(redis), "{web}\n{worker}");
+    assert!(worker.contains("https://${AppRunnerService/mmweb.serviceUrl}"), "{worker}");
+    assert!(read(&dir, "redis.yaml").contains("passwordParameter: /mentor-match/redis/password/admin"));
+    adopt_and_check(&live, &dir, 15);
+    // The password Terraform kept in plain text is nowhere steward wrote or said anything.
+    let files: String =
+        std::fs::read_dir(&dir).unwrap().map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap()).collect();
+    let store =
+        live.world.ok(&["get", "-o", "yaml"]) + &live.world.ok(&["history", "CacheUser/redisadmin", "-o", "json"]);
+    for (what, text) in
+        [("the manifests", files), ("the summary", summary), ("stderr", run.stderr()), ("the store", store)]
+    {
+        assert!(!text.contains(&password), "the password is in {what}");
+    }
 }

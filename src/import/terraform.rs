@@ -181,6 +181,13 @@ fn show_json_instances(state: &Json) -> Vec<Instance> {
 /// The types steward keeps, the network objects selectors name, and the rest skipped.
 fn inventory(instances: Vec<Instance>) -> Inventory {
     let mut inv = Inventory::default();
+    // Hosted zone names by id, from zones Terraform manages or only reads (a data source): a
+    // record names its zone as a person would write it.
+    let zones: BTreeMap<String, String> = instances
+        .iter()
+        .filter(|i| i.kind == "aws_route53_zone")
+        .filter_map(|z| Some((z.str("zone_id")?.to_string(), z.str("name")?.trim_end_matches('.').to_string())))
+        .collect();
     let (live, not): (Vec<Instance>, Vec<Instance>) =
         instances.into_iter().partition(|i| !i.data && i.status.is_none());
     for i in not {
@@ -230,7 +237,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             "aws_apprunner_vpc_connector" => vpc_connector(i),
             "aws_apprunner_service" => apprunner_service(i, &mut inv.unmanaged),
             "aws_apprunner_custom_domain_association" => custom_domain(i),
-            "aws_route53_record" => route53_record(i, &live),
+            "aws_route53_record" => route53_record(i, &zones),
             "aws_ecs_cluster" => ecs_cluster(i),
             "aws_ecs_service" => ecs_service(i, &task_definitions, &mut used_task_definitions, &mut inv.unmanaged),
             other => Err(format!("{other} is not a kind steward keeps")),
@@ -461,7 +468,7 @@ fn custom_domain(i: &Instance) -> Result<Found, String> {
     Ok(f)
 }
 
-fn route53_record(i: &Instance, all: &[Instance]) -> Result<Found, String> {
+fn route53_record(i: &Instance, zones: &BTreeMap<String, String>) -> Result<Found, String> {
     let name = i.str("name").ok_or("no name")?;
     let kind = i.str("type").unwrap_or("CNAME");
     if first(&i.attributes["alias"]).is_object() {
@@ -471,13 +478,7 @@ fn route53_record(i: &Instance, all: &[Instance]) -> Result<Found, String> {
         return Err(format!("a {kind} record; steward keeps A, AAAA, CNAME and TXT"));
     }
     let zone_id = i.str("zone_id").unwrap_or_default();
-    // The zone by name where the state has it (as a person writes it), by id otherwise.
-    let zone = all
-        .iter()
-        .find(|z| matches!(z.kind.as_str(), "aws_route53_zone") && z.str("zone_id") == Some(zone_id))
-        .and_then(|z| z.str("name"))
-        .map(|n| n.trim_end_matches('.').to_string())
-        .unwrap_or_else(|| zone_id.to_string());
+    let zone = zones.get(zone_id).cloned().unwrap_or_else(|| zone_id.to_string());
     let spec = json!({ "zone": zone, "name": name.trim_end_matches('.'), "type": kind, "ttl": i.attributes["ttl"].as_i64().unwrap_or(300), "values": i.strings("records") });
     Ok(found(
         Kind::Route53Record,

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod drift;
 pub mod live;
+pub mod tfstate;
 
 use std::io::BufRead;
 use std::net::TcpListener;
