@@ -31,7 +31,11 @@ impl Live {
 
     /// Network foundation, table and the desired state in `folder` (of the repository) applied.
     pub fn prepared_with(folder: &str) -> Live {
-        let mut world = World::new();
+        Live::prepared_in(World::new(), folder)
+    }
+
+    /// `prepared_with`, in the account of `world` (the demo's, for the demo's own scripts).
+    pub fn prepared_in(mut world: World, folder: &str) -> Live {
         world.emulator = Some(start_emulator(50));
         let network = Command::new("python3")
             .arg(repo_path("bootstrap/local-network.py"))

@@ -84,7 +84,12 @@ pub struct Account {
 static NEXT_ACCOUNT: AtomicU32 = AtomicU32::new(1);
 
 pub fn new_account() -> Account {
-    let id = format!("{:06}{:06}", std::process::id() % 1_000_000, NEXT_ACCOUNT.fetch_add(1, Ordering::SeqCst));
+    account(&format!("{:06}{:06}", std::process::id() % 1_000_000, NEXT_ACCOUNT.fetch_add(1, Ordering::SeqCst)))
+}
+
+/// Credentials for moto account `id` (the demo's is 123456789012).
+pub fn account(id: &str) -> Account {
+    let id = id.to_string();
     let url = moto_url().to_string();
     let role = format!("arn:aws:iam::{id}:role/steward-test");
     let creds = runtime().block_on(async move {
@@ -131,7 +136,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 impl World {
     pub fn new() -> Self {
-        World { account: new_account(), table: "steward".into(), dir: tempfile::tempdir().unwrap(), emulator: None }
+        World::in_account(new_account())
+    }
+
+    pub fn in_account(account: Account) -> Self {
+        World { account, table: "steward".into(), dir: tempfile::tempdir().unwrap(), emulator: None }
     }
 
     /// A `steward` command with only the standard AWS configuration pointing it at moto.
