@@ -233,11 +233,17 @@ pub struct Status {
     pub pending_change: Option<PendingChange>,
 }
 
-/// The message every `NotOwned` status and `blocked` verdict carries.
-pub fn not_owned_message(id: &str) -> String {
-    format!(
-        "{id} exists without steward's ownership tags; it is never modified (set adopt: true to take it over, or remove it)"
-    )
+/// The message every `NotOwned` status and `blocked` verdict carries: whose the object is, when
+/// another steward resource keeps it, and what to do.
+pub fn not_owned_message(id: &str, owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) => format!(
+            "{id} is kept by steward's {owner} (its ownership tags); it is never modified from here: one object cannot be kept by two resources, so remove one of them or point this one at another object"
+        ),
+        None => format!(
+            "{id} exists without steward's ownership tags; it is never modified (set adopt: true to take it over, or remove it)"
+        ),
+    }
 }
 
 impl Status {

@@ -272,3 +272,55 @@ fn the_daemon_never_modifies_a_cluster_whose_ownership_tag_was_removed() {
     assert_eq!(lost.len(), 1, "{lost:?}");
     assert_eq!((lost[0]["name"].as_str(), lost[0]["action"].as_str()), (Some("mentor-match-redis"), Some("blocked")));
 }
+
+/// Two stacks in one VPC both want an S3 gateway endpoint on the same route tables: AWS allows
+/// one route per prefix list in a route table, so the second cannot have its own. The object is
+/// not "unowned": diff --live, the event and the status name the stack and resource that keep it.
+#[test]
+fn an_object_another_stack_keeps_is_reported_with_its_owner_and_never_adopted() {
+    let live = Live::start();
+    let dir = live.world.dir.path().join("other");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifests = r#"
+apiVersion: steward/v1
+kind: Stack
+metadata: { name: other }
+spec:
+  region: eu-west-1
+  vpc: { byTag: { Name: mentor-match-vpc } }
+---
+apiVersion: steward/v1
+kind: VpcEndpoint
+metadata: { name: s3-gateway, stack: other }
+spec:
+  service: s3
+  type: Gateway
+  routeTables:
+    - { byTag: { Name: mentor-match-vpc-intra-eu-west-1a } }
+    - { byTag: { Name: mentor-match-vpc-intra-eu-west-1b } }
+    - { byTag: { Name: mentor-match-vpc-intra-eu-west-1c } }
+  adopt: true
+"#;
+    std::fs::write(dir.join("other.yaml"), manifests).unwrap();
+    live.world.ok(&["apply", "-f", dir.to_str().unwrap()]);
+    let owner = "VpcEndpoint/s3 of stack mentor-match";
+    let (code, plan) = live.plan();
+    assert_eq!(code, 2);
+    let verdict = entry(&plan, "VpcEndpoint/s3-gateway");
+    assert_eq!(verdict["verdict"], "blocked", "{verdict}");
+    assert!(verdict["reason"].as_str().unwrap().contains(owner), "{verdict}");
+    let pass = events(&live.world.ok(&["--stack", "other", "reconcile"]));
+    let blocked = named(&pass, "resource_blocked");
+    assert!(
+        blocked.iter().any(|e| e["name"] == "s3-gateway" && e["message"].as_str().unwrap().contains(owner)),
+        "{pass:#?}"
+    );
+    assert_eq!(named(&pass, "resource_adopted").len(), 0, "adopt: true never takes another stack's object");
+    let status: Value =
+        serde_json::from_str(&live.world.ok(&["--stack", "other", "status", "VpcEndpoint/s3-gateway", "-o", "json"]))
+            .unwrap();
+    assert_eq!(status[0]["status"]["phase"], "NotOwned");
+    assert!(status[0]["status"].to_string().contains(owner), "{status}");
+    // mentor-match's own endpoint is untouched and still its own.
+    assert_eq!(live.status("VpcEndpoint/s3")["phase"], "Ready");
+}

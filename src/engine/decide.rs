@@ -115,8 +115,12 @@ pub enum WaitReason {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BlockReason {
-    /// An object with this identity exists without ownership tags (its id).
-    NotOwned(String),
+    /// An object with this identity exists without this resource's ownership tags: its id, and
+    /// the steward resource its tags name when another one keeps it.
+    NotOwned {
+        id: String,
+        owner: Option<String>,
+    },
     /// The object is in a failed state (its state).
     Failed(String),
     NothingSelected(String),
@@ -270,10 +274,12 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         };
     };
     if !o.owned {
-        if p.adopt && p.enforce {
+        // Another steward resource's object is never adopted: that would take it from its owner.
+        let owner = crate::model::tags::owner_named(&o.config["tags"]);
+        if p.adopt && p.enforce && owner.is_none() {
             return (hold_change(f, Verdict::Adopt), vec![]);
         }
-        return (Verdict::Blocked(BlockReason::NotOwned(o.id.clone())), vec![]);
+        return (Verdict::Blocked(BlockReason::NotOwned { id: o.id.clone(), owner }), vec![]);
     }
     match &o.state {
         ObjectState::Busy(state) => return (Verdict::Wait(WaitReason::Busy(state.clone())), vec![]),
@@ -458,7 +464,9 @@ impl Verdict {
                 };
                 format!("{} {held}", then.word())
             }
-            Verdict::Blocked(BlockReason::NotOwned(id)) => crate::status::not_owned_message(id),
+            Verdict::Blocked(BlockReason::NotOwned { id, owner }) => {
+                crate::status::not_owned_message(id, owner.as_deref())
+            }
             Verdict::Blocked(BlockReason::Failed(state)) => {
                 format!("the object is {state} (managementPolicy observe: a person must replace it)")
             }

@@ -233,7 +233,7 @@ fn blocked(input: &Record, reason: &BlockReason, status: &mut Status, events: &m
         return Outcome::Drifted;
     }
     let (phase, code) = match reason {
-        BlockReason::NotOwned(_) => (Phase::NotOwned, "NotOwned"),
+        BlockReason::NotOwned { .. } => (Phase::NotOwned, "NotOwned"),
         BlockReason::Failed(_) => (Phase::Failed, "Failed"),
         BlockReason::NothingSelected(_) => (Phase::Blocked, "NothingSelected"),
         BlockReason::Ambiguous(_) | BlockReason::Immutable => (Phase::Blocked, "Ambiguous"),
@@ -244,7 +244,7 @@ fn blocked(input: &Record, reason: &BlockReason, status: &mut Status, events: &m
     if !already {
         events.push(ResourceEvent::ResourceBlocked { reason: code.into(), message: message.clone() });
         // An object steward applied lost its ownership tags behind its back: drift.
-        if matches!(reason, BlockReason::NotOwned(_)) && prev.applied.is_some() {
+        if matches!(reason, BlockReason::NotOwned { .. }) && prev.applied.is_some() {
             events.push(ResourceEvent::OwnershipLost { actor: input.actor.clone() });
         }
     }

@@ -168,7 +168,7 @@ fn rows() -> Vec<(Case, Expect)> {
     let blocked_before = || {
         let mut s = ready_status();
         s.phase = Phase::NotOwned;
-        s.set(C::Terminal, true, "NotOwned", crate::status::not_owned_message("redis"));
+        s.set(C::Terminal, true, "NotOwned", crate::status::not_owned_message("redis", None));
         s
     };
     let new_resource = || Status::default();

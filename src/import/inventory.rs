@@ -1,7 +1,7 @@
 //! What a reader found (`Inventory`), and the facts both readers and the shaping share: which
 //! tags are never imported, which values are secrets, names and regions.
 
-use crate::model::{Kind, TAG_KIND, TAG_NAME, TAG_STACK};
+use crate::model::Kind;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 
@@ -96,7 +96,7 @@ pub type Tags = BTreeMap<String, String>;
 
 /// The owner of an object steward already keeps (its ownership tags), if any.
 fn owner(tags: &Tags) -> Option<String> {
-    Some(format!("{}/{} of stack {}", tags.get(TAG_KIND)?, tags.get(TAG_NAME)?, tags.get(TAG_STACK)?))
+    crate::model::tags::owner_named(&json!(tags))
 }
 
 /// The tags a manifest declares: not steward's, not AWS's.

@@ -261,12 +261,15 @@ impl Adapter for VpcEndpointAdapter {
                 .send()
                 .await
                 .map_err(aws("DescribeVpcEndpoints"))?;
-            let claimed = |id: &str| out.values().any(|o: &Observed| o.id == id);
+            let claimed =
+                |id: &str| out.iter().any(|(k, o): (&ResourceKey, &Observed)| k.stack == d.key.stack && o.id == id);
             let candidate = listed.vpc_endpoints().iter().find(|e| {
                 let id = e.vpc_endpoint_id().unwrap_or_default();
-                // Endpoints that another resource of this pass owns are not this one's.
-                let theirs =
-                    wanted.iter().any(|w| owns(&tag_map(e.tags().iter().map(|t| (t.key(), t.value()))), &w.key));
+                // Endpoints that another resource of this stack owns are not this one's. One that
+                // another stack keeps has this one's identity all the same: it is reported with
+                // its owner, whether or not that stack is in this pass.
+                let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
+                let theirs = wanted.iter().any(|w| w.key.stack == d.key.stack && owns(&tags, &w.key));
                 e.state().is_some_and(|s| phase_of(s.as_str()).is_some()) && !claimed(id) && !theirs
             });
             if let Some(e) = candidate {

@@ -24,6 +24,12 @@ pub fn owns(tags: &BTreeMap<String, String>, key: &ResourceKey) -> bool {
         && tags.get(TAG_NAME) == Some(&key.name)
 }
 
+/// The steward resource an object's tags (as JSON) say it belongs to: `Kind/name of stack S`.
+pub fn owner_named(tags: &Json) -> Option<String> {
+    let get = |key: &str| tags.get(key).and_then(Json::as_str);
+    Some(format!("{}/{} of stack {}", get(TAG_KIND)?, get(TAG_NAME)?, get(TAG_STACK)?))
+}
+
 /// Tags as compared in a diff: AWS's own `aws:` tags are not ours to manage.
 pub fn tag_view(tags: &BTreeMap<String, String>) -> Json {
     Json::Object(

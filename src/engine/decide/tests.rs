@@ -64,6 +64,10 @@ fn the_decision_table() {
     let deleting = object(true, ObjectState::Busy("deleting".into()));
     let failed = object(true, ObjectState::Failed("create-failed".into()));
     let foreign = object(false, ObjectState::Ready);
+    let kept_by_another = Observed {
+        config: json!({ "tags": { "steward:stack": "other", "steward:kind": "CacheCluster", "steward:name": "redis" } }),
+        ..object(false, ObjectState::Ready)
+    };
     let update = || vec![drift("desiredCount", Fix::InPlace)];
     let immutable = || vec![drift("engine", Fix::Replace)];
 
@@ -105,17 +109,30 @@ fn the_decision_table() {
         true,
     );
     row("failed, removed", Facts { removed: true, ..facts(Some(&failed)) }, Verdict::Delete, true);
-    row("not owned", facts(Some(&foreign)), Verdict::Blocked(BlockReason::NotOwned("obj-1".into())), true);
+    row(
+        "not owned",
+        facts(Some(&foreign)),
+        Verdict::Blocked(BlockReason::NotOwned { id: "obj-1".into(), owner: None }),
+        true,
+    );
     row(
         "not owned, adopt",
         Facts { policy: Policy { adopt: true, ..ENFORCE }, ..facts(Some(&foreign)) },
         Verdict::Adopt,
         true,
     );
+    let theirs = BlockReason::NotOwned { id: "obj-1".into(), owner: Some("CacheCluster/redis of stack other".into()) };
+    row("kept by another resource", facts(Some(&kept_by_another)), Verdict::Blocked(theirs.clone()), true);
+    row(
+        "kept by another resource, adopt: never taken from its owner",
+        Facts { policy: Policy { adopt: true, ..ENFORCE }, ..facts(Some(&kept_by_another)) },
+        Verdict::Blocked(theirs),
+        true,
+    );
     row(
         "not owned, adopt but observe-only",
         Facts { policy: Policy { adopt: true, ..OBSERVE }, ..facts(Some(&foreign)) },
-        Verdict::Blocked(BlockReason::NotOwned("obj-1".into())),
+        Verdict::Blocked(BlockReason::NotOwned { id: "obj-1".into(), owner: None }),
         true,
     );
 
