@@ -67,27 +67,74 @@ pub async fn validator(emu: Arc<Emulator>, endpoint: Option<String>) {
 }
 
 /// Every CNAME of every hosted zone of the caller's account, as (name, value) in lower case
-/// without the trailing dot.
+/// without the trailing dot. Both lists are read to their last page: a zone of more than 300
+/// record sets, and an account of more than 100 zones, are ordinary on AWS.
 pub async fn cnames(endpoint: &str, caller: Option<&str>) -> Result<BTreeSet<(String, String)>, String> {
-    let zones = get(endpoint, caller, "route53", "us-east-1", "/2013-04-01/hostedzone?maxitems=100").await?;
     let mut out = BTreeSet::new();
-    for zone in elements(&zones, "HostedZone") {
-        let Some(id) = elements(zone, "Id").first().copied() else { continue };
-        let id = id.trim_start_matches("/hostedzone/");
-        let sets =
-            get(endpoint, caller, "route53", "us-east-1", &format!("/2013-04-01/hostedzone/{id}/rrset?maxitems=300"))
-                .await?;
-        for set in elements(&sets, "ResourceRecordSet") {
-            if elements(set, "Type").first() != Some(&"CNAME") {
-                continue;
+    for id in hosted_zones(endpoint, caller).await? {
+        let mut next: Option<(String, String)> = None;
+        loop {
+            let mut path = format!("/2013-04-01/hostedzone/{id}/rrset?maxitems=300");
+            if let Some((name, kind)) = &next {
+                path.push_str(&format!("&name={}&type={kind}", query_value(name)));
             }
-            let Some(name) = elements(set, "Name").first().map(|n| bare(n)) else { continue };
-            for value in elements(set, "Value") {
-                out.insert((name.clone(), bare(value)));
+            let sets = get(endpoint, caller, "route53", "us-east-1", &path).await?;
+            for set in elements(&sets, "ResourceRecordSet") {
+                if elements(set, "Type").first() != Some(&"CNAME") {
+                    continue;
+                }
+                let Some(name) = elements(set, "Name").first().map(|n| bare(n)) else { continue };
+                for value in elements(set, "Value") {
+                    out.insert((name.clone(), bare(value)));
+                }
+            }
+            let (names, kinds) = (elements(&sets, "NextRecordName"), elements(&sets, "NextRecordType"));
+            match (truncated(&sets), names.first(), kinds.first()) {
+                (true, Some(name), Some(kind)) => next = Some((name.to_string(), kind.to_string())),
+                _ => break,
             }
         }
     }
     Ok(out)
+}
+
+/// The ids of every hosted zone of the caller's account, page by page (`marker`).
+async fn hosted_zones(endpoint: &str, caller: Option<&str>) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut path = "/2013-04-01/hostedzone?maxitems=100".to_string();
+        if let Some(m) = &marker {
+            path.push_str(&format!("&marker={}", query_value(m)));
+        }
+        let zones = get(endpoint, caller, "route53", "us-east-1", &path).await?;
+        for zone in elements(&zones, "HostedZone") {
+            if let Some(id) = elements(zone, "Id").first() {
+                ids.push(id.trim_start_matches("/hostedzone/").to_string());
+            }
+        }
+        let markers = elements(&zones, "NextMarker");
+        match (truncated(&zones), markers.first()) {
+            (true, Some(m)) => marker = Some(m.to_string()),
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// Whether a Route 53 list answer has more pages (its top-level `IsTruncated`).
+fn truncated(xml: &str) -> bool {
+    elements(xml, "IsTruncated").first().is_some_and(|t| t.trim() == "true")
+}
+
+/// A query-string value: letters, digits and `-_.~` as they are, every other byte escaped.
+fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn bare(name: &str) -> String {
@@ -101,5 +148,15 @@ mod tests {
     #[test]
     fn names_are_compared_bare() {
         assert_eq!(bare("X.Example.COM."), "x.example.com");
+    }
+
+    #[test]
+    fn pages_are_told_by_is_truncated_and_names_are_escaped() {
+        assert!(truncated(
+            "<ListResourceRecordSetsResponse><IsTruncated>true</IsTruncated></ListResourceRecordSetsResponse>"
+        ));
+        assert!(!truncated("<ListHostedZonesResponse><IsTruncated>false</IsTruncated></ListHostedZonesResponse>"));
+        assert_eq!(query_value("_a1b.mmweb.example.com."), "_a1b.mmweb.example.com.");
+        assert_eq!(query_value("*.x y"), "%2A.x%20y");
     }
 }

@@ -18,7 +18,7 @@ pub mod tasks;
 pub use config::Config;
 pub use queue::{Batch, Need, WorkQueue};
 pub use shared::Shared;
-use tasks::{Parts, spawn_lease_loop, spawn_watch, spawn_workers, start_events};
+use tasks::{Parts, TAGS_KEPT_WITH_EVENTS, spawn_lease_loop, spawn_watch, spawn_workers, start_events};
 use timers::{Resync, Wakeups};
 
 use crate::aws::Aws;
@@ -89,6 +89,7 @@ pub async fn run(config: Config, aws: Aws, store: Arc<Store>, table: &str) -> Re
         metrics: metrics.clone(),
         engine: engine.clone(),
         stopping: stopping.clone(),
+        tags_kept_for: config.events_queue.as_ref().map(|_| TAGS_KEPT_WITH_EVENTS),
     };
     let events_task = start_events(&aws, &parts, &config).await;
     let lease_task = spawn_lease_loop(parts.clone(), config.clone());

@@ -39,7 +39,14 @@ pub(super) struct Parts {
     pub metrics: Arc<Metrics>,
     pub engine: Arc<Engine>,
     pub stopping: Arc<AtomicBool>,
+    /// How long a timer's pass trusts tags it read: with AWS events on, a tag change arrives as
+    /// an event and its full pass reads the tags again, so the resync need not (`TAGS_KEPT_WITH_EVENTS`).
+    pub tags_kept_for: Option<Duration>,
 }
+
+/// With AWS events, tags are read again by the pass an event asks for, before any change, and
+/// at least this often (an event lost on the way is made up for within it).
+pub(super) const TAGS_KEPT_WITH_EVENTS: Duration = Duration::from_secs(30 * 60);
 
 /// AWS events: a pass as soon as someone changes a managed object (with `--events-queue`).
 pub(super) async fn start_events(aws: &Aws, p: &Parts, config: &Config) -> Option<JoinHandle<()>> {
@@ -142,8 +149,12 @@ async fn pass_batch(p: Parts, batch: Batch, emf: bool, _held: (OwnedSemaphorePer
     let held: Vec<String> = batch.stacks.iter().filter(|s| p.leases.holds(s)).cloned().collect();
     if !held.is_empty() {
         p.shared.in_flight.fetch_add(1, Ordering::Relaxed);
-        let options =
-            PassOptions { stacks: Some(held.clone()), due_only: batch.due_only.clone(), ..PassOptions::default() };
+        let options = PassOptions {
+            stacks: Some(held.clone()),
+            due_only: batch.due_only.clone(),
+            tags_kept_for: p.tags_kept_for,
+            ..PassOptions::default()
+        };
         match p.engine.pass(&options).await {
             Ok(report) => {
                 p.metrics.observe_pass(report.duration_ms as f64 / 1000.0);

@@ -9,7 +9,7 @@ use super::facts::{self, Item, applied_view};
 use super::known::Known;
 use super::record::{self, Clock, Record, Recorded};
 use super::report::{Outcome, PassOptions, PassReport, PlanEntry};
-use super::resolve::Unresolved;
+use super::resolve::{UNKNOWN_NETWORK_IDS, Unresolved};
 use super::runtime::Engine;
 use super::schedule::{Resync, timing};
 use super::walk::{Loaded, levels, load, named_by, scope_of, wanted};
@@ -22,17 +22,6 @@ use anyhow::Result;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-
-/// Errors saying a network id steward passed does not exist (any longer).
-const UNKNOWN_NETWORK_IDS: &[&str] = &[
-    "InvalidSubnet",
-    "InvalidSubnetID.NotFound",
-    "InvalidGroup.NotFound",
-    "InvalidSecurityGroupID.NotFound",
-    "InvalidRouteTableId.NotFound",
-    "InvalidRouteTableID.NotFound",
-    "InvalidVpcID.NotFound",
-];
 
 /// How long a tag kept for ownership may be used at most, whatever the resync.
 const TAG_CACHE_LIMIT: Duration = Duration::from_secs(3600);
@@ -229,8 +218,10 @@ impl Engine {
     ) -> Result<()> {
         let adapter = kinds::adapter(kind);
         let clients = self.aws.region(region);
-        let stack = items.first().map(|i| i.r.manifest.key.stack.clone()).unwrap_or_default();
-        let cx = self.cx(&clients, stack, pass.tags_fresh_since);
+        let (options, started, resync) = (pass.options, pass.started, pass.tags_fresh_since);
+        let fresh = |stacks: &[&str]| options.tags_fresh_since(started, resync, stacks.iter().copied());
+        let stacks: Vec<&str> = items.iter().map(|i| i.r.manifest.key.stack.as_str()).collect();
+        let cx = self.cx(&clients, stacks.first().copied().unwrap_or_default().into(), fresh(&stacks));
         let desired: Vec<_> = items.iter().filter_map(|i| i.desired.as_ref().map(|(d, _)| d.clone())).collect();
         let observed = match self.throttle_wait(kind) {
             Some(remaining) => Err(ReconcileError::Throttled { service: kind.service(), remaining }),
@@ -249,7 +240,7 @@ impl Engine {
             }
             match &observed {
                 Ok(_) => {
-                    let cx = self.cx(&clients, key.stack.clone(), pass.tags_fresh_since);
+                    let cx = self.cx(&clients, key.stack.clone(), fresh(&[&key.stack]));
                     self.settle(adapter, Some(&cx), &item, found, pass).await?
                 }
                 Err(e) => self.observe_failed(&item, e, pass).await?,

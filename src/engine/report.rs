@@ -18,6 +18,28 @@ pub struct PassOptions {
     /// a resource's own `resync`, a heal window opening). Settled resources observed less than
     /// their resync ago are left alone and keep their status; others are passed in full.
     pub due_only: BTreeSet<String>,
+    /// How long a timer's pass (of the `due_only` stacks) trusts the tags it read, instead of one
+    /// resync: set by a daemon that hears AWS events, where a tag change arrives as an event and
+    /// asks for a full pass, which reads them again. Ownership before a change is always fresh.
+    pub tags_kept_for: Option<std::time::Duration>,
+}
+
+impl PassOptions {
+    /// Since when cached tags (and task definitions) hold for an observe of `stacks`: one resync
+    /// (`one_resync`); with tags kept longer, that long in a timer's pass, and not at all in a
+    /// full pass (an event asked for it: the tags it names may have just changed).
+    pub(super) fn tags_fresh_since<'s>(
+        &self,
+        started: std::time::Instant,
+        one_resync: std::time::Instant,
+        mut stacks: impl Iterator<Item = &'s str>,
+    ) -> std::time::Instant {
+        match self.tags_kept_for {
+            Some(kept) if stacks.all(|s| self.due_only.contains(s)) => started.checked_sub(kept).unwrap_or(started),
+            Some(_) => started,
+            None => one_resync,
+        }
+    }
 }
 
 /// What a plan-only pass decided for one resource (`diff --live`, a contract in docs/cli.md).
@@ -131,5 +153,28 @@ impl PassReport {
     pub fn wake(&mut self, stack: &str, at: chrono::DateTime<chrono::Utc>) {
         let wake = self.wake_at.entry(stack.to_string()).or_insert(at);
         *wake = (*wake).min(at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn tags_are_kept_one_resync_or_longer_in_a_timer_s_pass_when_events_read_them_again() {
+        let started = Instant::now() + Duration::from_secs(7200);
+        let one_resync = started - Duration::from_secs(54);
+        let due = PassOptions { due_only: ["a".to_string()].into(), ..PassOptions::default() };
+        let with_events = PassOptions { tags_kept_for: Some(Duration::from_secs(1800)), ..due.clone() };
+        let rows = [
+            ("no events, timer's pass", &due, vec!["a"], one_resync),
+            ("no events, full pass", &due, vec!["b"], one_resync),
+            ("events, timer's pass", &with_events, vec!["a"], started - Duration::from_secs(1800)),
+            ("events, a full pass among them", &with_events, vec!["a", "b"], started),
+        ];
+        for (what, options, stacks, expected) in rows {
+            assert_eq!(options.tags_fresh_since(started, one_resync, stacks.into_iter()), expected, "{what}");
+        }
     }
 }

@@ -13,6 +13,17 @@ use crate::store::StoredResource;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
+/// Errors saying a network id steward passed does not exist (any longer).
+pub(super) const UNKNOWN_NETWORK_IDS: &[&str] = &[
+    "InvalidSubnet",
+    "InvalidSubnetID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidSecurityGroupID.NotFound",
+    "InvalidRouteTableId.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidVpcID.NotFound",
+];
+
 pub(super) enum Unresolved {
     /// Not resolvable this pass, for the decision to judge.
     Not(Resolution),

@@ -73,7 +73,7 @@ use crate::model::ResourceKey;
 use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use serde_json::{Map, Value as Json, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Route53RecordAdapter;
 
@@ -149,29 +149,95 @@ fn wanted_records(d: &Desired) -> Result<BTreeMap<String, Json>, ReconcileError>
     Ok(out)
 }
 
-/// The hosted zone's id, from the spec's id or by name (one ListHostedZonesByName call).
+/// The hosted zone's id, from the spec's id, or by name: one ListHostedZonesByName call the first
+/// time, kept after that.
 async fn zone_id(cx: &Cx<'_>, zone: &str) -> Result<String, ReconcileError> {
     if is_zone_id(zone) {
         return Ok(zone.to_string());
+    }
+    let name = fqdn(zone).to_ascii_lowercase();
+    if let Some(id) = cx.cache.hosted_zones.lock().unwrap().get(&name) {
+        return Ok(id.clone());
     }
     let out = cx
         .clients
         .route53
         .list_hosted_zones_by_name()
-        .dns_name(fqdn(zone))
+        .dns_name(&name)
         .max_items(1)
         .send()
         .await
         .map_err(aws("ListHostedZonesByName"))?;
-    out.hosted_zones()
+    let id = out
+        .hosted_zones()
         .iter()
-        .find(|z| z.name().eq_ignore_ascii_case(&fqdn(zone)))
+        .find(|z| z.name().eq_ignore_ascii_case(&name))
         .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
         .ok_or_else(|| {
             ReconcileError::Unresolvable(format!(
                 "no hosted zone named {zone} in this account: create it, or give the zone's id in `zone`"
             ))
-        })
+        })?;
+    cx.cache.hosted_zones.lock().unwrap().insert(name, id.clone());
+    Ok(id)
+}
+
+/// Where Route 53 lists a name: by its labels reversed (`com.example.mmweb`), in lower case.
+fn listing_order(name: &str) -> String {
+    let bare = name.trim_end_matches('.').to_ascii_lowercase();
+    bare.rsplit('.').collect::<Vec<_>>().join(".")
+}
+
+/// Record sets keyed by (fully qualified name in lower case, type).
+type RecordSets = BTreeMap<(String, String), ResourceRecordSet>;
+
+/// The record sets of `zone` named in `wanted`, in one listing: it starts at the first wanted
+/// name in Route 53's order and follows the pages until every wanted set was seen or the listing
+/// is past the last one. The records of one stack sit side by side in that order (a name, its
+/// `_steward` mark and its validation records share the name's labels), so this is one page.
+async fn zone_record_sets(
+    cx: &Cx<'_>,
+    zone: &str,
+    wanted: &BTreeSet<(String, String)>,
+) -> Result<RecordSets, ReconcileError> {
+    let mut found = RecordSets::new();
+    let Some(first) = wanted.iter().min_by_key(|(name, kind)| (listing_order(name), kind.clone())) else {
+        return Ok(found);
+    };
+    let last = wanted.iter().map(|(name, _)| listing_order(name)).max().unwrap_or_default();
+    let (mut start, mut start_type) = (Some(first.0.clone()), Some(RrType::from(first.1.as_str())));
+    loop {
+        let page = cx
+            .clients
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone)
+            .set_start_record_name(start)
+            .set_start_record_type(start_type)
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                // A zone deleted (and perhaps made again): its id is looked up afresh next time.
+                cx.cache.hosted_zones.lock().unwrap().retain(|_, id| id != zone);
+                return Err(aws("ListResourceRecordSets")(e).into());
+            }
+        };
+        let mut past = false;
+        for set in page.resource_record_sets() {
+            let key = (fqdn(set.name()).to_ascii_lowercase(), set.r#type().as_str().to_string());
+            past |= listing_order(&key.0) > last;
+            if wanted.contains(&key) {
+                found.insert(key, set.clone());
+            }
+        }
+        if found.len() == wanted.len() || past || !page.is_truncated() {
+            return Ok(found);
+        }
+        start = page.next_record_name().map(String::from);
+        start_type = page.next_record_type().cloned();
+    }
 }
 
 /// The record set with exactly this name and type, if any.
@@ -242,6 +308,31 @@ async fn send(
     Ok(())
 }
 
+/// What one resource's records are on AWS, from its zone's listing; None when none exists.
+fn observed_records(d: &Desired, zone: &str, sets: &RecordSets) -> Result<Option<Observed>, ReconcileError> {
+    let mut records = Map::new();
+    let mut owned = true;
+    for (name, r) in wanted_records(d)? {
+        let kind = r["type"].as_str().unwrap_or("CNAME").to_string();
+        let Some(set) = sets.get(&(fqdn(&name).to_ascii_lowercase(), kind)) else { continue };
+        let mark = sets.get(&(mark_name(&name).to_ascii_lowercase(), "TXT".to_string()));
+        owned &= mark.is_some_and(|m| m.resource_records().iter().any(|v| v.value() == mark_value(&d.key)));
+        records.insert(name, set_view(set));
+    }
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let first = records.keys().next().cloned().unwrap_or_default();
+    Ok(Some(Observed {
+        id: first.clone(),
+        owned,
+        state: ObjectState::Ready,
+        config: json!({ "records": Json::Object(records.clone()) }),
+        outputs: BTreeMap::from([("fqdn".to_string(), first)]),
+        extra: json!({ "zone": zone, "records": Json::Object(records) }),
+    }))
+}
+
 impl Route53RecordAdapter {
     /// One atomic change: each record with its ownership mark beside it.
     async fn apply(
@@ -271,35 +362,27 @@ impl Adapter for Route53RecordAdapter {
         cx: &Cx<'_>,
         wanted: &[Desired],
     ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut out = BTreeMap::new();
+        // The zone of each resource, then one listing per zone for all of them.
+        let mut zones: BTreeMap<String, Vec<&Desired>> = BTreeMap::new();
         for d in wanted {
-            let zone = zone_id(cx, &d.spec_as::<Route53RecordSpec>()?.zone).await?;
-            let mut records = Map::new();
-            let mut owned = true;
-            for (name, r) in wanted_records(d)? {
-                let Some(set) = record_set(cx, &zone, &fqdn(&name), r["type"].as_str().unwrap_or("CNAME")).await?
-                else {
-                    continue;
-                };
-                let mark = record_set(cx, &zone, &mark_name(&name), "TXT").await?;
-                owned &= mark.is_some_and(|m| m.resource_records().iter().any(|v| v.value() == mark_value(&d.key)));
-                records.insert(name, set_view(&set));
+            zones.entry(zone_id(cx, &d.spec_as::<Route53RecordSpec>()?.zone).await?).or_default().push(d);
+        }
+        let mut out = BTreeMap::new();
+        for (zone, ds) in zones {
+            let mut names = BTreeSet::new();
+            for d in &ds {
+                for (name, r) in wanted_records(d)? {
+                    let kind = r["type"].as_str().unwrap_or("CNAME").to_string();
+                    names.insert((fqdn(&name).to_ascii_lowercase(), kind));
+                    names.insert((mark_name(&name).to_ascii_lowercase(), "TXT".to_string()));
+                }
             }
-            if records.is_empty() {
-                continue;
+            let sets = zone_record_sets(cx, &zone, &names).await?;
+            for d in ds {
+                if let Some(observed) = observed_records(d, &zone, &sets)? {
+                    out.insert(d.key.clone(), observed);
+                }
             }
-            let first = records.keys().next().cloned().unwrap_or_default();
-            out.insert(
-                d.key.clone(),
-                Observed {
-                    id: first.clone(),
-                    owned,
-                    state: ObjectState::Ready,
-                    config: json!({ "records": Json::Object(records.clone()) }),
-                    outputs: BTreeMap::from([("fqdn".to_string(), first.clone())]),
-                    extra: json!({ "zone": zone, "records": Json::Object(records) }),
-                },
-            );
         }
         Ok(out)
     }

@@ -17,6 +17,9 @@ pub struct Cache {
     tags: Mutex<HashMap<String, KeptTags>>,
     pub details: Mutex<HashMap<String, (String, Json)>>,
     pub task_definitions: Mutex<HashMap<String, (Instant, Json)>>,
+    /// Hosted zone ids by zone name: a zone's id never changes; a zone deleted and made again
+    /// under the same name is forgotten when its listing fails.
+    pub hosted_zones: Mutex<HashMap<String, String>>,
 }
 
 impl Cache {
