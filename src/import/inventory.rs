@@ -52,6 +52,14 @@ impl Inventory {
     }
 }
 
+/// Every item of a paginated SDK list call, all pages read, or the error named by the call.
+macro_rules! every_item {
+    ($call:expr, $what:expr) => {
+        $call.into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.context($what)
+    };
+}
+pub(crate) use every_item;
+
 /// Tag keys that are never imported: steward's own ownership tags and AWS's reserved ones.
 pub fn is_reserved_tag(key: &str) -> bool {
     key.starts_with("steward:") || key.starts_with("aws:")

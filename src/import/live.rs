@@ -4,7 +4,9 @@
 //! services in its subnets. Every list is read to its last page.
 
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls};
-use super::inventory::{Found, Inventory, NetworkObject, Tags, add, looks_secret, manifest_name, sorted, with_tags};
+use super::inventory::{
+    Found, Inventory, NetworkObject, Tags, add, every_item, looks_secret, manifest_name, sorted, with_tags,
+};
 use crate::model::Kind;
 use crate::model::clients::Clients;
 use anyhow::{Context, Result, bail};
@@ -49,36 +51,11 @@ async fn find_vpc(c: &Clients, vpc: &str) -> Result<(String, Option<String>)> {
 
 /// The VPC's subnets, security groups and route tables (for selectors); returns the subnet ids.
 async fn network(c: &Clients, vpc_id: &str, inv: &mut Inventory) -> Result<BTreeSet<String>> {
-    let subnets: Vec<_> = c
-        .ec2
-        .describe_subnets()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ec2:DescribeSubnets")?;
-    let groups: Vec<_> = c
-        .ec2
-        .describe_security_groups()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ec2:DescribeSecurityGroups")?;
-    let tables: Vec<_> = c
-        .ec2
-        .describe_route_tables()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ec2:DescribeRouteTables")?;
+    let subnets: Vec<_> = every_item!(c.ec2.describe_subnets().filters(vpc_filter(vpc_id)), "ec2:DescribeSubnets")?;
+    let groups: Vec<_> =
+        every_item!(c.ec2.describe_security_groups().filters(vpc_filter(vpc_id)), "ec2:DescribeSecurityGroups")?;
+    let tables: Vec<_> =
+        every_item!(c.ec2.describe_route_tables().filters(vpc_filter(vpc_id)), "ec2:DescribeRouteTables")?;
     let object = |id: Option<&str>, tags: &[aws_sdk_ec2::types::Tag]| NetworkObject {
         id: id.unwrap_or_default().to_string(),
         name: ec2_tags(tags).get("Name").cloned(),
@@ -90,16 +67,8 @@ async fn network(c: &Clients, vpc_id: &str, inv: &mut Inventory) -> Result<BTree
 }
 
 async fn endpoints(c: &Clients, vpc_id: &str, inv: &mut Inventory) -> Result<()> {
-    let endpoints: Vec<_> = c
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ec2:DescribeVpcEndpoints")?;
+    let endpoints: Vec<_> =
+        every_item!(c.ec2.describe_vpc_endpoints().filters(vpc_filter(vpc_id)), "ec2:DescribeVpcEndpoints")?;
     for e in endpoints {
         let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default();
         if matches!(state.as_str(), "deleting" | "deleted" | "failed" | "rejected") {
@@ -150,15 +119,8 @@ async fn elasticache(
     password_parameters: &BTreeMap<String, String>,
     inv: &mut Inventory,
 ) -> Result<()> {
-    let groups: Vec<_> = c
-        .elasticache
-        .describe_cache_subnet_groups()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("elasticache:DescribeCacheSubnetGroups")?;
+    let groups: Vec<_> =
+        every_item!(c.elasticache.describe_cache_subnet_groups(), "elasticache:DescribeCacheSubnetGroups")?;
     let mut in_vpc = BTreeSet::new();
     for g in groups.iter().filter(|g| g.vpc_id() == Some(vpc_id)) {
         let name = g.cache_subnet_group_name().unwrap_or_default();
@@ -185,16 +147,10 @@ async fn elasticache(
             &tags,
         );
     }
-    let clusters: Vec<_> = c
-        .elasticache
-        .describe_cache_clusters()
-        .show_cache_node_info(true)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("elasticache:DescribeCacheClusters")?;
+    let clusters: Vec<_> = every_item!(
+        c.elasticache.describe_cache_clusters().show_cache_node_info(true),
+        "elasticache:DescribeCacheClusters"
+    )?;
     for cl in clusters.iter().filter(|cl| cl.cache_subnet_group_name().is_some_and(|g| in_vpc.contains(g))) {
         let id = cl.cache_cluster_id().unwrap_or_default();
         if cl.replication_group_id().is_some() {
@@ -235,15 +191,7 @@ async fn elasticache(
 
 /// Users named with `--password-parameter` whose parameter exists; the others are listed.
 async fn cache_users(c: &Clients, password_parameters: &BTreeMap<String, String>, inv: &mut Inventory) -> Result<()> {
-    let users: Vec<_> = c
-        .elasticache
-        .describe_users()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("elasticache:DescribeUsers")?;
+    let users: Vec<_> = every_item!(c.elasticache.describe_users(), "elasticache:DescribeUsers")?;
     if let Some(id) = password_parameters.keys().find(|id| !users.iter().any(|u| u.user_id() == Some(id.as_str()))) {
         bail!("--password-parameter {id}=…: no cache user {id} in {}", c.region);
     }

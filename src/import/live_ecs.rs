@@ -2,7 +2,7 @@
 //! definitions, and the clusters they run in.
 
 use super::fields::{strip_nulls, task_spec};
-use super::inventory::{Found, Inventory, Tags, add, sorted, with_tags};
+use super::inventory::{Found, Inventory, Tags, add, every_item, sorted, with_tags};
 use crate::model::Kind;
 use crate::model::clients::Clients;
 use anyhow::{Context, Result};
@@ -11,15 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The ECS services whose tasks run in the VPC's subnets, and their clusters.
 pub async fn read(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory) -> Result<()> {
-    let clusters: Vec<String> = c
-        .ecs
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ecs:ListClusters")?;
+    let clusters: Vec<String> = every_item!(c.ecs.list_clusters(), "ecs:ListClusters")?;
     for chunk in clusters.chunks(100) {
         let described = c
             .ecs
@@ -55,16 +47,7 @@ pub async fn read(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory) 
 
 /// Adds the cluster's services in `subnets`; returns how many there were.
 async fn ecs_services(c: &Clients, cluster: &str, subnets: &BTreeSet<String>, inv: &mut Inventory) -> Result<usize> {
-    let arns: Vec<String> = c
-        .ecs
-        .list_services()
-        .cluster(cluster)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .context("ecs:ListServices")?;
+    let arns: Vec<String> = every_item!(c.ecs.list_services().cluster(cluster), "ecs:ListServices")?;
     let mut count = 0;
     for chunk in arns.chunks(10) {
         let described = c
