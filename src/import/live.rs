@@ -7,10 +7,11 @@ use super::fields::{engine_version, health_check, is_full_access, size, strip_nu
 use super::inventory::{
     Found, Inventory, NetworkObject, Tags, add, every_item, looks_secret, manifest_name, sorted, with_tags,
 };
+use crate::kinds::apprunner_custom_domain::domain_outputs;
 use crate::model::Kind;
 use crate::model::clients::Clients;
 use anyhow::{Context, Result, bail};
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads what is in `vpc` (an id, or a Name tag). `password_parameters` names each cache user's
@@ -361,31 +362,22 @@ fn apprunner_service(s: &aws_sdk_apprunner::types::Service, unmanaged: &mut Vec<
 }
 
 async fn custom_domains(c: &Clients, service_arn: &str, inv: &mut Inventory) -> Result<()> {
-    let out = c
-        .apprunner
-        .describe_custom_domains()
-        .service_arn(service_arn)
-        .send()
-        .await
-        .context("apprunner:DescribeCustomDomains")?;
     let service_name = service_arn.split('/').nth(1).unwrap_or_default();
-    for d in out.custom_domains() {
-        let domain = d.domain_name();
-        let records: Vec<Json> = d
-            .certificate_validation_records()
-            .iter()
-            .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
-            .collect();
-        let mut outputs = BTreeMap::from([("dnsTarget".to_string(), out.dns_target().to_string())]);
-        if !records.is_empty() {
-            outputs.insert("validationRecords".into(), Json::from(records.clone()).to_string());
+    let mut pages = c.apprunner.describe_custom_domains().service_arn(service_arn).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.context("apprunner:DescribeCustomDomains")?;
+        for d in page.custom_domains() {
+            let domain = d.domain_name();
+            // The outputs the kind reports, so that references made to them resolve.
+            let outputs = domain_outputs(page.dns_target(), d);
+            let spec = json!({ "service": service_arn, "domain": domain, "enableWww": d.enable_www_subdomain() });
+            let name = manifest_name(&format!("{service_name}-domain"));
+            inv.found.push(Found { kind: Kind::AppRunnerCustomDomain, name, spec, outputs, origin: domain.into() });
+            let mut wanted: BTreeSet<String> =
+                d.certificate_validation_records().iter().filter_map(|r| r.name()).map(bare).collect();
+            wanted.insert(bare(domain));
+            dns_records(c, domain, &wanted, inv).await?;
         }
-        let spec = json!({ "service": service_arn, "domain": domain, "enableWww": d.enable_www_subdomain() });
-        let name = manifest_name(&format!("{service_name}-domain"));
-        inv.found.push(Found { kind: Kind::AppRunnerCustomDomain, name, spec, outputs, origin: domain.into() });
-        let mut wanted: BTreeSet<String> = records.iter().filter_map(|r| r["name"].as_str()).map(bare).collect();
-        wanted.insert(bare(domain));
-        dns_records(c, domain, &wanted, inv).await?;
     }
     Ok(())
 }

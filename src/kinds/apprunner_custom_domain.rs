@@ -39,6 +39,22 @@ use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, Reco
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A custom domain's outputs: its DNS target, and its certificate validation records as JSON.
+/// The records appear a little after the association: until then that output is missing, and
+/// what refers to it waits. `steward import` writes references to these same values.
+pub fn domain_outputs(dns_target: &str, domain: &aws_sdk_apprunner::types::CustomDomain) -> BTreeMap<String, String> {
+    let records: Vec<Json> = domain
+        .certificate_validation_records()
+        .iter()
+        .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
+        .collect();
+    let mut outputs = BTreeMap::from([("dnsTarget".to_string(), dns_target.to_string())]);
+    if !records.is_empty() {
+        outputs.insert("validationRecords".to_string(), Json::from(records).to_string());
+    }
+    outputs
+}
+
 pub struct CustomDomainAdapter;
 
 /// The spec an AppRunnerCustomDomain's adapter reads.
@@ -88,17 +104,7 @@ impl Adapter for CustomDomainAdapter {
                         }
                         other => ObjectState::Busy(other.to_string()),
                     };
-                    let records: Vec<Json> = domain
-                        .certificate_validation_records()
-                        .iter()
-                        .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
-                        .collect();
-                    // The records appear a little after the association: until then the output
-                    // is missing, and what refers to it waits.
-                    let mut outputs = BTreeMap::from([("dnsTarget".to_string(), page.dns_target().to_string())]);
-                    if !records.is_empty() {
-                        outputs.insert("validationRecords".to_string(), Json::from(records).to_string());
-                    }
+                    let outputs = domain_outputs(page.dns_target(), domain);
                     let config = json!({ "enableWww": domain.enable_www_subdomain() });
                     out.insert(
                         d.key.clone(),
