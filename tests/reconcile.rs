@@ -51,10 +51,22 @@ fn the_stack_is_created_from_nothing_and_a_converged_pass_changes_nothing() {
 
     // A second pass over a converged stack makes no mutating call; in one process (as the daemon
     // runs) unchanged services and task definitions come from the cache.
-    let events = events(&live.world.ok(&["reconcile", "--passes", "2"]));
+    let events = events(&live.world.ok(&["reconcile", "--passes", "5"]));
     let pass = named(&events, "pass_completed")[1];
     assert_eq!(pass["mutatingCalls"], 0, "{pass}");
     assert_eq!(pass["ready"], 18);
+    // A steady pass stays at 12 calls, the store's one Query included, with every field watched
+    // (tests/drift_table.rs): 11 to the stack's services.
+    for pass in &named(&events, "pass_completed")[1..] {
+        let total: u64 = pass["awsCalls"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert!(total <= 12, "{total} calls in a steady pass: {}", pass["awsCalls"]);
+    }
     let second = &events[events.iter().position(|e| e["event"] == "pass_completed").unwrap() + 1..];
     for (service, ops) in calls(second).as_object().unwrap() {
         for op in ops.as_object().unwrap().keys() {

@@ -118,11 +118,14 @@ pub async fn reconcile(
     let timeout = parse_duration_secs(timeout)
         .ok_or_else(|| anyhow!("--timeout: expected a duration like 90s or 10m, got {timeout:?}"))?;
     let deadline = Instant::now() + Duration::from_secs(timeout);
-    let options = options(ctx, target)?;
+    let mut options = options(ctx, target)?;
     let touched = match &options.stacks {
         Some(stacks) => stacks.clone(),
         None => ctx.store.stacks().await?,
     };
+    // The passes walk exactly the stacks whose leases were taken: a stack first applied while
+    // this runs is left to its own reconcile or the controller (and the list is read once).
+    options.stacks = Some(touched.clone());
     let held = match force {
         true => None,
         false => Some(take_leases(ctx, table, &touched).await?),
