@@ -132,15 +132,42 @@ def stack_manifests(name, suffix):
     return text
 
 
+def stack_network(world, i):
+    """Stack i's own VPC, as bootstrap/network.yaml makes the seed's: three intra subnets and route
+    tables with the seed's Name tags, and the two security groups. Each stack needs its own: AWS
+    keeps one interface endpoint with private DNS per service and one S3 route per route table in
+    a VPC, so stacks that share a VPC cannot each keep the seed's endpoints (they would be blocked
+    as NotOwned by the first)."""
+    # A session of its own: applies run in threads, and boto3's default session is not thread-safe.
+    ec2 = boto3.session.Session().client("ec2", region_name=REGION, endpoint_url=world.env["AWS_ENDPOINT_URL"],
+                                         aws_access_key_id="bench", aws_secret_access_key="bench")
+    tags = lambda kind, name: [{"ResourceType": kind, "Tags": [{"Key": "Name", "Value": name}]}]
+    cidr = f"10.{i % 256}"
+    vpc = ec2.create_vpc(CidrBlock=f"{cidr}.0.0/16", TagSpecifications=tags("vpc", f"mentor-match-vpc-{i:03d}"))["Vpc"]["VpcId"]
+    for n, zone in enumerate("abc"):
+        name = f"mentor-match-vpc-intra-{REGION}{zone}"
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{cidr}.1.{64 * n}/26", AvailabilityZone=f"{REGION}{zone}",
+                                   TagSpecifications=tags("subnet", name))["Subnet"]["SubnetId"]
+        table = ec2.create_route_table(VpcId=vpc, TagSpecifications=tags("route-table", name))["RouteTable"]["RouteTableId"]
+        ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    for group in ("allow_redis", "allow_vpce"):
+        ec2.create_security_group(GroupName=group, Description=group, VpcId=vpc, TagSpecifications=tags("security-group", group))
+
+
 def apply_stacks(world, count, workdir):
-    """One apply per stack (each is one transaction), four at a time."""
+    """One apply per stack (each is one transaction), four at a time; beyond one stack, each in
+    its own VPC."""
     import concurrent.futures
 
     def apply(i):
         name = "mentor-match" if count == 1 else f"mm{i:03d}"
         suffix = "" if count == 1 else f"-{i:03d}"
         path = workdir / f"{name}.yaml"
-        path.write_text(stack_manifests(name, suffix))
+        text = stack_manifests(name, suffix)
+        if count > 1:
+            stack_network(world, i)
+            text = text.replace("vpc: { byTag: { Name: mentor-match-vpc } }", f"vpc: {{ byTag: {{ Name: mentor-match-vpc{suffix} }} }}")
+        path.write_text(text)
         world.steward("apply", "-f", str(path))
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
