@@ -516,9 +516,14 @@ def daemon_at_scale(world, workdir, n):
         rnd = pass_events()[before:]
         stamp = lambda e: datetime.datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")).timestamp()
         steady_calls = sum(sum(ops.values()) for e in rnd for ops in e["awsCalls"].values())
+        by_operation = {}
+        for e in rnd:
+            for service, ops in e["awsCalls"].items():
+                for op, count in ops.items():
+                    by_operation[f"{service}:{op}"] = by_operation.get(f"{service}:{op}", 0) + count
         steady_s = max(stamp(e) for e in rnd) - min(stamp(e) - e["durationMs"] / 1000 for e in rnd)
         return {"allPassedS": first_done - started, "calls": first_calls, "steadyCalls": steady_calls, "steadyS": steady_s,
-                "steadyPasses": len(rnd), "backgroundPerMin": background_per_min,
+                "steadyPasses": len(rnd), "steadyByOperation": dict(sorted(by_operation.items())), "backgroundPerMin": background_per_min,
                 "peakRssMb": proc_status(daemon.pid, "VmHWM"), "rssMb": proc_status(daemon.pid, "VmRSS")}
     finally:
         daemon.send_signal(signal.SIGTERM)
@@ -647,6 +652,13 @@ def render(r, command):
             if d:
                 lines.append(f"| {n} | {18 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
                              f"{d['backgroundPerMin']:.0f} | **{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
+        lines.append("")
+        for n, x in r["scale"].items():
+            d = x.get("daemon")
+            if d and d.get("steadyByOperation"):
+                ops = ", ".join(f"{k} {v / n:.2f}" for k, v in d["steadyByOperation"].items())
+                lines.append(f"- {n} stacks under `steward run`, steady round calls per stack by operation "
+                             f"({d['steadyCalls'] / n:.2f} in all): {ops}.")
         lines.append("")
     lines += ["## 3. Latency", ""]
     if lat["edit"]:

@@ -50,6 +50,23 @@ impl Moto<'_> {
         query(&self.endpoint, self.sign("elasticloadbalancing"), action, ELB, params).await
     }
 
+    /// Every page of an Elastic Load Balancing list, one answer after the other (moto pages
+    /// DescribeRules by 50; AWS pages it and DescribeListenerCertificates by `Marker`).
+    async fn elb_pages(&self, action: &str, params: &[(String, String)]) -> Result<String, String> {
+        let mut pages = String::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut paged = params.to_vec();
+            paged.extend(marker.take().map(|m| p("Marker", m)));
+            let page = self.elb(action, &paged).await?;
+            marker = elements(&page, "NextMarker").first().filter(|m| !m.is_empty()).map(|m| m.to_string());
+            pages.push_str(&page);
+            if marker.is_none() {
+                return Ok(pages);
+            }
+        }
+    }
+
     /// The cluster's ARN; `default` is made when missing.
     pub async fn cluster_arn(&self, cluster: &str) -> Result<String, ApiError> {
         let target = "AmazonEC2ContainerServiceV20141113.DescribeClusters";
@@ -143,8 +160,10 @@ impl Moto<'_> {
             groups.first().map(|g| first(g, "member")).transpose()?.unwrap_or_default();
         let listeners = self.elb("DescribeListeners", &[p("LoadBalancerArn", &infra.load_balancer)]).await?;
         infra.listener = first(&listeners, "ListenerArn")?;
-        let certificates = self.elb("DescribeListenerCertificates", &[p("ListenerArn", &infra.listener)]).await?;
-        infra.certificate = first(&certificates, "CertificateArn")?;
+        // The listener's default certificate: with custom domains it holds others beside it.
+        let certificates = self.elb_pages("DescribeListenerCertificates", &[p("ListenerArn", &infra.listener)]).await?;
+        let default = elements(&certificates, "member").into_iter().find(|m| elements(m, "IsDefault") == ["true"]);
+        infra.certificate = first(default.unwrap_or(&certificates), "CertificateArn")?;
         Ok(())
     }
 
@@ -187,7 +206,8 @@ impl Moto<'_> {
             )
             .await?;
         infra.target_group = first(&xml, "TargetGroupArn")?;
-        let rules = self.elb("DescribeRules", &[p("ListenerArn", &infra.listener)]).await?;
+        // Past the highest priority on the listener, which takes reading every page of its rules.
+        let rules = self.elb_pages("DescribeRules", &[p("ListenerArn", &infra.listener)]).await?;
         let priority = elements(&rules, "Priority").iter().filter_map(|p| p.parse::<u32>().ok()).max().unwrap_or(0) + 1;
         let xml = self
             .elb(

@@ -108,9 +108,17 @@ async fn listener_facts(cx: &Cx<'_>, listener: &str) -> Result<ListenerFacts, Re
     }
     let arns: Vec<String> = rules.iter().filter_map(|r| r.rule_arn()).map(str::to_string).collect();
     let tags = load_balancing_tags(cx, &arns).await?;
-    let request = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener);
-    let certs = request.send().await.map_err(aws("DescribeListenerCertificates"))?;
-    let certificates = certs.certificates().iter().filter_map(|c| c.certificate_arn()).map(str::to_string).collect();
+    let mut certificates = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        let request = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener).set_marker(marker);
+        let page = request.send().await.map_err(aws("DescribeListenerCertificates"))?;
+        certificates.extend(page.certificates().iter().filter_map(|c| c.certificate_arn()).map(str::to_string));
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
     Ok(ListenerFacts { rules, tags, certificates })
 }
 
