@@ -252,18 +252,21 @@ impl Adapter for VpcEndpointAdapter {
         let missing: Vec<&Desired> = wanted.iter().filter(|d| !out.contains_key(&d.key)).collect();
         for d in missing {
             let service = full_service_name(&d.region, &d.spec_as::<VpcEndpointSpec>()?.service);
-            let listed = cx
+            let mut listed = Vec::new();
+            let mut pages = cx
                 .clients
                 .ec2
                 .describe_vpc_endpoints()
                 .filters(Filter::builder().name("vpc-id").values(&d.vpc_id).build())
                 .filters(Filter::builder().name("service-name").values(service).build())
-                .send()
-                .await
-                .map_err(aws("DescribeVpcEndpoints"))?;
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                listed.extend(page.map_err(aws("DescribeVpcEndpoints"))?.vpc_endpoints().to_vec());
+            }
             let claimed =
                 |id: &str| out.iter().any(|(k, o): (&ResourceKey, &Observed)| k.stack == d.key.stack && o.id == id);
-            let candidate = listed.vpc_endpoints().iter().find(|e| {
+            let candidate = listed.iter().find(|e| {
                 let id = e.vpc_endpoint_id().unwrap_or_default();
                 // Endpoints that another resource of this stack owns are not this one's. One that
                 // another stack keeps has this one's identity all the same: it is reported with
