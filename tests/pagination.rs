@@ -2,6 +2,7 @@
 //! 100 hosted zones in the account and more than 300 record sets in the zone, a custom domain
 //! whose zone lists last and whose validation records sort last still validates, and the stack
 //! converges. Before the fix the emulator read one page of each, and the domain never validated.
+//! The same holds for the rules of the listener that Express services share.
 
 mod common;
 
@@ -51,8 +52,8 @@ fn a_domain_validates_when_its_zone_and_records_are_past_the_first_page() {
 }
 
 /// moto pages DescribeRules by 50, AWS by up to 400: an Express service made after more than one
-/// page of rules on the shared listener still gets a priority of its own (the emulator reads
-/// every page), and steward's listener reads find every rule and certificate.
+/// page of rules on the shared listener still gets a priority of its own: the emulator reads
+/// every page. Before, the 51st service failed with PriorityInUse.
 #[test]
 fn express_services_past_one_page_of_listener_rules_each_get_their_own_rule() {
     let live = Live::prepared();
