@@ -96,28 +96,18 @@ struct ListenerFacts {
 
 async fn listener_facts(cx: &Cx<'_>, listener: &str) -> Result<ListenerFacts, ReconcileError> {
     let mut rules = Vec::new();
-    let mut marker = None;
-    loop {
-        let request = cx.clients.elbv2.describe_rules().listener_arn(listener).set_marker(marker);
-        let page = request.send().await.map_err(aws("DescribeRules"))?;
+    let mut pages = cx.clients.elbv2.describe_rules().listener_arn(listener).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("DescribeRules"))?;
         rules.extend(page.rules().iter().filter(|r| r.is_default() != Some(true)).cloned());
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
     }
     let arns: Vec<String> = rules.iter().filter_map(|r| r.rule_arn()).map(str::to_string).collect();
     let tags = load_balancing_tags(cx, &arns).await?;
     let mut certificates = BTreeSet::new();
-    let mut marker = None;
-    loop {
-        let request = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener).set_marker(marker);
-        let page = request.send().await.map_err(aws("DescribeListenerCertificates"))?;
+    let mut pages = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws("DescribeListenerCertificates"))?;
         certificates.extend(page.certificates().iter().filter_map(|c| c.certificate_arn()).map(str::to_string));
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
     }
     Ok(ListenerFacts { rules, tags, certificates })
 }
