@@ -191,6 +191,16 @@ fn listing_order(name: &str) -> String {
 /// Record sets keyed by (fully qualified name in lower case, type).
 type RecordSets = BTreeMap<(String, String), ResourceRecordSet>;
 
+/// A record set's key in `RecordSets`: the name as `fqdn` writes it, and the type.
+fn set_key(name: &str, kind: &str) -> (String, String) {
+    (fqdn(name), kind.to_string())
+}
+
+/// The keys of a wanted record (`name`, its spec `r`) and of its ownership mark.
+fn wanted_keys(name: &str, r: &Json) -> [(String, String); 2] {
+    [set_key(name, r["type"].as_str().unwrap_or("CNAME")), set_key(&mark_name(name), "TXT")]
+}
+
 /// The record sets of `zone` named in `wanted`, in one listing: it starts at the first wanted
 /// name in Route 53's order and follows the pages until every wanted set was seen or the listing
 /// is past the last one. The records of one stack sit side by side in that order (a name, its
@@ -226,7 +236,7 @@ async fn zone_record_sets(
         };
         let mut past = false;
         for set in page.resource_record_sets() {
-            let key = (fqdn(set.name()).to_ascii_lowercase(), set.r#type().as_str().to_string());
+            let key = set_key(set.name(), set.r#type().as_str());
             past |= listing_order(&key.0) > last;
             if wanted.contains(&key) {
                 found.insert(key, set.clone());
@@ -313,9 +323,9 @@ fn observed_records(d: &Desired, zone: &str, sets: &RecordSets) -> Result<Option
     let mut records = Map::new();
     let mut owned = true;
     for (name, r) in wanted_records(d)? {
-        let kind = r["type"].as_str().unwrap_or("CNAME").to_string();
-        let Some(set) = sets.get(&(fqdn(&name).to_ascii_lowercase(), kind)) else { continue };
-        let mark = sets.get(&(mark_name(&name).to_ascii_lowercase(), "TXT".to_string()));
+        let [record, mark] = wanted_keys(&name, &r);
+        let Some(set) = sets.get(&record) else { continue };
+        let mark = sets.get(&mark);
         owned &= mark.is_some_and(|m| m.resource_records().iter().any(|v| v.value() == mark_value(&d.key)));
         records.insert(name, set_view(set));
     }
@@ -372,9 +382,7 @@ impl Adapter for Route53RecordAdapter {
             let mut names = BTreeSet::new();
             for d in &ds {
                 for (name, r) in wanted_records(d)? {
-                    let kind = r["type"].as_str().unwrap_or("CNAME").to_string();
-                    names.insert((fqdn(&name).to_ascii_lowercase(), kind));
-                    names.insert((mark_name(&name).to_ascii_lowercase(), "TXT".to_string()));
+                    names.extend(wanted_keys(&name, &r));
                 }
             }
             let sets = zone_record_sets(cx, &zone, &names).await?;
