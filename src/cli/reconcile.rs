@@ -150,16 +150,16 @@ async fn passes_until(
     deadline: Instant,
 ) -> Result<ExitCode> {
     let mut done = 0;
-    let whole_stacks = match (&options.only, &options.stacks) {
-        (Some(_), _) => Vec::new(),
-        (None, Some(stacks)) => stacks.clone(),
-        (None, None) => ctx.store.stacks().await?,
+    // The stacks passed whole (`reconcile` names them all: those whose leases it took).
+    let whole_stacks: &[String] = match &options.only {
+        Some(_) => &[],
+        None => options.stacks.as_deref().unwrap_or_default(),
     };
     loop {
         let report = engine.pass(options).await?;
         done += 1;
         let at = crate::store::now();
-        for stack in &whole_stacks {
+        for stack in whole_stacks {
             ctx.store.record_pass(stack, &at).await?;
         }
         match passes {
