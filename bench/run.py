@@ -114,6 +114,16 @@ def passes(stdout):
     return [json.loads(l) for l in stdout.splitlines() if '"pass_completed"' in l]
 
 
+def calls_by_operation(pass_events, per=1):
+    """The AWS calls of `pass_events` as {"Service:Operation": count / per}, sorted."""
+    calls = {}
+    for e in pass_events:
+        for service, ops in e["awsCalls"].items():
+            for op, n in ops.items():
+                calls[f"{service}:{op}"] = calls.get(f"{service}:{op}", 0) + n / per
+    return dict(sorted(calls.items()))
+
+
 def stack_manifests(name, suffix):
     """The Mentor Match desired state renamed for stack `name` (AWS names get `suffix`)."""
     text = ""
@@ -212,17 +222,13 @@ def steady_state(world, n_passes=31, trials=3):
         cpu_per_pass.append(1000 * cpu / (n_passes - 1))
     ps = passes(out)
     warm = ps[1:]
-    calls = {}
-    for p in warm:
-        for service, ops in p["awsCalls"].items():
-            for op, n in ops.items():
-                calls[f"{service}:{op}"] = calls.get(f"{service}:{op}", 0) + n / len(warm)
+    calls = calls_by_operation(warm, per=len(warm))
     # The emulator also logs the ECS calls it passes on to moto: only its own two services count.
     emulator_calls = sum(after.get(k, 0) - before.get(k, 0) for k in after if k.startswith(("apprunner:", "elasticache:")))
     steward_emulator_calls = sum(sum(p["awsCalls"].get(s, {}).values()) for p in ps for s in ("AppRunner", "ElastiCache"))
     return {
         "passes": n_passes,
-        "calls": dict(sorted(calls.items())),
+        "calls": calls,
         "callsPerPass": sum(calls.values()),
         "mutatingPerPass": statistics.mean(p["mutatingCalls"] for p in warm),
         "passMs": statistics.mean(p["durationMs"] for p in warm),
@@ -515,15 +521,11 @@ def daemon_at_scale(world, workdir, n):
         # Its calls and wall time from the passes' own events (exact per pass, leases excluded).
         rnd = pass_events()[before:]
         stamp = lambda e: datetime.datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")).timestamp()
-        steady_calls = sum(sum(ops.values()) for e in rnd for ops in e["awsCalls"].values())
-        by_operation = {}
-        for e in rnd:
-            for service, ops in e["awsCalls"].items():
-                for op, count in ops.items():
-                    by_operation[f"{service}:{op}"] = by_operation.get(f"{service}:{op}", 0) + count
+        by_operation = calls_by_operation(rnd)
+        steady_calls = sum(by_operation.values())
         steady_s = max(stamp(e) for e in rnd) - min(stamp(e) - e["durationMs"] / 1000 for e in rnd)
         return {"allPassedS": first_done - started, "calls": first_calls, "steadyCalls": steady_calls, "steadyS": steady_s,
-                "steadyPasses": len(rnd), "steadyByOperation": dict(sorted(by_operation.items())), "backgroundPerMin": background_per_min,
+                "steadyPasses": len(rnd), "steadyByOperation": by_operation, "backgroundPerMin": background_per_min,
                 "peakRssMb": proc_status(daemon.pid, "VmHWM"), "rssMb": proc_status(daemon.pid, "VmRSS")}
     finally:
         daemon.send_signal(signal.SIGTERM)
