@@ -9,6 +9,7 @@ FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml askama.toml ./
 COPY src ./src
+COPY derive ./derive
 COPY emulator ./emulator
 # BuildKit cache mounts keep the crates.io index, the sources and the compiled dependencies
 # between builds, so only steward's own code recompiles after a source change.

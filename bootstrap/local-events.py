@@ -14,7 +14,8 @@ region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or
 sqs = boto3.client("sqs", region_name=region)
 events = boto3.client("events", region_name=region)
 
-SOURCES = ["aws.ec2", "aws.ecs", "aws.elasticache", "aws.apprunner", "aws.ssm", "aws.route53"]
+SOURCES = ["aws.ec2", "aws.ecs", "aws.elasticache", "aws.apprunner", "aws.ssm", "aws.route53", "aws.acm",
+           "aws.elasticloadbalancing", "aws.logs", "aws.sqs"]
 API_CALLS = {
     "source": SOURCES,
     "detail-type": ["AWS API Call via CloudTrail"],

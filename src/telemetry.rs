@@ -115,7 +115,7 @@ impl Format {
         }
         let code = match word.trim() {
             "drift" | "ERROR" => "31",
-            "healed" | "ready" | "applied" => "32",
+            "healed" | "ready" | "applied" | "created" => "32",
             "WARN" | "state" => "33",
             "change" => "36",
             "pass" => "2",
@@ -195,10 +195,13 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
             format!("drift   {target}  deleted → {then}{by}")
         }
         "drift_detected" => {
-            let sets = match (line.get("added"), line.get("removed")) {
-                (Some(a), Some(r)) => format!("  added {}, removed {}", show(a), show(r)),
-                _ => String::new(),
-            };
+            // A set's members added and removed out of band; an empty side is not printed.
+            let members = |k: &str| line.get(k).filter(|v| v.as_array().is_none_or(|a| !a.is_empty()));
+            let sets: Vec<String> = ["added", "removed"]
+                .into_iter()
+                .filter_map(|k| members(k).map(|v| format!("{k} {}", show(v))))
+                .collect();
+            let sets = if sets.is_empty() { String::new() } else { format!("  {}", sets.join(", ")) };
             format!(
                 "drift   {target}  {} {} → {} ({}){sets}{by}",
                 text("field"),
@@ -225,6 +228,7 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
             format!("change  {target}  {what}  (v{} by {}{message})", text("version"), text("author"))
         }
         "change_applied" => format!("applied {target}  v{}", text("version")),
+        "resource_created" => format!("created {target}  from v{}", text("version")),
         "state_changed" => {
             // The message often starts with the state itself: only what it adds is shown.
             let why = match text("message") {
@@ -313,9 +317,20 @@ mod tests {
         let paint = |colour| Format { format: LogFormat::Text, colour, last_pass: Default::default() };
         assert_eq!(paint(true).paint("drift"), "\x1b[31mdrift\x1b[0m");
         assert_eq!(paint(false).paint("drift"), "drift");
+        assert_eq!(
+            with(json!({ "event": "resource_created", "kind": "EcsCluster", "name": "c", "version": 1 })),
+            "12:00:01 created mentor-match  EcsCluster/c  from v1"
+        );
+        // A set's drift line names only the sides that have members.
+        assert_eq!(
+            with(json!({ "event": "drift_detected", "kind": "EcsService", "name": "w", "field": "securityGroups",
+                "desired": ["sg-1"], "actual": [], "action": "correcting", "cause": "modified",
+                "added": [], "removed": ["sg-1"] })),
+            "12:00:01 drift   mentor-match  EcsService/w  securityGroups [] → [\"sg-1\"] (correcting)  removed [\"sg-1\"]"
+        );
         // Other events keep the generic key=value form.
         assert!(
-            with(json!({ "event": "resource_created", "kind": "EcsCluster", "name": "c", "version": 1 }))
+            with(json!({ "event": "resource_deleted", "kind": "EcsCluster", "name": "c", "version": 1 }))
                 .contains("version=1")
         );
     }

@@ -26,7 +26,7 @@ fn the_seed_validates_offline_without_any_aws_configuration() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "18 resource(s) valid\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "19 resource(s) valid\n");
 }
 
 #[test]
@@ -35,9 +35,9 @@ fn bootstrap_is_idempotent_then_apply_and_get_list_every_resource() {
     assert_eq!(w.ok(&["bootstrap"]), "table steward created\n");
     assert_eq!(w.ok(&["bootstrap"]), "table steward already exists\n");
     let out = w.ok(&["apply", "-f", &seed()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" created ")).count(), 18, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" created ")).count(), 19, "{out}");
     let items = w.get_json(&[]);
-    assert_eq!(items.as_array().unwrap().len(), 18);
+    assert_eq!(items.as_array().unwrap().len(), 19);
     let redis = resource(&items, "CacheCluster", "mentor-match-redis");
     assert_eq!(redis["spec"]["nodeType"], "cache.t4g.micro");
     assert_eq!(redis["metadata"]["version"], 1);
@@ -69,7 +69,7 @@ fn the_same_apply_twice_writes_nothing() {
     let w = World::new();
     w.bootstrap_and_apply_seed();
     let out = w.ok(&["apply", "-f", &seed()]);
-    assert_eq!(out.lines().filter(|l| l.contains(" unchanged ")).count(), 18, "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains(" unchanged ")).count(), 19, "{out}");
     let items = w.get_json(&[]);
     assert!(items.as_array().unwrap().iter().all(|i| i["metadata"]["version"] == 1));
     assert_eq!(w.ok(&["history", "CacheCluster/mentor-match-redis"]).lines().count(), 2);
@@ -304,7 +304,7 @@ fn delete_refuses_referenced_resources_and_records_the_rest() {
         out,
         "AppRunnerCustomDomain/mmweb-domain deleted from the desired state; the controller will delete it in AWS\n"
     );
-    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 15);
+    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 16);
     let history = w.ok(&["history", "AppRunnerCustomDomain/mmweb-domain"]);
     let last = history.lines().nth(2).unwrap();
     assert!(last.starts_with("2 ") && last.contains(" delete ") && last.ends_with(" deleted"), "{history}");
@@ -329,10 +329,10 @@ fn prune_removes_what_the_files_no_longer_hold() {
     std::fs::write(dir.join("web.yaml"), without_domain).unwrap();
     let dry = w.ok(&["apply", "-f", dir.to_str().unwrap(), "--prune", "--dry-run"]);
     assert!(dry.contains("AppRunnerCustomDomain/mmweb-domain pruned (dry run)"), "{dry}");
-    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 18);
+    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 19);
     let out = w.ok(&["apply", "-f", dir.to_str().unwrap(), "--prune"]);
     assert!(out.contains("AppRunnerCustomDomain/mmweb-domain pruned"), "{out}");
-    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 15);
+    assert_eq!(w.get_json(&[]).as_array().unwrap().len(), 16);
 }
 
 #[test]
@@ -469,7 +469,7 @@ fn dry_runs_show_the_field_diff_and_writes_answer_in_json_for_scripts() {
 
     let applied: Value = serde_json::from_str(&w.ok(&["apply", "-f", dir.to_str().unwrap(), "-o", "json"])).unwrap();
     let unchanged = applied.as_array().unwrap().iter().filter(|e| e["action"] == "unchanged").count();
-    assert_eq!(unchanged, 17, "{applied}");
+    assert_eq!(unchanged, 18, "{applied}");
     let back: Value =
         serde_json::from_str(&w.ok(&["rollback", "CacheCluster/mentor-match-redis", "-o", "json"])).unwrap();
     assert_eq!(

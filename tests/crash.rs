@@ -32,7 +32,7 @@ fn killed_at_random_moments_while_creating_it_converges_without_duplicates() {
 
     // History and status items are intact: every resource has version 1 and a readable status.
     let statuses: serde_json::Value = serde_json::from_str(&live.world.ok(&["status", "-o", "json"])).unwrap();
-    assert_eq!(statuses.as_array().unwrap().len(), 18);
+    assert_eq!(statuses.as_array().unwrap().len(), 19);
     for item in statuses.as_array().unwrap() {
         assert_eq!(item["status"]["phase"], "Ready", "{item}");
         let target = format!("{}/{}", item["kind"].as_str().unwrap(), item["name"].as_str().unwrap());

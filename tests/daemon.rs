@@ -29,7 +29,7 @@ fn edits_go_through_the_fast_path_and_drift_is_healed_by_the_resync() {
         "# TYPE steward_drift_detected_total counter\nsteward_drift_detected_total 0\n",
         "# TYPE steward_pass_duration_seconds histogram\n",
         "steward_pass_duration_seconds_bucket{le=\"+Inf\"} ",
-        "steward_resources{stack=\"mentor-match\",state=\"ready\"} 18\n",
+        "steward_resources{stack=\"mentor-match\",state=\"ready\"} 19\n",
         "steward_resources{stack=\"mentor-match\",state=\"drifted\"} 0\n",
         "# TYPE steward_log_events_shipped_total counter\n",
     ] {

@@ -1,5 +1,5 @@
 //! The demo's own scripts do what the README says they do, with nothing but the demo's defaults.
-//! This binary has its own moto server, so its one test can use the demo's account.
+//! This binary has its own moto server, so its first test can use the demo's account.
 
 mod common;
 
@@ -30,4 +30,12 @@ fn break_with_only_the_demo_defaults_is_seen_through_the_events_and_names_the_pe
             .iter()
             .any(|e| e["kind"] == "EcsService" && e["actor"]["principal"] == person)
     });
+}
+
+/// The README's `./bootstrap/break` works on the App Runner demo: every target breaks what it
+/// names and `diff --live` reports each (the Express demo's are in tests/express.rs).
+#[test]
+fn every_break_target_works_on_the_app_runner_stack() {
+    let live = Live::start();
+    common::every_break_is_reported(&live, "AppRunnerService/mmweb");
 }

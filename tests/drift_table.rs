@@ -25,6 +25,12 @@ const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ),
     ("EcsService enableExecuteCommand", "moto's ECS neither stores nor returns it, so it cannot drift on moto"),
     ("Route53Record records.*.type", "a record of another type is another record set: the wanted one is then missing"),
+    ("LogGroup logGroupName", "immutable on AWS: a log group is not renamed"),
+    ("LogGroup kmsKeyId", "moto's CloudWatch Logs has no AssociateKmsKey, so it cannot drift on moto"),
+    (
+        "SqsQueue queueName, fifoQueue",
+        "immutable on AWS: SetQueueAttributes refuses FifoQueue, and a queue is not renamed",
+    ),
 ];
 
 /// Heals after which a dependent has new work of its own: a re-associated custom domain gets new
@@ -100,6 +106,12 @@ fn upsert_record(live: &Live, name: &str, ttl: i64, value: &str) {
 }
 
 /// The password parameter's current value (to re-put it as another type, or add a second one).
+/// SetQueueAttributes on the jobs queue (tests/fixtures/queues.yaml), as a person would.
+fn set_queue(live: &Live, attribute: aws_sdk_sqs::types::QueueAttributeName, value: &str) {
+    let url = live.output("SqsQueue/jobs", "url");
+    live.block(live.sqs().set_queue_attributes().queue_url(url).attributes(attribute, value).send()).unwrap();
+}
+
 fn password(live: &Live) -> String {
     let read = live.ssm().get_parameter().name("/mentor-match/redis/password/admin").with_decryption(true).send();
     live.block(read).unwrap().parameter.unwrap().value.unwrap()
@@ -110,6 +122,65 @@ fn put_password(live: &Live, value: &str, kind: aws_sdk_ssm::types::ParameterTyp
         live.ssm().put_parameter().name("/mentor-match/redis/password/admin").value(value).r#type(kind).overwrite(true);
     live.block(put.send()).unwrap();
 }
+
+/// The queues of tests/fixtures/queues.yaml, applied beside the seed for this table.
+const QUEUES: &[Case] = &[
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["visibilityTimeout"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "0"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["messageRetentionPeriod"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod, "60"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["delaySeconds"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::DelaySeconds, "900"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["maximumMessageSize"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::MaximumMessageSize, "1024"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["receiveMessageWaitTimeSeconds"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::ReceiveMessageWaitTimeSeconds, "0"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["redrivePolicy.maxReceiveCount"],
+        change: |l| {
+            let dlq = l.output("SqsQueue/jobs-dead-letters", "arn");
+            let policy = json!({ "deadLetterTargetArn": dlq, "maxReceiveCount": 100 }).to_string();
+            set_queue(l, aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, &policy);
+        },
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["kmsMasterKeyId"],
+        change: |l| set_queue(l, aws_sdk_sqs::types::QueueAttributeName::KmsMasterKeyId, "alias/someone-elses"),
+    },
+    Case {
+        target: "SqsQueue/jobs",
+        fields: &["tags.Environment"],
+        change: |l| {
+            let url = l.output("SqsQueue/jobs", "url");
+            l.block(l.sqs().tag_queue().queue_url(url).tags("Environment", "prod").send()).unwrap();
+        },
+    },
+    Case {
+        target: "SqsQueue/jobs-dead-letters",
+        fields: &["(missing)"],
+        change: |l| {
+            let url = l.output("SqsQueue/jobs-dead-letters", "url");
+            l.block(l.sqs().delete_queue().queue_url(url).send()).unwrap();
+        },
+    },
+];
 
 const NETWORK_AND_CACHE: &[Case] = &[
     Case {
@@ -418,6 +489,29 @@ const WEB_AND_WORKER: &[Case] = &[
         },
     },
     Case {
+        target: "LogGroup/mmweb-celery-worker",
+        fields: &["retentionInDays"],
+        change: |l| {
+            let put = l.logs().put_retention_policy().log_group_name("/ecs/mmweb-celery/worker").retention_in_days(7);
+            l.block(put.send()).unwrap();
+        },
+    },
+    Case {
+        target: "LogGroup/mmweb-celery-worker",
+        fields: &["tags.Environment"],
+        change: |l| {
+            let arn = l.output("LogGroup/mmweb-celery-worker", "arn");
+            l.block(l.logs().tag_resource().resource_arn(arn).tags("Environment", "prod").send()).unwrap();
+        },
+    },
+    Case {
+        target: "LogGroup/mmweb-celery-worker",
+        fields: &["(missing)"],
+        change: |l| {
+            drop(l.block(l.logs().delete_log_group().log_group_name("/ecs/mmweb-celery/worker").send()).unwrap())
+        },
+    },
+    Case {
         target: "EcsCluster/celery-workers",
         fields: &["containerInsights"],
         change: |l| {
@@ -530,8 +624,12 @@ const WEB_AND_WORKER: &[Case] = &[
 
 /// What `diff --live` reports: its exit code and `Kind/name field` for every drifted field
 /// (`Kind/name (missing)` for an object that is gone).
-fn run_table(cases: &[Case]) {
-    let live = Live::start();
+fn run_table(cases: &[Case], beside_the_seed: &[&str]) {
+    let live = Live::prepared();
+    for file in beside_the_seed {
+        live.world.ok(&["apply", "-f", common::repo_path(file).to_str().unwrap()]);
+    }
+    live.converge();
     run_cases(&live, cases, FOLLOW_ON);
     // Heals register revisions; steward retires its own older ones (the hand-registered one stays).
     let ecs = live.ecs();
@@ -555,13 +653,14 @@ fn run_table(cases: &[Case]) {
 }
 
 #[test]
-fn network_and_cache_fields_are_reported_and_healed() {
-    run_table(NETWORK_AND_CACHE);
+fn network_cache_and_queue_fields_are_reported_and_healed() {
+    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).copied().collect();
+    run_table(&cases, &["tests/fixtures/queues.yaml"]);
 }
 
 #[test]
 fn web_and_worker_fields_are_reported_and_healed() {
-    run_table(WEB_AND_WORKER);
+    run_table(WEB_AND_WORKER, &[]);
 }
 
 #[test]
@@ -572,6 +671,7 @@ fn the_gap_list_names_only_fields_the_table_does_not_cover() {
             let covered = NETWORK_AND_CACHE
                 .iter()
                 .chain(WEB_AND_WORKER)
+                .chain(QUEUES)
                 .any(|c| c.target.starts_with(&format!("{kind}/")) && c.fields.contains(&name));
             assert!(!covered, "{kind} {name} is in the table and in the gap list ({reason})");
         }

@@ -237,3 +237,11 @@ fn a_failed_canary_is_reported_once_and_retried_after_a_backoff() {
     assert!(env.contains(&("FLASK_ENV".to_string(), "staging".to_string())), "{env:?}");
     assert_eq!(live.status(WEB)["phase"], "Ready");
 }
+
+/// The README's `./bootstrap/break` works on the Express demo: every target breaks what it names
+/// (`env`, the Express service's environment) and `diff --live` reports each.
+#[test]
+fn every_break_target_works_on_the_express_stack() {
+    let live = converged();
+    common::every_break_is_reported(&live, WEB);
+}

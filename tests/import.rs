@@ -58,6 +58,13 @@ fn as_made_by_hand(live: &mut Live) {
         live.block(ecs.untag_resource().resource_arn(arn).set_tag_keys(Some(keys.map(String::from).to_vec())).send())
             .unwrap();
     }
+    let logs = live.logs();
+    let groups = live.block(logs.describe_log_groups().send()).unwrap();
+    for group in groups.log_groups() {
+        let arn = group.arn().unwrap().trim_end_matches(":*");
+        let keys = keys.map(String::from).to_vec();
+        live.block(logs.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send()).unwrap();
+    }
     delete_marks(live);
     live.world.table = "made-by-hand".into();
     live.world.ok(&["bootstrap"]);
@@ -109,6 +116,7 @@ fn adopt_and_check(live: &Live, dir: &std::path::Path, adopted_resources: usize)
         "AppRunner:TagResource",
         "ECS:TagResource",
         "Route 53:ChangeResourceRecordSets",
+        "CloudWatch Logs:TagResource",
     ]
     .map(String::from)
     .into();
@@ -152,7 +160,7 @@ fn a_stack_made_by_hand_comes_under_steward_with_one_import_and_only_ownership_w
     ]);
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     let summary = run.stdout();
-    assert!(summary.contains("wrote 17 resource(s)"), "{summary}");
+    assert!(summary.contains("wrote 18 resource(s)"), "{summary}");
     // References where the seed's Terraform had interpolations.
     let redis = "redis://${CacheCluster/mentor-match-redis.address}:${CacheCluster/mentor-match-redis.port}/0";
     let (web, worker) = (read(&dir, "web.yaml"), read(&dir, "worker.yaml"));
@@ -176,7 +184,7 @@ fn a_stack_made_by_hand_comes_under_steward_with_one_import_and_only_ownership_w
             .iter()
             .map(|t| t.matches("\n  adopt: true").count())
             .sum::<usize>(),
-        17
+        18
     );
     // A second import does not overwrite what the first wrote.
     let again = live.world.run(&[
@@ -191,8 +199,8 @@ fn a_stack_made_by_hand_comes_under_steward_with_one_import_and_only_ownership_w
     ]);
     assert_eq!(again.code(), 1, "{}", again.stdout());
     assert!(again.stderr().contains("already exist") && again.stderr().contains("--force"), "{}", again.stderr());
-    // 16 of 17: a custom domain carries no tags; it is steward's through its service.
-    adopt_and_check(&live, &dir, 16);
+    // 17 of 18: a custom domain carries no tags; it is steward's through its service.
+    adopt_and_check(&live, &dir, 17);
     // The password was taken over, not rotated: the parameter is still at its first version.
     let parameter = live
         .block(live.ssm().get_parameter().name("/mentor-match/redis/password/admin").send())
@@ -218,8 +226,8 @@ fn a_terraform_state_of_the_stack_comes_under_steward_with_no_secret_written_any
     let run = live.world.run(&args);
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     let summary = run.stdout();
-    // The seed's Terraform has no record for the service's own name: 16 resources, not 17.
-    assert!(summary.contains("wrote 16 resource(s)"), "{summary}");
+    // The seed's Terraform has no record for the service's own name: 17 resources, not 18.
+    assert!(summary.contains("wrote 17 resource(s)"), "{summary}");
     assert!(
         summary.contains("data.aws_route53_zone.hosting") && summary.contains("random_password.redis_admin_password"),
         "{summary}"
@@ -230,7 +238,7 @@ fn a_terraform_state_of_the_stack_comes_under_steward_with_no_secret_written_any
     assert!(web.contains(redis) && worker.contains(redis), "{web}\n{worker}");
     assert!(worker.contains("https://${AppRunnerService/mmweb.serviceUrl}"), "{worker}");
     assert!(read(&dir, "redis.yaml").contains("passwordParameter: /mentor-match/redis/password/admin"));
-    adopt_and_check(&live, &dir, 15);
+    adopt_and_check(&live, &dir, 16);
     // The password Terraform kept in plain text is nowhere steward wrote or said anything.
     let files: String =
         std::fs::read_dir(&dir).unwrap().map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap()).collect();

@@ -4,14 +4,16 @@
 use std::collections::BTreeSet;
 use steward::schema::yaml::{Node, Value, parse_documents};
 
-/// The SDK calls in the controller's code, as IAM actions (`ec2:DescribeVpcEndpoints`).
-fn actions_called() -> BTreeSet<String> {
+/// The text of every Rust file below these folders of `src/` (a kind's own folder included).
+fn sources_below(folders: &[&str]) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut sources = String::new();
-    // Every file below these folders, a kind's own folder (kinds/ecs_service/) included.
-    let mut dirs: Vec<std::path::PathBuf> =
-        ["kinds", "engine", "daemon", "store"].iter().map(|d| root.join(d)).collect();
+    let mut dirs: Vec<std::path::PathBuf> = folders.iter().map(|d| root.join(d)).collect();
     while let Some(dir) = dirs.pop() {
+        if dir.extension().is_some_and(|e| e == "rs") {
+            sources.push_str(&std::fs::read_to_string(dir).unwrap());
+            continue;
+        }
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -21,37 +23,12 @@ fn actions_called() -> BTreeSet<String> {
             }
         }
     }
-    // Method chains span lines: drop all whitespace, then read `<client>.<operation>(`.
-    let flat: String = sources.chars().filter(|c| !c.is_whitespace()).collect();
-    let clients = [
-        ("clients.ec2.", "ec2"),
-        ("clients.ecs.", "ecs"),
-        ("clients.elasticache.", "elasticache"),
-        ("clients.apprunner.", "apprunner"),
-        ("clients.ssm.", "ssm"),
-        ("clients.route53.", "route53"),
-        ("clients.acm.", "acm"),
-        ("clients.elbv2.", "elasticloadbalancing"),
-        ("db.", "dynamodb"),
-        ("self.sqs.", "sqs"),
-        ("client.", "logs"),
-    ];
-    let mut actions = BTreeSet::new();
-    for (prefix, service) in clients {
-        for (i, _) in flat.match_indices(prefix) {
-            let rest = &flat[i + prefix.len()..];
-            let op: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
-            if op.is_empty() || !rest[op.len()..].starts_with('(') {
-                continue;
-            }
-            if service == "logs" && !["create_log_group", "create_log_stream", "put_log_events"].contains(&op.as_str())
-            {
-                continue;
-            }
-            let pascal: String = op.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
-            actions.insert(format!("{service}:{pascal}"));
-        }
-    }
+    sources
+}
+
+/// The SDK calls in the controller's code, as IAM actions (`ec2:DescribeVpcEndpoints`).
+fn actions_called() -> BTreeSet<String> {
+    let mut actions = calls_in(&sources_below(&["kinds", "engine", "daemon", "store"]));
     // Calls whose authorization is other actions (AWS's service authorization reference).
     if actions.remove("dynamodb:TransactWriteItems") {
         actions.extend(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"].map(String::from));
@@ -69,6 +46,46 @@ fn actions_called() -> BTreeSet<String> {
     actions.extend(["ec2:CreateTags", "ssm:AddTagsToResource", "iam:PassRole"].map(String::from));
     // SecureString parameters under a customer-managed key: SSM calls KMS as the caller.
     actions.extend(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"].map(String::from));
+    actions
+}
+
+/// The SDK calls in some code, as IAM actions.
+fn calls_in(sources: &str) -> BTreeSet<String> {
+    // Method chains span lines: drop all whitespace, then read `<client>.<operation>(`.
+    let flat: String = sources.chars().filter(|c| !c.is_whitespace()).collect();
+    let clients = [
+        ("clients.ec2.", "ec2"),
+        ("clients.ecs.", "ecs"),
+        ("clients.elasticache.", "elasticache"),
+        ("clients.apprunner.", "apprunner"),
+        ("clients.ssm.", "ssm"),
+        ("clients.route53.", "route53"),
+        ("clients.acm.", "acm"),
+        ("clients.elbv2.", "elasticloadbalancing"),
+        ("clients.logs.", "logs"),
+        ("clients.sqs.", "sqs"),
+        ("db.", "dynamodb"),
+        ("self.sqs.", "sqs"),
+        ("client.", "logs"),
+    ];
+    let mut actions = BTreeSet::new();
+    for (prefix, service) in clients {
+        for (i, _) in flat.match_indices(prefix) {
+            let rest = &flat[i + prefix.len()..];
+            let op: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            if op.is_empty() || !rest[op.len()..].starts_with('(') {
+                continue;
+            }
+            // `client.` is the telemetry's own log client only where it writes its log stream.
+            if prefix == "client."
+                && !["create_log_group", "create_log_stream", "put_log_events"].contains(&op.as_str())
+            {
+                continue;
+            }
+            let pascal: String = op.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+            actions.insert(format!("{service}:{pascal}"));
+        }
+    }
     actions
 }
 
@@ -115,4 +132,42 @@ fn the_task_role_grants_exactly_the_actions_the_controller_calls() {
         "called but not granted: {missing:?}\ngranted but never called: {extra:?}"
     );
     assert!(called.len() > 50, "{called:?}");
+}
+
+/// A kind's file (or folder) in src/kinds: its name in snake case (`AppRunnerService` →
+/// `apprunner_service`).
+fn kind_file(kind: steward::model::Kind) -> String {
+    let mut snake = String::new();
+    for (i, c) in kind.as_str().chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            snake.push('_');
+        }
+        snake.push(c.to_ascii_lowercase());
+    }
+    let snake = snake.replace("app_runner", "apprunner");
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kinds").join(&snake);
+    if folder.is_dir() { format!("kinds/{snake}") } else { format!("kinds/{snake}.rs") }
+}
+
+/// Each kind declares the actions its calls need (`KindDef::actions`): its own file calls
+/// nothing it does not declare, the shared tag helpers nothing no kind declares, and the
+/// controller's policy grants every declared action.
+#[test]
+fn each_kind_declares_the_actions_it_calls_and_the_policy_grants_them() {
+    use steward::model::Kind;
+    let granted = actions_granted();
+    let mut declared_by_any = BTreeSet::new();
+    for kind in Kind::ALL {
+        let declared: BTreeSet<String> =
+            steward::kinds::definition(kind).actions.iter().map(|a| a.to_string()).collect();
+        let called = calls_in(&sources_below(&[&kind_file(kind)]));
+        let undeclared: Vec<&String> = called.difference(&declared).collect();
+        assert!(undeclared.is_empty(), "{kind} calls but does not declare {undeclared:?}");
+        let not_granted: Vec<&String> = declared.difference(&granted).collect();
+        assert!(not_granted.is_empty(), "{kind} declares but the policy does not grant {not_granted:?}");
+        declared_by_any.extend(declared);
+    }
+    let shared = calls_in(&sources_below(&["kinds/tagging.rs"]));
+    let undeclared: Vec<&String> = shared.difference(&declared_by_any).collect();
+    assert!(undeclared.is_empty(), "the tag helpers call actions no kind declares: {undeclared:?}");
 }

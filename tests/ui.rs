@@ -92,11 +92,11 @@ fn the_console_shows_drift_as_it_happens_with_who_made_it_and_pauses_from_the_pa
         "return [...document.querySelectorAll('#resources tbody tr')].map(r => r.dataset.key + '=' + r.dataset.phase);",
     );
     let rows: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
-    assert_eq!(rows.len(), 18, "{rows:?}");
+    assert_eq!(rows.len(), 19, "{rows:?}");
     assert!(rows.iter().all(|r| r.ends_with("=Ready")), "{rows:?}");
     assert!(rows.contains(&"EcsService/mentor-match-worker=Ready"), "{rows:?}");
     let nodes = browser.script("return document.querySelectorAll('#graph a.node').length;");
-    assert_eq!(nodes, 18);
+    assert_eq!(nodes, 19);
     // One edge per resource and each resource its spec references (`${Kind/name.output}`).
     let stored = live.world.get_json(&[]);
     let references: usize = stored

@@ -17,7 +17,19 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Services whose writes become events (the ones steward manages objects of).
-const TRAILED: [&str; 6] = ["ec2", "ecs", "elasticache", "apprunner", "ssm", "route53"];
+const TRAILED: [&str; 8] = ["ec2", "ecs", "elasticache", "apprunner", "ssm", "route53", "logs", "sqs"];
+
+/// Calls CloudTrail records only as data events (off by default), never as management events:
+/// messages on a queue and events into a log stream.
+const DATA_EVENTS: [&str; 7] = [
+    "SendMessage",
+    "SendMessageBatch",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "PutLogEvents",
+];
 
 #[derive(Default)]
 pub struct Trail {
@@ -47,7 +59,8 @@ fn is_read(operation: &str) -> bool {
 impl Trail {
     /// Publishes the event of a call that succeeded, if it is one a trail records.
     pub async fn record(&self, moto: &str, call: Call<'_>) {
-        if !self.enabled.load(Ordering::Relaxed) || !TRAILED.contains(&call.service) || is_read(call.operation) {
+        let trailed = TRAILED.contains(&call.service) && !DATA_EVENTS.contains(&call.operation);
+        if !self.enabled.load(Ordering::Relaxed) || !trailed || is_read(call.operation) {
             return;
         }
         let Some(key) = call.access_key else { return };

@@ -161,6 +161,8 @@ impl Aws {
                 route53: client!(aws_sdk_route53, &self.base, region, self.calls),
                 acm: client!(aws_sdk_acm, &self.base, region, self.calls),
                 elbv2: client!(aws_sdk_elasticloadbalancingv2, &self.base, region, self.calls),
+                logs: client!(aws_sdk_cloudwatchlogs, &self.base, region, self.calls),
+                sqs: client!(aws_sdk_sqs, &self.base, region, self.calls),
             })
             .clone()
     }

@@ -25,7 +25,40 @@ pub async fn read(c: &Clients, vpc: &str, password_parameters: &BTreeMap<String,
     elasticache(c, &vpc_id, password_parameters, &mut inv).await?;
     apprunner(c, &subnets, &mut inv).await?;
     super::live_ecs::read(c, &subnets, &mut inv).await?;
+    named_by_the_stack(c, &mut inv).await?;
     Ok(inv)
+}
+
+/// Objects outside the VPC that the objects found so far name (the log group a task writes to,
+/// the queue in a service's environment), found by their kinds (`Adapter::discover`).
+async fn named_by_the_stack(c: &Clients, inv: &mut Inventory) -> Result<()> {
+    fn strings(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::String(s) => drop(out.insert(s.clone())),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            serde_json::Value::Object(fields) => fields.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut mentioned = BTreeSet::new();
+    inv.found.iter().for_each(|f| strings(&f.spec, &mut mentioned));
+    let cache = crate::model::Cache::default();
+    let guard = crate::model::guard::NoGuard;
+    let now = std::time::Instant::now();
+    let cx = crate::model::Cx { clients: c, cache: &cache, guard: &guard, stack: String::new(), tags_fresh_since: now };
+    for kind in Kind::ALL {
+        for d in crate::kinds::adapter(kind).discover(&cx, &mentioned).await? {
+            let found = Found {
+                kind,
+                name: manifest_name(&d.name),
+                spec: with_tags(d.spec, &d.tags),
+                outputs: d.outputs,
+                origin: d.id,
+            };
+            add(inv, found, &d.tags);
+        }
+    }
+    Ok(())
 }
 
 fn vpc_filter(vpc_id: &str) -> aws_sdk_ec2::types::Filter {

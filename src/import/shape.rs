@@ -291,8 +291,13 @@ struct Target {
 fn refer(found: &mut [Found]) -> usize {
     let mut targets: Vec<Target> = Vec::new();
     for f in found.iter() {
-        for (kind, output) in REFERABLE.iter().filter(|(k, _)| *k == f.kind) {
-            if let Some(value) = f.outputs.get(*output).filter(|v| !v.is_empty()) {
+        // A kind in the declared shape names its outputs for references: all are referable.
+        let declared: Vec<(Kind, &str)> = match crate::kinds::definition(f.kind).terraform {
+            Some(_) => crate::kinds::definition(f.kind).outputs.into_iter().map(|o| (f.kind, o)).collect(),
+            None => Vec::new(),
+        };
+        for (kind, output) in REFERABLE.iter().copied().chain(declared).filter(|(k, _)| *k == f.kind) {
+            if let Some(value) = f.outputs.get(output).filter(|v| !v.is_empty()) {
                 targets.push(Target {
                     value: value.clone(),
                     reference: format!("${{{kind}/{}.{output}}}", f.name),

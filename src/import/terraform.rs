@@ -240,7 +240,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             "aws_route53_record" => route53_record(i, &zones),
             "aws_ecs_cluster" => ecs_cluster(i),
             "aws_ecs_service" => ecs_service(i, &task_definitions, &mut used_task_definitions, &mut inv.unmanaged),
-            other => Err(format!("{other} is not a kind steward keeps")),
+            other => declared_kind(i).unwrap_or_else(|| Err(format!("{other} is not a kind steward keeps"))),
         };
         match made {
             Ok(found) => {
@@ -276,6 +276,19 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             live.iter().find_map(|i| i.str("service_name").and_then(|s| s.split('.').nth(2)).map(String::from));
     }
     inv
+}
+
+/// An instance of a kind in the declared shape, read by its declaration's Terraform names.
+fn declared_kind(i: &Instance) -> Option<Result<Found, String>> {
+    let (kind, import) = Kind::ALL.into_iter().find_map(|kind| {
+        let import = crate::kinds::definition(kind).terraform?;
+        (import.resource_type == i.kind).then_some((kind, import))
+    })?;
+    let Some(name) = i.str(import.name_attribute) else {
+        return Some(Err(format!("no {}", import.name_attribute)));
+    };
+    let spec = with_tags((import.spec)(&i.attributes), i.tags());
+    Some(Ok(Found { outputs: (import.outputs)(&i.attributes), ..found(kind, name, spec, i) }))
 }
 
 fn found(kind: Kind, name: &str, spec: Json, i: &Instance) -> Found {

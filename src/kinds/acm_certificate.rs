@@ -6,13 +6,26 @@ use super::apprunner_custom_domain::DOMAIN;
 use super::definition::KindDef;
 use crate::schema::*;
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "acm:ListCertificates",
+    "acm:DescribeCertificate",
+    "acm:ListTagsForCertificate",
+    "acm:RequestCertificate",
+    "acm:AddTagsToCertificate",
+    "acm:RemoveTagsFromCertificate",
+    "acm:DeleteCertificate",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![req("domain", string(DOMAIN)), opt("tags", tags())],
-        outputs: &["arn", "validationRecords"],
+        outputs: vec!["arn", "validationRecords"],
         retain_by_default: false,
         name_rule: super::definition::GENERIC_NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

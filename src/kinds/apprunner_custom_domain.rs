@@ -17,13 +17,19 @@ pub const DOMAIN: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] =
+    &["apprunner:DescribeCustomDomains", "apprunner:AssociateCustomDomain", "apprunner:DisassociateCustomDomain"];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![req("service", any_string()), req("domain", string(DOMAIN)), opt("enableWww", Shape::Bool)],
-        outputs: &["dnsTarget", "validationRecords"],
+        outputs: vec!["dnsTarget", "validationRecords"],
         retain_by_default: false,
         name_rule: GENERIC_NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

@@ -22,6 +22,20 @@ pub const CPU_MEMORY: &[(i64, &[i64])] = &[
     (4096, &[8192, 10240, 12288]),
 ];
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "apprunner:ListServices",
+    "apprunner:DescribeService",
+    "apprunner:ListOperations",
+    "apprunner:ListTagsForResource",
+    "apprunner:CreateService",
+    "apprunner:UpdateService",
+    "apprunner:ResumeService",
+    "apprunner:DeleteService",
+    "apprunner:TagResource",
+    "apprunner:UntagResource",
+];
+
 pub fn definition() -> KindDef {
     let image = Shape::Struct(vec![
         req("identifier", any_string()),
@@ -52,10 +66,12 @@ pub fn definition() -> KindDef {
             opt("network", network),
             opt("tags", tags()),
         ],
-        outputs: &["arn", "serviceUrl"],
+        outputs: vec!["arn", "serviceUrl"],
         retain_by_default: false,
         name_rule: NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

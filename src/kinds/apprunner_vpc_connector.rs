@@ -12,6 +12,16 @@ pub const NAME: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "apprunner:ListVpcConnectors",
+    "apprunner:ListTagsForResource",
+    "apprunner:CreateVpcConnector",
+    "apprunner:DeleteVpcConnector",
+    "apprunner:TagResource",
+    "apprunner:UntagResource",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -19,10 +29,12 @@ pub fn definition() -> KindDef {
             req("securityGroups", selectors("sg-")),
             opt("tags", tags()),
         ],
-        outputs: &["arn"],
+        outputs: vec!["arn"],
         retain_by_default: false,
         name_rule: NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

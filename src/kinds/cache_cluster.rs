@@ -32,6 +32,17 @@ pub const NODE_TYPE: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "elasticache:DescribeCacheClusters",
+    "elasticache:ListTagsForResource",
+    "elasticache:CreateCacheCluster",
+    "elasticache:ModifyCacheCluster",
+    "elasticache:DeleteCacheCluster",
+    "elasticache:AddTagsToResource",
+    "elasticache:RemoveTagsFromResource",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -45,10 +56,12 @@ pub fn definition() -> KindDef {
             opt("securityGroups", selectors("sg-")),
             opt("tags", tags()),
         ],
-        outputs: &["address", "port", "arn"],
+        outputs: vec!["address", "port", "arn"],
         retain_by_default: true,
         name_rule: CLUSTER_ID,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

@@ -10,6 +10,17 @@ pub const NAME: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "elasticache:DescribeCacheSubnetGroups",
+    "elasticache:ListTagsForResource",
+    "elasticache:CreateCacheSubnetGroup",
+    "elasticache:ModifyCacheSubnetGroup",
+    "elasticache:DeleteCacheSubnetGroup",
+    "elasticache:AddTagsToResource",
+    "elasticache:RemoveTagsFromResource",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -17,10 +28,12 @@ pub fn definition() -> KindDef {
             req("subnets", selectors("subnet-")),
             opt("tags", tags()),
         ],
-        outputs: &["name"],
+        outputs: vec!["name"],
         retain_by_default: false,
         name_rule: NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

@@ -23,6 +23,21 @@ pub const SSM_NAME: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "elasticache:DescribeUsers",
+    "elasticache:ListTagsForResource",
+    "elasticache:CreateUser",
+    "elasticache:ModifyUser",
+    "elasticache:DeleteUser",
+    "elasticache:AddTagsToResource",
+    "elasticache:RemoveTagsFromResource",
+    "ssm:DescribeParameters",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:PutParameter",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -46,10 +61,12 @@ pub fn definition() -> KindDef {
             ),
             opt("tags", tags()),
         ],
-        outputs: &["userId", "passwordParameter"],
+        outputs: vec!["userId", "passwordParameter"],
         retain_by_default: true,
         name_rule: USER_ID,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

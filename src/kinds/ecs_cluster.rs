@@ -8,13 +8,25 @@ pub const NAME: StrRule = StrRule {
     check: |s| (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "ecs:DescribeClusters",
+    "ecs:CreateCluster",
+    "ecs:UpdateCluster",
+    "ecs:DeleteCluster",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![opt("containerInsights", Shape::Enum(&["enabled", "disabled", "enhanced"])), opt("tags", tags())],
-        outputs: &["arn"],
+        outputs: vec!["arn"],
         retain_by_default: false,
         name_rule: NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

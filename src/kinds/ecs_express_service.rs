@@ -6,6 +6,19 @@ use super::definition::KindDef;
 use crate::schema::*;
 use serde_json::Value as Json;
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "ecs:DescribeClusters",
+    "ecs:DescribeExpressGatewayService",
+    "ecs:DescribeServiceRevisions",
+    "ecs:DescribeServiceDeployments",
+    "ecs:CreateExpressGatewayService",
+    "ecs:UpdateExpressGatewayService",
+    "ecs:DeleteExpressGatewayService",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+];
+
 pub fn definition() -> KindDef {
     let scaling = Shape::Struct(vec![
         req("min", int(0, 1000)),
@@ -34,10 +47,12 @@ pub fn definition() -> KindDef {
             opt("logs", logs),
             opt("tags", tags()),
         ],
-        outputs: &["arn", "endpoint", "cluster", "loadBalancer", "listener", "targetGroup", "securityGroup"],
+        outputs: vec!["arn", "endpoint", "cluster", "loadBalancer", "listener", "targetGroup", "securityGroup"],
         retain_by_default: false,
         name_rule: super::ecs_service::NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

@@ -11,6 +11,23 @@ use super::apprunner_custom_domain::DOMAIN;
 use super::definition::KindDef;
 use crate::schema::*;
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeListenerCertificates",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:SetRulePriorities",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:RemoveTags",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -21,10 +38,12 @@ pub fn definition() -> KindDef {
             opt("priority", int(1, 50000)),
             opt("tags", tags()),
         ],
-        outputs: &["arn", "dnsTarget", "loadBalancer"],
+        outputs: vec!["arn", "dnsTarget", "loadBalancer"],
         retain_by_default: false,
         name_rule: super::definition::GENERIC_NAME,
         check: super::definition::no_extra_checks,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

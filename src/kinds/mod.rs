@@ -1,6 +1,7 @@
 //! The resource kinds steward manages: one file per kind with everything specific to it (its
 //! typed spec, schema and adapter), the registry that lists them, and the helpers they share.
-//! Adding a kind means one new file, one line in `model::key::Kind` and one in `registry.rs`.
+//! Adding a kind means one new file (in the declared shape: `typed.rs`) and one line in
+//! `model::key::kind_list!`.
 //!
 //! Files here import one another directly (`super::tagging::retag`), never through this index.
 
@@ -16,10 +17,13 @@ pub mod ecs_cluster;
 pub mod ecs_express_service;
 pub mod ecs_service;
 pub mod listener_rule;
+pub mod log_group;
 pub mod registry;
 pub mod route53_record;
+pub mod sqs_queue;
 pub mod stack;
 pub mod tagging;
+pub mod typed;
 pub mod values;
 pub mod vpc_endpoint;
 

@@ -1,51 +1,31 @@
-//! The kind registry: for each kind, its definition (schema, outputs, naming) and its adapter.
-//! The matches are exhaustive, so a kind added to `model::key::Kind` and not here does not build.
+//! The kind registry: for each kind, its definition (schema, outputs, naming) and its adapter,
+//! made from the one list of kinds (`model::key::kind_list!`).
 
 use super::definition::KindDef;
 use super::{acm_certificate, apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster};
 use super::{cache_subnet_group, cache_user, ecs_cluster, ecs_express_service, ecs_service, listener_rule};
-use super::{route53_record, stack, vpc_endpoint};
+use super::{log_group, route53_record, sqs_queue, stack, typed, vpc_endpoint};
 use crate::model::{Adapter, Kind};
 
-/// What the manifest layer needs to know about a kind.
-pub fn definition(kind: Kind) -> KindDef {
-    match kind {
-        Kind::Stack => stack::definition(),
-        Kind::VpcEndpoint => vpc_endpoint::definition(),
-        Kind::CacheSubnetGroup => cache_subnet_group::definition(),
-        Kind::CacheCluster => cache_cluster::definition(),
-        Kind::CacheUser => cache_user::definition(),
-        Kind::AppRunnerVpcConnector => apprunner_vpc_connector::definition(),
-        Kind::AppRunnerService => apprunner_service::definition(),
-        Kind::AppRunnerCustomDomain => apprunner_custom_domain::definition(),
-        Kind::EcsCluster => ecs_cluster::definition(),
-        Kind::EcsExpressService => ecs_express_service::definition(),
-        Kind::EcsService => ecs_service::definition(),
-        Kind::AcmCertificate => acm_certificate::definition(),
-        Kind::ListenerRule => listener_rule::definition(),
-        Kind::Route53Record => route53_record::definition(),
-    }
+macro_rules! registry {
+    ($($kind:ident, $short:literal, $service:literal, $definition:expr, $adapter:expr;)*) => {
+        /// What the manifest layer needs to know about a kind.
+        pub fn definition(kind: Kind) -> KindDef {
+            match kind {
+                $(Kind::$kind => $definition,)*
+            }
+        }
+
+        /// The kind's AWS adapter.
+        pub fn adapter(kind: Kind) -> &'static dyn Adapter {
+            match kind {
+                $(Kind::$kind => $adapter,)*
+            }
+        }
+    };
 }
 
-/// The kind's AWS adapter.
-pub fn adapter(kind: Kind) -> &'static dyn Adapter {
-    match kind {
-        Kind::Stack => &stack::StackAdapter,
-        Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointAdapter,
-        Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupAdapter,
-        Kind::CacheCluster => &cache_cluster::CacheClusterAdapter,
-        Kind::CacheUser => &cache_user::CacheUserAdapter,
-        Kind::AppRunnerVpcConnector => &apprunner_vpc_connector::VpcConnectorAdapter,
-        Kind::AppRunnerService => &apprunner_service::AppRunnerServiceAdapter,
-        Kind::AppRunnerCustomDomain => &apprunner_custom_domain::CustomDomainAdapter,
-        Kind::EcsCluster => &ecs_cluster::EcsClusterAdapter,
-        Kind::EcsExpressService => &ecs_express_service::EcsExpressServiceAdapter,
-        Kind::EcsService => &ecs_service::EcsServiceAdapter,
-        Kind::AcmCertificate => &acm_certificate::AcmCertificateAdapter,
-        Kind::ListenerRule => &listener_rule::ListenerRuleAdapter,
-        Kind::Route53Record => &route53_record::Route53RecordAdapter,
-    }
-}
+crate::kind_list!(registry);
 
 #[cfg(test)]
 mod tests {
@@ -149,5 +129,37 @@ mod tests {
         agree::<super::super::acm_certificate::AcmCertificateSpec>(Kind::AcmCertificate);
         agree::<super::super::listener_rule::ListenerRuleSpec>(Kind::ListenerRule);
         agree::<super::super::stack::StackSpec>(Kind::Stack);
+        agree::<super::super::log_group::LogGroupSpec>(Kind::LogGroup);
+        agree::<super::super::sqs_queue::SqsQueueSpec>(Kind::SqsQueue);
+    }
+
+    /// docs/kinds.md holds each declared kind's field table as its declaration makes it
+    /// (`STEWARD_WRITE_DOCS=1 cargo test field_tables` writes them).
+    #[test]
+    fn the_docs_field_tables_of_declared_kinds_are_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/kinds.md");
+        let write = std::env::var_os("STEWARD_WRITE_DOCS").is_some();
+        let mut text = std::fs::read_to_string(path).unwrap();
+        let tables = [
+            (Kind::LogGroup, typed::field_table::<log_group::LogGroup>()),
+            (Kind::SqsQueue, typed::field_table::<sqs_queue::SqsQueue>()),
+        ];
+        for (kind, table) in tables {
+            let start = format!("<!-- {kind}: generated from its declaration; a test checks it -->\n");
+            let end = format!("<!-- end of {kind} -->");
+            let from =
+                text.find(&start).unwrap_or_else(|| panic!("docs/kinds.md has no table for {kind}")) + start.len();
+            let to = from + text[from..].find(&end).unwrap_or_else(|| panic!("docs/kinds.md: no {end}"));
+            if text[from..to] != table {
+                assert!(
+                    write,
+                    "docs/kinds.md: {kind}'s table is stale; run STEWARD_WRITE_DOCS=1 cargo test field_tables"
+                );
+                text.replace_range(from..to, &table);
+            }
+        }
+        if write {
+            std::fs::write(path, text).unwrap();
+        }
     }
 }

@@ -16,6 +16,10 @@ fn is_zone_id(s: &str) -> bool {
     s.starts_with('Z') && (2..=32).contains(&s.len()) && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] =
+    &["route53:ListHostedZonesByName", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets"];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -32,10 +36,12 @@ pub fn definition() -> KindDef {
             opt("ttl", int(0, 172_800)),
             opt("certificateValidationRecords", any_string()),
         ],
-        outputs: &["fqdn"],
+        outputs: vec!["fqdn"],
         retain_by_default: false,
         name_rule: super::definition::GENERIC_NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

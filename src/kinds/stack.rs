@@ -25,6 +25,9 @@ pub const PARAM_NAME: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need: none (the network it names is looked up by the engine).
+pub const ACTIONS: &[&str] = &[];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -34,10 +37,12 @@ pub fn definition() -> KindDef {
             opt("tagPolicy", Shape::Enum(&["merge", "exact"])),
             opt("params", dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50)),
         ],
-        outputs: &["vpcId"],
+        outputs: vec!["vpcId"],
         retain_by_default: false,
         name_rule: GENERIC_NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

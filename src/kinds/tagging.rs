@@ -132,6 +132,26 @@ pub(crate) fn load_balancing_tag_list(
     tags.iter().map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build()).collect()
 }
 
+/// Tags of a log group (by its ARN without `:*`).
+pub(crate) async fn logs_tags(cx: &Cx<'_>, arn: &str) -> Result<BTreeMap<String, String>, ReconcileError> {
+    cached_tags(cx, arn.to_string(), async {
+        let request = cx.clients.logs.list_tags_for_resource().resource_arn(arn);
+        let out = request.send().await.map_err(crate::aws::aws("ListTagsForResource"))?;
+        Ok(out.tags().cloned().unwrap_or_default().into_iter().collect())
+    })
+    .await
+}
+
+/// Tags of an SQS queue (by URL).
+pub(crate) async fn sqs_tags(cx: &Cx<'_>, url: &str) -> Result<BTreeMap<String, String>, ReconcileError> {
+    cached_tags(cx, url.to_string(), async {
+        let out =
+            cx.clients.sqs.list_queue_tags().queue_url(url).send().await.map_err(crate::aws::aws("ListQueueTags"))?;
+        Ok(out.tags().cloned().unwrap_or_default().into_iter().collect())
+    })
+    .await
+}
+
 pub(crate) fn ecs_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ecs::types::Tag> {
     tags.iter().map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build()).collect()
 }
@@ -211,6 +231,27 @@ pub async fn retag(
                 request.send().await.map_err(aws("RemoveTags"))?;
             }
             cx.cache.forget_tags(arn);
+        }
+        Tagged::Logs(arn) => {
+            let request =
+                cx.clients.logs.tag_resource().resource_arn(arn).set_tags(Some(set.clone().into_iter().collect()));
+            request.send().await.map_err(aws("TagResource"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request = cx.clients.logs.untag_resource().resource_arn(arn).set_tag_keys(keys());
+                request.send().await.map_err(aws("UntagResource"))?;
+            }
+            cx.cache.forget_tags(arn);
+        }
+        Tagged::Sqs(url) => {
+            let request = cx.clients.sqs.tag_queue().queue_url(url).set_tags(Some(set.clone().into_iter().collect()));
+            request.send().await.map_err(aws("TagQueue"))?;
+            if !remove.is_empty() {
+                cx.may_mutate().await?;
+                let request = cx.clients.sqs.untag_queue().queue_url(url).set_tag_keys(keys());
+                request.send().await.map_err(aws("UntagQueue"))?;
+            }
+            cx.cache.forget_tags(url);
         }
     }
     Ok(())

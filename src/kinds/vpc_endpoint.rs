@@ -16,6 +16,16 @@ pub const SERVICE: StrRule = StrRule {
     },
 };
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "ec2:DescribeVpcEndpoints",
+    "ec2:CreateVpcEndpoint",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:DeleteVpcEndpoints",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+];
+
 pub fn definition() -> KindDef {
     KindDef {
         fields: vec![
@@ -37,10 +47,12 @@ pub fn definition() -> KindDef {
             ),
             opt("tags", tags()),
         ],
-        outputs: &["id"],
+        outputs: vec!["id"],
         retain_by_default: false,
         name_rule: GENERIC_NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

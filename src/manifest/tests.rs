@@ -34,7 +34,7 @@ fn the_mentor_match_desired_state_validates() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("desired-state/mentor-match");
     let manifests = load_paths(&[dir], None).unwrap();
     validate_set(&manifests, &[]).unwrap();
-    assert_eq!(manifests.len(), 18);
+    assert_eq!(manifests.len(), 19);
     let order = references::topological_order(&manifests);
     let pos = |kind: Kind, name: &str| order.iter().position(|k| k.kind == kind && k.name == name).unwrap();
     assert_eq!(pos(Kind::Stack, "mentor-match"), 0);
@@ -69,7 +69,7 @@ fn wrong_api_version_kind_and_unknown_top_level_fields() {
         vec![
             "f.yaml:5: status: unknown field; expected apiVersion, kind, metadata, spec",
             "f.yaml:1: apiVersion: expected steward/v1, got \"v1\"",
-            "f.yaml:2: kind: expected one of Stack, VpcEndpoint, CacheSubnetGroup, CacheCluster, CacheUser, AppRunnerVpcConnector, AppRunnerService, AppRunnerCustomDomain, EcsCluster, EcsExpressService, EcsService, AcmCertificate, ListenerRule, Route53Record, got \"Bucket\"",
+            "f.yaml:2: kind: expected one of Stack, VpcEndpoint, CacheSubnetGroup, CacheCluster, CacheUser, AppRunnerVpcConnector, AppRunnerService, AppRunnerCustomDomain, EcsCluster, EcsExpressService, EcsService, AcmCertificate, ListenerRule, Route53Record, LogGroup, SqsQueue, got \"Bucket\"",
         ]
     );
 }

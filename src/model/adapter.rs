@@ -143,6 +143,19 @@ impl Observed {
     }
 }
 
+/// An object `steward import aws` found for a kind.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// Its AWS name (the manifest's is made from it).
+    pub name: String,
+    /// The spec an import writes: AWS's defaults and the tags left out.
+    pub spec: Json,
+    pub tags: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    /// Its id, ARN or URL, for the import's summary.
+    pub id: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fix {
     /// An update call changes it in place.
@@ -245,6 +258,15 @@ pub trait Adapter: Send + Sync {
     /// user's password parameter version: adopted, it is taken over as it is, not rotated).
     fn adopted_memo(&self, _observed: &Observed) -> Option<Json> {
         None
+    }
+    /// The objects `steward import aws` takes of this kind: those the other imported objects
+    /// name (`mentioned`: every string of their specs), as an import writes them.
+    async fn discover(
+        &self,
+        _cx: &Cx<'_>,
+        _mentioned: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<Discovered>, ReconcileError> {
+        Ok(Vec::new())
     }
     /// Puts the ownership tags on an object found by name (`adopt: true`). By default through
     /// `tagged`, by the engine; a kind without tags on AWS says how it marks ownership.

@@ -3,75 +3,71 @@
 use std::fmt;
 
 /// Every kind steward manages, in the order a pass walks them within a level (and removes them in
-/// reverse). A new kind is one line here and one in `kinds::registry`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub enum Kind {
-    Stack,
-    VpcEndpoint,
-    CacheSubnetGroup,
-    CacheCluster,
-    CacheUser,
-    AppRunnerVpcConnector,
-    AppRunnerService,
-    AppRunnerCustomDomain,
-    EcsCluster,
-    EcsExpressService,
-    EcsService,
-    AcmCertificate,
-    ListenerRule,
-    Route53Record,
+/// reverse): its short name (`steward get vpce`), the AWS service its calls go to (throttling
+/// there holds all of its kinds), its definition and its adapter. This is the one list: the
+/// `Kind` enum below and the registry's matches (`kinds::registry`) are made from it, so a new
+/// kind is its file plus one line here.
+#[macro_export]
+macro_rules! kind_list {
+    ($then:ident) => {
+        $then! {
+            Stack, "st", "ec2", stack::definition(), &stack::StackAdapter;
+            VpcEndpoint, "vpce", "ec2", vpc_endpoint::definition(), &vpc_endpoint::VpcEndpointAdapter;
+            CacheSubnetGroup, "csg", "elasticache", cache_subnet_group::definition(), &cache_subnet_group::CacheSubnetGroupAdapter;
+            CacheCluster, "cc", "elasticache", cache_cluster::definition(), &cache_cluster::CacheClusterAdapter;
+            CacheUser, "cu", "elasticache", cache_user::definition(), &cache_user::CacheUserAdapter;
+            AppRunnerVpcConnector, "arc", "apprunner", apprunner_vpc_connector::definition(), &apprunner_vpc_connector::VpcConnectorAdapter;
+            AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
+            AppRunnerCustomDomain, "domain", "apprunner", apprunner_custom_domain::definition(), &apprunner_custom_domain::CustomDomainAdapter;
+            EcsCluster, "ecsc", "ecs", ecs_cluster::definition(), &ecs_cluster::EcsClusterAdapter;
+            EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
+            EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
+            AcmCertificate, "cert", "acm", acm_certificate::definition(), &acm_certificate::AcmCertificateAdapter;
+            ListenerRule, "rule", "elasticloadbalancing", listener_rule::definition(), &listener_rule::ListenerRuleAdapter;
+            Route53Record, "dns", "route53", route53_record::definition(), &route53_record::Route53RecordAdapter;
+            LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
+            SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
+        }
+    };
 }
 
+/// The `Kind` enum, its `ALL`, names, short names and services, from `kind_list!`.
+macro_rules! kind_enum {
+    ($($kind:ident, $short:literal, $service:literal, $definition:expr, $adapter:expr;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum Kind {
+            $($kind,)*
+        }
+
+        impl Kind {
+            pub const ALL: [Kind; [$(Kind::$kind),*].len()] = [$(Kind::$kind),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => stringify!($kind),)*
+                }
+            }
+
+            /// The AWS service its calls go to: throttling there holds all of its kinds.
+            pub fn service(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $service,)*
+                }
+            }
+
+            /// The short name the command line accepts for the kind.
+            pub fn short_name(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $short,)*
+                }
+            }
+        }
+    };
+}
+
+kind_list!(kind_enum);
+
 impl Kind {
-    pub const ALL: [Kind; 14] = [
-        Kind::Stack,
-        Kind::VpcEndpoint,
-        Kind::CacheSubnetGroup,
-        Kind::CacheCluster,
-        Kind::CacheUser,
-        Kind::AppRunnerVpcConnector,
-        Kind::AppRunnerService,
-        Kind::AppRunnerCustomDomain,
-        Kind::EcsCluster,
-        Kind::EcsExpressService,
-        Kind::EcsService,
-        Kind::AcmCertificate,
-        Kind::ListenerRule,
-        Kind::Route53Record,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Stack => "Stack",
-            Kind::VpcEndpoint => "VpcEndpoint",
-            Kind::CacheSubnetGroup => "CacheSubnetGroup",
-            Kind::CacheCluster => "CacheCluster",
-            Kind::CacheUser => "CacheUser",
-            Kind::AppRunnerVpcConnector => "AppRunnerVpcConnector",
-            Kind::AppRunnerService => "AppRunnerService",
-            Kind::AppRunnerCustomDomain => "AppRunnerCustomDomain",
-            Kind::EcsCluster => "EcsCluster",
-            Kind::EcsExpressService => "EcsExpressService",
-            Kind::EcsService => "EcsService",
-            Kind::AcmCertificate => "AcmCertificate",
-            Kind::ListenerRule => "ListenerRule",
-            Kind::Route53Record => "Route53Record",
-        }
-    }
-
-    /// The AWS service its calls go to: throttling there holds all of its kinds.
-    pub fn service(self) -> &'static str {
-        match self {
-            Kind::Stack | Kind::VpcEndpoint => "ec2",
-            Kind::CacheSubnetGroup | Kind::CacheCluster | Kind::CacheUser => "elasticache",
-            Kind::AppRunnerVpcConnector | Kind::AppRunnerService | Kind::AppRunnerCustomDomain => "apprunner",
-            Kind::EcsCluster | Kind::EcsExpressService | Kind::EcsService => "ecs",
-            Kind::AcmCertificate => "acm",
-            Kind::ListenerRule => "elasticloadbalancing",
-            Kind::Route53Record => "route53",
-        }
-    }
-
     /// Exact kind names as written in manifests; the CLI also accepts them in any letter case.
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
@@ -84,26 +80,6 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| {
             k.as_str().eq_ignore_ascii_case(s) || k.as_str().eq_ignore_ascii_case(singular) || k.short_name() == s
         })
-    }
-
-    /// The short name the command line accepts for the kind.
-    pub fn short_name(self) -> &'static str {
-        match self {
-            Kind::Stack => "st",
-            Kind::VpcEndpoint => "vpce",
-            Kind::CacheSubnetGroup => "csg",
-            Kind::CacheCluster => "cc",
-            Kind::CacheUser => "cu",
-            Kind::AppRunnerVpcConnector => "arc",
-            Kind::AppRunnerService => "ars",
-            Kind::AppRunnerCustomDomain => "domain",
-            Kind::EcsCluster => "ecsc",
-            Kind::EcsExpressService => "express",
-            Kind::EcsService => "svc",
-            Kind::AcmCertificate => "cert",
-            Kind::ListenerRule => "rule",
-            Kind::Route53Record => "dns",
-        }
     }
 
     /// The kind whose name is closest to a mistyped one (at most 3 edits apart), for "did you mean".

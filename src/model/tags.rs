@@ -50,4 +50,8 @@ pub enum Tagged<'a> {
     Ecs(&'a str),
     Acm(&'a str),
     LoadBalancing(&'a str),
+    /// A CloudWatch Logs log group, by ARN (without the `:*` of its streams).
+    Logs(&'a str),
+    /// An SQS queue, by URL.
+    Sqs(&'a str),
 }

@@ -277,7 +277,7 @@ impl<'a> Checker<'a> {
     }
 }
 
-fn describe(shape: &Shape) -> String {
+pub fn describe(shape: &Shape) -> String {
     match shape {
         Shape::Str { rule, .. } => rule.expected.to_string(),
         Shape::Int { min, max } => format!("an integer from {min} to {max}"),

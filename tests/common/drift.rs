@@ -6,6 +6,7 @@ use super::live::Live;
 use std::time::{Duration, Instant};
 
 /// One out-of-band change: the resource, the fields `diff --live` must report for it, the change.
+#[derive(Clone, Copy)]
 pub struct Case {
     pub target: &'static str,
     pub fields: &'static [&'static str],

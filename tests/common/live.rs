@@ -207,6 +207,14 @@ impl Live {
         aws_sdk_ssm::Client::new(&self.sdk)
     }
 
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
     pub fn elasticache(&self) -> aws_sdk_elasticache::Client {
         let conf = aws_sdk_elasticache::config::Builder::from(&self.sdk).endpoint_url(self.emulator_url()).build();
         aws_sdk_elasticache::Client::from_conf(conf)

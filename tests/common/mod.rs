@@ -515,3 +515,40 @@ pub fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool)
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// `./bootstrap/break TARGET`, as a person with the world's AWS environment (its account, moto and
+/// emulator) runs it.
+pub fn break_stack(world: &World, target: &str) -> Run {
+    let mut command = Command::new(repo_path("bootstrap/break"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+        command.env_remove(k);
+    }
+    command.envs(world.command(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))));
+    Run(command.arg(target).output().expect("running bootstrap/break"))
+}
+
+/// Every target of `./bootstrap/break`, and the resource whose drift `diff --live` reports for
+/// it on a demo whose web tier is `web` (`AppRunnerService/mmweb` or `EcsExpressService/mmweb`).
+pub fn break_targets(web: &str) -> [(&'static str, String); 5] {
+    [
+        ("redis", "CacheCluster/mentor-match-redis".into()),
+        ("worker", "EcsService/mentor-match-worker".into()),
+        ("endpoint", "VpcEndpoint/logs".into()),
+        ("env", web.into()),
+        ("password", "CacheUser/redisadmin".into()),
+    ]
+}
+
+/// Runs every target of `./bootstrap/break` on a converged demo stack: each one exits 0, and
+/// `diff --live` then reports drift on each target's resource.
+pub fn every_break_is_reported(live: &live::Live, web: &str) {
+    let targets = break_targets(web);
+    for (target, _) in &targets {
+        let run = break_stack(&live.world, target);
+        assert_eq!(run.code(), 0, "break {target}:\n{}\n{}", run.stdout(), run.stderr());
+    }
+    eventually("every break is reported by diff --live", std::time::Duration::from_secs(90), || {
+        let (code, fields) = drift::reported(live);
+        code == 2 && targets.iter().all(|(_, resource)| fields.iter().any(|f| f.starts_with(&format!("{resource} "))))
+    });
+}

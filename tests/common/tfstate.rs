@@ -40,6 +40,7 @@ pub fn of_live_stack(live: &Live) -> (Json, String) {
     resources.extend(cache);
     resources.extend(web(live));
     resources.extend(worker(live));
+    resources.push(log_group(live));
     let state = json!({ "version": 4, "terraform_version": "1.9.8", "serial": 7,
         "lineage": "00000000-0000-0000-0000-000000000000", "outputs": {}, "resources": resources, "check_results": null });
     (state, password)
@@ -375,4 +376,24 @@ fn worker(live: &Live) -> Vec<Json> {
             }))],
         ),
     ]
+}
+
+/// The seed's `aws_cloudwatch_log_group.ecs_logs`, as the provider writes it (0 and "" for unset).
+fn log_group(live: &Live) -> Json {
+    let name = "/ecs/mmweb-celery/worker";
+    let groups = live.block(live.logs().describe_log_groups().log_group_name_prefix(name).send()).unwrap();
+    let group = groups.log_groups()[0].clone();
+    let arn = group.arn().unwrap().trim_end_matches(":*").to_string();
+    let tags =
+        live.block(live.logs().list_tags_for_resource().resource_arn(&arn).send()).unwrap().tags.unwrap_or_default();
+    resource(
+        None,
+        "managed",
+        "aws_cloudwatch_log_group",
+        "ecs_logs",
+        vec![instance(json!({
+            "id": name, "name": name, "name_prefix": "", "arn": arn, "retention_in_days": group.retention_in_days().unwrap_or(0),
+            "kms_key_id": "", "log_group_class": "STANDARD", "skip_destroy": false, "tags": tags, "tags_all": tags,
+        }))],
+    )
 }

@@ -35,6 +35,20 @@ pub(crate) fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
     Some(values)
 }
 
+/// The AWS actions its calls need (checked against the controller's policy).
+pub const ACTIONS: &[&str] = &[
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
+    "ecs:ListTaskDefinitions",
+    "ecs:RegisterTaskDefinition",
+    "ecs:CreateService",
+    "ecs:UpdateService",
+    "ecs:DeleteService",
+    "ecs:DeregisterTaskDefinition",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+];
+
 pub fn definition() -> KindDef {
     let logs =
         Shape::Struct(vec![req("group", any_string()), opt("region", any_string()), req("streamPrefix", any_string())]);
@@ -83,10 +97,12 @@ pub fn definition() -> KindDef {
             req("taskDefinition", task),
             opt("tags", tags()),
         ],
-        outputs: &["arn", "taskDefinitionArn"],
+        outputs: vec!["arn", "taskDefinitionArn"],
         retain_by_default: false,
         name_rule: NAME,
         check,
+        actions: ACTIONS,
+        terraform: None,
     }
 }
 

@@ -1,0 +1,369 @@
+//! A kind in the declared shape: its typed spec declares every field once (`#[derive(Declared)]`),
+//! and the kind writes only what is its own: how AWS reads into that spec, and its SDK calls.
+//! From the declaration come the schema, the desired view, the diff rules (create-only fields,
+//! sets, secrets, fields left to AWS), the docs' field table and the Terraform import mapping.
+//! `Typed<K>` turns such a kind into the engine's `Adapter`: JSON stays at that edge.
+
+use super::definition::{KindDef, TerraformImport};
+use crate::model::adapter::Discovered;
+use crate::model::tags::{Tagged, tag_view};
+use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, ResourceKey};
+use crate::schema::{Checker, Field, Shape, StrRule, describe};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+pub use steward_derive::Declared;
+
+/// One field of a kind's spec as its declaration says.
+pub struct FieldDecl {
+    /// Its name (AWS's API name in lowerCamelCase), rule and whether it is required.
+    pub field: Field,
+    /// AWS changes it only by a new object: a difference is fixed by a replacement.
+    pub create_only: bool,
+    /// A list compared as a set: one drift for the field, members added and removed.
+    pub set: bool,
+    /// A secret: shown as `(sensitive)`, kept only as a fingerprint.
+    pub sensitive: bool,
+    /// Left out of a spec, AWS's value is kept: never drift.
+    pub left_to_aws: bool,
+    /// The Terraform attribute it is imported from.
+    pub terraform: Option<&'static str>,
+    /// What AWS sets when it is left out (an import leaves that value out).
+    pub aws_default: Option<Json>,
+    /// What it is, for the docs.
+    pub doc: &'static str,
+}
+
+/// A typed spec (or typed outputs) whose fields are declared (`#[derive(Declared)]`).
+pub trait Declared {
+    fn fields() -> Vec<FieldDecl>;
+}
+
+/// One resource as a declared kind receives it: its spec and memo read into the kind's types.
+pub struct Want<'a, K: TypedKind + ?Sized> {
+    pub desired: &'a Desired,
+    pub spec: K::Spec,
+    pub memo: K::Memo,
+}
+
+impl<K: TypedKind + ?Sized> Want<'_, K> {
+    pub fn key(&self) -> &ResourceKey {
+        &self.desired.key
+    }
+    /// Every tag the object should carry: the stack's defaults, the spec's and ownership's.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.desired.tags
+    }
+}
+
+/// One object as a declared kind's observe found it: AWS's configuration in the kind's spec type.
+pub struct Seen<K: TypedKind + ?Sized> {
+    /// What later calls address it by (ARN, URL or name).
+    pub id: String,
+    /// It carries the resource's ownership tags.
+    pub owned: bool,
+    pub state: ObjectState,
+    /// What AWS has, every field filled (tags included); fields the spec leaves to AWS are not compared.
+    pub config: K::Spec,
+    pub outputs: K::Outputs,
+}
+
+/// A kind in the declared shape. Its observe is batched and never changes anything; every
+/// mutating call is preceded by `cx.may_mutate()` and is idempotent.
+#[async_trait::async_trait]
+pub trait TypedKind: Send + Sync + 'static {
+    type Spec: Declared + Serialize + DeserializeOwned + Clone + Send + Sync;
+    type Outputs: Declared + Serialize + DeserializeOwned + Send + Sync;
+    /// Facts the kind keeps between passes (beside the engine's own memo).
+    type Memo: Serialize + DeserializeOwned + Default + Send + Sync;
+    /// The AWS naming rule for `metadata.name`.
+    const NAME_RULE: StrRule;
+    /// Kinds that hold data are retained when their manifest is deleted.
+    const RETAIN_BY_DEFAULT: bool;
+    /// Every AWS action its calls need (checked against the controller's policy).
+    const ACTIONS: &'static [&'static str];
+    /// The Terraform resource type it is imported from, and the attribute its name comes from.
+    const TERRAFORM: Option<(&'static str, &'static str)> = None;
+    /// Cross-field rules the declaration cannot say.
+    fn check(_spec: &Json, _checker: &mut Checker) {}
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Want<'_, Self>],
+    ) -> Result<Vec<(ResourceKey, Seen<Self>)>, ReconcileError>;
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Result<Self::Memo, ReconcileError>;
+    /// Fixes `drift` in place (tags are the engine's, through `tagged`).
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        want: &Want<'_, Self>,
+        seen: &Seen<Self>,
+        drift: &[Drift],
+    ) -> Result<Self::Memo, ReconcileError>;
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError>;
+    /// Where the object's tags live.
+    fn tagged(id: &str) -> Tagged<'_>;
+    /// The objects `steward import aws` takes: those the other imported objects name (every
+    /// string of their specs is in `mentioned`), with their AWS names.
+    async fn discover(
+        &self,
+        _cx: &Cx<'_>,
+        _mentioned: &BTreeSet<String>,
+    ) -> Result<Vec<(String, Seen<Self>)>, ReconcileError> {
+        Ok(Vec::new())
+    }
+    /// The memo of an object taken over by `adopt: true`.
+    fn adopted_memo(_seen: &Seen<Self>) -> Self::Memo {
+        Self::Memo::default()
+    }
+}
+
+/// The engine's adapter for a declared kind.
+pub struct Typed<K> {
+    kind: K,
+    sets: OnceLock<&'static [&'static str]>,
+    secrets: OnceLock<&'static [&'static str]>,
+}
+
+impl<K: TypedKind> Typed<K> {
+    pub const fn new(kind: K) -> Self {
+        Typed { kind, sets: OnceLock::new(), secrets: OnceLock::new() }
+    }
+
+    fn want<'a>(desired: &'a Desired) -> Result<Want<'a, K>, ReconcileError> {
+        // A memo from another version of the kind reads as empty: its facts are found again.
+        let memo = serde_json::from_value(desired.memo.clone()).unwrap_or_default();
+        Ok(Want { desired, spec: desired.spec_as()?, memo })
+    }
+
+    fn seen(observed: &Observed) -> Result<Seen<K>, ReconcileError> {
+        let unreadable = |e: serde_json::Error| ReconcileError::invalid_spec("read observation", e.to_string());
+        let outputs = Json::Object(observed.outputs.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect());
+        Ok(Seen {
+            id: observed.id.clone(),
+            owned: observed.owned,
+            state: observed.state.clone(),
+            config: serde_json::from_value(observed.config.clone()).map_err(unreadable)?,
+            outputs: serde_json::from_value(outputs).map_err(unreadable)?,
+        })
+    }
+}
+
+/// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, and
+/// tags are the ones given (AWS's own `aws:` tags left out).
+pub fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>) -> Json {
+    let mut view = match serde_json::to_value(spec) {
+        Ok(Json::Object(fields)) => fields,
+        _ => Map::new(),
+    };
+    view.retain(|_, v| !v.is_null());
+    if view.contains_key("tags") {
+        view.insert("tags".into(), tag_view(tags));
+    }
+    Json::Object(view)
+}
+
+fn names_where(pick: fn(&FieldDecl) -> bool, fields: Vec<FieldDecl>) -> &'static [&'static str] {
+    Vec::leak(fields.iter().filter(|f| pick(f)).map(|f| f.field.name).collect())
+}
+
+fn top_field(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+#[async_trait::async_trait]
+impl<K: TypedKind> Adapter for Typed<K> {
+    async fn observe(
+        &self,
+        cx: &Cx<'_>,
+        wanted: &[Desired],
+    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
+        let wanted: Vec<Want<K>> = wanted.iter().map(Self::want).collect::<Result<_, _>>()?;
+        let mut out = BTreeMap::new();
+        for (key, seen) in self.kind.observe(cx, &wanted).await? {
+            let tags = serde_json::to_value(&seen.config)
+                .ok()
+                .and_then(|c| serde_json::from_value(c["tags"].clone()).ok())
+                .unwrap_or_default();
+            let outputs = string_fields(&seen.outputs);
+            let config = view_of(&seen.config, &tags);
+            let observed =
+                Observed { id: seen.id, owned: seen.owned, state: seen.state, config, outputs, extra: Json::Null };
+            out.insert(key, observed);
+        }
+        Ok(out)
+    }
+
+    fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
+        Ok(view_of(&Self::want(desired)?.spec, &desired.tags))
+    }
+
+    fn fix_for(&self, field: &str) -> Fix {
+        let create_only = K::Spec::fields().iter().any(|f| f.create_only && f.field.name == top_field(field));
+        if create_only { Fix::Replace } else { Fix::InPlace }
+    }
+
+    fn set_fields(&self) -> &'static [&'static str] {
+        self.sets.get_or_init(|| names_where(|f| f.set, K::Spec::fields()))
+    }
+
+    fn sensitive(&self, field: &str) -> bool {
+        self.secret_fields().contains(&top_field(field))
+    }
+
+    fn secret_fields(&self) -> &'static [&'static str] {
+        self.secrets.get_or_init(|| names_where(|f| f.sensitive, K::Spec::fields()))
+    }
+
+    async fn create(&self, cx: &Cx<'_>, desired: &Desired) -> Result<Json, ReconcileError> {
+        let memo = self.kind.create(cx, &Self::want(desired)?).await?;
+        Ok(serde_json::to_value(memo).unwrap_or(Json::Null))
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx<'_>,
+        desired: &Desired,
+        o: &Observed,
+        drift: &[Drift],
+    ) -> Result<Json, ReconcileError> {
+        let memo = self.kind.update(cx, &Self::want(desired)?, &Self::seen(o)?, drift).await?;
+        Ok(serde_json::to_value(memo).unwrap_or(Json::Null))
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
+        self.kind.delete(cx, &Self::seen(o)?).await
+    }
+
+    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
+        Some(K::tagged(&o.id))
+    }
+
+    async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Result<Vec<Discovered>, ReconcileError> {
+        let found = self.kind.discover(cx, mentioned).await?;
+        let discovered = found.into_iter().map(|(name, seen)| {
+            let spec = serde_json::to_value(&seen.config).unwrap_or_default();
+            Discovered {
+                name,
+                spec: as_imported::<K::Spec>(&spec),
+                tags: serde_json::from_value(spec["tags"].clone()).unwrap_or_default(),
+                outputs: string_fields(&seen.outputs),
+                id: seen.id,
+            }
+        });
+        Ok(discovered.collect())
+    }
+
+    fn adopted_memo(&self, o: &Observed) -> Option<Json> {
+        let seen = Self::seen(o).ok()?;
+        serde_json::to_value(K::adopted_memo(&seen)).ok()
+    }
+}
+
+/// What the manifest layer needs of a declared kind, from its declaration.
+pub fn definition<K: TypedKind>() -> KindDef {
+    KindDef {
+        fields: K::Spec::fields().into_iter().map(|f| f.field).collect(),
+        outputs: K::Outputs::fields().into_iter().map(|f| f.field.name).collect(),
+        retain_by_default: K::RETAIN_BY_DEFAULT,
+        name_rule: K::NAME_RULE,
+        check: K::check,
+        actions: K::ACTIONS,
+        terraform: K::TERRAFORM.map(|(resource_type, name_attribute)| TerraformImport {
+            resource_type,
+            name_attribute,
+            spec: from_terraform::<K::Spec>,
+            outputs: |attributes| string_fields(&from_terraform::<K::Outputs>(attributes)),
+        }),
+    }
+}
+
+/// The kind's field table for the docs (docs/kinds.md), generated from its declaration.
+pub fn field_table<K: TypedKind>() -> String {
+    let mut out = String::from("| field | expected | in place | Terraform | notes |\n|---|---|---|---|---|\n");
+    for f in K::Spec::fields() {
+        let mut notes = Vec::new();
+        if f.field.required {
+            notes.push("required".to_string());
+        }
+        if f.left_to_aws {
+            notes.push(match &f.aws_default {
+                Some(value) => format!("left to AWS when left out (AWS sets {value}; never drift)"),
+                None => "left to AWS when left out (never drift)".into(),
+            });
+        }
+        if f.set {
+            notes.push("a set".into());
+        }
+        if f.sensitive {
+            notes.push("sensitive".into());
+        }
+        if !f.doc.is_empty() {
+            notes.push(f.doc.to_string());
+        }
+        let expected = match &f.field.shape {
+            Shape::Struct(members) => {
+                let names: Vec<&str> = members.iter().map(|m| m.name).collect();
+                format!("a mapping of {}", names.join(", "))
+            }
+            shape => describe(shape),
+        };
+        let changes = if f.create_only { "no: replaced" } else { "yes" };
+        let terraform = f.terraform.map(|t| format!("`{t}`")).unwrap_or_default();
+        let row = [format!("`{}`", f.field.name), expected, changes.into(), terraform, notes.join("; ")];
+        out.push_str(&format!("| {} |\n", row.join(" | ").replace('\n', " ")));
+    }
+    let outputs: Vec<String> = K::Outputs::fields().iter().map(|f| format!("`{}` ({})", f.field.name, f.doc)).collect();
+    out.push_str(&format!("\nOutputs: {}.\n", outputs.join(", ")));
+    out
+}
+
+/// A spec from a Terraform resource's attributes, by the declaration's `tf` names: values
+/// Terraform writes for "unset" (null, "", {}, a number below the field's range) and AWS's
+/// defaults are left out, a JSON document held as a string (a redrive policy) is read as the
+/// mapping steward keeps. Tags are the importer's (it leaves out AWS's and steward's own).
+pub fn from_terraform<S: Declared>(attributes: &Json) -> Json {
+    let mut spec = Map::new();
+    for f in S::fields() {
+        let Some(value) = f.terraform.and_then(|t| attributes.get(t)) else { continue };
+        let value = match (&f.field.shape, value) {
+            (Shape::Struct(_), Json::String(text)) => serde_json::from_str(text).unwrap_or(Json::Null),
+            (_, value) => value.clone(),
+        };
+        spec.insert(f.field.name.to_string(), value);
+    }
+    as_imported::<S>(&Json::Object(spec))
+}
+
+/// A spec as an import writes it: values that mean "unset" (null, "", {}, a number below the
+/// field's range), AWS's defaults and the tags left out.
+fn as_imported<S: Declared>(spec: &Json) -> Json {
+    let mut out = Map::new();
+    for f in S::fields() {
+        let Some(value) = spec.get(f.field.name).cloned() else { continue };
+        let unset = match (&value, &f.field.shape) {
+            (Json::Null, _) => true,
+            (Json::String(s), _) => s.is_empty(),
+            (Json::Object(m), _) => m.is_empty(),
+            (Json::Number(n), Shape::Int { min, .. }) => n.as_i64().is_some_and(|n| n < *min),
+            _ => false,
+        };
+        if !unset && f.field.name != "tags" && f.aws_default.as_ref() != Some(&value) {
+            out.insert(f.field.name.to_string(), value);
+        }
+    }
+    Json::Object(out)
+}
+
+/// The string fields of typed outputs, as the engine keeps outputs.
+fn string_fields<T: Serialize>(outputs: &T) -> BTreeMap<String, String> {
+    match serde_json::to_value(outputs) {
+        Ok(Json::Object(fields)) => {
+            fields.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect()
+        }
+        _ => BTreeMap::new(),
+    }
+}
