@@ -19,7 +19,8 @@
 //! - `set`: a list compared as a set;
 //! - `sensitive`: shown as `(sensitive)` everywhere;
 //! - `tf = "name"`: the Terraform attribute it is imported from;
-//! - `aws_default = VALUE`: what AWS sets when it is left out (an import leaves that value out).
+//! - `aws_default = VALUE`: what AWS sets when it is left out (an import leaves that value out);
+//! - `doc = "…"`: what it is, for the docs' field table (else its `///` comment).
 //!
 //! An `Option` field is optional and left to AWS when the spec leaves it out (never drift); a
 //! field with `#[serde(default)]` is optional with steward's default; any other is required.
@@ -46,6 +47,7 @@ struct FieldAttrs {
     sensitive: bool,
     terraform: Option<LitStr>,
     aws_default: Option<Expr>,
+    doc: Option<LitStr>,
 }
 
 fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
@@ -64,10 +66,12 @@ fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
                 out.terraform = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("aws_default") {
                 out.aws_default = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("doc") {
+                out.doc = Some(meta.value()?.parse()?);
             } else {
-                return Err(
-                    meta.error("expected shape = …, create_only, set, sensitive, tf = \"…\" or aws_default = …")
-                );
+                return Err(meta.error(
+                    "expected shape = …, create_only, set, sensitive, tf = \"…\", aws_default = … or doc = \"…\"",
+                ));
             }
             Ok(())
         })?;
@@ -157,7 +161,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             Some(value) => quote!(Some(::serde_json::json!(#value))),
             None => quote!(None),
         };
-        let doc = doc_of(&field.attrs);
+        let doc = attrs.doc.as_ref().map(LitStr::value).unwrap_or_else(|| doc_of(&field.attrs));
         decls.push(quote! {
             crate::kinds::typed::FieldDecl {
                 field: crate::schema::Field { name: #name, shape: #shape, required: #required },

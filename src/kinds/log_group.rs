@@ -1,14 +1,9 @@
 //! LogGroup: a CloudWatch Logs log group, its retention and its KMS key.
 
 use super::tagging::logs_tags;
-use super::typed::{Declared, Seen, Typed, TypedKind, Want};
-use crate::aws::aws;
-use crate::model::tags::{Tagged, owns};
-use crate::model::{Cx, Drift, ObjectState, ReconcileError, ResourceKey};
-use crate::schema::{Checker, StrRule};
+use super::typed::prelude::*;
+use super::values::common_prefix;
 use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupDescription;
-use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
 const RETENTION_DAYS: &[i64] =
@@ -26,11 +21,12 @@ pub struct LogGroupSpec {
     #[field(shape = string(LOG_GROUP_NAME), create_only, tf = "name")]
     pub log_group_name: String,
     /// Days events are kept (AWS keeps them for ever when no retention is set).
-    #[field(shape = int(1, 3653), tf = "retention_in_days")]
+    #[field(shape = Shape::IntIn(RETENTION_DAYS), tf = "retention_in_days")]
     pub retention_in_days: Option<i64>,
     /// The KMS key that encrypts the group's events.
     #[field(shape = arn(), tf = "kms_key_id")]
     pub kms_key_id: Option<String>,
+    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -54,91 +50,49 @@ impl TypedKind for LogGroup {
     type Spec = LogGroupSpec;
     type Outputs = LogGroupOutputs;
     type Memo = ();
-    const NAME_RULE: StrRule = super::GENERIC_NAME;
-    const RETAIN_BY_DEFAULT: bool = false;
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_cloudwatch_log_group", "name"));
-    const ACTIONS: &'static [&'static str] = &[
-        "logs:DescribeLogGroups",
-        "logs:ListTagsForResource",
-        "logs:CreateLogGroup",
-        "logs:PutRetentionPolicy",
-        "logs:AssociateKmsKey",
-        "logs:DeleteLogGroup",
-        "logs:TagResource",
-        "logs:UntagResource",
-    ];
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Logs(id);
+    const ACTIONS: &'static [&'static str] = crate::actions!("logs":
+        DescribeLogGroups, ListTagsForResource,
+        CreateLogGroup, PutRetentionPolicy, AssociateKmsKey, DeleteLogGroup, TagResource, UntagResource);
 
-    fn check(spec: &Json, checker: &mut Checker) {
-        if let Some(days) = spec.get("retentionInDays").and_then(Json::as_i64).filter(|d| !RETENTION_DAYS.contains(d)) {
-            let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
-            checker.error_at("retentionInDays", format!("expected one of {}, got {days}", allowed.join(", ")));
-        }
-    }
-
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Want<'_, Self>],
-    ) -> Result<Vec<(ResourceKey, Seen<Self>)>, ReconcileError> {
-        let names: Vec<&str> = wanted.iter().map(|w| w.spec.log_group_name.as_str()).collect();
-        let Some(first) = names.first() else { return Ok(Vec::new()) };
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
         // One listing for every group of the pass: the names' common prefix, every page.
-        let common =
-            |p: String, n: &&str| p.chars().zip(n.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect();
-        let groups = list(cx, Some(names.iter().fold(first.to_string(), common))).await?;
+        let Some(prefix) = common_prefix(wanted.iter().map(|w| w.spec.log_group_name.as_str())) else {
+            return Ok(Vec::new());
+        };
+        let groups = list(cx, Some(prefix)).await?;
         let mut out = Vec::new();
         for want in wanted {
-            let Some(g) = groups.iter().find(|g| g.log_group_name() == Some(want.spec.log_group_name.as_str())) else {
-                continue;
-            };
-            let mut seen = seen_of(cx, g).await?;
-            seen.owned = owns(&seen.config.tags, want.key());
-            out.push((want.key().clone(), seen));
+            if let Some(g) = groups.iter().find(|g| g.log_group_name() == Some(&want.spec.log_group_name)) {
+                out.push((want.key().clone(), seen_of(cx, g).await?));
+            }
         }
         Ok(out)
     }
 
-    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Result<(), ReconcileError> {
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
         let name = &want.spec.log_group_name;
-        let request =
-            cx.clients.logs.create_log_group().log_group_name(name).set_kms_key_id(want.spec.kms_key_id.clone());
+        let request = cx.clients.logs.create_log_group().log_group_name(name).set_tags(Some(want.tags()));
+        let made = request.set_kms_key_id(want.spec.kms_key_id.clone()).send().await.map_err(aws("CreateLogGroup"));
         // A retry after a crash finds the group made: it is ours (the tags came with it).
-        match request
-            .set_tags(Some(want.tags().clone().into_iter().collect()))
-            .send()
-            .await
-            .map_err(aws("CreateLogGroup"))
-        {
-            Err(e) if !e.is_code(&["ResourceAlreadyExistsException"]) => return Err(e.into()),
-            _ => {}
-        }
+        unless(made, &["ResourceAlreadyExistsException"])?;
         if let Some(days) = want.spec.retention_in_days {
             put_retention(cx, name, days).await?;
         }
         Ok(())
     }
 
-    async fn update(
-        &self,
-        cx: &Cx<'_>,
-        want: &Want<'_, Self>,
-        _seen: &Seen<Self>,
-        drift: &[Drift],
-    ) -> Result<(), ReconcileError> {
-        let name = &want.spec.log_group_name;
-        for d in drift {
-            cx.may_mutate().await?;
-            match (d.field.as_str(), &want.spec) {
-                ("retentionInDays", LogGroupSpec { retention_in_days: Some(days), .. }) => {
-                    put_retention(cx, name, *days).await?
-                }
-                ("kmsKeyId", LogGroupSpec { kms_key_id: Some(key), .. }) => {
-                    let request = cx.clients.logs.associate_kms_key().log_group_name(name).kms_key_id(key);
-                    request.send().await.map_err(aws("AssociateKmsKey"))?;
-                }
-                _ => {}
-            }
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, _: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        let (name, changed) = (&want.spec.log_group_name, |field| drift.iter().any(|d| d.field == field));
+        cx.may_mutate().await?;
+        if let Some(days) = want.spec.retention_in_days.filter(|_| changed("retentionInDays")) {
+            put_retention(cx, name, days).await?;
+        }
+        if let Some(key) = want.spec.kms_key_id.as_ref().filter(|_| changed("kmsKeyId")) {
+            let request = cx.clients.logs.associate_kms_key().log_group_name(name).kms_key_id(key);
+            request.send().await.map_err(aws("AssociateKmsKey"))?;
         }
         Ok(())
     }
@@ -146,22 +100,11 @@ impl TypedKind for LogGroup {
     async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
         let request = cx.clients.logs.delete_log_group().log_group_name(&seen.config.log_group_name);
-        match request.send().await.map_err(aws("DeleteLogGroup")) {
-            Err(e) if !e.is_code(&["ResourceNotFoundException"]) => Err(e.into()),
-            _ => Ok(()),
-        }
-    }
-
-    fn tagged(id: &str) -> Tagged<'_> {
-        Tagged::Logs(id)
+        unless(request.send().await.map_err(aws("DeleteLogGroup")), &["ResourceNotFoundException"]).map(drop)
     }
 
     /// The groups the imported stack writes to (an awslogs configuration names them).
-    async fn discover(
-        &self,
-        cx: &Cx<'_>,
-        mentioned: &BTreeSet<String>,
-    ) -> Result<Vec<(String, Seen<Self>)>, ReconcileError> {
+    async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Discovery<Self> {
         let mut out = Vec::new();
         for g in list(cx, None).await?.iter().filter(|g| g.log_group_name().is_some_and(|n| mentioned.contains(n))) {
             out.push((g.log_group_name().unwrap_or_default().to_string(), seen_of(cx, g).await?));
@@ -177,13 +120,10 @@ async fn list(cx: &Cx<'_>, prefix: Option<String>) -> Result<Vec<LogGroupDescrip
     Ok(listing.collect::<Result<_, _>>().await.map_err(aws("DescribeLogGroups"))?)
 }
 
-/// A group as AWS has it, with its tags (unowned until compared with a resource's key).
+/// A group as AWS has it, with its tags.
 async fn seen_of(cx: &Cx<'_>, g: &LogGroupDescription) -> Result<Seen<LogGroup>, ReconcileError> {
     // Newer answers carry the ARN without the `:*` of the group's streams; older ones only with it.
-    let arn = g
-        .log_group_arn()
-        .map(str::to_string)
-        .unwrap_or_else(|| g.arn().unwrap_or_default().trim_end_matches(":*").to_string());
+    let arn = g.log_group_arn().or(g.arn()).unwrap_or_default().trim_end_matches(":*").to_string();
     let name = g.log_group_name().unwrap_or_default().to_string();
     let config = LogGroupSpec {
         log_group_name: name.clone(),
@@ -192,7 +132,7 @@ async fn seen_of(cx: &Cx<'_>, g: &LogGroupDescription) -> Result<Seen<LogGroup>,
         tags: logs_tags(cx, &arn).await?,
     };
     let outputs = LogGroupOutputs { arn: arn.clone(), log_group_name: name };
-    Ok(Seen { id: arn, owned: false, state: ObjectState::Ready, config, outputs })
+    Ok(Seen { id: arn, state: ObjectState::Ready, config, outputs })
 }
 
 async fn put_retention(cx: &Cx<'_>, name: &str, days: i64) -> Result<(), ReconcileError> {

@@ -39,6 +39,7 @@ mod tests {
         match shape {
             Shape::Str { .. } => json!("x"),
             Shape::Int { min, .. } => json!(min),
+            Shape::IntIn(values) => json!(values[0]),
             Shape::Bool => json!(true),
             Shape::Enum(values) => json!(values[0]),
             Shape::List { item, .. } => json!([sample(item)]),

@@ -1,20 +1,16 @@
 //! SqsQueue: an SQS queue (standard or FIFO), its timing, size, dead-letter and encryption settings.
 
 use super::tagging::sqs_tags;
-use super::typed::{Declared, Seen, Typed, TypedKind, Want};
-use crate::aws::aws;
-use crate::model::tags::{Tagged, owns};
-use crate::model::{Cx, Drift, ObjectState, ReconcileError, ResourceKey};
-use crate::schema::StrRule;
+use super::typed::prelude::*;
 use aws_sdk_sqs::types::QueueAttributeName as A;
-use serde_json::{Map, Value as Json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
 
 const QUEUE_NAME: StrRule = StrRule {
     expected: "a queue name of 1 to 80 letters, digits, '-' or '_' (a FIFO queue's ends in .fifo)",
     check: |s| {
-        let base = s.strip_suffix(".fifo").unwrap_or(s);
-        s.len() <= 80 && !base.is_empty() && base.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        (1..=80).contains(&s.len())
+            && s.trim_end_matches(".fifo").chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
     },
 };
 
@@ -48,6 +44,7 @@ pub struct SqsQueueSpec {
     /// The KMS key (id, alias or ARN) for server-side encryption.
     #[field(tf = "kms_master_key_id")]
     pub kms_master_key_id: Option<String>,
+    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -70,27 +67,8 @@ pub struct SqsQueueOutputs {
     pub arn: String,
 }
 
-/// The queue's URL, kept so that a steady pass reads its attributes at once.
-#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsQueueMemo {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue_url: Option<String>,
-}
-
-/// The spec's fields and the queue attributes that hold them (SQS gives each as a string).
-const ATTRIBUTES: [(&str, A); 8] = [
-    ("visibilityTimeout", A::VisibilityTimeout),
-    ("messageRetentionPeriod", A::MessageRetentionPeriod),
-    ("delaySeconds", A::DelaySeconds),
-    ("maximumMessageSize", A::MaximumMessageSize),
-    ("receiveMessageWaitTimeSeconds", A::ReceiveMessageWaitTimeSeconds),
-    ("redrivePolicy", A::RedrivePolicy),
-    ("fifoQueue", A::FifoQueue),
-    ("kmsMasterKeyId", A::KmsMasterKeyId),
-];
+/// SQS's answer for a queue that does not exist (its JSON and its query protocol's code).
 const GONE: &[&str] = &["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
-
 pub struct SqsQueue;
 pub static ADAPTER: Typed<SqsQueue> = Typed::new(SqsQueue);
 
@@ -98,68 +76,38 @@ pub static ADAPTER: Typed<SqsQueue> = Typed::new(SqsQueue);
 impl TypedKind for SqsQueue {
     type Spec = SqsQueueSpec;
     type Outputs = SqsQueueOutputs;
-    type Memo = SqsQueueMemo;
-    const NAME_RULE: StrRule = super::GENERIC_NAME;
-    const RETAIN_BY_DEFAULT: bool = false;
+    type Memo = KnownId;
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_sqs_queue", "name"));
-    const ACTIONS: &'static [&'static str] = &[
-        "sqs:GetQueueUrl",
-        "sqs:ListQueues",
-        "sqs:GetQueueAttributes",
-        "sqs:ListQueueTags",
-        "sqs:CreateQueue",
-        "sqs:SetQueueAttributes",
-        "sqs:DeleteQueue",
-        "sqs:TagQueue",
-        "sqs:UntagQueue",
-    ];
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Sqs(id);
+    const ACTIONS: &'static [&'static str] = crate::actions!("sqs":
+        GetQueueUrl, GetQueueAttributes, ListQueueTags,
+        CreateQueue, SetQueueAttributes, DeleteQueue, TagQueue, UntagQueue);
 
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Want<'_, Self>],
-    ) -> Result<Vec<(ResourceKey, Seen<Self>)>, ReconcileError> {
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
         let mut out = Vec::new();
         for want in wanted {
             // A steady pass reads the attributes by the URL kept in the memo: one call a queue.
-            let url = match &want.memo.queue_url {
-                Some(url) => url.clone(),
-                None => match cx.clients.sqs.get_queue_url().queue_name(&want.spec.queue_name).send().await {
-                    Ok(found) => found.queue_url().unwrap_or_default().to_string(),
-                    Err(e) => match aws("GetQueueUrl")(e) {
-                        e if e.is_code(GONE) => continue,
-                        e => return Err(e.into()),
-                    },
-                },
+            let url = match &want.memo.known_id {
+                Some(url) => Some(url.clone()),
+                None => url_of(cx, &want.spec.queue_name).await?,
             };
-            if let Some(mut seen) = seen_of(cx, &url).await? {
-                seen.owned = owns(&seen.config.tags, want.key());
-                out.push((want.key().clone(), seen));
-            }
+            out.extend(seen_of(cx, url).await?.map(|seen| (want.key().clone(), seen)));
         }
         Ok(out)
     }
 
-    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Result<SqsQueueMemo, ReconcileError> {
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
         let mut attributes = attributes_of(&want.spec, None);
         // SQS makes a FIFO queue only when asked, and only under a name ending in `.fifo`.
-        if want.spec.queue_name.ends_with(".fifo") {
-            attributes.insert(A::FifoQueue, "true".into());
-        }
+        attributes.extend(want.spec.queue_name.ends_with(".fifo").then(|| (A::FifoQueue, "true".into())));
         // CreateQueue with the same attributes returns the queue made before a crash.
         let request = cx.clients.sqs.create_queue().queue_name(&want.spec.queue_name).set_attributes(Some(attributes));
-        let made = request.set_tags(Some(want.tags().clone().into_iter().collect())).send().await;
-        Ok(SqsQueueMemo { queue_url: made.map_err(aws("CreateQueue"))?.queue_url().map(str::to_string) })
+        let made = request.set_tags(Some(want.tags())).send().await.map_err(aws("CreateQueue"))?;
+        Ok(KnownId { known_id: made.queue_url })
     }
 
-    async fn update(
-        &self,
-        cx: &Cx<'_>,
-        want: &Want<'_, Self>,
-        seen: &Seen<Self>,
-        drift: &[Drift],
-    ) -> Result<SqsQueueMemo, ReconcileError> {
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
         cx.may_mutate().await?;
         let attributes = attributes_of(&want.spec, Some(drift));
         let request = cx.clients.sqs.set_queue_attributes().queue_url(&seen.id).set_attributes(Some(attributes));
@@ -169,82 +117,66 @@ impl TypedKind for SqsQueue {
 
     async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
         cx.may_mutate().await?;
-        match cx.clients.sqs.delete_queue().queue_url(&seen.id).send().await.map_err(aws("DeleteQueue")) {
-            Err(e) if !e.is_code(GONE) => Err(e.into()),
-            _ => Ok(()),
-        }
+        unless(cx.clients.sqs.delete_queue().queue_url(&seen.id).send().await.map_err(aws("DeleteQueue")), GONE)
+            .map(drop)
     }
 
-    fn tagged(id: &str) -> Tagged<'_> {
-        Tagged::Sqs(id)
+    fn adopted_memo(seen: &Seen<Self>) -> KnownId {
+        KnownId { known_id: Some(seen.id.clone()) }
     }
 
-    fn adopted_memo(seen: &Seen<Self>) -> SqsQueueMemo {
-        SqsQueueMemo { queue_url: Some(seen.id.clone()) }
-    }
-
-    /// The queues the imported stack names (by URL or name), and their dead-letter queues.
-    async fn discover(
-        &self,
-        cx: &Cx<'_>,
-        mentioned: &BTreeSet<String>,
-    ) -> Result<Vec<(String, Seen<Self>)>, ReconcileError> {
-        let listing = cx.clients.sqs.list_queues().into_paginator().send().collect::<Result<Vec<_>, _>>().await;
-        let urls: Vec<String> =
-            listing.map_err(aws("ListQueues"))?.iter().flat_map(|p| p.queue_urls()).cloned().collect();
-        let last = |s: &str, sep: char| s.rsplit(sep).next().unwrap_or_default().to_string();
-        let mut wanted: Vec<&String> =
-            urls.iter().filter(|u| mentioned.contains(*u) || mentioned.contains(&last(u, '/'))).collect();
+    /// The queues the imported stack names by URL (`…/<account>/<name>`), and their dead-letter queues.
+    async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Discovery<Self> {
+        let account =
+            |url: &str| url.rsplit('/').nth(1).is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        let mut urls: Vec<String> = mentioned.iter().filter(|s| s.starts_with("http") && account(s)).cloned().collect();
         let mut out: Vec<(String, Seen<Self>)> = Vec::new();
-        while let Some(url) = wanted.pop() {
-            let Some(seen) = seen_of(cx, url).await?.filter(|_| !out.iter().any(|(_, s)| &s.id == url)) else {
+        while let Some(url) = urls.pop() {
+            let Some(seen) = seen_of(cx, Some(url)).await?.filter(|q| out.iter().all(|(_, s)| s.id != q.id)) else {
                 continue;
             };
-            let dlq = seen.config.redrive_policy.as_ref().map(|p| last(&p.dead_letter_target_arn, ':'));
-            wanted.extend(urls.iter().filter(|u| dlq.as_ref() == Some(&last(u, '/'))));
-            out.push((last(url, '/'), seen));
+            if let Some(dlq) = &seen.config.redrive_policy {
+                urls.extend(url_of(cx, dlq.dead_letter_target_arn.rsplit(':').next().unwrap_or_default()).await?);
+            }
+            out.push((seen.config.queue_name.clone(), seen));
         }
         Ok(out)
     }
 }
 
-/// A queue as SQS has it (unowned until compared with a resource's key), or None when it is gone.
-async fn seen_of(cx: &Cx<'_>, url: &str) -> Result<Option<Seen<SqsQueue>>, ReconcileError> {
-    let read = cx.clients.sqs.get_queue_attributes().queue_url(url).attribute_names(A::All).send().await;
-    let attributes = match read.map_err(aws("GetQueueAttributes")) {
-        Ok(read) => read.attributes().cloned().unwrap_or_default(),
-        Err(e) if e.is_code(GONE) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let name = url.rsplit('/').next().unwrap_or_default();
-    let config = spec_of(name, &attributes, sqs_tags(cx, url).await?);
-    let outputs = SqsQueueOutputs { url: url.into(), arn: attributes.get(&A::QueueArn).cloned().unwrap_or_default() };
-    Ok(Some(Seen { owned: false, state: ObjectState::Ready, config, outputs, id: url.into() }))
+async fn url_of(cx: &Cx<'_>, name: &str) -> Result<Option<String>, ReconcileError> {
+    let found = cx.clients.sqs.get_queue_url().queue_name(name).send().await;
+    Ok(unless(found.map_err(aws("GetQueueUrl")), GONE)?.and_then(|f| f.queue_url))
 }
+
+/// A queue as SQS has it, or None when it is gone.
+async fn seen_of(cx: &Cx<'_>, url: Option<String>) -> Result<Option<Seen<SqsQueue>>, ReconcileError> {
+    let Some(url) = url.as_deref() else { return Ok(None) };
+    let read = cx.clients.sqs.get_queue_attributes().queue_url(url).attribute_names(A::All).send().await;
+    let Some(read) = unless(read.map_err(aws("GetQueueAttributes")), GONE)? else { return Ok(None) };
+    let attributes = read.attributes.unwrap_or_default();
+    let outputs = SqsQueueOutputs { url: url.into(), arn: attributes.get(&A::QueueArn).cloned().unwrap_or_default() };
+    let config = spec_of(url.rsplit('/').next().unwrap_or_default(), attributes, sqs_tags(cx, url).await?);
+    Ok(Some(Seen { state: ObjectState::Ready, config, outputs, id: url.into() }))
+}
+
+/// The spec's fields that are not queue attributes (FifoQueue is one, but CreateQueue's only).
+const NOT_ATTRIBUTES: [&str; 3] = ["queueName", "tags", "fifoQueue"];
 
 /// The attributes a spec sets (only the drifted fields', when `drift` is given), as SQS takes them.
 fn attributes_of(spec: &SqsQueueSpec, drift: Option<&[Drift]>) -> HashMap<A, String> {
-    let view = serde_json::to_value(spec).unwrap_or_default();
-    let drifted = |field: &str| drift.is_none_or(|d| d.iter().any(|x| x.field.split('.').next() == Some(field)));
-    let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-    let set = ATTRIBUTES.iter().filter(|(field, _)| *field != "fifoQueue" && drifted(field) && !view[field].is_null());
-    set.map(|(field, attribute)| (attribute.clone(), text(&view[field]))).collect()
+    to_attributes(spec, &NOT_ATTRIBUTES, drift).into_iter().map(|(k, v)| (A::from(k.as_str()), v)).collect()
 }
 
-/// What SQS has, in the spec's form: each attribute read as JSON where it is (numbers, the
-/// redrive policy, whose count may be a string), else as text (a key alias).
-fn spec_of(queue_name: &str, attributes: &HashMap<A, String>, tags: BTreeMap<String, String>) -> SqsQueueSpec {
-    let mut view =
-        Map::from_iter([("queueName".into(), Json::from(queue_name)), ("fifoQueue".into(), Json::Bool(false))]);
-    for (field, attribute) in &ATTRIBUTES {
-        let Some(text) = attributes.get(attribute) else { continue };
-        view.insert(field.to_string(), serde_json::from_str(text).unwrap_or_else(|_| Json::from(text.as_str())));
-    }
-    if let Some(count) = view.get_mut("redrivePolicy").and_then(|p| p.get_mut("maxReceiveCount")) {
+/// What SQS has, in the spec's form (a count in the redrive policy may be a string).
+fn spec_of(queue_name: &str, attributes: HashMap<A, String>, tags: BTreeMap<String, String>) -> SqsQueueSpec {
+    let fifo = attributes.get(&A::FifoQueue).is_some_and(|v| v == "true");
+    let mut view = json!({ "queueName": queue_name, "fifoQueue": fifo, "tags": tags });
+    from_attributes::<SqsQueueSpec>(&mut view, &NOT_ATTRIBUTES, |name| attributes.get(&A::from(name)));
+    if let Some(count) = view.pointer_mut("/redrivePolicy/maxReceiveCount") {
         *count = count.as_str().and_then(|c| c.parse::<i64>().ok()).map_or_else(|| count.clone(), Json::from);
     }
-    view.insert("tags".into(), serde_json::to_value(tags).unwrap_or_default());
     // Attributes that do not read leave every field differing, so the diff shows what is wanted.
-    serde_json::from_value(Json::Object(view))
+    serde_json::from_value(view)
         .unwrap_or_else(|_| SqsQueueSpec { queue_name: queue_name.into(), ..Default::default() })
 }

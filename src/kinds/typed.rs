@@ -6,8 +6,8 @@
 
 use super::definition::{KindDef, TerraformImport};
 use crate::model::adapter::Discovered;
-use crate::model::tags::{Tagged, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, ResourceKey};
+use crate::model::tags::{Tagged, owns, tag_view};
+use crate::model::{Adapter, AwsError, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, ResourceKey};
 use crate::schema::{Checker, Field, Shape, StrRule, describe};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,6 +16,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 pub use steward_derive::Declared;
+
+/// What every kind file in the declared shape uses: `use super::typed::prelude::*;`.
+pub mod prelude {
+    pub use crate::aws::aws;
+    pub use crate::kinds::typed::{Declared, Discovery, KnownId, Memo, Observation, Seen, Typed, TypedKind, Want};
+    pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
+    pub use crate::model::tags::Tagged;
+    pub use crate::model::{Cx, Drift, ObjectState, ReconcileError};
+    pub use crate::schema::StrRule;
+    pub use std::collections::{BTreeMap, BTreeSet};
+}
 
 /// One field of a kind's spec as its declaration says.
 pub struct FieldDecl {
@@ -53,18 +64,26 @@ impl<K: TypedKind + ?Sized> Want<'_, K> {
     pub fn key(&self) -> &ResourceKey {
         &self.desired.key
     }
-    /// Every tag the object should carry: the stack's defaults, the spec's and ownership's.
-    pub fn tags(&self) -> &BTreeMap<String, String> {
-        &self.desired.tags
+    /// Every tag the object should carry: the stack's defaults, the spec's and ownership's, as
+    /// the SDKs that take a map of tags take them.
+    pub fn tags(&self) -> std::collections::HashMap<String, String> {
+        self.desired.tags.clone().into_iter().collect()
     }
 }
 
-/// One object as a declared kind's observe found it: AWS's configuration in the kind's spec type.
+/// A memo that keeps the object's id between passes (a queue's URL), so that a steady pass
+/// reads the object by it at once.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnownId {
+    pub known_id: Option<String>,
+}
+
+/// One object as a declared kind's observe found it: AWS's configuration in the kind's spec type
+/// (whether it is the resource's own follows from its tags).
 pub struct Seen<K: TypedKind + ?Sized> {
     /// What later calls address it by (ARN, URL or name).
     pub id: String,
-    /// It carries the resource's ownership tags.
-    pub owned: bool,
     pub state: ObjectState,
     /// What AWS has, every field filled (tags included); fields the spec leaves to AWS are not compared.
     pub config: K::Spec,
@@ -79,45 +98,57 @@ pub trait TypedKind: Send + Sync + 'static {
     type Outputs: Declared + Serialize + DeserializeOwned + Send + Sync;
     /// Facts the kind keeps between passes (beside the engine's own memo).
     type Memo: Serialize + DeserializeOwned + Default + Send + Sync;
-    /// The AWS naming rule for `metadata.name`.
-    const NAME_RULE: StrRule;
+    /// The rule for `metadata.name` (the AWS name is a spec field, so any safe name by default).
+    const NAME_RULE: StrRule = super::definition::GENERIC_NAME;
     /// Kinds that hold data are retained when their manifest is deleted.
-    const RETAIN_BY_DEFAULT: bool;
+    const RETAIN_BY_DEFAULT: bool = false;
     /// Every AWS action its calls need (checked against the controller's policy).
     const ACTIONS: &'static [&'static str];
     /// The Terraform resource type it is imported from, and the attribute its name comes from.
     const TERRAFORM: Option<(&'static str, &'static str)> = None;
     /// Cross-field rules the declaration cannot say.
     fn check(_spec: &Json, _checker: &mut Checker) {}
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Want<'_, Self>],
-    ) -> Result<Vec<(ResourceKey, Seen<Self>)>, ReconcileError>;
-    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Result<Self::Memo, ReconcileError>;
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self>;
     /// Fixes `drift` in place (tags are the engine's, through `tagged`).
-    async fn update(
-        &self,
-        cx: &Cx<'_>,
-        want: &Want<'_, Self>,
-        seen: &Seen<Self>,
-        drift: &[Drift],
-    ) -> Result<Self::Memo, ReconcileError>;
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self>;
     async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError>;
-    /// Where the object's tags live.
-    fn tagged(id: &str) -> Tagged<'_>;
+    /// Where the object's tags live, by its id (`Tagged::Sqs`).
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a>;
     /// The objects `steward import aws` takes: those the other imported objects name (every
     /// string of their specs is in `mentioned`), with their AWS names.
-    async fn discover(
-        &self,
-        _cx: &Cx<'_>,
-        _mentioned: &BTreeSet<String>,
-    ) -> Result<Vec<(String, Seen<Self>)>, ReconcileError> {
+    async fn discover(&self, _cx: &Cx<'_>, _mentioned: &BTreeSet<String>) -> Discovery<Self> {
         Ok(Vec::new())
     }
     /// The memo of an object taken over by `adopt: true`.
     fn adopted_memo(_seen: &Seen<Self>) -> Self::Memo {
         Self::Memo::default()
+    }
+}
+
+/// A kind's AWS actions, one service's on one line: `actions!("sqs": GetQueueUrl, CreateQueue)`
+/// is `&["sqs:GetQueueUrl", "sqs:CreateQueue"]`.
+#[macro_export]
+macro_rules! actions {
+    ($service:literal: $($action:ident),* $(,)?) => {
+        &[$(concat!($service, ":", stringify!($action))),*]
+    };
+}
+
+/// What a declared kind's observe returns: the objects found, by resource.
+pub type Observation<K> = Result<Vec<(ResourceKey, Seen<K>)>, ReconcileError>;
+/// What a declared kind's create and update return: facts for its memo.
+pub type Memo<K> = Result<<K as TypedKind>::Memo, ReconcileError>;
+/// What a declared kind's discover returns: the objects found for an import, with their AWS names.
+pub type Discovery<K> = Result<Vec<(String, Seen<K>)>, ReconcileError>;
+
+/// A call's answer, or None where AWS answered with one of `codes` (a create that finds the
+/// object made before a crash, a delete that finds it gone).
+pub fn unless<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T>, ReconcileError> {
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e) if e.is_code(codes) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -144,7 +175,6 @@ impl<K: TypedKind> Typed<K> {
         let outputs = Json::Object(observed.outputs.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect());
         Ok(Seen {
             id: observed.id.clone(),
-            owned: observed.owned,
             state: observed.state.clone(),
             config: serde_json::from_value(observed.config.clone()).map_err(unreadable)?,
             outputs: serde_json::from_value(outputs).map_err(unreadable)?,
@@ -190,9 +220,9 @@ impl<K: TypedKind> Adapter for Typed<K> {
                 .unwrap_or_default();
             let outputs = string_fields(&seen.outputs);
             let config = view_of(&seen.config, &tags);
-            let observed =
-                Observed { id: seen.id, owned: seen.owned, state: seen.state, config, outputs, extra: Json::Null };
-            out.insert(key, observed);
+            // Owned: its tags carry the resource's ownership tags.
+            let owned = owns(&tags, &key);
+            out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra: Json::Null });
         }
         Ok(out)
     }
@@ -239,7 +269,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(K::tagged(&o.id))
+        Some((K::TAGGED)(&o.id))
     }
 
     async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Result<Vec<Discovered>, ReconcileError> {
@@ -349,6 +379,7 @@ fn as_imported<S: Declared>(spec: &Json) -> Json {
             (Json::String(s), _) => s.is_empty(),
             (Json::Object(m), _) => m.is_empty(),
             (Json::Number(n), Shape::Int { min, .. }) => n.as_i64().is_some_and(|n| n < *min),
+            (Json::Number(n), Shape::IntIn(values)) => n.as_i64().is_none_or(|n| !values.contains(&n)),
             _ => false,
         };
         if !unset && f.field.name != "tags" && f.aws_default.as_ref() != Some(&value) {
@@ -365,5 +396,35 @@ fn string_fields<T: Serialize>(outputs: &T) -> BTreeMap<String, String> {
             fields.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_string()))).collect()
         }
         _ => BTreeMap::new(),
+    }
+}
+
+/// A spec as an attribute map (SQS, SNS): each field but `except` that is set (and drifted, when
+/// `drift` is given) as the attribute of its name in PascalCase, its value as text (a document
+/// as JSON).
+pub fn to_attributes<S: Declared + Serialize>(
+    spec: &S,
+    except: &[&str],
+    drift: Option<&[Drift]>,
+) -> Vec<(String, String)> {
+    let view = serde_json::to_value(spec).unwrap_or_default();
+    let drifted = |field: &str| drift.is_none_or(|d| d.iter().any(|x| top_field(&x.field) == field));
+    let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let names = S::fields().into_iter().map(|f| f.field.name);
+    let set: Vec<&str> = names.filter(|f| !except.contains(f) && drifted(f) && !view[*f].is_null()).collect();
+    set.into_iter().map(|f| (f[..1].to_uppercase() + &f[1..], text(&view[f]))).collect()
+}
+
+/// The fields but `except` of a spec's JSON read from an attribute map (`attribute` answers by
+/// PascalCase name): each value as JSON where it is (numbers, booleans, documents), else as text.
+pub fn from_attributes<'a, S: Declared>(
+    view: &mut Json,
+    except: &[&str],
+    attribute: impl Fn(&str) -> Option<&'a String>,
+) {
+    for f in S::fields().into_iter().map(|f| f.field.name).filter(|f| !except.contains(f)) {
+        if let Some(text) = attribute(&(f[..1].to_uppercase() + &f[1..])) {
+            view[f] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text.as_str()));
+        }
     }
 }

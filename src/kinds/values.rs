@@ -19,6 +19,12 @@ pub(crate) fn status_text(status: &str) -> String {
     status.to_ascii_lowercase()
 }
 
+/// The longest prefix all `names` share (a listing by prefix reads them all), or None for none.
+pub(crate) fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<String> {
+    let first = names.next()?.to_string();
+    Some(names.fold(first, |p, n| p.chars().zip(n.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect()))
+}
+
 pub(crate) fn sorted_strings(items: &[String]) -> Json {
     let mut items = items.to_vec();
     items.sort();

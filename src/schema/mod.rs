@@ -28,6 +28,8 @@ pub enum Shape {
         min: i64,
         max: i64,
     },
+    /// An integer from a fixed set (a log group's retention days).
+    IntIn(&'static [i64]),
     Bool,
     Enum(&'static [&'static str]),
     List {
@@ -141,20 +143,7 @@ impl<'a> Checker<'a> {
     /// Walks `node` against `shape`; returns the normalized JSON, or None where the value was invalid.
     pub fn walk(&mut self, node: &Node, shape: &Shape, path: &str) -> Option<Json> {
         match (shape, &node.value) {
-            (Shape::Str { rule, max_len }, Value::Str(s)) => {
-                if s.len() > *max_len {
-                    self.error(node.line, path, format!("expected at most {max_len} characters, got {}", s.len()));
-                    None
-                } else if s.contains('\0') || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-                    self.error(node.line, path, "expected printable text, found control characters");
-                    None
-                } else if !s.contains("${") && !(rule.check)(s) {
-                    self.error(node.line, path, format!("expected {}, got {}", rule.expected, quote(s)));
-                    None
-                } else {
-                    Some(Json::String(s.clone()))
-                }
-            }
+            (Shape::Str { rule, max_len }, Value::Str(s)) => self.walk_str(node, rule, *max_len, s, path),
             (Shape::Str { rule, .. }, Value::Float(f)) => {
                 self.error(node.line, path, format!("expected {} (quote it: \"{f}\"), got a number", rule.expected));
                 None
@@ -165,6 +154,14 @@ impl<'a> Checker<'a> {
                     None
                 } else {
                     Some(Json::from(*i))
+                }
+            }
+            (Shape::IntIn(values), Value::Int(i)) => {
+                if values.contains(i) {
+                    Some(Json::from(*i))
+                } else {
+                    self.error(node.line, path, format!("expected {}, got {i}", describe(shape)));
+                    None
                 }
             }
             (Shape::Bool, Value::Bool(b)) => Some(Json::Bool(*b)),
@@ -238,6 +235,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    fn walk_str(&mut self, node: &Node, rule: &StrRule, max_len: usize, s: &str, path: &str) -> Option<Json> {
+        if s.len() > max_len {
+            self.error(node.line, path, format!("expected at most {max_len} characters, got {}", s.len()));
+            None
+        } else if s.contains('\0') || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            self.error(node.line, path, "expected printable text, found control characters");
+            None
+        } else if !s.contains("${") && !(rule.check)(s) {
+            self.error(node.line, path, format!("expected {}, got {}", rule.expected, quote(s)));
+            None
+        } else {
+            Some(Json::String(s.to_string()))
+        }
+    }
+
     fn walk_struct(
         &mut self,
         node: &Node,
@@ -281,6 +293,9 @@ pub fn describe(shape: &Shape) -> String {
     match shape {
         Shape::Str { rule, .. } => rule.expected.to_string(),
         Shape::Int { min, max } => format!("an integer from {min} to {max}"),
+        Shape::IntIn(values) => {
+            format!("one of {}", values.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+        }
         Shape::Bool => "true or false".into(),
         Shape::Enum(options) => format!("one of {}", options.join(", ")),
         Shape::List { item, .. } => format!("a list of {}", describe(item)),
