@@ -136,6 +136,7 @@ def stack_manifests(name, suffix):
     text = text.replace("userName: redisAdmin", f"userName: redisAdmin{suffix}")
     text = text.replace("/mentor-match/redis/password/admin", f"/mentor-match/redis/password/admin{suffix}")
     text = text.replace("family: mentor-match-worker", f"family: mentor-match-worker{suffix}")
+    text = text.replace("logGroupName: /ecs/mmweb-celery/worker", f"logGroupName: /ecs/mmweb-celery/worker{suffix}")
     text = text.replace("domain: mmweb.", f"domain: mmweb{suffix}.")
     text = text.replace("  name: mmweb.${", f"  name: mmweb{suffix}.${{")
     text = text.replace("stack: mentor-match\n", f"stack: {name}\n").replace("name: mentor-match\n", f"name: {name}\n").replace("Stack/mentor-match.", f"Stack/{name}.")
@@ -275,6 +276,12 @@ def naive_pass(world):
             cluster = next(i for i in status if i["stack"] == item["stack"] and i["kind"] == "EcsCluster")["name"]
             s = ecs.describe_services(cluster=cluster, services=[item["name"]], include=["TAGS"])["services"][0]
             ecs.describe_task_definition(taskDefinition=s["taskDefinition"]); calls += 2
+        elif kind == "LogGroup":
+            logs = world.client("logs")
+            logs.describe_log_groups(logGroupNamePrefix=out["logGroupName"]); logs.list_tags_for_resource(resourceArn=out["arn"]); calls += 2
+        elif kind == "SqsQueue":
+            sqs = world.client("sqs")
+            sqs.get_queue_attributes(QueueUrl=out["url"], AttributeNames=["All"]); sqs.list_queue_tags(QueueUrl=out["url"]); calls += 2
         elif kind == "Stack":
             ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["mentor-match-vpc"]}]); calls += 1
     return calls, time.perf_counter() - started
@@ -612,7 +619,7 @@ def render(r, command):
         f"- Command: `{command}` (release build; moto {__import__('moto').__version__} and steward-emulator with 0 ms transitions on loopback)",
         "- Calls are steward's own per-operation counters (`pass_completed` events); cross-check against the emulator's request log below.",
         "",
-        "## 1. Steady state: one Mentor Match stack (18 resources), converged",
+        "## 1. Steady state: one Mentor Match stack (19 resources), converged",
         "",
         f"- Created from nothing in {r['createS']:.1f} s (`steward reconcile --wait`).",
         f"- Per pass (mean of passes 2–{s['passes']} in one process, caches warm as in the daemon): **{s['callsPerPass']:.1f} AWS calls**, "
@@ -637,7 +644,7 @@ def render(r, command):
         for n, x in r["scale"].items():
             st = x["steady"]
             naive_calls, naive_s = x["naive"]
-            lines.append(f"| {n} | {18 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
+            lines.append(f"| {n} | {19 * n} | {x['createS']:.0f} s | {st['callsPerPass']:.0f} | {naive_calls} | {naive_calls / max(st['callsPerPass'], 1):.1f}× | "
                          f"{st['passMs'] / 1000:.2f} s | {naive_s:.2f} s | {st['cpuMsPerPass']:.0f} ms | {100 * st['cpuMsPerPass'] / max(st['passMs'], 1):.0f} % | {st['peakRssMb']:.1f} MB |")
         lines += [""]
         for n, x in r["scale"].items():
@@ -652,7 +659,7 @@ def render(r, command):
         for n, x in r["scale"].items():
             d = x.get("daemon")
             if d:
-                lines.append(f"| {n} | {18 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
+                lines.append(f"| {n} | {19 * n} | {d['allPassedS']:.1f} s | {d['calls']:.0f} | {d['steadyS']:.1f} s ({d['steadyPasses']}) | {d['steadyCalls']:.0f} | "
                              f"{d['backgroundPerMin']:.0f} | **{d['peakRssMb']:.1f} MB** | {d['rssMb']:.1f} MB |")
         lines.append("")
         for n, x in r["scale"].items():

@@ -24,7 +24,8 @@
 //! - `POST /_emulator/elasticache/password-check` `{"region", "userId", "password"}`: whether the
 //!   user has that password, so tests can prove a secret was set without it ever being returned.
 
-use crate::server::{Call, Emulator, Reply, State, json_reply};
+use crate::api::{Call, Reply, json_reply};
+use crate::state::{Emulator, State};
 use hyper::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 use std::sync::atomic::Ordering;
@@ -89,26 +90,7 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             json_reply(StatusCode::OK, &json!({ "violations": v }))
         }
         ("POST", "/_emulator/out-of-band") => out_of_band(emu, &input),
-        ("POST", "/_emulator/fail-next") => {
-            let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1").to_string();
-            let operation = input.get("operation").and_then(Json::as_str).unwrap_or_default();
-            let name = input.get("name").and_then(Json::as_str).unwrap_or_default();
-            let mut state = emu.state.lock().unwrap();
-            let ordered = match input.get("service").and_then(Json::as_str) {
-                Some("apprunner") => state.apprunner.entry(region).or_default().fail_next(operation, name),
-                Some("elasticache") => state.elasticache.entry(region).or_default().fail_next(operation, name),
-                Some("ecs") if operation == "UpdateExpressGatewayService" || operation == "CreateExpressGatewayService" => {
-                    state.express.entry(region).or_default().fail_next(name);
-                    Ok(())
-                }
-                Some("ecs") => Err("ECS operations that can fail: CreateExpressGatewayService, UpdateExpressGatewayService (the canary is rolled back)".into()),
-                other => Err(format!("unknown service {other:?}: apprunner, elasticache or ecs")),
-            };
-            match ordered {
-                Ok(()) => json_reply(StatusCode::OK, &json!({ "failNext": input })),
-                Err(e) => bad(e),
-            }
-        }
+        ("POST", "/_emulator/fail-next") => fail_next(emu, &input),
         ("POST", "/_emulator/apprunner/renew-certificates") => {
             let mut state = emu.state.lock().unwrap();
             let renewing: usize = state.apprunner.values_mut().map(|ar| ar.renew_certificates()).sum();
@@ -129,6 +111,29 @@ pub fn handle(emu: &Emulator, method: &Method, path: &str, body: &[u8]) -> Reply
             }
         }
         _ => json_reply(StatusCode::NOT_FOUND, &json!({ "error": format!("no admin endpoint {method} {path}") })),
+    }
+}
+
+/// Makes the next call of an operation on a named object fail (asynchronously, as AWS fails it).
+fn fail_next(emu: &Emulator, input: &Json) -> Reply {
+    let bad = |m: String| json_reply(StatusCode::BAD_REQUEST, &json!({ "error": m }));
+    let region = input.get("region").and_then(Json::as_str).unwrap_or("us-east-1").to_string();
+    let operation = input.get("operation").and_then(Json::as_str).unwrap_or_default();
+    let name = input.get("name").and_then(Json::as_str).unwrap_or_default();
+    let mut state = emu.state.lock().unwrap();
+    let ordered = match input.get("service").and_then(Json::as_str) {
+            Some("apprunner") => state.apprunner.entry(region).or_default().fail_next(operation, name),
+            Some("elasticache") => state.elasticache.entry(region).or_default().fail_next(operation, name),
+            Some("ecs") if operation == "UpdateExpressGatewayService" || operation == "CreateExpressGatewayService" => {
+                state.express.entry(region).or_default().fail_next(name);
+                Ok(())
+            }
+            Some("ecs") => Err("ECS operations that can fail: CreateExpressGatewayService, UpdateExpressGatewayService (the canary is rolled back)".into()),
+            other => Err(format!("unknown service {other:?}: apprunner, elasticache or ecs")),
+        };
+    match ordered {
+        Ok(()) => json_reply(StatusCode::OK, &json!({ "failNext": input })),
+        Err(e) => bad(e),
     }
 }
 

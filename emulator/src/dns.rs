@@ -5,7 +5,7 @@
 //! starts it beside moto needs nothing else. Without either variable no record is ever found and
 //! domains wait, as they would on AWS with no DNS records.
 
-use crate::server::Emulator;
+use crate::state::Emulator;
 use crate::upstream::{elements, endpoint_from_env, get};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -3,9 +3,10 @@
 //! every other ECS call is passed on, untouched, to moto at `AWS_ENDPOINT_URL_ECS` or
 //! `AWS_ENDPOINT_URL` of the emulator's own environment.
 
+use crate::api::{ApiError, Call, OpResult, Reply, text};
 use crate::express::{Infra, OPERATIONS};
 use crate::express_infra::Moto;
-use crate::server::{ApiError, Call, Emulator, OpResult, Reply, text};
+use crate::state::Emulator;
 use crate::upstream::endpoint_from_env;
 use bytes::Bytes;
 use http_body_util::Full;

@@ -16,7 +16,7 @@
 //! - the service carries the tag `AmazonECSManaged: true`, by which ECS knows it as Express;
 //! - default cpu and memory: the developer guide's 1024 / 2048, not the model's 256 / 512.
 
-use crate::server::{ApiError, Call, OpResult, epoch, hex, shuffle, text};
+use crate::api::{ApiError, Call, OpResult, epoch, hex, shuffle, text};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

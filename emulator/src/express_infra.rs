@@ -10,8 +10,8 @@
 //! Every object is tagged `AmazonECSManaged: true` (terraform-provider-aws#47576). The cluster
 //! named `default` is made if it is missing, as Express does; another missing cluster is an error.
 
+use crate::api::{ApiError, hex};
 use crate::express::{CreatePlan, Infra, MANAGED_TAG, cluster_name};
-use crate::server::{ApiError, hex};
 use crate::upstream::{Signer, elements, first, json, query};
 use serde_json::json;
 

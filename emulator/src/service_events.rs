@@ -8,7 +8,7 @@
 //! ElastiCache sends no events of node-based clusters to EventBridge (only of serverless caches;
 //! clusters notify through SNS), so none are made for it.
 
-use crate::server::Emulator;
+use crate::state::Emulator;
 use crate::trail::post_json;
 use crate::upstream::endpoint_from_env;
 use serde_json::json;

@@ -311,7 +311,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let full = format!("{e:#}");
-            match errors::explain(&full, &table) {
+            match errors::explain(&e, &table) {
                 Some(hint) if verbose => eprintln!("error: {hint}\n  caused by: {full}"),
                 Some(hint) => eprintln!("error: {hint} (details with -v)"),
                 None => eprintln!("error: {full}"),
@@ -339,6 +339,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         return done;
     }
     let config = aws_config(cli.region.clone()).await;
+    let no_region = config.region().is_none();
+    // Without a region every call fails; the failure says so (`errors::explain`).
+    online(cli, config).await.map_err(|e| if no_region { e.context(errors::Setup::NoRegion) } else { e })
+}
+
+async fn online(cli: Cli, config: aws_config::SdkConfig) -> Result<ExitCode> {
     let aws = crate::aws::Aws::new(config.clone());
     let ctx = Ctx {
         store: std::sync::Arc::new(Store::new(aws.dynamodb(), &cli.table)),

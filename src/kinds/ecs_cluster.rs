@@ -1,55 +1,23 @@
 //! EcsCluster: an ECS cluster and its Container Insights setting.
 
-use super::definition::KindDef;
-use crate::schema::*;
+use super::tagging::{ecs_tag_list, tag_map};
+use super::typed::prelude::*;
+use super::values::status_text;
+use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 
 pub const NAME: StrRule = StrRule {
     expected: "a cluster name of 1 to 255 letters, digits, '-' or '_'",
     check: |s| (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "ecs:DescribeClusters",
-    "ecs:CreateCluster",
-    "ecs:UpdateCluster",
-    "ecs:DeleteCluster",
-    "ecs:TagResource",
-    "ecs:UntagResource",
-];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![opt("containerInsights", Shape::Enum(&["enabled", "disabled", "enhanced"])), opt("tags", tags())],
-        outputs: vec!["arn"],
-        retain_by_default: false,
-        name_rule: NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-    }
-}
-
-// ---- adapter ----
-
-use super::tagging::{ecs_tag_list, tag_map};
-use super::values::status_text;
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
-use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
-
-pub struct EcsClusterAdapter;
-
-/// The spec an EcsCluster's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EcsClusterSpec {
+    /// Container Insights: off unless the spec turns it on (steward's default, enforced).
     #[serde(default = "insights_disabled")]
+    #[field(shape = Shape::Enum(&["enabled", "disabled", "enhanced"]))]
     pub container_insights: String,
+    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -58,104 +26,84 @@ fn insights_disabled() -> String {
     "disabled".into()
 }
 
-fn insights(d: &Desired) -> Result<String, ReconcileError> {
-    Ok(d.spec_as::<EcsClusterSpec>()?.container_insights)
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct EcsClusterOutputs {
+    /// the cluster's ARN, which its services name
+    pub arn: String,
 }
 
+pub struct EcsCluster;
+pub static ADAPTER: Typed<EcsCluster> = Typed::new(EcsCluster);
+
 #[async_trait::async_trait]
-impl Adapter for EcsClusterAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut out = BTreeMap::new();
+impl TypedKind for EcsCluster {
+    type Spec = EcsClusterSpec;
+    type Outputs = EcsClusterOutputs;
+    type Memo = ();
+    const NAME_RULE: StrRule = NAME;
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Ecs(id);
+    const ACTIONS: &'static [&'static str] = crate::actions!("ecs":
+        DescribeClusters, CreateCluster, UpdateCluster, DeleteCluster, TagResource, UntagResource);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let mut out = Vec::new();
         for chunk in wanted.chunks(100) {
-            let described = cx
-                .clients
-                .ecs
-                .describe_clusters()
-                .set_clusters(Some(chunk.iter().map(|d| d.key.name.clone()).collect()))
-                .include(ClusterField::Tags)
-                .include(ClusterField::Settings)
-                .send()
-                .await
-                .map_err(aws("DescribeClusters"))?;
+            let request =
+                cx.clients.ecs.describe_clusters().include(ClusterField::Tags).include(ClusterField::Settings);
+            let names = chunk.iter().map(|w| w.key().name.clone()).collect();
+            let described = request.set_clusters(Some(names)).send().await.map_err(aws("DescribeClusters"))?;
             for c in described.clusters() {
-                let Some(d) = chunk.iter().find(|d| c.cluster_name() == Some(d.key.name.as_str())) else { continue };
+                let Some(want) = chunk.iter().find(|w| c.cluster_name() == Some(w.key().name.as_str())) else {
+                    continue;
+                };
                 let status = status_text(c.status().unwrap_or_default());
-                let phase = match status.as_str() {
+                let state = match status.as_str() {
                     "active" => ObjectState::Ready,
                     "inactive" => continue,
                     "failed" => ObjectState::Failed(status.to_ascii_uppercase()),
                     other => ObjectState::Busy(other.to_ascii_uppercase()),
                 };
-                let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
-                let setting = c
-                    .settings()
-                    .iter()
-                    .find(|s| s.name().is_some_and(|n| n.as_str() == "containerInsights"))
-                    .and_then(|s| s.value());
+                let insights = c.settings().iter().find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights));
+                let config = EcsClusterSpec {
+                    container_insights: insights.and_then(|s| s.value()).unwrap_or("disabled").to_string(),
+                    tags: tag_map(c.tags().iter().map(|t| (t.key(), t.value()))),
+                };
                 let arn = c.cluster_arn().unwrap_or_default().to_string();
-                let config = json!({ "containerInsights": setting.unwrap_or("disabled"), "tags": tag_view(&tags) });
-                let outputs = BTreeMap::from([("arn".to_string(), arn.clone())]);
-                out.insert(
-                    d.key.clone(),
-                    Observed { id: arn, owned: owns(&tags, &d.key), state: phase, config, outputs, extra: Json::Null },
-                );
+                out.push((
+                    want.key().clone(),
+                    Seen { state, config, outputs: EcsClusterOutputs { arn: arn.clone() }, id: arn },
+                ));
             }
         }
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(json!({ "containerInsights": insights(d)?, "tags": tag_view(&d.tags) }))
-    }
-
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
-        cx.clients
-            .ecs
-            .create_cluster()
-            .cluster_name(&d.key.name)
-            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)?).build())
-            .set_tags(Some(ecs_tag_list(&d.tags)))
-            .send()
-            .await
-            .map_err(aws("CreateCluster"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        if drift.iter().any(|x| x.field == "containerInsights") {
-            cx.may_mutate().await?;
-            // UpdateCluster with settings: AWS and moto both serve it (moto has no
-            // UpdateClusterSettings, so a heal through it failed for ever on moto).
-            cx.clients
-                .ecs
-                .update_cluster()
-                .cluster(&o.id)
-                .settings(
-                    ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(insights(d)?).build(),
-                )
-                .send()
-                .await
-                .map_err(aws("UpdateCluster"))?;
-        }
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients.ecs.delete_cluster().cluster(&o.id).send().await.map_err(aws("DeleteCluster"))?;
+        let request = cx.clients.ecs.create_cluster().cluster_name(&want.key().name);
+        let request = request.settings(insights(&want.spec)).set_tags(Some(ecs_tag_list(&want.desired.tags)));
+        request.send().await.map_err(aws("CreateCluster"))?;
         Ok(())
     }
 
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::Ecs(&o.id))
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        if drift.iter().any(|d| d.field == "containerInsights") {
+            cx.may_mutate().await?;
+            // UpdateCluster with settings: AWS and moto both serve it (moto has no
+            // UpdateClusterSettings, so a heal through it failed for ever on moto).
+            let request = cx.clients.ecs.update_cluster().cluster(&seen.id).settings(insights(&want.spec));
+            request.send().await.map_err(aws("UpdateCluster"))?;
+        }
+        Ok(())
     }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        cx.clients.ecs.delete_cluster().cluster(&seen.id).send().await.map_err(aws("DeleteCluster"))?;
+        Ok(())
+    }
+}
+
+fn insights(spec: &EcsClusterSpec) -> ClusterSetting {
+    ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value(&spec.container_insights).build()
 }

@@ -142,6 +142,7 @@ mod tests {
         let write = std::env::var_os("STEWARD_WRITE_DOCS").is_some();
         let mut text = std::fs::read_to_string(path).unwrap();
         let tables = [
+            (Kind::EcsCluster, typed::field_table::<ecs_cluster::EcsCluster>()),
             (Kind::LogGroup, typed::field_table::<log_group::LogGroup>()),
             (Kind::SqsQueue, typed::field_table::<sqs_queue::SqsQueue>()),
         ];

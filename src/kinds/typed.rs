@@ -106,6 +106,8 @@ pub trait TypedKind: Send + Sync + 'static {
     const ACTIONS: &'static [&'static str];
     /// The Terraform resource type it is imported from, and the attribute its name comes from.
     const TERRAFORM: Option<(&'static str, &'static str)> = None;
+    /// Where the object's tags live, by its id (`|id| Tagged::Sqs(id)`).
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a>;
     /// Cross-field rules the declaration cannot say.
     fn check(_spec: &Json, _checker: &mut Checker) {}
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
@@ -113,8 +115,6 @@ pub trait TypedKind: Send + Sync + 'static {
     /// Fixes `drift` in place (tags are the engine's, through `tagged`).
     async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self>;
     async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError>;
-    /// Where the object's tags live, by its id (`Tagged::Sqs`).
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a>;
     /// The objects `steward import aws` takes: those the other imported objects name (every
     /// string of their specs is in `mentioned`), with their AWS names.
     async fn discover(&self, _cx: &Cx<'_>, _mentioned: &BTreeSet<String>) -> Discovery<Self> {

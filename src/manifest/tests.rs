@@ -64,12 +64,15 @@ fn a_good_resource_has_no_errors() {
 #[test]
 fn wrong_api_version_kind_and_unknown_top_level_fields() {
     let text = "apiVersion: v1\nkind: Bucket\nmetadata: {name: x, stack: s}\nspec: {}\nstatus: {}\n";
+    // Every kind, in the order of the kind list.
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(kinds[..3], ["Stack", "VpcEndpoint", "CacheSubnetGroup"]);
     assert_eq!(
         errors_of(text),
         vec![
-            "f.yaml:5: status: unknown field; expected apiVersion, kind, metadata, spec",
-            "f.yaml:1: apiVersion: expected steward/v1, got \"v1\"",
-            "f.yaml:2: kind: expected one of Stack, VpcEndpoint, CacheSubnetGroup, CacheCluster, CacheUser, AppRunnerVpcConnector, AppRunnerService, AppRunnerCustomDomain, EcsCluster, EcsExpressService, EcsService, AcmCertificate, ListenerRule, Route53Record, LogGroup, SqsQueue, got \"Bucket\"",
+            "f.yaml:5: status: unknown field; expected apiVersion, kind, metadata, spec".to_string(),
+            "f.yaml:1: apiVersion: expected steward/v1, got \"v1\"".to_string(),
+            format!("f.yaml:2: kind: expected one of {}, got \"Bucket\"", kinds.join(", ")),
         ]
     );
 }

@@ -19,7 +19,7 @@ macro_rules! kind_list {
             AppRunnerVpcConnector, "arc", "apprunner", apprunner_vpc_connector::definition(), &apprunner_vpc_connector::VpcConnectorAdapter;
             AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
             AppRunnerCustomDomain, "domain", "apprunner", apprunner_custom_domain::definition(), &apprunner_custom_domain::CustomDomainAdapter;
-            EcsCluster, "ecsc", "ecs", ecs_cluster::definition(), &ecs_cluster::EcsClusterAdapter;
+            EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
             EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
             EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
             AcmCertificate, "cert", "acm", acm_certificate::definition(), &acm_certificate::AcmCertificateAdapter;

@@ -1,17 +1,20 @@
 //! Conversions between store records and DynamoDB items.
 
+use super::call_error::StoreCallError;
 use super::records::{Change, HistoryEntry, StoredResource, hist_prefix, res_sk, stack_pk};
 use crate::model::Kind;
 use crate::model::ResourceKey;
 use anyhow::{Context, Result, anyhow};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
-pub fn aws_error<E: std::error::Error + Send + Sync + 'static>(
+/// A failed DynamoDB call of the store, typed (`StoreCallError`), as an `anyhow` error.
+pub fn aws_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
     what: &str,
     e: aws_sdk_dynamodb::error::SdkError<E>,
 ) -> anyhow::Error {
-    anyhow!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e))
+    StoreCallError::new(what, e).into()
 }
 
 pub fn s(v: &str) -> AttributeValue {

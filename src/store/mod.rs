@@ -12,10 +12,12 @@
 //!
 //! No item ever holds a secret: specs name SSM parameters, never their values.
 
+mod call_error;
 mod items;
 mod records;
 mod timeline;
 
+pub use call_error::{CallFailure, StoreCallError};
 pub use records::{Change, HistoryEntry, StoredResource, stack_pk};
 use records::{hist_prefix, res_sk};
 pub use timeline::{TTL_ATTRIBUTE, TimelineEntry, retention_days};

@@ -2,7 +2,11 @@
 //! AWS-like asynchronous states (creating, modifying, deleting) that settle after the transition
 //! delay. Inputs and outputs use the model's member names; the server turns them into awsQuery.
 
-use crate::server::{ApiError, Call, OpResult, shuffle, text};
+mod subnet_groups;
+mod users;
+
+use crate::api::{ApiError, Call, OpResult, shuffle, text};
+use crate::lifecycle::{Lifecycle, Phase, Settled, Words};
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -45,16 +49,27 @@ pub struct ElastiCache {
 
 struct Cluster {
     json: Json,
-    status: &'static str,
-    until: Option<Instant>,
+    life: Lifecycle,
     /// Applied when a `modifying` transition ends.
     pending: Map<String, Json>,
     host: String,
     /// The subnet its node runs in: a subnet group cannot drop it (SubnetInUse).
     subnet: String,
-    /// Its creation fails when the transition ends (admin API).
-    failing: bool,
 }
+
+/// A cluster's states in ElastiCache's words; one whose subnet has no free address ends
+/// `incompatible-network` (the failure the admin API asks for).
+const CLUSTER: Words = Words {
+    creating: "creating",
+    available: "available",
+    modifying: "modifying",
+    deleting: "deleting",
+    failed: "incompatible-network",
+};
+
+/// A user's and a user group's states.
+const USER: Words =
+    Words { creating: "creating", available: "active", modifying: "modifying", deleting: "deleting", failed: "failed" };
 
 struct SubnetGroup {
     json: Json,
@@ -62,15 +77,13 @@ struct SubnetGroup {
 
 struct User {
     json: Json,
-    status: &'static str,
-    until: Option<Instant>,
+    life: Lifecycle,
     passwords: Vec<String>,
 }
 
 struct UserGroup {
     json: Json,
-    status: &'static str,
-    until: Option<Instant>,
+    life: Lifecycle,
     pending: Option<(Vec<String>, Vec<String>)>,
 }
 
@@ -142,44 +155,39 @@ fn page(items: Vec<(String, Json)>, input: &Json) -> Result<(Vec<Json>, Option<S
 impl ElastiCache {
     /// Moves every resource whose transition has ended to its next state.
     fn settle(&mut self, now: Instant) {
-        let due = |until: Option<Instant>| until.is_some_and(|u| u <= now);
-        self.clusters.retain(|_, c| !(c.status == "deleting" && due(c.until)));
-        for c in self.clusters.values_mut().filter(|c| due(c.until)) {
-            for (k, v) in std::mem::take(&mut c.pending) {
-                c.json[k] = v;
+        self.clusters.retain(|_, c| match c.life.settle(now) {
+            Settled::Gone => false,
+            Settled::Done => {
+                // A change applied with ApplyImmediately shows once its transition ends.
+                for (k, v) in std::mem::take(&mut c.pending) {
+                    c.json[k] = v;
+                }
+                true
             }
-            // A creation that fails asynchronously ends here, as when the subnet has no free
-            // address (AWS: "incompatible-network").
-            c.status = if std::mem::take(&mut c.failing) { "incompatible-network" } else { "available" };
-            c.until = None;
-        }
-        let gone: Vec<String> =
-            self.users.iter().filter(|(_, u)| u.status == "deleting" && due(u.until)).map(|(k, _)| k.clone()).collect();
-        for id in gone {
-            if let Some(u) = self.users.remove(&id) {
-                self.tags.remove(u.json["ARN"].as_str().unwrap_or_default());
+            Settled::Unchanged => true,
+        });
+        let mut gone_users = Vec::new();
+        self.users.retain(|_, u| {
+            let gone = u.life.settle(now) == Settled::Gone;
+            if gone {
+                gone_users.push(u.json["ARN"].as_str().unwrap_or_default().to_string());
             }
+            !gone
+        });
+        for arn in gone_users {
+            self.tags.remove(&arn);
         }
-        for u in self.users.values_mut().filter(|u| due(u.until)) {
-            u.status = "active";
-            u.until = None;
-        }
-        self.user_groups.retain(|_, g| !(g.status == "deleting" && due(g.until)));
-        for g in self.user_groups.values_mut().filter(|g| due(g.until)) {
-            if let Some((add, remove)) = g.pending.take() {
-                let mut ids: Vec<String> = g.json["UserIds"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect();
+        self.user_groups.retain(|_, g| {
+            let settled = g.life.settle(now);
+            // Membership changes show once the group's transition ends.
+            if let Some((add, remove)) = g.pending.take_if(|_| settled == Settled::Done) {
+                let mut ids = strings(&g.json, "UserIds");
                 ids.retain(|i| !remove.contains(i));
                 ids.extend(add);
                 g.json["UserIds"] = json!(ids);
             }
-            g.status = "active";
-            g.until = None;
-        }
+            settled != Settled::Gone
+        });
         let live: Vec<String> =
             self.users.values().map(|u| u.json["UserId"].as_str().unwrap_or_default().to_string()).collect();
         for g in self.user_groups.values_mut() {
@@ -239,104 +247,6 @@ impl ElastiCache {
             "ListTagsForResource" => self.list_tags(input),
             other => Err(ApiError::new("InvalidAction", format!("The emulator does not implement {other}."))),
         }
-    }
-
-    // ---- subnet groups ----
-
-    fn create_subnet_group(&mut self, input: &Json, call: &Call) -> OpResult {
-        let name = text(input, "CacheSubnetGroupName").unwrap_or_default().to_lowercase();
-        if self.subnet_groups.contains_key(&name) {
-            return Err(ApiError::new(
-                "CacheSubnetGroupAlreadyExistsFault",
-                format!("Cache subnet group {name} already exists."),
-            ));
-        }
-        let subnets = strings(input, "SubnetIds");
-        let vpc = match &call.subnet_vpcs {
-            Some(known) => one_vpc(&subnets, known, None)?,
-            None => vpc_of(&subnets),
-        };
-        let arn = arn(call, "subnetgroup", &name);
-        let json = json!({
-            "CacheSubnetGroupName": name,
-            "CacheSubnetGroupDescription": text(input, "CacheSubnetGroupDescription").unwrap_or_default(),
-            "VpcId": vpc,
-            "Subnets": subnet_list(&subnets, &call.region),
-            "ARN": arn,
-            "SupportedNetworkTypes": ["ipv4"],
-        });
-        self.tags.insert(arn, tags_of(input)?);
-        let group = SubnetGroup { json };
-        let shown = group.render();
-        self.subnet_groups.insert(name, group);
-        Ok(json!({ "CacheSubnetGroup": shown }))
-    }
-
-    fn describe_subnet_groups(&self, input: &Json) -> OpResult {
-        let items: Vec<(String, Json)> = match text(input, "CacheSubnetGroupName") {
-            Some(name) => match self.subnet_groups.get(name) {
-                Some(g) => vec![(name.to_string(), g.render())],
-                None => {
-                    return Err(ApiError::new(
-                        "CacheSubnetGroupNotFoundFault",
-                        format!("Cache subnet group {name} not found."),
-                    ));
-                }
-            },
-            None => self.subnet_groups.iter().map(|(k, g)| (k.clone(), g.render())).collect(),
-        };
-        let (groups, marker) = page(items, input)?;
-        Ok(with_marker(json!({ "CacheSubnetGroups": groups }), marker))
-    }
-
-    fn modify_subnet_group(&mut self, input: &Json, call: &Call) -> OpResult {
-        let name = text(input, "CacheSubnetGroupName").unwrap_or_default();
-        let group = self.subnet_groups.get(name).ok_or_else(|| {
-            ApiError::new("CacheSubnetGroupNotFoundFault", format!("Cache subnet group {name} not found."))
-        })?;
-        let subnets = strings(input, "SubnetIds");
-        if !subnets.is_empty() {
-            // The group keeps its VPC, and cannot drop a subnet a cluster's node runs in.
-            let vpc = group.json["VpcId"].as_str().unwrap_or_default();
-            if let Some(known) = &call.subnet_vpcs {
-                one_vpc(&subnets, known, Some(vpc))?;
-            }
-            let used = self.clusters.values().filter(|c| c.json["CacheSubnetGroupName"] == name);
-            if let Some(c) = used.into_iter().find(|c| !subnets.contains(&c.subnet)) {
-                return Err(ApiError::new(
-                    "SubnetInUse",
-                    format!("The subnet {} is in use by cache cluster {}.", c.subnet, c.json["CacheClusterId"]),
-                ));
-            }
-        }
-        let group = self.subnet_groups.get_mut(name).expect("found above");
-        if let Some(d) = text(input, "CacheSubnetGroupDescription") {
-            group.json["CacheSubnetGroupDescription"] = json!(d);
-        }
-        if !subnets.is_empty() {
-            group.json["Subnets"] = subnet_list(&subnets, &call.region);
-        }
-        Ok(json!({ "CacheSubnetGroup": group.render() }))
-    }
-
-    fn delete_subnet_group(&mut self, input: &Json) -> OpResult {
-        let name = text(input, "CacheSubnetGroupName").unwrap_or_default();
-        if !self.subnet_groups.contains_key(name) {
-            return Err(ApiError::new(
-                "CacheSubnetGroupNotFoundFault",
-                format!("Cache subnet group {name} not found."),
-            ));
-        }
-        if self.clusters.values().any(|c| c.json["CacheSubnetGroupName"] == name) {
-            return Err(ApiError::new(
-                "CacheSubnetGroupInUse",
-                format!("Cache subnet group {name} is currently in use by a cache cluster."),
-            ));
-        }
-        if let Some(g) = self.subnet_groups.remove(name) {
-            self.tags.remove(g.json["ARN"].as_str().unwrap_or_default());
-        }
-        Ok(json!({}))
     }
 
     // ---- cache clusters ----
@@ -426,9 +336,11 @@ impl ElastiCache {
         });
         self.tags.insert(arn, tags_of(input)?);
         let host = format!("{id}.{}.0001.{}.cache.amazonaws.com", random_tag(6), region_code(&call.region));
-        let failing = self.fail_next.iter().position(|c| *c == id).map(|i| self.fail_next.remove(i)).is_some();
-        let until = Some(call.now + call.transition);
-        let cluster = Cluster { json, status: "creating", until, pending: Map::new(), host, subnet, failing };
+        let mut life = Lifecycle::creating(call.now, call.transition);
+        if self.fail_next.iter().position(|c| *c == id).map(|i| self.fail_next.remove(i)).is_some() {
+            life.fail_when_done();
+        }
+        let cluster = Cluster { json, life, pending: Map::new(), host, subnet };
         let shown = cluster.render(false);
         self.clusters.insert(id, cluster);
         Ok(json!({ "CacheCluster": shown }))
@@ -450,10 +362,10 @@ impl ElastiCache {
     fn modify_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
         let id = text(input, "CacheClusterId").unwrap_or_default();
         let cluster = self.clusters.get_mut(id).ok_or_else(|| not_found_cluster(id))?;
-        if cluster.status != "available" {
+        if !cluster.life.is(Phase::Available) {
             return Err(ApiError::new(
                 "InvalidCacheClusterStateFault",
-                format!("Cache cluster {id} is not in available state (it is {}).", cluster.status),
+                format!("Cache cluster {id} is not in available state (it is {}).", cluster.life.word(&CLUSTER)),
             ));
         }
         let immediately = input.get("ApplyImmediately").and_then(Json::as_bool).unwrap_or(false);
@@ -510,8 +422,7 @@ impl ElastiCache {
         let mut all = std::mem::take(&mut cluster.pending);
         all.extend(pending);
         if immediately && (changed || !all.is_empty()) {
-            cluster.status = "modifying";
-            cluster.until = Some(call.now + call.transition);
+            cluster.life.begin(Phase::Modifying, call.now, call.transition);
         }
         cluster.pending = all;
         Ok(json!({ "CacheCluster": cluster.render(false) }))
@@ -520,219 +431,16 @@ impl ElastiCache {
     fn delete_cluster(&mut self, input: &Json, call: &Call) -> OpResult {
         let id = text(input, "CacheClusterId").unwrap_or_default();
         let cluster = self.clusters.get_mut(id).ok_or_else(|| not_found_cluster(id))?;
-        if !["available", "incompatible-network"].contains(&cluster.status) {
+        if ![Phase::Available, Phase::Failed].contains(&cluster.life.phase()) {
             return Err(ApiError::new(
                 "InvalidCacheClusterStateFault",
-                format!("Cache cluster {id} is not in available state (it is {}).", cluster.status),
+                format!("Cache cluster {id} is not in available state (it is {}).", cluster.life.word(&CLUSTER)),
             ));
         }
-        cluster.status = "deleting";
-        cluster.until = Some(call.now + call.transition);
+        cluster.life.begin(Phase::Deleting, call.now, call.transition);
         let shown = cluster.render(false);
         self.tags.remove(shown["ARN"].as_str().unwrap_or_default());
         Ok(json!({ "CacheCluster": shown }))
-    }
-
-    // ---- users ----
-
-    fn create_user(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserId").unwrap_or_default().to_string();
-        let name = text(input, "UserName").unwrap_or_default();
-        if self.users.contains_key(&id) {
-            return Err(ApiError::new("UserAlreadyExistsFault", format!("User {id} already exists.")));
-        }
-        if self.users.values().any(|u| u.json["UserName"] == name) {
-            return Err(ApiError::new(
-                "DuplicateUserNameFault",
-                format!("A user with the name {name} already exists."),
-            ));
-        }
-        let (passwords, auth) = authentication(input, &[])?;
-        let arn = arn(call, "user", &id);
-        let json = json!({
-            "UserId": id, "UserName": name, "Engine": text(input, "Engine").unwrap_or("redis"),
-            "MinimumEngineVersion": "6.0", "AccessString": text(input, "AccessString").unwrap_or_default(),
-            "UserGroupIds": [], "Authentication": auth, "ARN": arn,
-        });
-        self.tags.insert(arn, tags_of(input)?);
-        let user = User { json, status: "creating", until: Some(call.now + call.transition), passwords };
-        let shown = user.render();
-        self.users.insert(id, user);
-        Ok(shown)
-    }
-
-    fn describe_users(&self, input: &Json) -> OpResult {
-        let items: Vec<(String, Json)> = match text(input, "UserId") {
-            Some(id) => match self.users.get(id) {
-                Some(u) => vec![(id.to_string(), self.with_groups(u))],
-                None => return Err(ApiError::new("UserNotFoundFault", format!("User {id} not found."))),
-            },
-            None => self.users.iter().map(|(k, u)| (k.clone(), self.with_groups(u))).collect(),
-        };
-        let (users, marker) = page(items, input)?;
-        Ok(with_marker(json!({ "Users": users }), marker))
-    }
-
-    fn with_groups(&self, user: &User) -> Json {
-        let mut shown = user.render();
-        let groups: Vec<&str> = self
-            .user_groups
-            .iter()
-            .filter(|(_, g)| g.json["UserIds"].as_array().is_some_and(|ids| ids.contains(&user.json["UserId"])))
-            .map(|(k, _)| k.as_str())
-            .collect();
-        shown["UserGroupIds"] = json!(groups);
-        shown
-    }
-
-    fn modify_user(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserId").unwrap_or_default();
-        let user = self
-            .users
-            .get_mut(id)
-            .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        if user.status != "active" {
-            return Err(ApiError::new(
-                "InvalidUserStateFault",
-                format!("User {id} is not active (it is {}).", user.status),
-            ));
-        }
-        if let Some(a) = text(input, "AccessString") {
-            user.json["AccessString"] = json!(a);
-        }
-        if let Some(a) = text(input, "AppendAccessString") {
-            let joined = format!("{} {a}", user.json["AccessString"].as_str().unwrap_or_default());
-            user.json["AccessString"] = json!(joined);
-        }
-        if input.get("Passwords").is_some()
-            || input.get("NoPasswordRequired").is_some()
-            || input.get("AuthenticationMode").is_some()
-        {
-            let (passwords, auth) = authentication(input, &user.passwords)?;
-            user.passwords = passwords;
-            user.json["Authentication"] = auth;
-        }
-        user.status = "modifying";
-        user.until = Some(call.now + call.transition);
-        Ok(user.render())
-    }
-
-    fn delete_user(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserId").unwrap_or_default();
-        if id == "default" {
-            return Err(ApiError::new("DefaultUserAssociatedToUserGroupFault", "The default user cannot be deleted."));
-        }
-        let user = self
-            .users
-            .get_mut(id)
-            .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        if user.status != "active" {
-            return Err(ApiError::new(
-                "InvalidUserStateFault",
-                format!("User {id} is not active (it is {}).", user.status),
-            ));
-        }
-        user.status = "deleting";
-        user.until = Some(call.now + call.transition);
-        Ok(user.render())
-    }
-
-    /// Whether `password` is one of the user's passwords (admin API: proves a secret was set
-    /// without ever returning it).
-    pub fn password_matches(&mut self, user_id: &str, password: &str, now: Instant) -> Option<bool> {
-        self.settle(now);
-        self.users.get(user_id).map(|u| u.passwords.iter().any(|p| p == password))
-    }
-
-    // ---- user groups ----
-
-    fn create_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserGroupId").unwrap_or_default().to_string();
-        if self.user_groups.contains_key(&id) {
-            return Err(ApiError::new("UserGroupAlreadyExistsFault", format!("User group {id} already exists.")));
-        }
-        let ids = strings(input, "UserIds");
-        self.check_members(&ids)?;
-        let arn = arn(call, "usergroup", &id);
-        let json = json!({
-            "UserGroupId": id, "Engine": text(input, "Engine").unwrap_or("redis"), "UserIds": ids,
-            "MinimumEngineVersion": "6.0", "ReplicationGroups": [], "ServerlessCaches": [], "ARN": arn,
-        });
-        self.tags.insert(arn, tags_of(input)?);
-        let group = UserGroup { json, status: "creating", until: Some(call.now + call.transition), pending: None };
-        let shown = group.render();
-        self.user_groups.insert(id, group);
-        Ok(shown)
-    }
-
-    fn check_members(&self, ids: &[String]) -> Result<(), ApiError> {
-        for id in ids {
-            if !self.users.contains_key(id) {
-                return Err(ApiError::new("UserNotFoundFault", format!("User {id} not found.")));
-            }
-        }
-        if !ids.iter().any(|i| self.users.get(i).is_some_and(|u| u.json["UserName"] == "default")) {
-            return Err(ApiError::new(
-                "DefaultUserRequired",
-                "A user group must contain a user with the user name default.",
-            ));
-        }
-        Ok(())
-    }
-
-    fn describe_user_groups(&self, input: &Json) -> OpResult {
-        let items: Vec<(String, Json)> = match text(input, "UserGroupId") {
-            Some(id) => match self.user_groups.get(id) {
-                Some(g) => vec![(id.to_string(), g.render())],
-                None => return Err(ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found."))),
-            },
-            None => self.user_groups.iter().map(|(k, g)| (k.clone(), g.render())).collect(),
-        };
-        let (groups, marker) = page(items, input)?;
-        Ok(with_marker(json!({ "UserGroups": groups }), marker))
-    }
-
-    fn modify_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserGroupId").unwrap_or_default();
-        let (add, remove) = (strings(input, "UserIdsToAdd"), strings(input, "UserIdsToRemove"));
-        let current: Vec<String> = {
-            let g = self
-                .user_groups
-                .get(id)
-                .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-            if g.status != "active" {
-                return Err(ApiError::new(
-                    "InvalidUserGroupStateFault",
-                    format!("User group {id} is not active (it is {}).", g.status),
-                ));
-            }
-            g.json["UserIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
-        };
-        let mut after: Vec<String> = current.into_iter().filter(|i| !remove.contains(i)).collect();
-        after.extend(add.iter().cloned());
-        self.check_members(&after)?;
-        let g = self.user_groups.get_mut(id).expect("checked above");
-        g.pending = Some((add, remove));
-        g.status = "modifying";
-        g.until = Some(call.now + call.transition);
-        Ok(g.render())
-    }
-
-    fn delete_user_group(&mut self, input: &Json, call: &Call) -> OpResult {
-        let id = text(input, "UserGroupId").unwrap_or_default();
-        let g = self
-            .user_groups
-            .get_mut(id)
-            .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-        if g.status != "active" {
-            return Err(ApiError::new(
-                "InvalidUserGroupStateFault",
-                format!("User group {id} is not active (it is {}).", g.status),
-            ));
-        }
-        g.status = "deleting";
-        g.until = Some(call.now + call.transition);
-        Ok(g.render())
     }
 
     // ---- tags ----
@@ -746,7 +454,7 @@ impl ElastiCache {
         let (kind, id) = (parts[5], parts[6].to_lowercase());
         let id = id.as_str();
         let exists = match kind {
-            "cluster" => self.clusters.get(id).is_some_and(|c| c.status != "deleting"),
+            "cluster" => self.clusters.get(id).is_some_and(|c| !c.life.is(Phase::Deleting)),
             "subnetgroup" => self.subnet_groups.contains_key(id),
             "user" => self.users.contains_key(id),
             "usergroup" => self.user_groups.contains_key(id),
@@ -764,7 +472,7 @@ impl ElastiCache {
             return Err(ApiError::new(shape, format!("{id} not found.")));
         }
         // AWS: tag calls on a user in transition fail as if it did not exist (QUIRKS.md).
-        if kind == "user" && self.users.get(id).is_some_and(|u| u.status != "active") {
+        if kind == "user" && self.users.get(id).is_some_and(|u| !u.life.is(Phase::Available)) {
             return Err(ApiError::new("UserNotFoundFault", format!("User {id} is not available for tagging.")));
         }
         Ok(self.tags.entry(arn.to_string()).or_default())
@@ -805,15 +513,16 @@ impl Cluster {
     fn render(&self, with_nodes: bool) -> Json {
         let mut shown = self.json.clone();
         let port = shown.as_object_mut().and_then(|m| m.remove("Port")).unwrap_or(json!(6379));
-        shown["CacheClusterStatus"] = json!(self.status);
+        let status = self.life.word(&CLUSTER);
+        shown["CacheClusterStatus"] = json!(status);
         shuffle(&mut shown["SecurityGroups"]);
-        if self.status == "modifying" || !self.pending.is_empty() {
+        if self.life.is(Phase::Modifying) || !self.pending.is_empty() {
             shown["PendingModifiedValues"] = Json::Object(self.pending.clone());
         }
-        if with_nodes && self.status != "creating" {
+        if with_nodes && !self.life.is(Phase::Creating) {
             shown["CacheNodes"] = json!([{
                 "CacheNodeId": "0001",
-                "CacheNodeStatus": self.status,
+                "CacheNodeStatus": status,
                 "CacheNodeCreateTime": self.json["CacheClusterCreateTime"],
                 "Endpoint": { "Address": self.host, "Port": port },
                 "ParameterGroupStatus": "in-sync",
@@ -824,136 +533,12 @@ impl Cluster {
     }
 }
 
-impl SubnetGroup {
-    fn render(&self) -> Json {
-        let mut shown = self.json.clone();
-        shuffle(&mut shown["Subnets"]);
-        shown
-    }
-}
-
-impl User {
-    fn render(&self) -> Json {
-        let mut shown = self.json.clone();
-        shown["Status"] = json!(self.status);
-        shown
-    }
-}
-
-impl UserGroup {
-    fn render(&self) -> Json {
-        let mut shown = self.json.clone();
-        shown["Status"] = json!(self.status);
-        if let Some((add, remove)) = &self.pending {
-            shown["PendingChanges"] = json!({ "UserIdsToAdd": add, "UserIdsToRemove": remove });
-        }
-        shown
-    }
-}
-
-fn default_user(call: &Call) -> User {
-    let json = json!({
-        "UserId": "default", "UserName": "default", "Engine": "redis", "MinimumEngineVersion": "6.0",
-        "AccessString": "on ~* +@all", "UserGroupIds": [], "Authentication": { "Type": "no-password" },
-        "ARN": arn(call, "user", "default"),
-    });
-    User { json, status: "active", until: None, passwords: Vec::new() }
-}
-
-/// Passwords (16–128 printable characters without , " / @; at most two) and the Authentication
-/// member that describes them. `current` is kept when the input names no new ones.
-fn authentication(input: &Json, current: &[String]) -> Result<(Vec<String>, Json), ApiError> {
-    let mode = input.pointer("/AuthenticationMode/Type").and_then(Json::as_str);
-    let no_password = input.get("NoPasswordRequired").and_then(Json::as_bool).unwrap_or(false)
-        || mode == Some("no-password-required");
-    let mut passwords = strings(input, "Passwords");
-    if passwords.is_empty() {
-        passwords = input
-            .pointer("/AuthenticationMode/Passwords")
-            .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-    }
-    if passwords.is_empty() && !no_password {
-        passwords = current.to_vec();
-    }
-    if no_password && !passwords.is_empty() && input.get("Passwords").is_some() {
-        return Err(ApiError::new(
-            "InvalidParameterCombinationException",
-            "Passwords cannot be given with NoPasswordRequired.",
-        ));
-    }
-    if passwords.len() > 2 {
-        return Err(ApiError::new("InvalidParameterValueException", "A user can have at most two passwords."));
-    }
-    for p in &passwords {
-        let printable = p.chars().all(|c| c.is_ascii_graphic() && !",\"/@".contains(c));
-        if !(16..=128).contains(&p.chars().count()) || !printable {
-            return Err(ApiError::new(
-                "InvalidParameterValueException",
-                "Passwords must be 16 to 128 printable characters and cannot contain , \" / or @.",
-            ));
-        }
-    }
-    if passwords.is_empty() && !no_password {
-        return Err(ApiError::new(
-            "InvalidParameterValueException",
-            "No password was given and NoPasswordRequired is not set.",
-        ));
-    }
-    let auth = if passwords.is_empty() {
-        json!({ "Type": "no-password" })
-    } else {
-        json!({ "Type": "password", "PasswordCount": passwords.len() })
-    };
-    Ok((passwords, auth))
-}
-
 fn not_found_cluster(id: &str) -> ApiError {
     ApiError::new("CacheClusterNotFoundFault", format!("CacheCluster not found: {id}"))
 }
 
-/// The one VPC of `subnets` (and `expected`, when the group has one already), or InvalidSubnet.
-fn one_vpc(subnets: &[String], known: &BTreeMap<String, String>, expected: Option<&str>) -> Result<String, ApiError> {
-    let invalid = |m: String| ApiError::new("InvalidSubnet", m);
-    let mut vpc = expected.map(str::to_string);
-    for s in subnets {
-        let Some(of) = known.get(s) else { return Err(invalid(format!("The subnet ID {s} does not exist."))) };
-        match &vpc {
-            Some(v) if v != of => {
-                return Err(invalid(format!("Subnet {s} is in {of}; the cache subnet group's subnets are in {v}.")));
-            }
-            _ => vpc = Some(of.clone()),
-        }
-    }
-    Ok(vpc.unwrap_or_default())
-}
-
 fn security_groups(ids: &[String]) -> Json {
     json!(ids.iter().map(|id| json!({ "SecurityGroupId": id, "Status": "active" })).collect::<Vec<_>>())
-}
-
-fn subnet_list(ids: &[String], region: &str) -> Json {
-    let zones = ["a", "b", "c"];
-    json!(
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| json!({
-                "SubnetIdentifier": id,
-                "SubnetAvailabilityZone": { "Name": format!("{region}{}", zones[i % 3]) },
-                "SupportedNetworkTypes": ["ipv4"],
-            }))
-            .collect::<Vec<_>>()
-    )
-}
-
-/// The emulator does not know EC2; a stable VPC id derived from the subnets stands in for it.
-fn vpc_of(subnets: &[String]) -> String {
-    let mut hash: u64 = 1469598103934665603;
-    for b in subnets.first().map(String::as_bytes).unwrap_or_default() {
-        hash = (hash ^ u64::from(*b)).wrapping_mul(1099511628211);
-    }
-    format!("vpc-{:017x}", hash & 0xfffffffffffffff)
 }
 
 fn tag_message(list: &[(String, String)]) -> Json {
@@ -965,6 +550,16 @@ fn with_marker(mut out: Json, marker: Option<String>) -> Json {
         out["Marker"] = json!(m);
     }
     out
+}
+
+/// The user every account has.
+fn default_user(call: &Call) -> User {
+    let json = json!({
+        "UserId": "default", "UserName": "default", "Engine": "redis", "MinimumEngineVersion": "6.0",
+        "AccessString": "on ~* +@all", "UserGroupIds": [], "Authentication": { "Type": "no-password" },
+        "ARN": arn(call, "user", "default"),
+    });
+    User { json, life: Lifecycle::available(), passwords: Vec::new() }
 }
 
 #[cfg(test)]
