@@ -83,24 +83,18 @@ mod tests {
 
     #[test]
     fn known_failures_get_one_line_with_the_next_step() {
-        let missing = store_error(CallFailure::Refused {
-            code: Some("ResourceNotFoundException".into()),
-            message: Some("Requested resource not found".into()),
-        });
+        let refused = |code: &str, text: &str| {
+            let (code, message) = (Some(code.to_string()), Some(text.to_string()));
+            CallFailure::Refused { code, message }
+        };
+        let missing = store_error(refused("ResourceNotFoundException", "Requested resource not found"));
         assert_eq!(
             explain(&missing, "nope").unwrap(),
             "the table nope does not exist in this account and region: run `steward bootstrap` (or pass --table)"
         );
-        let denied = store_error(CallFailure::Refused {
-            code: Some("AccessDeniedException".into()),
-            message: Some(
-                "User: arn:aws:iam::1:user/x is not authorized to perform: dynamodb:Query on resource: t".into(),
-            ),
-        });
-        assert_eq!(
-            explain(&denied, "t").unwrap(),
-            "access denied (AccessDeniedException): User: arn:aws:iam::1:user/x is not authorized to perform: dynamodb:Query on resource: t"
-        );
+        let principal = "User: arn:aws:iam::1:user/x is not authorized to perform: dynamodb:Query on resource: t";
+        let denied = store_error(refused("AccessDeniedException", principal));
+        assert_eq!(explain(&denied, "t").unwrap(), format!("access denied (AccessDeniedException): {principal}"));
         let region = anyhow::Error::new(Setup::NoRegion).context("reading from the store");
         assert_eq!(explain(&region, "t").unwrap(), "no AWS region is set: set AWS_REGION or pass --region");
         assert_eq!(explain(&store_error(CallFailure::NotSent), "t"), None);

@@ -64,12 +64,7 @@ impl ElastiCache {
             .users
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        if !user.life.is(Phase::Available) {
-            return Err(ApiError::new(
-                "InvalidUserStateFault",
-                format!("User {id} is not active (it is {}).", user.life.word(&USER)),
-            ));
-        }
+        user_active(id, &user.life)?;
         if let Some(a) = text(input, "AccessString") {
             user.json["AccessString"] = json!(a);
         }
@@ -98,12 +93,7 @@ impl ElastiCache {
             .users
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        if !user.life.is(Phase::Available) {
-            return Err(ApiError::new(
-                "InvalidUserStateFault",
-                format!("User {id} is not active (it is {}).", user.life.word(&USER)),
-            ));
-        }
+        user_active(id, &user.life)?;
         user.life.begin(Phase::Deleting, call.now, call.transition);
         Ok(user.render())
     }
@@ -171,12 +161,7 @@ impl ElastiCache {
                 .user_groups
                 .get(id)
                 .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-            if !g.life.is(Phase::Available) {
-                return Err(ApiError::new(
-                    "InvalidUserGroupStateFault",
-                    format!("User group {id} is not active (it is {}).", g.life.word(&USER)),
-                ));
-            }
+            group_active(id, &g.life)?;
             g.json["UserIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
         };
         let mut after: Vec<String> = current.into_iter().filter(|i| !remove.contains(i)).collect();
@@ -194,12 +179,7 @@ impl ElastiCache {
             .user_groups
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-        if !g.life.is(Phase::Available) {
-            return Err(ApiError::new(
-                "InvalidUserGroupStateFault",
-                format!("User group {id} is not active (it is {}).", g.life.word(&USER)),
-            ));
-        }
+        group_active(id, &g.life)?;
         g.life.begin(Phase::Deleting, call.now, call.transition);
         Ok(g.render())
     }
@@ -222,6 +202,18 @@ impl UserGroup {
         }
         shown
     }
+}
+
+/// A user can be changed or deleted only while it is active.
+fn user_active(id: &str, life: &Lifecycle) -> Result<(), ApiError> {
+    let refused = format!("User {id} is not active (it is {}).", life.word(&USER));
+    if life.is(Phase::Available) { Ok(()) } else { Err(ApiError::new("InvalidUserStateFault", refused)) }
+}
+
+/// A user group can be changed or deleted only while it is active.
+fn group_active(id: &str, life: &Lifecycle) -> Result<(), ApiError> {
+    let refused = format!("User group {id} is not active (it is {}).", life.word(&USER));
+    if life.is(Phase::Available) { Ok(()) } else { Err(ApiError::new("InvalidUserGroupStateFault", refused)) }
 }
 
 /// Passwords (16–128 printable characters without , " / @; at most two) and the Authentication
