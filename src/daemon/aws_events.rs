@@ -15,6 +15,7 @@ use super::lease::Leases;
 use super::queue::WorkQueue;
 use crate::engine::actors::Actors;
 use crate::model::ResourceKey;
+use crate::model::paths::strings_in;
 use crate::store::Store;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -219,26 +220,17 @@ pub fn is_own(event: &Json, own_arn: Option<&str>) -> bool {
 fn resources_named(event: &Json, identities: &Identities) -> Vec<ResourceKey> {
     let mut strings = Vec::new();
     for part in [&event["detail"]["requestParameters"], &event["detail"]["responseElements"], &event["resources"]] {
-        collect_strings(part, &mut strings);
+        strings_in(part, &mut strings);
     }
     // A service event names its object in the detail itself.
     if !is_api_call(event) {
-        collect_strings(&event["detail"], &mut strings);
+        strings_in(&event["detail"], &mut strings);
     }
     let mut keys: Vec<ResourceKey> =
         strings.iter().filter_map(|s| identities.by_token.get(s.as_str())).flatten().cloned().collect();
     keys.sort();
     keys.dedup();
     keys
-}
-
-fn collect_strings(value: &Json, out: &mut Vec<String>) {
-    match value {
-        Json::String(s) => out.push(s.clone()),
-        Json::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
-        Json::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
-        _ => {}
-    }
 }
 
 /// A CloudTrail record of an API call (the other events are the services' own).

@@ -32,16 +32,8 @@ pub async fn read(c: &Clients, vpc: &str, password_parameters: &BTreeMap<String,
 /// Objects outside the VPC that the objects found so far name (the log group a task writes to,
 /// the queue in a service's environment), found by their kinds (`Adapter::discover`).
 async fn named_by_the_stack(c: &Clients, inv: &mut Inventory) -> Result<()> {
-    fn strings(value: &serde_json::Value, out: &mut BTreeSet<String>) {
-        match value {
-            serde_json::Value::String(s) => drop(out.insert(s.clone())),
-            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
-            serde_json::Value::Object(fields) => fields.values().for_each(|v| strings(v, out)),
-            _ => {}
-        }
-    }
     let mut mentioned = BTreeSet::new();
-    inv.found.iter().for_each(|f| strings(&f.spec, &mut mentioned));
+    inv.found.iter().for_each(|f| crate::model::paths::strings_in(&f.spec, &mut mentioned));
     let cache = crate::model::Cache::default();
     let guard = crate::model::guard::NoGuard;
     let now = std::time::Instant::now();

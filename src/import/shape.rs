@@ -292,8 +292,9 @@ fn refer(found: &mut [Found]) -> usize {
     let mut targets: Vec<Target> = Vec::new();
     for f in found.iter() {
         // A kind in the declared shape names its outputs for references: all are referable.
-        let declared: Vec<(Kind, &str)> = match crate::kinds::definition(f.kind).terraform {
-            Some(_) => crate::kinds::definition(f.kind).outputs.into_iter().map(|o| (f.kind, o)).collect(),
+        let definition = crate::kinds::definition(f.kind);
+        let declared: Vec<(Kind, &str)> = match definition.terraform {
+            Some(_) => definition.outputs.into_iter().map(|o| (f.kind, o)).collect(),
             None => Vec::new(),
         };
         for (kind, output) in REFERABLE.iter().copied().chain(declared).filter(|(k, _)| *k == f.kind) {

@@ -185,8 +185,13 @@ impl<K: TypedKind> Typed<K> {
 /// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, and
 /// tags are the ones given (AWS's own `aws:` tags left out).
 pub fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>) -> Json {
-    let mut view = match serde_json::to_value(spec) {
-        Ok(Json::Object(fields)) => fields,
+    view_from(serde_json::to_value(spec).unwrap_or_default(), tags)
+}
+
+/// `view_of` for a spec already serialized.
+fn view_from(spec: Json, tags: &BTreeMap<String, String>) -> Json {
+    let mut view = match spec {
+        Json::Object(fields) => fields,
         _ => Map::new(),
     };
     view.retain(|_, v| !v.is_null());
@@ -214,12 +219,11 @@ impl<K: TypedKind> Adapter for Typed<K> {
         let wanted: Vec<Want<K>> = wanted.iter().map(Self::want).collect::<Result<_, _>>()?;
         let mut out = BTreeMap::new();
         for (key, seen) in self.kind.observe(cx, &wanted).await? {
-            let tags = serde_json::to_value(&seen.config)
-                .ok()
-                .and_then(|c| serde_json::from_value(c["tags"].clone()).ok())
-                .unwrap_or_default();
+            // The observed spec is serialized once: its tags decide ownership, and it is the view.
+            let spec = serde_json::to_value(&seen.config).unwrap_or_default();
+            let tags: BTreeMap<String, String> = serde_json::from_value(spec["tags"].clone()).unwrap_or_default();
             let outputs = string_fields(&seen.outputs);
-            let config = view_of(&seen.config, &tags);
+            let config = view_from(spec, &tags);
             // Owned: its tags carry the resource's ownership tags.
             let owned = owns(&tags, &key);
             out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra: Json::Null });

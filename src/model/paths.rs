@@ -176,6 +176,16 @@ impl Step<'_> {
 }
 
 /// A short fingerprint of a value (FNV-1a): events and statuses compare values without holding them.
+/// Every string inside a JSON value (an event's parameters, an imported spec), in document order.
+pub fn strings_in(value: &Json, out: &mut impl Extend<String>) {
+    match value {
+        Json::String(s) => out.extend([s.clone()]),
+        Json::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        Json::Object(map) => map.values().for_each(|v| strings_in(v, out)),
+        _ => {}
+    }
+}
+
 pub fn fingerprint(value: &Json) -> String {
     super::hash::fnv1a_hex(&value.to_string())
 }

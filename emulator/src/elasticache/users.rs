@@ -64,7 +64,7 @@ impl ElastiCache {
             .users
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        user_active(id, &user.life)?;
+        must_be_active(&user.life, "InvalidUserStateFault", format!("User {id}"))?;
         if let Some(a) = text(input, "AccessString") {
             user.json["AccessString"] = json!(a);
         }
@@ -93,7 +93,7 @@ impl ElastiCache {
             .users
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserNotFoundFault", format!("User {id} not found.")))?;
-        user_active(id, &user.life)?;
+        must_be_active(&user.life, "InvalidUserStateFault", format!("User {id}"))?;
         user.life.begin(Phase::Deleting, call.now, call.transition);
         Ok(user.render())
     }
@@ -161,7 +161,7 @@ impl ElastiCache {
                 .user_groups
                 .get(id)
                 .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-            group_active(id, &g.life)?;
+            must_be_active(&g.life, "InvalidUserGroupStateFault", format!("User group {id}"))?;
             g.json["UserIds"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
         };
         let mut after: Vec<String> = current.into_iter().filter(|i| !remove.contains(i)).collect();
@@ -179,7 +179,7 @@ impl ElastiCache {
             .user_groups
             .get_mut(id)
             .ok_or_else(|| ApiError::new("UserGroupNotFoundFault", format!("User group {id} not found.")))?;
-        group_active(id, &g.life)?;
+        must_be_active(&g.life, "InvalidUserGroupStateFault", format!("User group {id}"))?;
         g.life.begin(Phase::Deleting, call.now, call.transition);
         Ok(g.render())
     }
@@ -204,16 +204,11 @@ impl UserGroup {
     }
 }
 
-/// A user can be changed or deleted only while it is active.
-fn user_active(id: &str, life: &Lifecycle) -> Result<(), ApiError> {
-    let refused = format!("User {id} is not active (it is {}).", life.word(&USER));
-    if life.is(Phase::Available) { Ok(()) } else { Err(ApiError::new("InvalidUserStateFault", refused)) }
-}
-
-/// A user group can be changed or deleted only while it is active.
-fn group_active(id: &str, life: &Lifecycle) -> Result<(), ApiError> {
-    let refused = format!("User group {id} is not active (it is {}).", life.word(&USER));
-    if life.is(Phase::Available) { Ok(()) } else { Err(ApiError::new("InvalidUserGroupStateFault", refused)) }
+/// A user or user group (`what`) can be changed or deleted only while it is active; else the
+/// service's `fault`.
+fn must_be_active(life: &Lifecycle, fault: &str, what: String) -> Result<(), ApiError> {
+    let refused = format!("{what} is not active (it is {}).", life.word(&USER));
+    if life.is(Phase::Available) { Ok(()) } else { Err(ApiError::new(fault, refused)) }
 }
 
 /// Passwords (16–128 printable characters without , " / @; at most two) and the Authentication
