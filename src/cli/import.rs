@@ -75,7 +75,7 @@ pub struct Fallbacks<'a> {
 pub fn terraform(file: &Path, stack: Option<&str>, fallbacks: Fallbacks, options: &Options) -> Result<ExitCode> {
     let stack = stack_name(stack)?;
     let text = std::fs::read_to_string(file).map_err(|e| anyhow!("{}: cannot read: {e}", file.display()))?;
-    let mut inventory = tfstate::read(&text, &file.display().to_string()).map_err(|e| anyhow!(e))?;
+    let mut inventory = tfstate::read(&text, &file.display().to_string())?;
     if inventory.region.is_none() {
         let region =
             fallbacks.region.ok_or_else(|| anyhow!("{}: the state names no region; pass --region", file.display()))?;

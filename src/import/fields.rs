@@ -1,6 +1,7 @@
 //! Conversions both readers share (pure): a task definition's containers as an EcsService's
 //! `taskDefinition`, the default endpoint policy, and null-free specs.
 
+use super::error::Skip;
 use super::inventory::looks_secret;
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeMap;
@@ -32,11 +33,9 @@ pub fn task_spec(
     (execution_role, task_role): (Option<&str>, Option<&str>),
     platform: Option<Json>,
     containers: &Json,
-) -> Result<(Json, Vec<String>), String> {
-    let number = |v: Option<&str>, what: &str| {
-        v.and_then(|s| s.parse::<i64>().ok())
-            .ok_or(format!("its task definition has no task-level {what} (steward keeps Fargate task sizes)"))
-    };
+) -> Result<(Json, Vec<String>), Skip> {
+    let number =
+        |v: Option<&str>, what: &'static str| v.and_then(|s| s.parse::<i64>().ok()).ok_or(Skip::NoTaskSize(what));
     let mut notes = Vec::new();
     let mut specs = Vec::new();
     for c in containers.as_array().into_iter().flatten() {
@@ -45,9 +44,9 @@ pub fn task_spec(
         for e in c["environment"].as_array().into_iter().flatten() {
             let (Some(k), Some(v)) = (e["name"].as_str(), e["value"].as_str()) else { continue };
             if looks_secret(k, v) {
-                return Err(format!(
-                    "container {name}: environment variable {k} looks like a secret: move it to `secrets` (SSM or Secrets Manager) and import again"
-                ));
+                let (container, variable) = (Some(name.to_string()), k.to_string());
+                let move_to = "`secrets` (SSM or Secrets Manager)";
+                return Err(Skip::SecretInEnvironment { container, variable, move_to });
             }
             env.insert(k.to_string(), v.to_string());
         }
@@ -197,7 +196,7 @@ mod tests {
         assert_eq!(notes, vec!["container worker: portMappings (steward does not manage it; it stays as it is)"]);
         let secret =
             json!([{ "name": "api", "image": "x", "environment": [{ "name": "DB_PASSWORD", "value": "hunter2" }] }]);
-        let refused = task_spec("w", (Some("256"), Some("512")), (None, None), None, &secret).unwrap_err();
+        let refused = task_spec("w", (Some("256"), Some("512")), (None, None), None, &secret).unwrap_err().to_string();
         assert!(refused.contains("DB_PASSWORD") && !refused.contains("hunter2"), "{refused}");
     }
 

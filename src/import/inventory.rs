@@ -1,6 +1,7 @@
 //! What a reader found (`Inventory`), and the facts both readers and the shaping share: which
 //! tags are never imported, which values are secrets, names and regions.
 
+use super::error::Skip;
 use crate::model::Kind;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -30,7 +31,7 @@ pub struct NetworkObject {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Skipped {
     pub origin: String,
-    pub reason: String,
+    pub reason: Skip,
 }
 
 /// What a reader found.
@@ -47,7 +48,7 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    pub fn skip(&mut self, origin: impl Into<String>, reason: impl Into<String>) {
+    pub fn skip(&mut self, origin: impl Into<String>, reason: impl Into<Skip>) {
         self.skipped.push(Skipped { origin: origin.into(), reason: reason.into() });
     }
 }
@@ -55,7 +56,13 @@ impl Inventory {
 /// Every item of a paginated SDK list call, all pages read, or the error named by the call.
 macro_rules! every_item {
     ($call:expr, $what:expr) => {
-        $call.into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.context($what)
+        $call
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err($crate::import::error::call($what))
     };
 }
 pub(crate) use every_item;
@@ -115,7 +122,7 @@ fn declared(tags: &Tags) -> Tags {
 /// Adds `found` unless a steward stack already keeps the object.
 pub fn add(inv: &mut Inventory, found: Found, tags: &Tags) {
     match owner(tags) {
-        Some(owner) => inv.skip(found.origin, format!("already kept by steward as {owner}")),
+        Some(owner) => inv.skip(found.origin, Skip::AlreadyKept(owner)),
         None => inv.found.push(found),
     }
 }

@@ -3,6 +3,7 @@
 //! reach it through a VPC connector with their custom domains and DNS records, and the ECS
 //! services in its subnets. Every list is read to its last page.
 
+use super::error::{ImportError, Skip, Unkept, call};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls};
 use super::inventory::{
     Found, Inventory, NetworkObject, Tags, add, every_item, looks_secret, manifest_name, sorted, with_tags,
@@ -10,8 +11,10 @@ use super::inventory::{
 use crate::kinds::apprunner_custom_domain::domain_outputs;
 use crate::model::Kind;
 use crate::model::clients::Clients;
-use anyhow::{Context, Result, bail};
 use serde_json::json;
+
+/// What an import of the live account returns.
+type Result<T> = std::result::Result<T, ImportError>;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads what is in `vpc` (an id, or a Name tag). `password_parameters` names each cache user's
@@ -30,27 +33,31 @@ pub async fn read(c: &Clients, vpc: &str, password_parameters: &BTreeMap<String,
 }
 
 /// Objects outside the VPC that the objects found so far name (the log group a task writes to,
-/// the queue in a service's environment), found by their kinds (`Adapter::discover`).
+/// the queue in a service's environment), found by their kinds (`Adapter::discover`), until a
+/// round finds nothing new (a queue's dead-letter queue is named by the queue).
 async fn named_by_the_stack(c: &Clients, inv: &mut Inventory) -> Result<()> {
-    let mut mentioned = BTreeSet::new();
-    inv.found.iter().for_each(|f| crate::model::paths::strings_in(&f.spec, &mut mentioned));
     let cache = crate::model::Cache::default();
     let guard = crate::model::guard::NoGuard;
     let now = std::time::Instant::now();
     let cx = crate::model::Cx { clients: c, cache: &cache, guard: &guard, stack: String::new(), tags_fresh_since: now };
-    for kind in Kind::ALL {
-        for d in crate::kinds::adapter(kind).discover(&cx, &mentioned).await? {
-            let found = Found {
-                kind,
-                name: manifest_name(&d.name),
-                spec: with_tags(d.spec, &d.tags),
-                outputs: d.outputs,
-                origin: d.id,
-            };
-            add(inv, found, &d.tags);
+    let mut known: BTreeSet<String> = inv.found.iter().map(|f| f.origin.clone()).collect();
+    loop {
+        let mut mentioned = BTreeSet::new();
+        inv.found.iter().for_each(|f| crate::model::paths::strings_in(&f.spec, &mut mentioned));
+        let before = known.len();
+        for kind in Kind::ALL {
+            for d in crate::kinds::adapter(kind).discover(&cx, &mentioned).await.map_err(ImportError::Discover)? {
+                if !known.insert(d.id.clone()) {
+                    continue;
+                }
+                let (name, spec) = (manifest_name(&d.name), with_tags(d.spec, &d.tags));
+                add(inv, Found { kind, name, spec, outputs: d.outputs, origin: d.id }, &d.tags);
+            }
+        }
+        if known.len() == before {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 fn vpc_filter(vpc_id: &str) -> aws_sdk_ec2::types::Filter {
@@ -62,16 +69,16 @@ fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
 }
 
 async fn find_vpc(c: &Clients, vpc: &str) -> Result<(String, Option<String>)> {
-    let call = c.ec2.describe_vpcs();
-    let call = match vpc.starts_with("vpc-") {
-        true => call.vpc_ids(vpc),
-        false => call.filters(aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(vpc).build()),
+    let request = c.ec2.describe_vpcs();
+    let request = match vpc.starts_with("vpc-") {
+        true => request.vpc_ids(vpc),
+        false => request.filters(aws_sdk_ec2::types::Filter::builder().name("tag:Name").values(vpc).build()),
     };
-    let vpcs = call.send().await.context("ec2:DescribeVpcs")?.vpcs.unwrap_or_default();
+    let vpcs = request.send().await.map_err(call("ec2:DescribeVpcs"))?.vpcs.unwrap_or_default();
     match vpcs.as_slice() {
         [v] => Ok((v.vpc_id().unwrap_or_default().to_string(), ec2_tags(v.tags()).get("Name").cloned())),
-        [] => bail!("--vpc {vpc}: no such VPC in {}; give its id (vpc-…) or its Name tag", c.region),
-        _ => bail!("--vpc {vpc}: {} VPCs have that Name in {}; give the id (vpc-…)", vpcs.len(), c.region),
+        [] => Err(ImportError::NoSuchVpc { vpc: vpc.into(), region: c.region.clone() }),
+        _ => Err(ImportError::AmbiguousVpc { vpc: vpc.into(), region: c.region.clone(), count: vpcs.len() }),
     }
 }
 
@@ -135,7 +142,7 @@ async fn elasticache_tags(c: &Clients, arn: &str) -> Result<Tags> {
         .resource_name(arn)
         .send()
         .await
-        .context("elasticache:ListTagsForResource")?;
+        .map_err(call("elasticache:ListTagsForResource"))?;
     Ok(out.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect())
 }
 
@@ -180,7 +187,7 @@ async fn elasticache(
     for cl in clusters.iter().filter(|cl| cl.cache_subnet_group_name().is_some_and(|g| in_vpc.contains(g))) {
         let id = cl.cache_cluster_id().unwrap_or_default();
         if cl.replication_group_id().is_some() {
-            inv.skip(id, "a member of a replication group, which steward does not keep");
+            inv.skip(id, Unkept::ReplicationGroupMember);
             continue;
         }
         let endpoint = cl.cache_nodes().first().and_then(|n| n.endpoint());
@@ -219,17 +226,18 @@ async fn elasticache(
 async fn cache_users(c: &Clients, password_parameters: &BTreeMap<String, String>, inv: &mut Inventory) -> Result<()> {
     let users: Vec<_> = every_item!(c.elasticache.describe_users(), "elasticache:DescribeUsers")?;
     if let Some(id) = password_parameters.keys().find(|id| !users.iter().any(|u| u.user_id() == Some(id.as_str()))) {
-        bail!("--password-parameter {id}=…: no cache user {id} in {}", c.region);
+        return Err(ImportError::NoSuchCacheUser { user: id.clone(), region: c.region.clone() });
     }
     for u in users.iter().filter(|u| u.user_id() != Some("default")) {
         let id = u.user_id().unwrap_or_default();
         let Some(parameter) = password_parameters.get(id) else {
-            inv.skip(id, format!("a cache user: name its password's SSM parameter with --password-parameter {id}=/path/to/parameter to import it"));
+            inv.skip(id, Skip::NoPasswordParameterGiven(id.into()));
             continue;
         };
-        let found = c.ssm.get_parameters().names(parameter).send().await.context("ssm:GetParameters")?;
+        let found = c.ssm.get_parameters().names(parameter).send().await.map_err(call("ssm:GetParameters"))?;
         if found.parameters().is_empty() {
-            bail!("--password-parameter {id}={parameter}: no such SSM parameter in {}", c.region);
+            let (user, parameter, region) = (id.into(), parameter.clone(), c.region.clone());
+            return Err(ImportError::NoSuchParameter { user, parameter, region });
         }
         let tags = match u.arn() {
             Some(arn) => elasticache_tags(c, arn).await?,
@@ -255,8 +263,13 @@ async fn cache_users(c: &Clients, password_parameters: &BTreeMap<String, String>
 }
 
 async fn apprunner_tags(c: &Clients, arn: &str) -> Result<Tags> {
-    let out =
-        c.apprunner.list_tags_for_resource().resource_arn(arn).send().await.context("apprunner:ListTagsForResource")?;
+    let out = c
+        .apprunner
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(call("apprunner:ListTagsForResource"))?;
     Ok(out.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect())
 }
 
@@ -272,7 +285,7 @@ async fn apprunner(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory)
             .set_next_token(token)
             .send()
             .await
-            .context("apprunner:ListVpcConnectors")?;
+            .map_err(call("apprunner:ListVpcConnectors"))?;
         connectors.extend(page.vpc_connectors().iter().cloned());
         token = page.next_token().map(String::from);
         if token.is_none() {
@@ -304,7 +317,8 @@ async fn apprunner(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory)
     let mut summaries: Vec<String> = Vec::new();
     let mut token = None;
     loop {
-        let page = c.apprunner.list_services().set_next_token(token).send().await.context("apprunner:ListServices")?;
+        let page =
+            c.apprunner.list_services().set_next_token(token).send().await.map_err(call("apprunner:ListServices"))?;
         summaries.extend(page.service_summary_list().iter().filter_map(|s| s.service_arn().map(String::from)));
         token = page.next_token().map(String::from);
         if token.is_none() {
@@ -313,7 +327,7 @@ async fn apprunner(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory)
     }
     for arn in summaries {
         let service =
-            c.apprunner.describe_service().service_arn(&arn).send().await.context("apprunner:DescribeService")?;
+            c.apprunner.describe_service().service_arn(&arn).send().await.map_err(call("apprunner:DescribeService"))?;
         let Some(s) = service.service() else { continue };
         let egress = s.network_configuration().and_then(|n| n.egress_configuration());
         if !egress.and_then(|e| e.vpc_connector_arn()).is_some_and(|a| ours.contains(a)) {
@@ -329,11 +343,14 @@ async fn apprunner(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory)
     Ok(())
 }
 
-fn apprunner_service(s: &aws_sdk_apprunner::types::Service, unmanaged: &mut Vec<String>) -> Result<Found, String> {
+fn apprunner_service(
+    s: &aws_sdk_apprunner::types::Service,
+    unmanaged: &mut Vec<String>,
+) -> std::result::Result<Found, Skip> {
     let arn = s.service_arn();
     let source = s.source_configuration();
     let Some(image) = source.and_then(|src| src.image_repository()) else {
-        return Err("it builds from a code repository; steward keeps image-based services".into());
+        return Err(Unkept::BuildsFromCode.into());
     };
     let config = image.image_configuration();
     let env: Tags = config
@@ -341,9 +358,8 @@ fn apprunner_service(s: &aws_sdk_apprunner::types::Service, unmanaged: &mut Vec<
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     if let Some((key, _)) = env.iter().find(|(k, v)| looks_secret(k, v)) {
-        return Err(format!(
-            "environment variable {key} looks like a secret: move it to the service's secrets (SSM or Secrets Manager) and import again"
-        ));
+        let move_to = "the service's secrets (SSM or Secrets Manager)";
+        return Err(Skip::SecretInEnvironment { container: None, variable: key.clone(), move_to });
     }
     if config.and_then(|c| c.runtime_environment_secrets()).is_some_and(|m| !m.is_empty()) {
         unmanaged
@@ -390,7 +406,7 @@ async fn custom_domains(c: &Clients, service_arn: &str, inv: &mut Inventory) -> 
     let service_name = service_arn.split('/').nth(1).unwrap_or_default();
     let mut pages = c.apprunner.describe_custom_domains().service_arn(service_arn).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.context("apprunner:DescribeCustomDomains")?;
+        let page = page.map_err(call("apprunner:DescribeCustomDomains"))?;
         for d in page.custom_domains() {
             let domain = d.domain_name();
             // The outputs the kind reports, so that references made to them resolve.
@@ -417,7 +433,8 @@ async fn dns_records(c: &Clients, domain: &str, wanted: &BTreeSet<String>, inv: 
     let mut zones = Vec::new();
     let mut marker = None;
     loop {
-        let page = c.route53.list_hosted_zones().set_marker(marker).send().await.context("route53:ListHostedZones")?;
+        let page =
+            c.route53.list_hosted_zones().set_marker(marker).send().await.map_err(call("route53:ListHostedZones"))?;
         zones.extend(page.hosted_zones().iter().map(|z| (z.id().to_string(), bare(z.name()))));
         marker = page.next_marker().filter(|_| page.is_truncated()).map(String::from);
         if marker.is_none() {
@@ -430,7 +447,7 @@ async fn dns_records(c: &Clients, domain: &str, wanted: &BTreeSet<String>, inv: 
         .filter(|(_, name)| domain == *name || domain.ends_with(&format!(".{name}")))
         .max_by_key(|(_, name)| name.len());
     let Some((zone_id, zone_name)) = zone else {
-        inv.skip(domain, "no hosted zone of this account holds it: its DNS records are kept elsewhere");
+        inv.skip(domain, Unkept::DomainOutsideZones);
         return Ok(());
     };
     let (mut start, mut start_type) = (None, None);
@@ -443,7 +460,7 @@ async fn dns_records(c: &Clients, domain: &str, wanted: &BTreeSet<String>, inv: 
             .set_start_record_type(start_type)
             .send()
             .await
-            .context("route53:ListResourceRecordSets")?;
+            .map_err(call("route53:ListResourceRecordSets"))?;
         for r in page.resource_record_sets() {
             let name = bare(r.name());
             if !wanted.contains(&name) || r.alias_target().is_some() {

@@ -1,12 +1,14 @@
 //! The ECS part of `import aws`: the services whose tasks run in the VPC's subnets, their task
 //! definitions, and the clusters they run in.
 
+use super::error::{ImportError, call};
 use super::fields::{strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, Tags, add, every_item, sorted, with_tags};
 use crate::model::Kind;
 use crate::model::clients::Clients;
-use anyhow::{Context, Result};
 use serde_json::{Value as Json, json};
+
+type Result<T> = std::result::Result<T, ImportError>;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The ECS services whose tasks run in the VPC's subnets, and their clusters.
@@ -21,7 +23,7 @@ pub async fn read(c: &Clients, subnets: &BTreeSet<String>, inv: &mut Inventory) 
             .include(aws_sdk_ecs::types::ClusterField::Settings)
             .send()
             .await
-            .context("ecs:DescribeClusters")?;
+            .map_err(call("ecs:DescribeClusters"))?;
         for cluster in described.clusters() {
             let arn = cluster.cluster_arn().unwrap_or_default();
             let services = ecs_services(c, arn, subnets, inv).await?;
@@ -58,7 +60,7 @@ async fn ecs_services(c: &Clients, cluster: &str, subnets: &BTreeSet<String>, in
             .include(aws_sdk_ecs::types::ServiceField::Tags)
             .send()
             .await
-            .context("ecs:DescribeServices")?;
+            .map_err(call("ecs:DescribeServices"))?;
         for s in described.services().iter().filter(|s| s.status() == Some("ACTIVE")) {
             let Some(network) = s.network_configuration().and_then(|n| n.awsvpc_configuration()) else { continue };
             if !network.subnets().iter().any(|id| subnets.contains(id)) {
@@ -73,7 +75,7 @@ async fn ecs_services(c: &Clients, cluster: &str, subnets: &BTreeSet<String>, in
                 .task_definition(td_arn)
                 .send()
                 .await
-                .context("ecs:DescribeTaskDefinition")?;
+                .map_err(call("ecs:DescribeTaskDefinition"))?;
             let Some(td) = td.task_definition() else { continue };
             let platform = td.runtime_platform().map(|p| {
                 json!({ "os": p.operating_system_family().map(|o| o.as_str()), "cpuArchitecture": p.cpu_architecture().map(|a| a.as_str()) })

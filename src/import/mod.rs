@@ -7,6 +7,7 @@
 //! that hold secrets (a cache user's passwords, a parameter's value) are compared in memory to
 //! link a user to its parameter and then dropped.
 
+pub mod error;
 pub mod fields;
 pub mod inventory;
 pub mod live;
@@ -14,4 +15,5 @@ pub mod live_ecs;
 pub mod shape;
 pub mod terraform;
 
+pub use error::{ImportError, Skip, Unkept};
 pub use inventory::{Found, Inventory, NetworkObject, Skipped};

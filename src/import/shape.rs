@@ -4,6 +4,7 @@
 //! unique, the tags every resource shares lifted into the Stack's `defaultTags`, and fields equal
 //! to AWS's defaults left out.
 
+use super::error::Skip;
 use super::inventory::{Found, Inventory, NetworkObject, Skipped};
 use crate::manifest::{API_VERSION, parse_manifests};
 use crate::model::Kind;
@@ -133,15 +134,12 @@ fn valid_alone(found: Vec<Found>, stack: &str, skipped: &mut Vec<Skipped>) -> Ve
         match parse_manifests(&to_yaml(&document(stack, &f)), &f.origin, None) {
             Ok(_) => kept.push(f),
             Err(errors) => {
-                let reasons: Vec<String> = errors
+                let problems = errors
                     .0
                     .iter()
                     .map(|e| format!("{}: {}", e.path, e.message).trim_start_matches(": ").to_string())
                     .collect();
-                skipped.push(Skipped {
-                    origin: f.origin,
-                    reason: format!("steward cannot express it as a {}: {}", f.kind, reasons.join("; ")),
-                });
+                skipped.push(Skipped { origin: f.origin, reason: Skip::Inexpressible { kind: f.kind, problems } });
             }
         }
     }

@@ -92,5 +92,9 @@ fn what_steward_cannot_express_is_skipped_with_the_schema_s_reason() {
     };
     let planned = plan(inventory, "mm", "60s");
     assert_eq!(planned.summary.resources, 0);
-    assert!(planned.summary.skipped[0].reason.contains("spec.containerInsights"), "{:?}", planned.summary.skipped);
+    assert!(
+        planned.summary.skipped[0].reason.to_string().contains("spec.containerInsights"),
+        "{:?}",
+        planned.summary.skipped
+    );
 }

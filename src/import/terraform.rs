@@ -4,6 +4,7 @@
 //! sources, tainted and deposed instances are skipped with a note. Attributes are taken by name,
 //! so nothing else of the state (passwords, parameter values) is ever copied out of it.
 
+use super::error::{ImportError, Skip, Unkept};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, NetworkObject, is_reserved_tag, looks_secret, manifest_name, region_of_arn};
 use crate::model::Kind;
@@ -47,9 +48,9 @@ impl Instance {
         tags_of(&self.attributes["tags"])
     }
     /// `attribute` when the provider did not mark it sensitive.
-    fn readable(&self, attribute: &str) -> Result<(), String> {
+    fn readable(&self, attribute: &str) -> Result<(), Skip> {
         match self.sensitive.contains(attribute) {
-            true => Err(format!("its `{attribute}` is marked sensitive in the state; write this resource by hand")),
+            true => Err(Skip::Sensitive(attribute.into())),
             false => Ok(()),
         }
     }
@@ -71,29 +72,20 @@ fn tags_of(value: &Json) -> BTreeMap<String, String> {
 
 /// Reads `text` (the contents of `file`). The error names the file and what was expected; it
 /// never quotes the state, which holds secrets.
-pub fn read(text: &str, file: &str) -> Result<Inventory, String> {
-    let state: Json = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "{file}: not JSON (line {}, column {}); expected a Terraform state or `terraform show -json` output",
-            e.line(),
-            e.column()
-        )
+pub fn read(text: &str, file: &str) -> Result<Inventory, ImportError> {
+    let file = file.to_string();
+    let state: Json = serde_json::from_str(text).map_err(|e| ImportError::NotJson {
+        file: file.clone(),
+        line: e.line(),
+        column: e.column(),
     })?;
     let instances = if state.get("values").is_some() || state.get("format_version").is_some() {
         show_json_instances(&state)
     } else {
         match state.get("version").and_then(Json::as_u64) {
             Some(4) => raw_instances(&state),
-            Some(v) => {
-                return Err(format!(
-                    "{file}: .version: state format {v}; expected 4 (Terraform 0.12 or later): run `terraform state pull` with a current Terraform first"
-                ));
-            }
-            None => {
-                return Err(format!(
-                    "{file}: .version: missing; expected a Terraform state (format 4) or `terraform show -json` output"
-                ));
-            }
+            Some(version) => return Err(ImportError::StateFormat { file, version }),
+            None => return Err(ImportError::NotAState { file }),
         }
     };
     Ok(inventory(instances))
@@ -192,11 +184,9 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
         instances.into_iter().partition(|i| !i.data && i.status.is_none());
     for i in not {
         let reason = match (&i.status, i.data) {
-            (_, true) => "a data source: read by Terraform, owned by someone else".to_string(),
-            (Some(s), _) if s == "tainted" => {
-                "tainted: Terraform will replace it; import after `terraform apply`".into()
-            }
-            (Some(s), _) => format!("{s}: an old object Terraform is replacing"),
+            (_, true) => Skip::DataSource,
+            (Some(s), _) if s == "tainted" => Skip::Tainted,
+            (Some(s), _) => Skip::Replaced(s.clone()),
             _ => unreachable!("partitioned"),
         };
         inv.skip(i.address, reason);
@@ -240,7 +230,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             "aws_route53_record" => route53_record(i, &zones),
             "aws_ecs_cluster" => ecs_cluster(i),
             "aws_ecs_service" => ecs_service(i, &task_definitions, &mut used_task_definitions, &mut inv.unmanaged),
-            other => declared_kind(i).unwrap_or_else(|| Err(format!("{other} is not a kind steward keeps"))),
+            other => declared_kind(i).unwrap_or_else(|| Err(Skip::NotAKind(other.into()))),
         };
         match made {
             Ok(found) => {
@@ -257,14 +247,11 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
         }
     }
     for p in parameters.iter().filter(|p| !used_parameters.contains(&p.address)) {
-        inv.skip(p.address.clone(), "aws_ssm_parameter is kept only as a cache user's password parameter");
+        inv.skip(p.address.clone(), Unkept::UnusedParameter);
     }
     for t in live.iter().filter(|i| i.kind == "aws_ecs_task_definition" && !used_task_definitions.contains(&i.address))
     {
-        inv.skip(
-            t.address.clone(),
-            "aws_ecs_task_definition is kept only as the task definition of an imported aws_ecs_service",
-        );
+        inv.skip(t.address.clone(), Unkept::UnusedTaskDefinition);
     }
     if inv.vpc.is_none() {
         // No aws_vpc in the state: the VPC its objects name (by id).
@@ -279,13 +266,13 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
 }
 
 /// An instance of a kind in the declared shape, read by its declaration's Terraform names.
-fn declared_kind(i: &Instance) -> Option<Result<Found, String>> {
+fn declared_kind(i: &Instance) -> Option<Result<Found, Skip>> {
     let (kind, import) = Kind::ALL.into_iter().find_map(|kind| {
         let import = crate::kinds::definition(kind).terraform?;
         (import.resource_type == i.kind).then_some((kind, import))
     })?;
     let Some(name) = i.str(import.name_attribute) else {
-        return Some(Err(format!("no {}", import.name_attribute)));
+        return Some(Err(Skip::Missing(import.name_attribute)));
     };
     let spec = with_tags((import.spec)(&i.attributes), i.tags());
     Some(Ok(Found { outputs: (import.outputs)(&i.attributes), ..found(kind, name, spec, i) }))
@@ -302,8 +289,8 @@ fn with_tags(mut spec: Json, tags: BTreeMap<String, String>) -> Json {
     spec
 }
 
-fn vpc_endpoint(i: &Instance) -> Result<Found, String> {
-    let service_name = i.str("service_name").ok_or("no service_name")?;
+fn vpc_endpoint(i: &Instance) -> Result<Found, Skip> {
+    let service_name = i.str("service_name").ok_or(Skip::Missing("service_name"))?;
     // com.amazonaws.eu-west-1.ecr.api → ecr.api
     let service = service_name.splitn(4, '.').nth(3).unwrap_or(service_name);
     let kind = i.str("vpc_endpoint_type").unwrap_or("Gateway");
@@ -321,8 +308,8 @@ fn vpc_endpoint(i: &Instance) -> Result<Found, String> {
     Ok(found(Kind::VpcEndpoint, service, with_tags(spec, i.tags()), i))
 }
 
-fn cache_subnet_group(i: &Instance) -> Result<Found, String> {
-    let name = i.str("name").ok_or("no name")?;
+fn cache_subnet_group(i: &Instance) -> Result<Found, Skip> {
+    let name = i.str("name").ok_or(Skip::Missing("name"))?;
     let mut spec = json!({ "subnets": i.strings("subnet_ids") });
     if let Some(d) = i.str("description") {
         spec["description"] = json!(d);
@@ -333,10 +320,10 @@ fn cache_subnet_group(i: &Instance) -> Result<Found, String> {
     Ok(f)
 }
 
-fn cache_cluster(i: &Instance) -> Result<Found, String> {
-    let id = i.str("cluster_id").ok_or("no cluster_id")?;
+fn cache_cluster(i: &Instance) -> Result<Found, Skip> {
+    let id = i.str("cluster_id").ok_or(Skip::Missing("cluster_id"))?;
     if i.str("replication_group_id").is_some() {
-        return Err("a member of a replication group, which steward does not keep".into());
+        return Err(Unkept::ReplicationGroupMember.into());
     }
     let node = first(&i.attributes["cache_nodes"]);
     let spec = json!({
@@ -364,15 +351,15 @@ fn cache_cluster(i: &Instance) -> Result<Found, String> {
 /// The user's password parameter is the `aws_ssm_parameter` whose value is one of its passwords:
 /// compared here in memory, never kept. No rotation follows: steward takes over the parameter's
 /// current version when it adopts the user.
-fn cache_user(i: &Instance, parameters: &[&Instance], used: &mut BTreeSet<String>) -> Result<Found, String> {
-    let id = i.str("user_id").ok_or("no user_id")?;
+fn cache_user(i: &Instance, parameters: &[&Instance], used: &mut BTreeSet<String>) -> Result<Found, Skip> {
+    let id = i.str("user_id").ok_or(Skip::Missing("user_id"))?;
     let mut passwords: Vec<&str> =
         i.attributes["passwords"].as_array().into_iter().flatten().filter_map(Json::as_str).collect();
     let mode = first(&i.attributes["authentication_mode"]);
     passwords.extend(mode["passwords"].as_array().into_iter().flatten().filter_map(Json::as_str));
     let parameter = parameters.iter().find(|p| p.str("value").is_some_and(|v| passwords.contains(&v)));
     let Some(parameter) = parameter else {
-        return Err("no aws_ssm_parameter in the state holds its password: put the password in an SSM SecureString, add it to the state, and import again".into());
+        return Err(Unkept::NoPasswordParameterInState.into());
     };
     used.insert(parameter.address.clone());
     let spec = json!({
@@ -386,8 +373,8 @@ fn cache_user(i: &Instance, parameters: &[&Instance], used: &mut BTreeSet<String
     Ok(f)
 }
 
-fn vpc_connector(i: &Instance) -> Result<Found, String> {
-    let name = i.str("vpc_connector_name").ok_or("no vpc_connector_name")?;
+fn vpc_connector(i: &Instance) -> Result<Found, Skip> {
+    let name = i.str("vpc_connector_name").ok_or(Skip::Missing("vpc_connector_name"))?;
     let spec = json!({ "subnets": i.strings("subnets"), "securityGroups": i.strings("security_groups") });
     let mut f = found(Kind::AppRunnerVpcConnector, name, with_tags(spec, i.tags()), i);
     f.name = name.to_string();
@@ -397,19 +384,18 @@ fn vpc_connector(i: &Instance) -> Result<Found, String> {
     Ok(f)
 }
 
-fn apprunner_service(i: &Instance, unmanaged: &mut Vec<String>) -> Result<Found, String> {
-    let name = i.str("service_name").ok_or("no service_name")?;
+fn apprunner_service(i: &Instance, unmanaged: &mut Vec<String>) -> Result<Found, Skip> {
+    let name = i.str("service_name").ok_or(Skip::Missing("service_name"))?;
     let source = i.block("source_configuration");
     let image = first(&source["image_repository"]);
     if image.is_null() {
-        return Err("it builds from a code repository; steward keeps image-based services".into());
+        return Err(Unkept::BuildsFromCode.into());
     }
     let config = first(&image["image_configuration"]);
     let env: BTreeMap<String, String> = tags_of(&config["runtime_environment_variables"]);
     if let Some((key, _)) = env.iter().find(|(k, v)| looks_secret(k, v)) {
-        return Err(format!(
-            "environment variable {key} looks like a secret: move it to runtime_environment_secrets (SSM or Secrets Manager) and import again"
-        ));
+        let move_to = "runtime_environment_secrets (SSM or Secrets Manager)";
+        return Err(Skip::SecretInEnvironment { container: None, variable: key.clone(), move_to });
     }
     if config["runtime_environment_secrets"].as_object().is_some_and(|m| !m.is_empty()) {
         unmanaged.push(format!(
@@ -460,9 +446,9 @@ fn apprunner_service(i: &Instance, unmanaged: &mut Vec<String>) -> Result<Found,
     Ok(f)
 }
 
-fn custom_domain(i: &Instance) -> Result<Found, String> {
-    let domain = i.str("domain_name").ok_or("no domain_name")?;
-    let service = i.str("service_arn").ok_or("no service_arn")?;
+fn custom_domain(i: &Instance) -> Result<Found, Skip> {
+    let domain = i.str("domain_name").ok_or(Skip::Missing("domain_name"))?;
+    let service = i.str("service_arn").ok_or(Skip::Missing("service_arn"))?;
     let spec = json!({ "service": service, "domain": domain, "enableWww": i.attributes["enable_www_subdomain"].as_bool().unwrap_or(false) });
     let service_name = service.split('/').nth(1).unwrap_or(domain);
     let mut f = found(Kind::AppRunnerCustomDomain, &format!("{service_name}-domain"), spec, i);
@@ -481,14 +467,14 @@ fn custom_domain(i: &Instance) -> Result<Found, String> {
     Ok(f)
 }
 
-fn route53_record(i: &Instance, zones: &BTreeMap<String, String>) -> Result<Found, String> {
-    let name = i.str("name").ok_or("no name")?;
+fn route53_record(i: &Instance, zones: &BTreeMap<String, String>) -> Result<Found, Skip> {
+    let name = i.str("name").ok_or(Skip::Missing("name"))?;
     let kind = i.str("type").unwrap_or("CNAME");
     if first(&i.attributes["alias"]).is_object() {
-        return Err("an alias record, which steward does not keep".into());
+        return Err(Unkept::AliasRecord.into());
     }
     if !["A", "AAAA", "CNAME", "TXT"].contains(&kind) {
-        return Err(format!("a {kind} record; steward keeps A, AAAA, CNAME and TXT"));
+        return Err(Skip::RecordType(kind.into()));
     }
     let zone_id = i.str("zone_id").unwrap_or_default();
     let zone = zones.get(zone_id).cloned().unwrap_or_else(|| zone_id.to_string());
@@ -501,8 +487,8 @@ fn route53_record(i: &Instance, zones: &BTreeMap<String, String>) -> Result<Foun
     ))
 }
 
-fn ecs_cluster(i: &Instance) -> Result<Found, String> {
-    let name = i.str("name").ok_or("no name")?;
+fn ecs_cluster(i: &Instance) -> Result<Found, Skip> {
+    let name = i.str("name").ok_or(Skip::Missing("name"))?;
     let insights = i.attributes["setting"]
         .as_array()
         .into_iter()
@@ -524,17 +510,17 @@ fn ecs_service(
     task_definitions: &BTreeMap<String, &Instance>,
     used: &mut BTreeSet<String>,
     unmanaged: &mut Vec<String>,
-) -> Result<Found, String> {
-    let name = i.str("name").ok_or("no name")?;
-    let td_ref = i.str("task_definition").ok_or("no task_definition")?;
+) -> Result<Found, Skip> {
+    let name = i.str("name").ok_or(Skip::Missing("name"))?;
+    let td_ref = i.str("task_definition").ok_or(Skip::Missing("task_definition"))?;
     let td = task_definitions
         .get(td_ref)
         .or_else(|| task_definitions.get(td_ref.rsplit('/').next().unwrap_or_default()))
-        .ok_or("its aws_ecs_task_definition is not in this state")?;
+        .ok_or(Unkept::TaskDefinitionNotInState)?;
     td.readable("container_definitions")?;
     let network = i.block("network_configuration");
     if network.is_null() {
-        return Err("no awsvpc network configuration (steward keeps Fargate-style services)".into());
+        return Err(Unkept::NotAwsvpc.into());
     }
     let platform = first(&td.attributes["runtime_platform"]);
     let platform = platform
@@ -542,7 +528,7 @@ fn ecs_service(
         .filter(|v| !v.is_null())
         .map(|os| json!({ "os": os, "cpuArchitecture": platform["cpu_architecture"] }));
     let containers = serde_json::from_str::<Json>(td.str("container_definitions").unwrap_or("[]"))
-        .map_err(|_| "its task definition's container_definitions is not JSON".to_string())?;
+        .map_err(|_| Unkept::ContainersNotJson)?;
     let (task, notes) = task_spec(
         td.str("family").unwrap_or(name),
         (td.str("cpu"), td.str("memory")),

@@ -66,8 +66,8 @@ fn modules_instances_data_tainted_deposed_and_unsupported_are_each_handled() {
             (Kind::VpcEndpoint, "logs", "aws_vpc_endpoint.ep[\"logs\"]"),
         ]
     );
-    let skipped: BTreeMap<&str, &str> =
-        inventory.skipped.iter().map(|s| (s.origin.as_str(), s.reason.as_str())).collect();
+    let skipped: BTreeMap<&str, String> =
+        inventory.skipped.iter().map(|s| (s.origin.as_str(), s.reason.to_string())).collect();
     assert!(skipped["data.aws_ssm_parameter.ami"].starts_with("a data source"));
     assert!(skipped["aws_ecs_cluster.workers"].starts_with("tainted"));
     assert!(skipped["aws_ecs_cluster.workers[\"b\"]"].starts_with("deposed (00000001)"));
@@ -117,9 +117,9 @@ fn show_json_output_is_read_like_a_state_file() {
 
 #[test]
 fn bad_input_names_the_file_and_what_was_expected_without_quoting_it() {
-    let error = read("{\"version\": 3, \"secret\": \"CANARY-SECRET\"}", "old.tfstate").unwrap_err();
+    let error = read("{\"version\": 3, \"secret\": \"CANARY-SECRET\"}", "old.tfstate").unwrap_err().to_string();
     assert!(error.starts_with("old.tfstate: .version: state format 3; expected 4"), "{error}");
-    let error = read("not json CANARY-SECRET", "x.tfstate").unwrap_err();
+    let error = read("not json CANARY-SECRET", "x.tfstate").unwrap_err().to_string();
     assert!(error.starts_with("x.tfstate: not JSON (line 1, column 2)") && !error.contains("CANARY"), "{error}");
 }
 

@@ -8,7 +8,7 @@ pub const NAME: StrRule = StrRule {
     check: |s| {
         (4..=36).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+            && s.chars().all(name_char("-_"))
     },
 };
 

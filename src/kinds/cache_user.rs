@@ -19,7 +19,7 @@ pub const SSM_NAME: StrRule = StrRule {
         (2..=1011).contains(&s.len())
             && s.starts_with('/')
             && !s.to_ascii_lowercase().starts_with("/aws")
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+            && s.chars().all(name_char("_.-/"))
     },
 };
 

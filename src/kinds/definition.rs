@@ -1,6 +1,7 @@
 //! What the manifest layer needs to know about a kind: its schema, outputs, naming rule and
 //! default deletion policy. The AWS side lives beside it, in the kind's own file.
 
+use crate::schema::name_char;
 use crate::schema::{Checker, Field, StrRule};
 use serde_json::Value as Json;
 
@@ -42,6 +43,6 @@ pub const GENERIC_NAME: StrRule = StrRule {
     check: |s| {
         (1..=63).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            && s.chars().all(name_char("_-"))
     },
 };

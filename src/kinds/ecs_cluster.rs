@@ -7,7 +7,7 @@ use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
 
 pub const NAME: StrRule = StrRule {
     expected: "a cluster name of 1 to 255 letters, digits, '-' or '_'",
-    check: |s| (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
+    check: |s| (1..=255).contains(&s.len()) && s.chars().all(name_char("-_")),
 };
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
@@ -17,9 +17,6 @@ pub struct EcsClusterSpec {
     #[serde(default = "insights_disabled")]
     #[field(shape = Shape::Enum(&["enabled", "disabled", "enhanced"]))]
     pub container_insights: String,
-    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
 fn insights_disabled() -> String {
@@ -66,12 +63,12 @@ impl TypedKind for EcsCluster {
                 let insights = c.settings().iter().find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights));
                 let config = EcsClusterSpec {
                     container_insights: insights.and_then(|s| s.value()).unwrap_or("disabled").to_string(),
-                    tags: tag_map(c.tags().iter().map(|t| (t.key(), t.value()))),
                 };
+                let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
                 let arn = c.cluster_arn().unwrap_or_default().to_string();
                 out.push((
                     want.key().clone(),
-                    Seen { state, config, outputs: EcsClusterOutputs { arn: arn.clone() }, id: arn },
+                    Seen { state, config, tags, outputs: EcsClusterOutputs { arn: arn.clone() }, id: arn },
                 ));
             }
         }

@@ -11,34 +11,27 @@ const RETENTION_DAYS: &[i64] =
 
 const LOG_GROUP_NAME: StrRule = StrRule {
     expected: "a log group name of 1 to 512 letters, digits and _-/.#",
-    check: |s| (1..=512).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c)),
+    check: |s| (1..=512).contains(&s.len()) && s.chars().all(name_char("_-/.#")),
 };
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogGroupSpec {
-    /// The log group's name in CloudWatch Logs.
-    #[field(shape = string(LOG_GROUP_NAME), create_only, tf = "name")]
+    #[field(shape = string(LOG_GROUP_NAME), create_only, tf = "name", doc = "The log group's name in CloudWatch Logs.")]
     pub log_group_name: String,
-    /// Days events are kept (AWS keeps them for ever when no retention is set).
-    #[field(shape = Shape::IntIn(RETENTION_DAYS), tf = "retention_in_days")]
+    #[field(shape = Shape::IntIn(RETENTION_DAYS), tf = "retention_in_days",
+        doc = "Days events are kept (AWS keeps them for ever when no retention is set).")]
     pub retention_in_days: Option<i64>,
-    /// The KMS key that encrypts the group's events.
-    #[field(shape = arn(), tf = "kms_key_id")]
+    #[field(shape = arn(), tf = "kms_key_id", doc = "The KMS key that encrypts the group's events.")]
     pub kms_key_id: Option<String>,
-    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogGroupOutputs {
-    /// the group's ARN
-    #[field(tf = "arn")]
+    #[field(tf = "arn", doc = "the group's ARN")]
     pub arn: String,
-    /// its name, for an awslogs configuration
-    #[field(tf = "name")]
+    #[field(tf = "name", doc = "its name, for an awslogs configuration")]
     pub log_group_name: String,
 }
 
@@ -129,10 +122,9 @@ async fn seen_of(cx: &Cx<'_>, g: &LogGroupDescription) -> Result<Seen<LogGroup>,
         log_group_name: name.clone(),
         retention_in_days: g.retention_in_days().map(i64::from),
         kms_key_id: g.kms_key_id().map(str::to_string),
-        tags: logs_tags(cx, &arn).await?,
     };
-    let outputs = LogGroupOutputs { arn: arn.clone(), log_group_name: name };
-    Ok(Seen { id: arn, state: ObjectState::Ready, config, outputs })
+    let (outputs, tags) = (LogGroupOutputs { arn: arn.clone(), log_group_name: name }, logs_tags(cx, &arn).await?);
+    Ok(Seen { id: arn, state: ObjectState::Ready, config, tags, outputs })
 }
 
 async fn put_retention(cx: &Cx<'_>, name: &str, days: i64) -> Result<(), ReconcileError> {

@@ -3,50 +3,36 @@
 use super::tagging::sqs_tags;
 use super::typed::prelude::*;
 use aws_sdk_sqs::types::QueueAttributeName as A;
-use serde_json::{Value as Json, json};
-use std::collections::HashMap;
 
 const QUEUE_NAME: StrRule = StrRule {
     expected: "a queue name of 1 to 80 letters, digits, '-' or '_' (a FIFO queue's ends in .fifo)",
-    check: |s| {
-        (1..=80).contains(&s.len())
-            && s.trim_end_matches(".fifo").chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-    },
+    check: |s| (1..=80).contains(&s.len()) && s.trim_end_matches(".fifo").chars().all(name_char("-_")),
 };
 
 #[derive(Declared, Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SqsQueueSpec {
-    /// The queue's name in SQS (a FIFO queue's ends in .fifo).
-    #[field(shape = string(QUEUE_NAME), create_only, tf = "name")]
+    #[field(shape = string(QUEUE_NAME), create_only, tf = "name", doc = "Its name (a FIFO queue's ends in .fifo).")]
     pub queue_name: String,
-    /// Seconds a received message stays invisible to other consumers.
-    #[field(shape = int(0, 43_200), tf = "visibility_timeout_seconds", aws_default = 30)]
+    #[field(shape = int(0, 43_200), tf = "visibility_timeout_seconds", aws_default = 30,
+        doc = "Seconds a received message stays invisible to other consumers.")]
     pub visibility_timeout: Option<i64>,
-    /// Seconds a message is kept.
-    #[field(shape = int(60, 1_209_600), tf = "message_retention_seconds", aws_default = 345_600)]
+    #[field(shape = int(60, 1_209_600), tf = "message_retention_seconds", aws_default = 345_600,
+        doc = "Seconds a message is kept.")]
     pub message_retention_period: Option<i64>,
-    /// Seconds each new message is delayed.
-    #[field(shape = int(0, 900), tf = "delay_seconds", aws_default = 0)]
+    #[field(shape = int(0, 900), tf = "delay_seconds", aws_default = 0, doc = "Seconds each new message is delayed.")]
     pub delay_seconds: Option<i64>,
-    /// The largest message accepted, in bytes.
-    #[field(shape = int(1024, 1_048_576), tf = "max_message_size")]
+    #[field(shape = int(1024, 1_048_576), tf = "max_message_size", doc = "The largest message accepted, in bytes.")]
     pub maximum_message_size: Option<i64>,
-    /// Seconds a receive waits for a message (long polling).
-    #[field(shape = int(0, 20), tf = "receive_wait_time_seconds", aws_default = 0)]
+    #[field(shape = int(0, 20), tf = "receive_wait_time_seconds", aws_default = 0, doc = "Seconds a receive waits.")]
     pub receive_message_wait_time_seconds: Option<i64>,
-    /// The dead-letter queue (an ARN or a reference) and after how many receives a message goes there.
-    #[field(shape = Shape::Struct(vec![req("deadLetterTargetArn", arn()), req("maxReceiveCount", int(1, 1000))]), tf = "redrive_policy")]
+    #[field(shape = Shape::Struct(vec![req("deadLetterTargetArn", arn()), req("maxReceiveCount", int(1, 1000))]),
+        tf = "redrive_policy", doc = "The dead-letter queue (ARN or reference), and after how many receives.")]
     pub redrive_policy: Option<RedrivePolicy>,
-    /// A FIFO queue (its name ends in .fifo).
-    #[field(create_only, tf = "fifo_queue", aws_default = false)]
+    #[field(create_only, tf = "fifo_queue", aws_default = false, doc = "A FIFO queue (its name ends in .fifo).")]
     pub fifo_queue: Option<bool>,
-    /// The KMS key (id, alias or ARN) for server-side encryption.
-    #[field(tf = "kms_master_key_id")]
+    #[field(tf = "kms_master_key_id", doc = "The KMS key (id, alias or ARN) for server-side encryption.")]
     pub kms_master_key_id: Option<String>,
-    /// Its tags (the stack's `defaultTags` and the ownership tags are added).
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -59,11 +45,9 @@ pub struct RedrivePolicy {
 #[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SqsQueueOutputs {
-    /// the queue's URL, which clients send to
-    #[field(tf = "url")]
+    #[field(tf = "url", doc = "the queue's URL, which clients send to")]
     pub url: String,
-    /// the queue's ARN, for policies and redrive
-    #[field(tf = "arn")]
+    #[field(tf = "arn", doc = "the queue's ARN, for policies and redrive")]
     pub arn: String,
 }
 
@@ -79,18 +63,15 @@ impl TypedKind for SqsQueue {
     type Memo = KnownId;
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_sqs_queue", "name"));
     const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Sqs(id);
-    const ACTIONS: &'static [&'static str] = crate::actions!("sqs":
-        GetQueueUrl, GetQueueAttributes, ListQueueTags,
+    const ACTIONS: &'static [&'static str] = crate::actions!("sqs": GetQueueUrl, GetQueueAttributes, ListQueueTags,
         CreateQueue, SetQueueAttributes, DeleteQueue, TagQueue, UntagQueue);
 
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
         let mut out = Vec::new();
         for want in wanted {
             // A steady pass reads the attributes by the URL kept in the memo: one call a queue.
-            let url = match &want.memo.known_id {
-                Some(url) => Some(url.clone()),
-                None => url_of(cx, &want.spec.queue_name).await?,
-            };
+            let known = want.memo.known_id.clone();
+            let url = if known.is_some() { known } else { url_of(cx, &want.spec.queue_name).await? };
             out.extend(seen_of(cx, url).await?.map(|seen| (want.key().clone(), seen)));
         }
         Ok(out)
@@ -98,7 +79,7 @@ impl TypedKind for SqsQueue {
 
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
-        let mut attributes = attributes_of(&want.spec, None);
+        let mut attributes: std::collections::HashMap<A, _> = to_attributes(&want.spec, NOT_ATTRIBUTES, None);
         // SQS makes a FIFO queue only when asked, and only under a name ending in `.fifo`.
         attributes.extend(want.spec.queue_name.ends_with(".fifo").then(|| (A::FifoQueue, "true".into())));
         // CreateQueue with the same attributes returns the queue made before a crash.
@@ -109,7 +90,7 @@ impl TypedKind for SqsQueue {
 
     async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
         cx.may_mutate().await?;
-        let attributes = attributes_of(&want.spec, Some(drift));
+        let attributes = to_attributes(&want.spec, NOT_ATTRIBUTES, Some(drift));
         let request = cx.clients.sqs.set_queue_attributes().queue_url(&seen.id).set_attributes(Some(attributes));
         request.send().await.map_err(aws("SetQueueAttributes"))?;
         Ok(Self::adopted_memo(seen))
@@ -125,29 +106,33 @@ impl TypedKind for SqsQueue {
         KnownId { known_id: Some(seen.id.clone()) }
     }
 
-    /// The queues the imported stack names by URL (`…/<account>/<name>`), and their dead-letter queues.
+    /// The queues the imported stack names, by URL or by ARN (a redrive policy's dead-letter queue).
     async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Discovery<Self> {
-        let account =
-            |url: &str| url.rsplit('/').nth(1).is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-        let mut urls: Vec<String> = mentioned.iter().filter(|s| s.starts_with("http") && account(s)).cloned().collect();
-        let mut out: Vec<(String, Seen<Self>)> = Vec::new();
-        while let Some(url) = urls.pop() {
-            let Some(seen) = seen_of(cx, Some(url)).await?.filter(|q| out.iter().all(|(_, s)| s.id != q.id)) else {
-                continue;
-            };
-            if let Some(dlq) = &seen.config.redrive_policy {
-                urls.extend(url_of(cx, dlq.dead_letter_target_arn.rsplit(':').next().unwrap_or_default()).await?);
-            }
-            out.push((seen.config.queue_name.clone(), seen));
+        let mut out = Vec::new();
+        for name in mentioned.iter().filter_map(|s| queue_named(s)).collect::<BTreeSet<_>>() {
+            out.extend(seen_of(cx, url_of(cx, name).await?).await?.map(|seen| (name.to_string(), seen)));
         }
         Ok(out)
     }
+}
+
+/// The queue a string names: a URL (`https://…/<account>/<name>`) or an ARN (`arn:…:sqs:…:<account>:<name>`).
+fn queue_named(s: &str) -> Option<&str> {
+    let arn = s.starts_with("arn:aws:sqs:");
+    let mut parts = s.rsplit(if arn { ':' } else { '/' });
+    let (name, account) = (parts.next()?, parts.next()?);
+    let account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    (account && (arn || s.starts_with("http"))).then_some(name)
 }
 
 async fn url_of(cx: &Cx<'_>, name: &str) -> Result<Option<String>, ReconcileError> {
     let found = cx.clients.sqs.get_queue_url().queue_name(name).send().await;
     Ok(unless(found.map_err(aws("GetQueueUrl")), GONE)?.and_then(|f| f.queue_url))
 }
+
+/// The spec's field that is not a queue attribute (FifoQueue is one, which only CreateQueue takes:
+/// as a create-only field it is never in an update's drift).
+const NOT_ATTRIBUTES: &[&str] = &["queueName"];
 
 /// A queue as SQS has it, or None when it is gone.
 async fn seen_of(cx: &Cx<'_>, url: Option<String>) -> Result<Option<Seen<SqsQueue>>, ReconcileError> {
@@ -156,27 +141,10 @@ async fn seen_of(cx: &Cx<'_>, url: Option<String>) -> Result<Option<Seen<SqsQueu
     let Some(read) = unless(read.map_err(aws("GetQueueAttributes")), GONE)? else { return Ok(None) };
     let attributes = read.attributes.unwrap_or_default();
     let outputs = SqsQueueOutputs { url: url.into(), arn: attributes.get(&A::QueueArn).cloned().unwrap_or_default() };
-    let config = spec_of(url.rsplit('/').next().unwrap_or_default(), attributes, sqs_tags(cx, url).await?);
-    Ok(Some(Seen { state: ObjectState::Ready, config, outputs, id: url.into() }))
-}
-
-/// The spec's fields that are not queue attributes (FifoQueue is one, but CreateQueue's only).
-const NOT_ATTRIBUTES: [&str; 3] = ["queueName", "tags", "fifoQueue"];
-
-/// The attributes a spec sets (only the drifted fields', when `drift` is given), as SQS takes them.
-fn attributes_of(spec: &SqsQueueSpec, drift: Option<&[Drift]>) -> HashMap<A, String> {
-    to_attributes(spec, &NOT_ATTRIBUTES, drift).into_iter().map(|(k, v)| (A::from(k.as_str()), v)).collect()
-}
-
-/// What SQS has, in the spec's form (a count in the redrive policy may be a string).
-fn spec_of(queue_name: &str, attributes: HashMap<A, String>, tags: BTreeMap<String, String>) -> SqsQueueSpec {
-    let fifo = attributes.get(&A::FifoQueue).is_some_and(|v| v == "true");
-    let mut view = json!({ "queueName": queue_name, "fifoQueue": fifo, "tags": tags });
-    from_attributes::<SqsQueueSpec>(&mut view, &NOT_ATTRIBUTES, |name| attributes.get(&A::from(name)));
-    if let Some(count) = view.pointer_mut("/redrivePolicy/maxReceiveCount") {
-        *count = count.as_str().and_then(|c| c.parse::<i64>().ok()).map_or_else(|| count.clone(), Json::from);
-    }
+    let queue_name = url.rsplit('/').next().unwrap_or_default();
+    let known = serde_json::json!({ "queueName": queue_name, "fifoQueue": false });
     // Attributes that do not read leave every field differing, so the diff shows what is wanted.
-    serde_json::from_value(view)
-        .unwrap_or_else(|_| SqsQueueSpec { queue_name: queue_name.into(), ..Default::default() })
+    let config = from_attributes(known, NOT_ATTRIBUTES, |name| attributes.get(&A::from(name)))
+        .unwrap_or_else(|| SqsQueueSpec { queue_name: queue_name.into(), ..Default::default() });
+    Ok(Some(Seen { state: ObjectState::Ready, config, tags: sqs_tags(cx, url).await?, outputs, id: url.into() }))
 }

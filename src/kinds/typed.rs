@@ -8,7 +8,7 @@ use super::definition::{KindDef, TerraformImport};
 use crate::model::adapter::Discovered;
 use crate::model::tags::{Tagged, owns, tag_view};
 use crate::model::{Adapter, AwsError, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, ResourceKey};
-use crate::schema::{Checker, Field, Shape, StrRule, describe};
+use crate::schema::{Checker, Field, Shape, StrRule, describe, tags};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
@@ -24,7 +24,7 @@ pub mod prelude {
     pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
     pub use crate::model::{Cx, Drift, ObjectState, ReconcileError};
-    pub use crate::schema::StrRule;
+    pub use crate::schema::{StrRule, name_char};
     pub use std::collections::{BTreeMap, BTreeSet};
 }
 
@@ -85,8 +85,10 @@ pub struct Seen<K: TypedKind + ?Sized> {
     /// What later calls address it by (ARN, URL or name).
     pub id: String,
     pub state: ObjectState,
-    /// What AWS has, every field filled (tags included); fields the spec leaves to AWS are not compared.
+    /// What AWS has, every field filled; fields the spec leaves to AWS are not compared.
     pub config: K::Spec,
+    /// Its tags as AWS has them (the engine compares and fixes them: a spec never holds them).
+    pub tags: BTreeMap<String, String>,
     pub outputs: K::Outputs,
 }
 
@@ -167,37 +169,33 @@ impl<K: TypedKind> Typed<K> {
     fn want<'a>(desired: &'a Desired) -> Result<Want<'a, K>, ReconcileError> {
         // A memo from another version of the kind reads as empty: its facts are found again.
         let memo = serde_json::from_value(desired.memo.clone()).unwrap_or_default();
-        Ok(Want { desired, spec: desired.spec_as()?, memo })
+        Ok(Want { desired, spec: desired.spec_except(&["tags"])?, memo })
     }
 
     fn seen(observed: &Observed) -> Result<Seen<K>, ReconcileError> {
         let unreadable = |e: serde_json::Error| ReconcileError::invalid_spec("read observation", e.to_string());
         let outputs = Json::Object(observed.outputs.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect());
+        let mut config = observed.config.clone();
+        let tags = config.as_object_mut().and_then(|c| c.remove("tags")).unwrap_or_default();
         Ok(Seen {
             id: observed.id.clone(),
             state: observed.state.clone(),
-            config: serde_json::from_value(observed.config.clone()).map_err(unreadable)?,
+            config: serde_json::from_value(config).map_err(unreadable)?,
+            tags: serde_json::from_value(tags).map_err(unreadable)?,
             outputs: serde_json::from_value(outputs).map_err(unreadable)?,
         })
     }
 }
 
 /// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, and
-/// tags are the ones given (AWS's own `aws:` tags left out).
+/// the tags are the ones given (AWS's own `aws:` tags left out).
 pub fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>) -> Json {
-    view_from(serde_json::to_value(spec).unwrap_or_default(), tags)
-}
-
-/// `view_of` for a spec already serialized.
-fn view_from(spec: Json, tags: &BTreeMap<String, String>) -> Json {
-    let mut view = match spec {
-        Json::Object(fields) => fields,
+    let mut view = match serde_json::to_value(spec) {
+        Ok(Json::Object(fields)) => fields,
         _ => Map::new(),
     };
     view.retain(|_, v| !v.is_null());
-    if view.contains_key("tags") {
-        view.insert("tags".into(), tag_view(tags));
-    }
+    view.insert("tags".into(), tag_view(tags));
     Json::Object(view)
 }
 
@@ -219,13 +217,10 @@ impl<K: TypedKind> Adapter for Typed<K> {
         let wanted: Vec<Want<K>> = wanted.iter().map(Self::want).collect::<Result<_, _>>()?;
         let mut out = BTreeMap::new();
         for (key, seen) in self.kind.observe(cx, &wanted).await? {
-            // The observed spec is serialized once: its tags decide ownership, and it is the view.
-            let spec = serde_json::to_value(&seen.config).unwrap_or_default();
-            let tags: BTreeMap<String, String> = serde_json::from_value(spec["tags"].clone()).unwrap_or_default();
             let outputs = string_fields(&seen.outputs);
-            let config = view_from(spec, &tags);
+            let config = view_of(&seen.config, &seen.tags);
             // Owned: its tags carry the resource's ownership tags.
-            let owned = owns(&tags, &key);
+            let owned = owns(&seen.tags, &key);
             out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra: Json::Null });
         }
         Ok(out)
@@ -278,15 +273,12 @@ impl<K: TypedKind> Adapter for Typed<K> {
 
     async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Result<Vec<Discovered>, ReconcileError> {
         let found = self.kind.discover(cx, mentioned).await?;
-        let discovered = found.into_iter().map(|(name, seen)| {
-            let spec = serde_json::to_value(&seen.config).unwrap_or_default();
-            Discovered {
-                name,
-                spec: as_imported::<K::Spec>(&spec),
-                tags: serde_json::from_value(spec["tags"].clone()).unwrap_or_default(),
-                outputs: string_fields(&seen.outputs),
-                id: seen.id,
-            }
+        let discovered = found.into_iter().map(|(name, seen)| Discovered {
+            name,
+            spec: as_imported::<K::Spec>(&serde_json::to_value(&seen.config).unwrap_or_default()),
+            tags: seen.tags,
+            outputs: string_fields(&seen.outputs),
+            id: seen.id,
         });
         Ok(discovered.collect())
     }
@@ -300,7 +292,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
 /// What the manifest layer needs of a declared kind, from its declaration.
 pub fn definition<K: TypedKind>() -> KindDef {
     KindDef {
-        fields: K::Spec::fields().into_iter().map(|f| f.field).collect(),
+        fields: K::Spec::fields().into_iter().map(|f| f.field).chain([crate::schema::opt("tags", tags())]).collect(),
         outputs: K::Outputs::fields().into_iter().map(|f| f.field.name).collect(),
         retain_by_default: K::RETAIN_BY_DEFAULT,
         name_rule: K::NAME_RULE,
@@ -350,6 +342,9 @@ pub fn field_table<K: TypedKind>() -> String {
         let row = [format!("`{}`", f.field.name), expected, changes.into(), terraform, notes.join("; ")];
         out.push_str(&format!("| {} |\n", row.join(" | ").replace('\n', " ")));
     }
+    // Tags are the engine's: every declared kind takes them.
+    out.push_str("| `tags` | a mapping of names to values | yes |  | ");
+    out.push_str("Its tags (the stack's `defaultTags` and the ownership tags are added). |\n");
     let outputs: Vec<String> = K::Outputs::fields().iter().map(|f| format!("`{}` ({})", f.field.name, f.doc)).collect();
     out.push_str(&format!("\nOutputs: {}.\n", outputs.join(", ")));
     out
@@ -373,7 +368,7 @@ pub fn from_terraform<S: Declared>(attributes: &Json) -> Json {
 }
 
 /// A spec as an import writes it: values that mean "unset" (null, "", {}, a number below the
-/// field's range), AWS's defaults and the tags left out.
+/// field's range) and AWS's defaults left out.
 fn as_imported<S: Declared>(spec: &Json) -> Json {
     let mut out = Map::new();
     for f in S::fields() {
@@ -386,7 +381,7 @@ fn as_imported<S: Declared>(spec: &Json) -> Json {
             (Json::Number(n), Shape::IntIn(values)) => n.as_i64().is_none_or(|n| !values.contains(&n)),
             _ => false,
         };
-        if !unset && f.field.name != "tags" && f.aws_default.as_ref() != Some(&value) {
+        if !unset && f.aws_default.as_ref() != Some(&value) {
             out.insert(f.field.name.to_string(), value);
         }
     }
@@ -406,29 +401,44 @@ fn string_fields<T: Serialize>(outputs: &T) -> BTreeMap<String, String> {
 /// A spec as an attribute map (SQS, SNS): each field but `except` that is set (and drifted, when
 /// `drift` is given) as the attribute of its name in PascalCase, its value as text (a document
 /// as JSON).
-pub fn to_attributes<S: Declared + Serialize>(
+pub fn to_attributes<S: Declared + Serialize, A: for<'a> From<&'a str> + Eq + std::hash::Hash>(
     spec: &S,
     except: &[&str],
     drift: Option<&[Drift]>,
-) -> Vec<(String, String)> {
+) -> std::collections::HashMap<A, String> {
     let view = serde_json::to_value(spec).unwrap_or_default();
     let drifted = |field: &str| drift.is_none_or(|d| d.iter().any(|x| top_field(&x.field) == field));
     let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
     let names = S::fields().into_iter().map(|f| f.field.name);
     let set: Vec<&str> = names.filter(|f| !except.contains(f) && drifted(f) && !view[*f].is_null()).collect();
-    set.into_iter().map(|f| (f[..1].to_uppercase() + &f[1..], text(&view[f]))).collect()
+    set.into_iter().map(|f| (A::from(pascal_case(f).as_str()), text(&view[f]))).collect()
 }
 
-/// The fields but `except` of a spec's JSON read from an attribute map (`attribute` answers by
-/// PascalCase name): each value as JSON where it is (numbers, booleans, documents), else as text.
-pub fn from_attributes<'a, S: Declared>(
-    view: &mut Json,
+/// A spec read from an attribute map (`attribute` answers by PascalCase name) over `known`, the
+/// fields that are not attributes: each value as JSON where it is (numbers, booleans,
+/// documents), else as text, and a number a document holds as text (`"maxReceiveCount": "5"`)
+/// as the number its declaration says. None when AWS's answer does not fit the spec.
+pub fn from_attributes<'a, S: Declared + DeserializeOwned>(
+    mut known: Json,
     except: &[&str],
     attribute: impl Fn(&str) -> Option<&'a String>,
-) {
-    for f in S::fields().into_iter().map(|f| f.field.name).filter(|f| !except.contains(f)) {
-        if let Some(text) = attribute(&(f[..1].to_uppercase() + &f[1..])) {
-            view[f] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text.as_str()));
+) -> Option<S> {
+    for f in S::fields().into_iter().filter(|f| !except.contains(&f.field.name)) {
+        let Some(text) = attribute(&pascal_case(f.field.name)) else { continue };
+        let mut value = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text.as_str()));
+        if let (Shape::Struct(members), Json::Object(document)) = (&f.field.shape, &mut value) {
+            for member in members.iter().filter(|m| matches!(m.shape, Shape::Int { .. })) {
+                let number = document.get(member.name).and_then(Json::as_str).and_then(|n| n.parse::<i64>().ok());
+                if let Some(number) = number {
+                    document.insert(member.name.into(), number.into());
+                }
+            }
         }
+        known[f.field.name] = value;
     }
+    serde_json::from_value(known).ok()
+}
+
+fn pascal_case(field: &str) -> String {
+    field[..1].to_uppercase() + &field[1..]
 }

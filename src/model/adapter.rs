@@ -64,7 +64,16 @@ impl Desired {
     /// The kind's own spec (common fields left out), typed. Validation makes this succeed for
     /// every stored spec; an error means a spec the kind cannot turn into a request.
     pub fn spec_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, ReconcileError> {
-        kind_spec(&self.spec).map_err(|e| {
+        self.spec_except(&[])
+    }
+
+    /// `spec_as` with the fields `also` left out as well (the tags, which are the engine's).
+    pub fn spec_except<T: serde::de::DeserializeOwned>(&self, also: &[&str]) -> Result<T, ReconcileError> {
+        let mut spec = self.spec.clone();
+        if let Json::Object(fields) = &mut spec {
+            fields.retain(|k, _| !also.contains(&k.as_str()));
+        }
+        kind_spec(&spec).map_err(|e| {
             ReconcileError::invalid_spec("read spec", format!("{}: spec does not fit its kind: {e}", self.key.short()))
         })
     }

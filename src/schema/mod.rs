@@ -15,6 +15,11 @@ pub struct StrRule {
     pub check: fn(&str) -> bool,
 }
 
+/// A name's character test: an ASCII letter or digit, or one of `extra` (`name_char("-_")`).
+pub fn name_char(extra: &'static str) -> impl Fn(char) -> bool {
+    move |c| c.is_ascii_alphanumeric() || extra.contains(c)
+}
+
 pub const ANY_STRING: StrRule = StrRule { expected: "a string", check: |_| true };
 
 #[derive(Clone)]

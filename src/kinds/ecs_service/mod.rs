@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 pub const NAME: StrRule = StrRule {
     expected: "a name of 1 to 255 letters, digits, '-' or '_'",
-    check: |s| (1..=255).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)),
+    check: |s| (1..=255).contains(&s.len()) && s.chars().all(name_char("-_")),
 };
 
 /// Fargate task sizes: cpu units → allowed memory (MiB) as (from, to, step).
