@@ -221,7 +221,6 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             }
             "aws_ssm_parameter" | "aws_ecs_task_definition" => continue,
             "aws_vpc_endpoint" => vpc_endpoint(i),
-            "aws_elasticache_subnet_group" => cache_subnet_group(i),
             "aws_elasticache_cluster" => cache_cluster(i),
             "aws_elasticache_user" => cache_user(i, &parameters, &mut used_parameters),
             "aws_apprunner_vpc_connector" => vpc_connector(i),
@@ -306,18 +305,6 @@ fn vpc_endpoint(i: &Instance) -> Result<Found, Skip> {
         spec["policy"] = json!(policy);
     }
     Ok(found(Kind::VpcEndpoint, service, with_tags(spec, i.tags()), i))
-}
-
-fn cache_subnet_group(i: &Instance) -> Result<Found, Skip> {
-    let name = i.str("name").ok_or(Skip::Missing("name"))?;
-    let mut spec = json!({ "subnets": i.strings("subnet_ids") });
-    if let Some(d) = i.str("description") {
-        spec["description"] = json!(d);
-    }
-    let mut f = found(Kind::CacheSubnetGroup, name, with_tags(spec, i.tags()), i);
-    f.name = name.to_string();
-    f.outputs.insert("name".into(), name.into());
-    Ok(f)
 }
 
 fn cache_cluster(i: &Instance) -> Result<Found, Skip> {

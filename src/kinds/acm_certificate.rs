@@ -1,60 +1,117 @@
 //! AcmCertificate: a public certificate for a custom domain, validated through DNS (a
 //! Route53Record writes its validation records). The first step of a custom domain on an ECS
 //! Express service: AWS documents it as steps outside Express Mode.
+//!
+//! One ListCertificates a pass finds the certificate by domain (ownership by tags, kept by ARN).
+//! It is described only while it is not issued (its validation records and status move then);
+//! an issued certificate is described once.
 
 use super::apprunner_custom_domain::DOMAIN;
-use super::definition::KindDef;
-use crate::schema::*;
-
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "acm:ListCertificates",
-    "acm:DescribeCertificate",
-    "acm:ListTagsForCertificate",
-    "acm:RequestCertificate",
-    "acm:AddTagsToCertificate",
-    "acm:RemoveTagsFromCertificate",
-    "acm:DeleteCertificate",
-];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![req("domain", string(DOMAIN)), opt("tags", tags())],
-        outputs: vec!["arn", "validationRecords"],
-        retain_by_default: false,
-        name_rule: super::definition::GENERIC_NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-    }
-}
-
-// ---- adapter ----
-//
-// One ListCertificates a pass finds the certificate by domain (ownership by tags, kept by ARN).
-// It is described only while it is not issued (its validation records and status move then);
-// an issued certificate is described once.
-
 use super::tagging::{acm_tag_list, acm_tags};
+use super::typed::prelude::*;
 use super::values::client_token;
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
+use crate::model::tags::owns;
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
 use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
 
-/// The spec an AcmCertificate's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcmCertificateSpec {
+    /// The domain it is for (compared in lower case, as DNS names are).
+    #[serde(deserialize_with = "super::values::lower_case")]
+    #[field(shape = string(DOMAIN), create_only)]
     pub domain: String,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
-pub struct AcmCertificateAdapter;
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcmCertificateOutputs {
+    /// What attaches the certificate waits for it to be issued (AWS refuses a pending one).
+    #[field(doc = "its ARN, once it is issued")]
+    pub arn: Option<String>,
+    #[field(doc = "the DNS records that validate it, for a Route53Record")]
+    pub validation_records: Option<String>,
+}
+
+pub struct AcmCertificate;
+pub static ADAPTER: Typed<AcmCertificate> = Typed::new(AcmCertificate);
+
+#[async_trait::async_trait]
+impl TypedKind for AcmCertificate {
+    type Spec = AcmCertificateSpec;
+    type Outputs = AcmCertificateOutputs;
+    type Memo = ();
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::Acm(arn);
+    const ACTIONS: &'static [&'static str] = crate::actions!("acm": ListCertificates, DescribeCertificate,
+        ListTagsForCertificate, RequestCertificate, AddTagsToCertificate, RemoveTagsFromCertificate, DeleteCertificate);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let listing = cx.clients.acm.list_certificates().set_certificate_statuses(Some(STATUSES.to_vec()));
+        let summaries: Result<Vec<_>, _> = listing.into_paginator().items().send().collect().await;
+        let summaries = summaries.map_err(aws("ListCertificates"))?;
+        let mut out = Vec::new();
+        for want in wanted {
+            // Steward's own certificate of the domain, else another one (reported, never touched).
+            let mut found: Option<(String, String, BTreeMap<String, String>)> = None;
+            let of_domain =
+                summaries.iter().filter(|s| s.domain_name().is_some_and(|n| n.eq_ignore_ascii_case(&want.spec.domain)));
+            for s in of_domain {
+                let arn = s.certificate_arn().unwrap_or_default().to_string();
+                let tags = acm_tags(cx, &arn).await?;
+                let status = s.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+                let mine = owns(&tags, want.key());
+                if mine || found.is_none() {
+                    found = Some((arn, status, tags));
+                }
+                if mine {
+                    break;
+                }
+            }
+            let Some((arn, listed, tags)) = found else { continue };
+            let (status, records) = described(cx, &arn, &listed).await?;
+            let state = match status.as_str() {
+                "ISSUED" => ObjectState::Ready,
+                "PENDING_VALIDATION" => ObjectState::Busy("waiting for the certificate validation DNS records".into()),
+                other => ObjectState::Failed(other.to_string()),
+            };
+            let outputs = AcmCertificateOutputs {
+                arn: (status == "ISSUED").then(|| arn.clone()),
+                validation_records: records.as_array().is_some_and(|r| !r.is_empty()).then(|| records.to_string()),
+            };
+            let config = AcmCertificateSpec { domain: want.spec.domain.clone() };
+            out.push((want.key().clone(), Seen { id: arn, state, config, tags, outputs }));
+        }
+        Ok(out)
+    }
+
+    /// A pending certificate's validation records are what it waits for: their Route53Record may
+    /// be written then.
+    fn ready_for_dependents(seen: &Seen<Self>) -> bool {
+        matches!(seen.state, ObjectState::Ready | ObjectState::Busy(_))
+    }
+
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        // The token makes a retried request (an answer lost) return the same certificate; ACM
+        // takes at most 32 characters.
+        let request = cx.clients.acm.request_certificate().domain_name(&want.spec.domain);
+        let request = request.validation_method(ValidationMethod::Dns).idempotency_token(client_token(want.desired));
+        let request = request.set_tags(Some(acm_tag_list(&want.desired.tags)?));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("RequestCertificate"))?;
+        Ok(())
+    }
+
+    /// Only tags change in place, and the engine sets those; the domain is a replacement.
+    async fn update(&self, _: &Cx<'_>, _: &Want<'_, Self>, _: &Seen<Self>, _: &[Drift]) -> Memo<Self> {
+        Ok(())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        cx.clients.acm.delete_certificate().certificate_arn(&seen.id).send().await.map_err(aws("DeleteCertificate"))?;
+        Ok(())
+    }
+}
 
 /// Every status ListCertificates can filter on: without the filter AWS lists only some.
 const STATUSES: [CertificateStatus; 7] = [
@@ -88,121 +145,4 @@ async fn described(cx: &Cx<'_>, arn: &str, listed_status: &str) -> Result<(Strin
     let records = Json::from(records);
     cx.cache.details.lock().unwrap().insert(key, (status.clone(), records.clone()));
     Ok((status, records))
-}
-
-#[async_trait::async_trait]
-impl Adapter for AcmCertificateAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut summaries = Vec::new();
-        let mut pages = cx
-            .clients
-            .acm
-            .list_certificates()
-            .set_certificate_statuses(Some(STATUSES.to_vec()))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            summaries.extend(page.map_err(aws("ListCertificates"))?.certificate_summary_list().to_vec());
-        }
-        let mut out = BTreeMap::new();
-        for d in wanted {
-            let spec: AcmCertificateSpec = d.spec_as()?;
-            // Steward's own certificate of the domain, else another one (reported, never touched).
-            let mut found: Option<(String, String, BTreeMap<String, String>)> = None;
-            for s in summaries.iter().filter(|s| s.domain_name().is_some_and(|n| n.eq_ignore_ascii_case(&spec.domain)))
-            {
-                let arn = s.certificate_arn().unwrap_or_default().to_string();
-                let tags = acm_tags(cx, &arn).await?;
-                let status = s.status().map(|s| s.as_str().to_string()).unwrap_or_default();
-                let mine = owns(&tags, &d.key);
-                if mine || found.is_none() {
-                    found = Some((arn, status, tags));
-                }
-                if mine {
-                    break;
-                }
-            }
-            let Some((arn, listed, tags)) = found else { continue };
-            let (status, records) = described(cx, &arn, &listed).await?;
-            let state = match status.as_str() {
-                "ISSUED" => ObjectState::Ready,
-                "PENDING_VALIDATION" => ObjectState::Busy("waiting for the certificate validation DNS records".into()),
-                other => ObjectState::Failed(other.to_string()),
-            };
-            let mut outputs = BTreeMap::new();
-            // What attaches the certificate waits for it to be issued (AWS refuses a pending one).
-            if status == "ISSUED" {
-                outputs.insert("arn".to_string(), arn.clone());
-            }
-            if records.as_array().is_some_and(|r| !r.is_empty()) {
-                outputs.insert("validationRecords".to_string(), records.to_string());
-            }
-            let config = json!({ "domain": spec.domain.to_ascii_lowercase(), "tags": tag_view(&tags) });
-            let owned = owns(&tags, &d.key);
-            out.insert(
-                d.key.clone(),
-                Observed { id: arn, owned, state, config, outputs, extra: json!({ "status": status }) },
-            );
-        }
-        Ok(out)
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: AcmCertificateSpec = d.spec_as()?;
-        Ok(json!({ "domain": spec.domain.to_ascii_lowercase(), "tags": tag_view(&d.tags) }))
-    }
-
-    fn fix_for(&self, field: &str) -> Fix {
-        // A certificate's domain is fixed at its request.
-        if field == "domain" { Fix::Replace } else { Fix::InPlace }
-    }
-
-    /// The validation records are what a pending certificate waits for: their Route53Record
-    /// may be written then.
-    fn ready_for_dependents(&self, o: &Observed) -> bool {
-        o.state == ObjectState::Ready || o.extra["status"] == "PENDING_VALIDATION"
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: AcmCertificateSpec = d.spec_as()?;
-        // The token makes a retried request (an answer lost) return the same certificate; ACM
-        // takes at most 32 characters.
-        let token = client_token(d);
-        let request = cx
-            .clients
-            .acm
-            .request_certificate()
-            .domain_name(&spec.domain)
-            .validation_method(ValidationMethod::Dns)
-            .idempotency_token(token)
-            .set_tags(Some(acm_tag_list(&d.tags)?));
-        cx.may_mutate().await?;
-        request.send().await.map_err(aws("RequestCertificate"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(
-        &self,
-        _cx: &Cx<'_>,
-        _d: &Desired,
-        _o: &Observed,
-        _drift: &[Drift],
-    ) -> Result<Json, ReconcileError> {
-        // Only tags change in place, and the engine sets those; the domain is a replacement.
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients.acm.delete_certificate().certificate_arn(&o.id).send().await.map_err(aws("DeleteCertificate"))?;
-        Ok(())
-    }
-
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::Acm(&o.id))
-    }
 }

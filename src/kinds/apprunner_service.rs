@@ -72,6 +72,7 @@ pub fn definition() -> KindDef {
         check,
         actions: ACTIONS,
         terraform: None,
+        field_table: None,
     }
 }
 

@@ -35,6 +35,7 @@ pub fn definition() -> KindDef {
         check: super::definition::no_extra_checks,
         actions: ACTIONS,
         terraform: None,
+        field_table: None,
     }
 }
 

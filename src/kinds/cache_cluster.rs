@@ -1,7 +1,9 @@
 //! CacheCluster: an ElastiCache Redis (or Valkey) cluster.
 
-use super::definition::KindDef;
-use crate::schema::*;
+use super::tagging::{elasticache_tag_list, elasticache_tags};
+use super::typed::prelude::*;
+use super::values::status_text;
+use crate::schema::Checker;
 use serde_json::Value as Json;
 
 /// Engine versions ElastiCache offers for Redis OSS and Valkey (major.minor).
@@ -32,92 +34,30 @@ pub const NODE_TYPE: StrRule = StrRule {
     },
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "elasticache:DescribeCacheClusters",
-    "elasticache:ListTagsForResource",
-    "elasticache:CreateCacheCluster",
-    "elasticache:ModifyCacheCluster",
-    "elasticache:DeleteCacheCluster",
-    "elasticache:AddTagsToResource",
-    "elasticache:RemoveTagsFromResource",
-];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            req("engine", Shape::Enum(&["redis", "valkey"])),
-            req("engineVersion", Shape::Enum(ENGINE_VERSIONS)),
-            req("nodeType", string(NODE_TYPE)),
-            opt("numCacheNodes", int(1, 1)),
-            opt("port", int(1024, 65535)),
-            opt("parameterGroup", any_string()),
-            req("subnetGroup", any_string()),
-            opt("securityGroups", selectors("sg-")),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["address", "port", "arn"],
-        retain_by_default: true,
-        name_rule: CLUSTER_ID,
-        check,
-        actions: ACTIONS,
-        terraform: None,
-    }
-}
-
-fn check(spec: &Json, c: &mut Checker) {
-    // CreateCacheCluster takes memcached or redis only: Valkey runs as a replication group.
-    if spec.get("engine").and_then(Json::as_str) == Some("valkey") {
-        c.error_at(
-            "engine",
-            "valkey is not available for a CacheCluster (CreateCacheCluster takes memcached or redis; \
-             ElastiCache runs Valkey only as a replication group or serverless cache): use engine: redis",
-        );
-    }
-    let version = spec.get("engineVersion").and_then(Json::as_str).unwrap_or_default();
-    if let Some(group) = spec.get("parameterGroup").and_then(Json::as_str) {
-        // A default parameter group must match the engine's major version (default.redis6.x).
-        if let Some(family) = group.strip_prefix("default.") {
-            let major = version.split('.').next().unwrap_or_default();
-            if !family.contains(major) {
-                c.error_at(
-                    "parameterGroup",
-                    format!("expected a parameter group for engine version {version}, got {group:?}"),
-                );
-            }
-        }
-    }
-}
-
-// ---- adapter ----
-
-use super::tagging::{elasticache_tag_list, elasticache_tags};
-use super::values::{sorted_strings, status_text};
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use serde_json::json;
-use std::collections::BTreeMap;
-
-pub struct CacheClusterAdapter;
-
-/// The spec a CacheCluster's adapter reads (the schema above says what is valid).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CacheClusterSpec {
+    #[field(shape = Shape::Enum(&["redis", "valkey"]), create_only, doc = "The engine: redis (valkey is refused, see above).")]
     pub engine: String,
+    /// Its major.minor version: raised in place, lowered only by a new cluster.
+    #[field(shape = Shape::Enum(ENGINE_VERSIONS))]
     pub engine_version: String,
+    #[field(shape = string(NODE_TYPE), doc = "Its nodes' type.")]
     pub node_type: String,
     #[serde(default = "one_node")]
+    #[field(shape = int(1, 1), doc = "How many nodes (one: a Redis cluster of more is a replication group).")]
     pub num_cache_nodes: i32,
     #[serde(default = "redis_port")]
+    #[field(shape = int(1024, 65535), create_only, doc = "The port it listens on (6379 unless the spec says).")]
     pub port: i32,
+    #[field(shape = any_string(), doc = "Its parameter group (a default one matches the engine version).")]
     pub parameter_group: Option<String>,
+    /// Its subnet group (ElastiCache keeps the names in lower case and finds them in any case).
+    #[serde(deserialize_with = "super::values::lower_case")]
+    #[field(shape = any_string(), create_only)]
     pub subnet_group: String,
+    #[field(shape = selectors("sg-"), set, doc = "Its security groups.")]
     pub security_groups: Option<Vec<String>>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
 fn one_node() -> i32 {
@@ -128,29 +68,60 @@ fn redis_port() -> i32 {
     6379
 }
 
-/// "6.2.6" → "6.2": manifests name major.minor, AWS reports the patch level it runs.
-fn major_minor(version: &str) -> String {
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct CacheClusterOutputs {
+    #[field(doc = "the node's address, once it has one")]
+    pub address: Option<String>,
+    #[field(doc = "the port it listens on, with the address")]
+    pub port: Option<String>,
+    #[field(doc = "the cluster's ARN")]
+    pub arn: String,
 }
 
+pub struct CacheCluster;
+pub static ADAPTER: Typed<CacheCluster> = Typed::new(CacheCluster);
+
 #[async_trait::async_trait]
-impl Adapter for CacheClusterAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut clusters = Vec::new();
-        let mut pages =
-            cx.clients.elasticache.describe_cache_clusters().show_cache_node_info(true).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            clusters.extend(page.map_err(aws("DescribeCacheClusters"))?.cache_clusters().to_vec());
+impl TypedKind for CacheCluster {
+    type Spec = CacheClusterSpec;
+    type Outputs = CacheClusterOutputs;
+    type Memo = ();
+    const NAME_RULE: StrRule = CLUSTER_ID;
+    const RETAIN_BY_DEFAULT: bool = true;
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::ElastiCache(arn);
+    const TAGS_BY: Option<&'static str> = Some("arn");
+    const ACTIONS: &'static [&'static str] = crate::actions!("elasticache": DescribeCacheClusters,
+        ListTagsForResource, CreateCacheCluster, ModifyCacheCluster, DeleteCacheCluster, AddTagsToResource,
+        RemoveTagsFromResource);
+
+    fn check(spec: &CacheClusterSpec, c: &mut Checker) {
+        // CreateCacheCluster takes memcached or redis only: Valkey runs as a replication group.
+        if spec.engine == "valkey" {
+            c.error_at(
+                "engine",
+                "valkey is not available for a CacheCluster (CreateCacheCluster takes memcached or redis; \
+                 ElastiCache runs Valkey only as a replication group or serverless cache): use engine: redis",
+            );
         }
-        let mut out = BTreeMap::new();
-        for d in wanted {
-            let Some(c) = clusters.iter().find(|c| c.cache_cluster_id() == Some(d.key.name.as_str())) else { continue };
+        // A default parameter group must match the engine's major version (default.redis6.x).
+        let (version, group) = (&spec.engine_version, spec.parameter_group.as_deref().unwrap_or_default());
+        if let Some(family) = group.strip_prefix("default.")
+            && !family.contains(version.split('.').next().unwrap_or_default())
+        {
+            let message = format!("expected a parameter group for engine version {version}, got {group:?}");
+            c.error_at("parameterGroup", message);
+        }
+    }
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let listing = cx.clients.elasticache.describe_cache_clusters().show_cache_node_info(true);
+        let clusters: Result<Vec<_>, _> = listing.into_paginator().items().send().collect().await;
+        let clusters = clusters.map_err(aws("DescribeCacheClusters"))?;
+        let mut out = Vec::new();
+        for want in wanted {
+            let Some(c) = clusters.iter().find(|c| c.cache_cluster_id() == Some(&want.key().name)) else { continue };
             let status = status_text(c.cache_cluster_status().unwrap_or_default());
-            let phase = match status.as_str() {
+            let state = match status.as_str() {
                 "available" => ObjectState::Ready,
                 "deleted" => continue,
                 "create-failed" | "incompatible-network" | "restore-failed" | "incompatible-parameters" => {
@@ -158,147 +129,86 @@ impl Adapter for CacheClusterAdapter {
                 }
                 other => ObjectState::Busy(other.to_string()),
             };
-            let arn = c.arn().unwrap_or_default();
+            let arn = c.arn().unwrap_or_default().to_string();
             let created = c.cache_cluster_create_time().map(|t| t.to_string()).unwrap_or_default();
-            let tags = if status == "deleting" { BTreeMap::new() } else { elasticache_tags(cx, arn, &created).await? };
-            let groups: Vec<String> =
-                c.security_groups().iter().filter_map(|g| g.security_group_id().map(str::to_string)).collect();
+            let tags =
+                if status == "deleting" { BTreeMap::new() } else { elasticache_tags(cx, &arn, &created).await? };
             let endpoint = c.cache_nodes().first().and_then(|n| n.endpoint());
             let port = endpoint.and_then(|e| e.port()).unwrap_or(6379);
-            let config = json!({
-                "engine": c.engine(),
-                "engineVersion": major_minor(c.engine_version().unwrap_or_default()),
-                "nodeType": c.cache_node_type(),
-                "numCacheNodes": c.num_cache_nodes(),
-                "port": port,
-                "parameterGroup": c.cache_parameter_group().and_then(|p| p.cache_parameter_group_name()),
-                "subnetGroup": c.cache_subnet_group_name(),
-                "securityGroups": sorted_strings(&groups),
-            });
-            let mut config = config;
-            config["tags"] = tag_view(&tags);
-            let mut outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
-            if let Some(address) = endpoint.and_then(|e| e.address()) {
-                outputs.insert("address".into(), address.to_string());
-                outputs.insert("port".into(), port.to_string());
-            }
-            // A deleting cluster still blocks its name: wait for it to go, then create again.
-            let owned = status == "deleting" || owns(&tags, &d.key);
-            out.insert(
-                d.key.clone(),
-                Observed { id: d.key.name.clone(), owned, state: phase, config, outputs, extra: json!({ "arn": arn }) },
-            );
+            let config = CacheClusterSpec {
+                engine: c.engine().unwrap_or_default().into(),
+                // "6.2.6" → "6.2": manifests name major.minor, AWS reports the patch level it runs.
+                engine_version: c.engine_version().unwrap_or_default().split('.').take(2).collect::<Vec<_>>().join("."),
+                node_type: c.cache_node_type().unwrap_or_default().into(),
+                num_cache_nodes: c.num_cache_nodes().unwrap_or_default(),
+                port,
+                parameter_group: c.cache_parameter_group().and_then(|p| p.cache_parameter_group_name()).map(Into::into),
+                subnet_group: c.cache_subnet_group_name().unwrap_or_default().into(),
+                security_groups: Some(
+                    c.security_groups().iter().filter_map(|g| g.security_group_id().map(Into::into)).collect(),
+                ),
+            };
+            let address = endpoint.and_then(|e| e.address()).map(str::to_string);
+            let outputs = CacheClusterOutputs { port: address.as_ref().map(|_| port.to_string()), address, arn };
+            let seen = Seen { id: want.key().name.clone(), state, config, tags, outputs };
+            out.push((want.key().clone(), seen));
         }
         Ok(out)
     }
 
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["securityGroups"]
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: CacheClusterSpec = d.spec_as()?;
-        let mut view = json!({
-            "tags": tag_view(&d.tags),
-            "engine": spec.engine,
-            "engineVersion": spec.engine_version,
-            "nodeType": spec.node_type,
-            "numCacheNodes": spec.num_cache_nodes,
-            "port": spec.port,
-            // ElastiCache keeps subnet group names in lower case and finds them in any case.
-            "subnetGroup": spec.subnet_group.to_ascii_lowercase(),
-        });
-        if let Some(group) = spec.parameter_group {
-            view["parameterGroup"] = json!(group);
-        }
-        if let Some(groups) = &spec.security_groups {
-            view["securityGroups"] = sorted_strings(groups);
-        }
-        Ok(view)
-    }
-
-    fn fix_for(&self, field: &str) -> Fix {
-        match field {
-            "engine" | "port" | "subnetGroup" => Fix::Replace,
-            _ => Fix::InPlace,
-        }
+    /// A deleting cluster has no tags left but still blocks its name: wait for it to go, then create again.
+    fn owned_anyway(seen: &Seen<Self>) -> bool {
+        seen.state == ObjectState::Busy("deleting".into())
     }
 
     /// ModifyCacheCluster raises an engine version but never lowers it: a desired version below
     /// the live one (someone upgraded out of band, or the spec went back) needs a new cluster.
-    fn fix_for_change(&self, field: &str, desired: &Json, actual: &Json) -> Fix {
+    fn replaced_by_change(field: &str, desired: &Json, actual: &Json) -> bool {
         let version = |v: &Json| -> Vec<u32> {
             v.as_str().unwrap_or_default().split('.').map(|p| p.parse().unwrap_or(0)).collect()
         };
-        if field == "engineVersion" && version(desired) < version(actual) {
-            return Fix::Replace;
-        }
-        self.fix_for(field)
+        field == "engineVersion" && version(desired) < version(actual)
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: CacheClusterSpec = d.spec_as()?;
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        let spec = want.spec.clone();
+        let request = cx.clients.elasticache.create_cache_cluster().cache_cluster_id(&want.key().name);
+        let request = request.engine(spec.engine).engine_version(spec.engine_version).cache_node_type(spec.node_type);
+        let request = request.num_cache_nodes(spec.num_cache_nodes).port(spec.port);
+        let request = request.set_cache_parameter_group_name(spec.parameter_group);
+        let request = request.cache_subnet_group_name(spec.subnet_group);
+        let request = request.set_security_group_ids(Some(spec.security_groups.unwrap_or_default()));
         cx.may_mutate().await?;
-        cx.clients
-            .elasticache
-            .create_cache_cluster()
-            .cache_cluster_id(&d.key.name)
-            .engine(spec.engine)
-            .engine_version(spec.engine_version)
-            .cache_node_type(spec.node_type)
-            .num_cache_nodes(spec.num_cache_nodes)
-            .port(spec.port)
-            .set_cache_parameter_group_name(spec.parameter_group)
-            .cache_subnet_group_name(spec.subnet_group)
-            .set_security_group_ids(Some(spec.security_groups.unwrap_or_default()))
-            .set_tags(Some(elasticache_tag_list(&d.tags)))
+        request
+            .set_tags(Some(elasticache_tag_list(&want.desired.tags)))
             .send()
             .await
             .map_err(aws("CreateCacheCluster"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            return self.delete(cx, o).await.map(|()| Json::Null);
-        }
-        let spec: CacheClusterSpec = d.spec_as()?;
-        let touches = |f: &str| drift.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}[")));
-        let mut request =
-            cx.clients.elasticache.modify_cache_cluster().cache_cluster_id(&d.key.name).apply_immediately(true);
-        if touches("nodeType") {
-            request = request.cache_node_type(spec.node_type);
-        }
-        if touches("engineVersion") {
-            request = request.engine_version(spec.engine_version);
-        }
-        if touches("securityGroups") {
-            request = request.set_security_group_ids(spec.security_groups);
-        }
-        if touches("parameterGroup") {
-            request = request.set_cache_parameter_group_name(spec.parameter_group);
-        }
-        if touches("numCacheNodes") {
-            request = request.num_cache_nodes(spec.num_cache_nodes);
-        }
-        cx.may_mutate().await?;
-        request.send().await.map_err(aws("ModifyCacheCluster"))?;
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .elasticache
-            .delete_cache_cluster()
-            .cache_cluster_id(&o.id)
-            .send()
-            .await
-            .map_err(aws("DeleteCacheCluster"))?;
         Ok(())
     }
 
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::ElastiCache(o.extra_str("arn")))
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        if drift.iter().any(|x| x.fix == Fix::Replace) {
+            return self.delete(cx, seen).await;
+        }
+        let spec = want.spec.clone();
+        let touches = |f: &str| drift.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}[")));
+        let request = cx.clients.elasticache.modify_cache_cluster().cache_cluster_id(&seen.id).apply_immediately(true);
+        let request = request.set_cache_node_type(Some(spec.node_type).filter(|_| touches("nodeType")));
+        let request = request.set_engine_version(Some(spec.engine_version).filter(|_| touches("engineVersion")));
+        let request = request.set_security_group_ids(spec.security_groups.filter(|_| touches("securityGroups")));
+        let request =
+            request.set_cache_parameter_group_name(spec.parameter_group.filter(|_| touches("parameterGroup")));
+        let request = request.set_num_cache_nodes(Some(spec.num_cache_nodes).filter(|_| touches("numCacheNodes")));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("ModifyCacheCluster"))?;
+        Ok(())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        let request = cx.clients.elasticache.delete_cache_cluster().cache_cluster_id(&seen.id);
+        request.send().await.map_err(aws("DeleteCacheCluster"))?;
+        Ok(())
     }
 }

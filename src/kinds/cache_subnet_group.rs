@@ -1,7 +1,8 @@
-//! CacheSubnetGroup: an ElastiCache subnet group.
+//! CacheSubnetGroup: an ElastiCache subnet group, the subnets a cache cluster's nodes live in.
 
-use super::definition::KindDef;
-use crate::schema::*;
+use super::tagging::{elasticache_tag_list, elasticache_tags};
+use super::typed::prelude::*;
+use aws_sdk_elasticache::types::CacheSubnetGroup as Group;
 
 pub const NAME: StrRule = StrRule {
     expected: "a subnet group name of 1 to 255 lowercase letters, digits or hyphens",
@@ -10,167 +11,97 @@ pub const NAME: StrRule = StrRule {
     },
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "elasticache:DescribeCacheSubnetGroups",
-    "elasticache:ListTagsForResource",
-    "elasticache:CreateCacheSubnetGroup",
-    "elasticache:ModifyCacheSubnetGroup",
-    "elasticache:DeleteCacheSubnetGroup",
-    "elasticache:AddTagsToResource",
-    "elasticache:RemoveTagsFromResource",
-];
+const DESCRIPTION: StrRule = StrRule { expected: "at most 255 characters", check: |s| s.len() <= 255 };
 
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            opt("description", string(StrRule { expected: "at most 255 characters", check: |s| s.len() <= 255 })),
-            req("subnets", selectors("subnet-")),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["name"],
-        retain_by_default: false,
-        name_rule: NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-    }
-}
-
-// ---- adapter ----
-
-use super::tagging::{elasticache_tag_list, elasticache_tags};
-use super::values::sorted_strings;
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
-
-pub struct CacheSubnetGroupAdapter;
-
-const DEFAULT_DESCRIPTION: &str = "Managed by steward";
-
-/// The spec a CacheSubnetGroup's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CacheSubnetGroupSpec {
-    pub description: Option<String>,
+    /// What the group is for ("Managed by steward" unless the spec says).
+    #[serde(default = "managed_by_steward")]
+    #[field(shape = string(DESCRIPTION), tf = "description")]
+    pub description: String,
+    #[field(shape = selectors("subnet-"), set, tf = "subnet_ids", doc = "Its subnets (ids, selectors or references).")]
     pub subnets: Vec<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
-impl CacheSubnetGroupSpec {
-    fn description(&self) -> &str {
-        self.description.as_deref().unwrap_or(DEFAULT_DESCRIPTION)
-    }
+fn managed_by_steward() -> String {
+    "Managed by steward".into()
 }
+
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct CacheSubnetGroupOutputs {
+    #[field(tf = "name", doc = "the group's name, which a cache cluster names")]
+    pub name: String,
+    #[field(tf = "arn", doc = "the group's ARN")]
+    pub arn: String,
+}
+
+pub struct CacheSubnetGroup;
+pub static ADAPTER: Typed<CacheSubnetGroup> = Typed::new(CacheSubnetGroup);
 
 #[async_trait::async_trait]
-impl Adapter for CacheSubnetGroupAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut groups = Vec::new();
-        let mut pages = cx.clients.elasticache.describe_cache_subnet_groups().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            groups.extend(page.map_err(aws("DescribeCacheSubnetGroups"))?.cache_subnet_groups().to_vec());
-        }
-        let mut out = BTreeMap::new();
-        for d in wanted {
-            let Some(g) = groups.iter().find(|g| g.cache_subnet_group_name() == Some(d.key.name.as_str())) else {
-                continue;
-            };
-            let arn = g.arn().unwrap_or_default();
-            let tags = elasticache_tags(cx, arn, g.vpc_id().unwrap_or_default()).await?;
-            let subnets: Vec<String> =
-                g.subnets().iter().filter_map(|s| s.subnet_identifier().map(str::to_string)).collect();
-            let config = json!({
-                "description": g.cache_subnet_group_description(),
-                "subnets": sorted_strings(&subnets),
-                "tags": tag_view(&tags),
-            });
-            let outputs = BTreeMap::from([("name".to_string(), d.key.name.clone())]);
-            out.insert(
-                d.key.clone(),
-                Observed {
-                    id: d.key.name.clone(),
-                    owned: owns(&tags, &d.key),
-                    state: ObjectState::Ready,
-                    config,
-                    outputs,
-                    extra: json!({ "arn": arn }),
-                },
-            );
+impl TypedKind for CacheSubnetGroup {
+    type Spec = CacheSubnetGroupSpec;
+    type Outputs = CacheSubnetGroupOutputs;
+    type Memo = ();
+    const NAME_RULE: StrRule = NAME;
+    const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_elasticache_subnet_group", "name"));
+    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::ElastiCache(arn);
+    const TAGS_BY: Option<&'static str> = Some("arn");
+    const ACTIONS: &'static [&'static str] = crate::actions!("elasticache":
+        DescribeCacheSubnetGroups, ListTagsForResource, CreateCacheSubnetGroup, ModifyCacheSubnetGroup,
+        DeleteCacheSubnetGroup, AddTagsToResource, RemoveTagsFromResource);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        // One listing for every group of the pass, every page.
+        let listing = cx.clients.elasticache.describe_cache_subnet_groups().into_paginator().items().send();
+        let groups: Vec<Group> = listing.collect::<Result<_, _>>().await.map_err(aws("DescribeCacheSubnetGroups"))?;
+        let mut out = Vec::new();
+        for want in wanted {
+            if let Some(g) = groups.iter().find(|g| g.cache_subnet_group_name() == Some(&want.key().name)) {
+                out.push((want.key().clone(), seen_of(cx, g).await?));
+            }
         }
         Ok(out)
     }
 
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["subnets"]
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: CacheSubnetGroupSpec = d.spec_as()?;
-        Ok(json!({
-            "description": spec.description(),
-            "subnets": sorted_strings(&spec.subnets),
-            "tags": tag_view(&d.tags),
-        }))
-    }
-
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: CacheSubnetGroupSpec = d.spec_as()?;
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
-        cx.clients
-            .elasticache
-            .create_cache_subnet_group()
-            .cache_subnet_group_name(&d.key.name)
-            .cache_subnet_group_description(spec.description())
-            .set_subnet_ids(Some(spec.subnets.clone()))
-            .set_tags(Some(elasticache_tag_list(&d.tags)))
+        let request = cx.clients.elasticache.create_cache_subnet_group().cache_subnet_group_name(&want.key().name);
+        let request = request.cache_subnet_group_description(&want.spec.description);
+        let request = request.set_subnet_ids(Some(want.spec.subnets.clone()));
+        request
+            .set_tags(Some(elasticache_tag_list(&want.desired.tags)))
             .send()
             .await
             .map_err(aws("CreateCacheSubnetGroup"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, _o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
-        let spec: CacheSubnetGroupSpec = d.spec_as()?;
-        cx.may_mutate().await?;
-        cx.clients
-            .elasticache
-            .modify_cache_subnet_group()
-            .cache_subnet_group_name(&d.key.name)
-            .cache_subnet_group_description(spec.description())
-            .set_subnet_ids(Some(spec.subnets.clone()))
-            .send()
-            .await
-            .map_err(aws("ModifyCacheSubnetGroup"))?;
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .elasticache
-            .delete_cache_subnet_group()
-            .cache_subnet_group_name(&o.id)
-            .send()
-            .await
-            .map_err(aws("DeleteCacheSubnetGroup"))?;
         Ok(())
     }
 
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::ElastiCache(o.extra_str("arn")))
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, _: &[Drift]) -> Memo<Self> {
+        cx.may_mutate().await?;
+        let request = cx.clients.elasticache.modify_cache_subnet_group().cache_subnet_group_name(&seen.outputs.name);
+        let request = request.cache_subnet_group_description(&want.spec.description);
+        request.set_subnet_ids(Some(want.spec.subnets.clone())).send().await.map_err(aws("ModifyCacheSubnetGroup"))?;
+        Ok(())
     }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        let request = cx.clients.elasticache.delete_cache_subnet_group().cache_subnet_group_name(&seen.outputs.name);
+        request.send().await.map_err(aws("DeleteCacheSubnetGroup"))?;
+        Ok(())
+    }
+}
+
+/// A group as ElastiCache has it, with its tags.
+async fn seen_of(cx: &Cx<'_>, g: &Group) -> Result<Seen<CacheSubnetGroup>, ReconcileError> {
+    let (name, arn) = (g.cache_subnet_group_name().unwrap_or_default(), g.arn().unwrap_or_default());
+    let config = CacheSubnetGroupSpec {
+        description: g.cache_subnet_group_description().unwrap_or_default().to_string(),
+        subnets: g.subnets().iter().filter_map(|s| s.subnet_identifier().map(str::to_string)).collect(),
+    };
+    let tags = elasticache_tags(cx, arn, g.vpc_id().unwrap_or_default()).await?;
+    let outputs = CacheSubnetGroupOutputs { name: name.into(), arn: arn.into() };
+    Ok(Seen { id: name.into(), state: ObjectState::Ready, config, tags, outputs })
 }

@@ -22,6 +22,8 @@ pub struct KindDef {
     pub actions: &'static [&'static str],
     /// How `steward import terraform` reads it, for kinds in the declared shape (`typed.rs`).
     pub terraform: Option<TerraformImport>,
+    /// Its field table for docs/kinds.md, for kinds in the declared shape.
+    pub field_table: Option<fn() -> String>,
 }
 
 /// How a kind is read from a Terraform state's resource instance.

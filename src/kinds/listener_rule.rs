@@ -44,6 +44,7 @@ pub fn definition() -> KindDef {
         check: super::definition::no_extra_checks,
         actions: ACTIONS,
         terraform: None,
+        field_table: None,
     }
 }
 

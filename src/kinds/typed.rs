@@ -23,7 +23,7 @@ pub mod prelude {
     pub use crate::kinds::typed::{Declared, Discovery, KnownId, Memo, Observation, Seen, Typed, TypedKind, Want};
     pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
-    pub use crate::model::{Cx, Drift, ObjectState, ReconcileError};
+    pub use crate::model::{Cx, Drift, Fix, ObjectState, ReconcileError};
     pub use crate::schema::{StrRule, name_char};
     pub use std::collections::{BTreeMap, BTreeSet};
 }
@@ -108,10 +108,12 @@ pub trait TypedKind: Send + Sync + 'static {
     const ACTIONS: &'static [&'static str];
     /// The Terraform resource type it is imported from, and the attribute its name comes from.
     const TERRAFORM: Option<(&'static str, &'static str)> = None;
-    /// Where the object's tags live, by its id (`|id| Tagged::Sqs(id)`).
+    /// Where the object's tags live, by its id (`|id| Tagged::Sqs(id)`)…
     const TAGGED: for<'a> fn(&'a str) -> Tagged<'a>;
-    /// Cross-field rules the declaration cannot say.
-    fn check(_spec: &Json, _checker: &mut Checker) {}
+    /// …or by this output, where the id is not what tags are kept by (a subnet group's ARN).
+    const TAGS_BY: Option<&'static str> = None;
+    /// Cross-field rules the declaration cannot say (called once the spec fits the schema).
+    fn check(_spec: &Self::Spec, _checker: &mut Checker) {}
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self>;
     /// Fixes `drift` in place (tags are the engine's, through `tagged`).
@@ -125,6 +127,20 @@ pub trait TypedKind: Send + Sync + 'static {
     /// The memo of an object taken over by `adopt: true`.
     fn adopted_memo(_seen: &Seen<Self>) -> Self::Memo {
         Self::Memo::default()
+    }
+    /// An object that holds the resource's identity though its tags say nothing (a deleting
+    /// cluster keeps its name until it is gone): never a duplicate beside it.
+    fn owned_anyway(_seen: &Seen<Self>) -> bool {
+        false
+    }
+    /// A change the declaration cannot call a replacement by its field alone (an engine version
+    /// going down).
+    fn replaced_by_change(_field: &str, _desired: &Json, _actual: &Json) -> bool {
+        false
+    }
+    /// Whether what refers to the object may go ahead (by default, once it is ready).
+    fn ready_for_dependents(seen: &Seen<Self>) -> bool {
+        seen.state == ObjectState::Ready
     }
 }
 
@@ -187,14 +203,20 @@ impl<K: TypedKind> Typed<K> {
     }
 }
 
-/// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, and
-/// the tags are the ones given (AWS's own `aws:` tags left out).
-pub fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>) -> Json {
+/// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, sets
+/// are in order (so that a drift shows both sides alike), and the tags are the ones given (AWS's
+/// own `aws:` tags left out).
+fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>, sets: &[&str]) -> Json {
     let mut view = match serde_json::to_value(spec) {
         Ok(Json::Object(fields)) => fields,
         _ => Map::new(),
     };
     view.retain(|_, v| !v.is_null());
+    for name in sets {
+        if let Some(Json::Array(members)) = view.get_mut(*name) {
+            members.sort_by_key(Json::to_string);
+        }
+    }
     view.insert("tags".into(), tag_view(tags));
     Json::Object(view)
 }
@@ -218,21 +240,25 @@ impl<K: TypedKind> Adapter for Typed<K> {
         let mut out = BTreeMap::new();
         for (key, seen) in self.kind.observe(cx, &wanted).await? {
             let outputs = string_fields(&seen.outputs);
-            let config = view_of(&seen.config, &seen.tags);
+            let config = view_of(&seen.config, &seen.tags, self.set_fields());
             // Owned: its tags carry the resource's ownership tags.
-            let owned = owns(&seen.tags, &key);
+            let owned = owns(&seen.tags, &key) || K::owned_anyway(&seen);
             out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra: Json::Null });
         }
         Ok(out)
     }
 
     fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
-        Ok(view_of(&Self::want(desired)?.spec, &desired.tags))
+        Ok(view_of(&Self::want(desired)?.spec, &desired.tags, self.set_fields()))
     }
 
     fn fix_for(&self, field: &str) -> Fix {
         let create_only = K::Spec::fields().iter().any(|f| f.create_only && f.field.name == top_field(field));
         if create_only { Fix::Replace } else { Fix::InPlace }
+    }
+
+    fn fix_for_change(&self, field: &str, desired: &Json, actual: &Json) -> Fix {
+        if K::replaced_by_change(field, desired, actual) { Fix::Replace } else { self.fix_for(field) }
     }
 
     fn set_fields(&self) -> &'static [&'static str] {
@@ -268,7 +294,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some((K::TAGGED)(&o.id))
+        Some((K::TAGGED)(K::TAGS_BY.and_then(|output| o.outputs.get(output)).unwrap_or(&o.id)))
     }
 
     async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Result<Vec<Discovered>, ReconcileError> {
@@ -281,6 +307,10 @@ impl<K: TypedKind> Adapter for Typed<K> {
             id: seen.id,
         });
         Ok(discovered.collect())
+    }
+
+    fn ready_for_dependents(&self, o: &Observed) -> bool {
+        Self::seen(o).is_ok_and(|seen| K::ready_for_dependents(&seen))
     }
 
     fn adopted_memo(&self, o: &Observed) -> Option<Json> {
@@ -296,7 +326,7 @@ pub fn definition<K: TypedKind>() -> KindDef {
         outputs: K::Outputs::fields().into_iter().map(|f| f.field.name).collect(),
         retain_by_default: K::RETAIN_BY_DEFAULT,
         name_rule: K::NAME_RULE,
-        check: K::check,
+        check: typed_check::<K>,
         actions: K::ACTIONS,
         terraform: K::TERRAFORM.map(|(resource_type, name_attribute)| TerraformImport {
             resource_type,
@@ -304,6 +334,14 @@ pub fn definition<K: TypedKind>() -> KindDef {
             spec: from_terraform::<K::Spec>,
             outputs: |attributes| string_fields(&from_terraform::<K::Outputs>(attributes)),
         }),
+        field_table: Some(field_table::<K>),
+    }
+}
+
+/// The kind's cross-field rules on its typed spec (the schema has passed: it reads).
+fn typed_check<K: TypedKind>(spec: &Json, checker: &mut Checker) {
+    if let Ok(spec) = crate::model::adapter::kind_spec_except(spec, &["tags"]) {
+        K::check(&spec, checker);
     }
 }
 

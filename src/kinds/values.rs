@@ -12,6 +12,12 @@ pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A name read in lower case (`#[serde(deserialize_with = "lower_case")]`): DNS names, and the
+/// names ElastiCache keeps in lower case and finds in any case.
+pub(crate) fn lower_case<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(|s| s.to_ascii_lowercase())
+}
+
 /// An AWS status as steward compares it: in lower case. Services do not always answer in the
 /// case of their own model's enum (App Runner custom domains say `active`, EC2 endpoints
 /// `available`), so no status is ever compared as the model spells it.

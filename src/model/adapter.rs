@@ -69,11 +69,7 @@ impl Desired {
 
     /// `spec_as` with the fields `also` left out as well (the tags, which are the engine's).
     pub fn spec_except<T: serde::de::DeserializeOwned>(&self, also: &[&str]) -> Result<T, ReconcileError> {
-        let mut spec = self.spec.clone();
-        if let Json::Object(fields) = &mut spec {
-            fields.retain(|k, _| !also.contains(&k.as_str()));
-        }
-        kind_spec(&spec).map_err(|e| {
+        kind_spec_except(&self.spec, also).map_err(|e| {
             ReconcileError::invalid_spec("read spec", format!("{}: spec does not fit its kind: {e}", self.key.short()))
         })
     }
@@ -86,9 +82,14 @@ impl Desired {
 
 /// A kind's own spec from a whole spec: the common fields taken out.
 pub fn kind_spec<T: serde::de::DeserializeOwned>(spec: &Json) -> Result<T, serde_json::Error> {
+    kind_spec_except(spec, &[])
+}
+
+/// `kind_spec` with the fields `also` taken out as well (the tags, which are the engine's).
+pub fn kind_spec_except<T: serde::de::DeserializeOwned>(spec: &Json, also: &[&str]) -> Result<T, serde_json::Error> {
     let mut own = spec.clone();
     if let Json::Object(fields) = &mut own {
-        fields.retain(|k, _| !COMMON_FIELDS.contains(&k.as_str()));
+        fields.retain(|k, _| !COMMON_FIELDS.contains(&k.as_str()) && !also.contains(&k.as_str()));
     }
     serde_json::from_value(own)
 }

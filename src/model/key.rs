@@ -13,8 +13,8 @@ macro_rules! kind_list {
         $then! {
             Stack, "st", "ec2", stack::definition(), &stack::StackAdapter;
             VpcEndpoint, "vpce", "ec2", vpc_endpoint::definition(), &vpc_endpoint::VpcEndpointAdapter;
-            CacheSubnetGroup, "csg", "elasticache", cache_subnet_group::definition(), &cache_subnet_group::CacheSubnetGroupAdapter;
-            CacheCluster, "cc", "elasticache", cache_cluster::definition(), &cache_cluster::CacheClusterAdapter;
+            CacheSubnetGroup, "csg", "elasticache", typed::definition::<cache_subnet_group::CacheSubnetGroup>(), &cache_subnet_group::ADAPTER;
+            CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;
             CacheUser, "cu", "elasticache", cache_user::definition(), &cache_user::CacheUserAdapter;
             AppRunnerVpcConnector, "arc", "apprunner", apprunner_vpc_connector::definition(), &apprunner_vpc_connector::VpcConnectorAdapter;
             AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
@@ -22,7 +22,7 @@ macro_rules! kind_list {
             EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
             EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
             EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
-            AcmCertificate, "cert", "acm", acm_certificate::definition(), &acm_certificate::AcmCertificateAdapter;
+            AcmCertificate, "cert", "acm", typed::definition::<acm_certificate::AcmCertificate>(), &acm_certificate::ADAPTER;
             ListenerRule, "rule", "elasticloadbalancing", listener_rule::definition(), &listener_rule::ListenerRuleAdapter;
             Route53Record, "dns", "route53", route53_record::definition(), &route53_record::Route53RecordAdapter;
             LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
