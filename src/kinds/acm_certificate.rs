@@ -41,7 +41,8 @@ impl TypedKind for AcmCertificate {
     type Spec = AcmCertificateSpec;
     type Outputs = AcmCertificateOutputs;
     type Memo = ();
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::Acm(arn);
+    type Facts = ();
+    const TAGGED: TagsAt = Some(|arn| Tagged::Acm(arn));
     const ACTIONS: &'static [&'static str] = crate::actions!("acm": ListCertificates, DescribeCertificate,
         ListTagsForCertificate, RequestCertificate, AddTagsToCertificate, RemoveTagsFromCertificate, DeleteCertificate);
 
@@ -79,7 +80,7 @@ impl TypedKind for AcmCertificate {
                 validation_records: records.as_array().is_some_and(|r| !r.is_empty()).then(|| records.to_string()),
             };
             let config = AcmCertificateSpec { domain: want.spec.domain.clone() };
-            out.push((want.key().clone(), Seen { id: arn, state, config, tags, outputs }));
+            out.push((want.key().clone(), Seen::new(arn, state, config, tags, outputs)));
         }
         Ok(out)
     }

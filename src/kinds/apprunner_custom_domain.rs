@@ -1,7 +1,12 @@
 //! AppRunnerCustomDomain: a custom domain associated with an App Runner service.
+//!
+//! Custom domain associations carry no tags: they belong to a service, and steward reaches them
+//! only through services it owns (the reference makes the domain wait until the service is ready).
 
-use super::definition::{GENERIC_NAME, KindDef};
-use crate::schema::*;
+use super::typed::prelude::*;
+use super::values::status_text;
+use aws_sdk_apprunner::types::CustomDomain as Association;
+use serde_json::{Value as Json, json};
 
 pub const DOMAIN: StrRule = StrRule {
     expected: "a domain name such as app.example.com",
@@ -9,83 +14,65 @@ pub const DOMAIN: StrRule = StrRule {
         (3..=255).contains(&s.len())
             && s.contains('.')
             && s.split('.').all(|l| {
-                (1..=63).contains(&l.len())
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
+                (1..=63).contains(&l.len()) && l.chars().all(name_char("-")) && !l.starts_with('-') && !l.ends_with('-')
             })
     },
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] =
-    &["apprunner:DescribeCustomDomains", "apprunner:AssociateCustomDomain", "apprunner:DisassociateCustomDomain"];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![req("service", any_string()), req("domain", string(DOMAIN)), opt("enableWww", Shape::Bool)],
-        outputs: vec!["dnsTarget", "validationRecords"],
-        retain_by_default: false,
-        name_rule: GENERIC_NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
-    }
-}
-
-// ---- adapter ----
-//
-// Custom domain associations carry no tags: they belong to a service, and steward reaches them
-// only through services it owns (the reference makes the domain wait until the service is ready).
-
-use super::values::status_text;
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use serde_json::{Value as Json, json};
-use std::collections::{BTreeMap, BTreeSet};
-
 /// A custom domain's outputs: its DNS target, and its certificate validation records as JSON.
 /// The records appear a little after the association: until then that output is missing, and
 /// what refers to it waits. `steward import` writes references to these same values.
-pub fn domain_outputs(dns_target: &str, domain: &aws_sdk_apprunner::types::CustomDomain) -> BTreeMap<String, String> {
-    let records: Vec<Json> = domain
-        .certificate_validation_records()
-        .iter()
-        .map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() }))
-        .collect();
+pub fn domain_outputs(dns_target: &str, domain: &Association) -> BTreeMap<String, String> {
     let mut outputs = BTreeMap::from([("dnsTarget".to_string(), dns_target.to_string())]);
-    if !records.is_empty() {
-        outputs.insert("validationRecords".to_string(), Json::from(records).to_string());
-    }
+    outputs.extend(validation_records(domain).map(|records| ("validationRecords".to_string(), records)));
     outputs
 }
 
-pub struct CustomDomainAdapter;
+fn validation_records(domain: &Association) -> Option<String> {
+    let records = domain.certificate_validation_records().iter();
+    let records: Vec<Json> =
+        records.map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() })).collect();
+    (!records.is_empty()).then(|| Json::from(records).to_string())
+}
 
-/// The spec an AppRunnerCustomDomain's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomDomainSpec {
-    /// The service's ARN (a reference, resolved).
+    #[field(shape = any_string(), create_only, doc = "The service's ARN (a reference).")]
     pub service: String,
+    #[field(shape = string(DOMAIN), create_only, doc = "The domain.")]
     pub domain: String,
+    /// Whether www.<domain> is associated too (only a new association changes it).
     #[serde(default)]
+    #[field(create_only)]
     pub enable_www: bool,
 }
 
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomDomainOutputs {
+    #[field(doc = "the name the domain's CNAME points at")]
+    pub dns_target: String,
+    #[field(doc = "the certificate's validation records, once App Runner has them")]
+    pub validation_records: Option<String>,
+}
+
+pub struct CustomDomain;
+pub static ADAPTER: Typed<CustomDomain> = Typed::new(CustomDomain);
+
 #[async_trait::async_trait]
-impl Adapter for CustomDomainAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let specs: Vec<(&Desired, CustomDomainSpec)> =
-            wanted.iter().map(|d| Ok((d, d.spec_as()?))).collect::<Result<_, ReconcileError>>()?;
-        let services: BTreeSet<&str> = specs.iter().map(|(_, s)| s.service.as_str()).collect();
-        let mut out = BTreeMap::new();
+impl TypedKind for CustomDomain {
+    type Spec = CustomDomainSpec;
+    type Outputs = CustomDomainOutputs;
+    type Memo = ();
+    type Facts = ();
+    const TAGGED: TagsAt = None;
+    const ACTIONS: &'static [&'static str] =
+        crate::actions!("apprunner": DescribeCustomDomains, AssociateCustomDomain, DisassociateCustomDomain);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let services: BTreeSet<&str> = wanted.iter().map(|w| w.spec.service.as_str()).collect();
+        let mut out = Vec::new();
         for service in services {
             let mut pages = cx.clients.apprunner.describe_custom_domains().service_arn(service).into_paginator().send();
             while let Some(page) = pages.next().await {
@@ -95,88 +82,57 @@ impl Adapter for CustomDomainAdapter {
                     Err(e) => return Err(aws("DescribeCustomDomains")(e).into()),
                 };
                 for domain in page.custom_domains() {
-                    let Some((d, _)) =
-                        specs.iter().find(|(_, s)| s.service == service && s.domain == domain.domain_name())
-                    else {
-                        continue;
-                    };
+                    let mine = |w: &&Want<Self>| w.spec.service == service && w.spec.domain == domain.domain_name();
+                    let Some(want) = wanted.iter().find(mine) else { continue };
                     // AWS answers in lower case (`active`), its model in upper case: compare as text.
-                    let status = status_text(domain.status().as_str());
-                    let phase = match status.as_str() {
+                    let state = match status_text(domain.status().as_str()).as_str() {
                         "active" => ObjectState::Ready,
                         "deleting" => continue,
-                        "create_failed" | "delete_failed" => ObjectState::Failed(status.clone()),
-                        "pending_certificate_dns_validation" => {
-                            ObjectState::Busy("waiting for the certificate validation DNS records".into())
-                        }
+                        failed @ ("create_failed" | "delete_failed") => ObjectState::Failed(failed.into()),
+                        "pending_certificate_dns_validation" => ObjectState::Busy(WAITING_FOR_RECORDS.into()),
                         other => ObjectState::Busy(other.to_string()),
                     };
-                    let outputs = domain_outputs(page.dns_target(), domain);
-                    let config = json!({ "enableWww": domain.enable_www_subdomain() });
-                    out.insert(
-                        d.key.clone(),
-                        Observed {
-                            id: domain.domain_name().to_string(),
-                            owned: true,
-                            state: phase,
-                            config,
-                            outputs,
-                            extra: json!({ "service": service, "status": status }),
-                        },
-                    );
+                    let config = CustomDomainSpec {
+                        service: service.into(),
+                        domain: domain.domain_name().into(),
+                        enable_www: domain.enable_www_subdomain(),
+                    };
+                    let outputs = CustomDomainOutputs {
+                        dns_target: page.dns_target().into(),
+                        validation_records: validation_records(domain),
+                    };
+                    let id = domain.domain_name().to_string();
+                    out.push((want.key().clone(), Seen::new(id, state, config, BTreeMap::new(), outputs)));
                 }
             }
         }
         Ok(out)
     }
 
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(json!({ "enableWww": d.spec_as::<CustomDomainSpec>()?.enable_www }))
-    }
-
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::Replace
-    }
-
     /// A domain waiting for its validation records lets the Route53Record that writes them go ahead.
-    fn ready_for_dependents(&self, o: &Observed) -> bool {
-        o.state == ObjectState::Ready || o.extra["status"] == "pending_certificate_dns_validation"
+    fn ready_for_dependents(seen: &Seen<Self>) -> bool {
+        seen.state == ObjectState::Ready || seen.state == ObjectState::Busy(WAITING_FOR_RECORDS.into())
     }
 
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: CustomDomainSpec = d.spec_as()?;
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         cx.may_mutate().await?;
-        cx.clients
-            .apprunner
-            .associate_custom_domain()
-            .service_arn(spec.service)
-            .domain_name(spec.domain)
-            .enable_www_subdomain(spec.enable_www)
-            .send()
-            .await
-            .map_err(aws("AssociateCustomDomain"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, _d: &Desired, o: &Observed, _drift: &[Drift]) -> Result<Json, ReconcileError> {
-        // Only a new association changes enableWww: disassociate now, associate next pass.
-        self.delete(cx, o).await.map(|()| Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .apprunner
-            .disassociate_custom_domain()
-            .service_arn(o.extra_str("service"))
-            .domain_name(&o.id)
-            .send()
-            .await
-            .map_err(aws("DisassociateCustomDomain"))?;
+        let request = cx.clients.apprunner.associate_custom_domain().service_arn(&want.spec.service);
+        let request = request.domain_name(&want.spec.domain).enable_www_subdomain(want.spec.enable_www);
+        request.send().await.map_err(aws("AssociateCustomDomain"))?;
         Ok(())
     }
 
-    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), ReconcileError> {
+    /// Only a new association changes enableWww: disassociate now, associate next pass.
+    async fn update(&self, cx: &Cx<'_>, _: &Want<'_, Self>, seen: &Seen<Self>, _: &[Drift]) -> Memo<Self> {
+        self.delete(cx, seen).await
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        let request = cx.clients.apprunner.disassociate_custom_domain().service_arn(&seen.config.service);
+        request.domain_name(&seen.id).send().await.map_err(aws("DisassociateCustomDomain"))?;
         Ok(())
     }
 }
+
+const WAITING_FOR_RECORDS: &str = "waiting for the certificate validation DNS records";

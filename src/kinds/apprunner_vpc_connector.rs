@@ -1,7 +1,15 @@
 //! AppRunnerVpcConnector: lets an App Runner service reach private subnets (Redis).
+//!
+//! A VPC connector cannot be modified, a name has one revision in practice, and AWS refuses to
+//! delete a connector a service uses (QUIRKS.md). So a change creates a new connector under a new
+//! name (`<name>-r2`, `-r3`, …, tagged as this resource), the service follows through its
+//! reference, and the superseded connector is deleted once no service uses it any more.
 
-use super::definition::KindDef;
-use crate::schema::*;
+use super::tagging::{apprunner_tag_list, apprunner_tags};
+use super::typed::prelude::*;
+use super::values::status_text;
+use crate::model::tags::owns;
+use aws_sdk_apprunner::types::VpcConnector as Connector;
 
 pub const NAME: StrRule = StrRule {
     expected: "a name of 4 to 36 letters, digits, '-' or '_', starting with a letter or digit (a replacement adds -r<N>)",
@@ -12,176 +20,104 @@ pub const NAME: StrRule = StrRule {
     },
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "apprunner:ListVpcConnectors",
-    "apprunner:ListTagsForResource",
-    "apprunner:CreateVpcConnector",
-    "apprunner:DeleteVpcConnector",
-    "apprunner:TagResource",
-    "apprunner:UntagResource",
-];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            req("subnets", selectors("subnet-")),
-            req("securityGroups", selectors("sg-")),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["arn"],
-        retain_by_default: false,
-        name_rule: NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
-    }
-}
-
-// ---- adapter ----
-//
-// A VPC connector cannot be modified, a name has one revision in practice, and AWS refuses to
-// delete a connector a service uses (QUIRKS.md). So a change creates a new connector under a new
-// name (`<name>-r2`, `-r3`, …, tagged as this resource), the service follows through its
-// reference, and the superseded connector is deleted once no service uses it any more.
-
-use super::tagging::{apprunner_tag_list, apprunner_tags};
-use super::values::{sorted_strings, status_text};
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use aws_sdk_apprunner::types::VpcConnector;
-use serde_json::{Value as Json, json};
-use std::collections::BTreeMap;
-
-pub struct VpcConnectorAdapter;
-
-/// The replacement number in a connector name of this resource: 1 for `<name>`, N for
-/// `<name>-rN`; None for another name.
-fn generation(resource: &str, connector: &str) -> Option<u32> {
-    if connector == resource {
-        return Some(1);
-    }
-    connector.strip_prefix(resource)?.strip_prefix("-r")?.parse().ok().filter(|n| *n >= 2)
-}
-
-fn view_of(c: &VpcConnector, tags: &BTreeMap<String, String>) -> Json {
-    json!({
-        "subnets": sorted_strings(c.subnets()),
-        "securityGroups": sorted_strings(c.security_groups()),
-        "tags": tag_view(tags),
-    })
-}
-
-/// The spec an AppRunnerVpcConnector's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VpcConnectorSpec {
+    #[field(shape = selectors("subnet-"), set, doc = "The subnets the service reaches.")]
     pub subnets: Vec<String>,
+    #[field(shape = selectors("sg-"), set, doc = "The security groups of its network interfaces.")]
     pub security_groups: Vec<String>,
-    #[serde(default)]
-    pub tags: std::collections::BTreeMap<String, String>,
 }
 
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct VpcConnectorOutputs {
+    #[field(doc = "the connector's ARN, which a service's network names")]
+    pub arn: String,
+}
+
+/// What observe learns of the resource's other connectors.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct Generations {
+    /// The newest connector's replacement number (1 for `<name>`, N for `<name>-rN`).
+    newest: u32,
+    /// The older connectors of this resource, deleted once no service uses them.
+    superseded: Vec<String>,
+}
+
+pub struct VpcConnector;
+pub static ADAPTER: Typed<VpcConnector> = Typed::new(VpcConnector);
+
 #[async_trait::async_trait]
-impl Adapter for VpcConnectorAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut connectors = Vec::new();
+impl TypedKind for VpcConnector {
+    type Spec = VpcConnectorSpec;
+    type Outputs = VpcConnectorOutputs;
+    type Memo = ();
+    type Facts = Generations;
+    const NAME_RULE: StrRule = NAME;
+    const TAGGED: TagsAt = Some(|arn| Tagged::AppRunner(arn));
+    const ACTIONS: &'static [&'static str] = crate::actions!("apprunner": ListVpcConnectors, ListTagsForResource,
+        CreateVpcConnector, DeleteVpcConnector, TagResource, UntagResource);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let mut connectors: Vec<Connector> = Vec::new();
         let mut pages = cx.clients.apprunner.list_vpc_connectors().into_paginator().send();
         while let Some(page) = pages.next().await {
-            connectors.extend(page.map_err(aws("ListVpcConnectors"))?.vpc_connectors().to_vec());
+            connectors.extend(page.map_err(aws("ListVpcConnectors"))?.vpc_connectors().iter().cloned());
         }
-        let mut out = BTreeMap::new();
-        for d in wanted {
+        let mut out = Vec::new();
+        for want in wanted {
             // This resource's connectors, newest replacement first.
-            let mut mine: Vec<(u32, &VpcConnector)> = connectors
+            let mut mine: Vec<(u32, &Connector)> = connectors
                 .iter()
                 .filter(|c| c.status().is_some_and(|s| status_text(s.as_str()) == "active"))
-                .filter_map(|c| generation(&d.key.name, c.vpc_connector_name()?).map(|n| (n, c)))
+                .filter_map(|c| generation(&want.key().name, c.vpc_connector_name()?).map(|n| (n, c)))
                 .collect();
             mine.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
             let Some((newest, current)) = mine.first().copied() else { continue };
-            let arn = current.vpc_connector_arn().unwrap_or_default();
-            let tags = apprunner_tags(cx, arn).await?;
+            let arn = current.vpc_connector_arn().unwrap_or_default().to_string();
             let mut superseded = Vec::new();
             for (_, older) in mine.iter().skip(1) {
                 let older_arn = older.vpc_connector_arn().unwrap_or_default();
-                if owns(&apprunner_tags(cx, older_arn).await?, &d.key) {
+                if owns(&apprunner_tags(cx, older_arn).await?, want.key()) {
                     superseded.push(older_arn.to_string());
                 }
             }
-            let outputs = BTreeMap::from([("arn".to_string(), arn.to_string())]);
-            out.insert(
-                d.key.clone(),
-                Observed {
-                    id: arn.to_string(),
-                    owned: owns(&tags, &d.key),
-                    state: ObjectState::Ready,
-                    config: view_of(current, &tags),
-                    outputs,
-                    extra: json!({ "generation": newest, "superseded": superseded }),
-                },
-            );
+            let config = VpcConnectorSpec {
+                subnets: current.subnets().to_vec(),
+                security_groups: current.security_groups().to_vec(),
+            };
+            let (tags, outputs) = (apprunner_tags(cx, &arn).await?, VpcConnectorOutputs { arn: arn.clone() });
+            let facts = Generations { newest, superseded };
+            out.push((want.key().clone(), Seen { id: arn, state: ObjectState::Ready, config, tags, outputs, facts }));
         }
         Ok(out)
     }
 
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["securityGroups", "subnets"]
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        create_named(cx, want, &want.key().name).await
     }
 
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: VpcConnectorSpec = d.spec_as()?;
-        Ok(json!({
-            "subnets": sorted_strings(&spec.subnets),
-            "securityGroups": sorted_strings(&spec.security_groups),
-            "tags": tag_view(&d.tags),
-        }))
-    }
-
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        self.create_named(cx, d, &d.key.name).await
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
+    /// A new connector under the next name; the old one is retired once the service moved.
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
         if drift.iter().all(|x| crate::model::tags::is_tag_field(&x.field)) {
-            return Ok(Json::Null);
+            return Ok(());
         }
-        // A new connector under the next name; the old one is retired once the service moved.
-        let next = o.extra["generation"].as_u64().unwrap_or(1) + 1;
-        self.create_named(cx, d, &format!("{}-r{next}", d.key.name)).await
+        create_named(cx, want, &format!("{}-r{}", want.key().name, seen.facts.newest + 1)).await
     }
 
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        for arn in std::iter::once(o.id.as_str())
-            .chain(super::values::strings(o.extra.get("superseded")).iter().map(String::as_str))
-        {
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        for arn in std::iter::once(&seen.id).chain(&seen.facts.superseded) {
             cx.may_mutate().await?;
-            cx.clients
-                .apprunner
-                .delete_vpc_connector()
-                .vpc_connector_arn(arn)
-                .send()
-                .await
-                .map_err(aws("DeleteVpcConnector"))?;
+            let request = cx.clients.apprunner.delete_vpc_connector().vpc_connector_arn(arn);
+            request.send().await.map_err(aws("DeleteVpcConnector"))?;
         }
         Ok(())
     }
 
-    async fn retire_superseded(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        for arn in super::values::strings(o.extra.get("superseded")) {
+    async fn retire_superseded(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        for arn in &seen.facts.superseded {
             cx.may_mutate().await?;
-            match cx.clients.apprunner.delete_vpc_connector().vpc_connector_arn(&arn).send().await {
+            match cx.clients.apprunner.delete_vpc_connector().vpc_connector_arn(arn).send().await {
                 Ok(_) => {}
                 // Still used by a service that has not moved yet: a later pass deletes it.
                 Err(e) if e.as_service_error().is_some_and(|e| e.is_invalid_request_exception()) => {}
@@ -190,28 +126,24 @@ impl Adapter for VpcConnectorAdapter {
         }
         Ok(())
     }
-
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::AppRunner(&o.id))
-    }
 }
 
-impl VpcConnectorAdapter {
-    async fn create_named(&self, cx: &Cx<'_>, d: &Desired, name: &str) -> Result<Json, ReconcileError> {
-        let spec: VpcConnectorSpec = d.spec_as()?;
-        cx.may_mutate().await?;
-        cx.clients
-            .apprunner
-            .create_vpc_connector()
-            .vpc_connector_name(name)
-            .set_subnets(Some(spec.subnets))
-            .set_security_groups(Some(spec.security_groups))
-            .set_tags(Some(apprunner_tag_list(&d.tags)))
-            .send()
-            .await
-            .map_err(aws("CreateVpcConnector"))?;
-        Ok(Json::Null)
+async fn create_named(cx: &Cx<'_>, want: &Want<'_, VpcConnector>, name: &str) -> Memo<VpcConnector> {
+    cx.may_mutate().await?;
+    let request = cx.clients.apprunner.create_vpc_connector().vpc_connector_name(name);
+    let request = request.set_subnets(Some(want.spec.subnets.clone()));
+    let request = request.set_security_groups(Some(want.spec.security_groups.clone()));
+    request.set_tags(Some(apprunner_tag_list(&want.desired.tags))).send().await.map_err(aws("CreateVpcConnector"))?;
+    Ok(())
+}
+
+/// The replacement number in a connector name of this resource: 1 for `<name>`, N for
+/// `<name>-rN`; None for another name.
+fn generation(resource: &str, connector: &str) -> Option<u32> {
+    if connector == resource {
+        return Some(1);
     }
+    connector.strip_prefix(resource)?.strip_prefix("-r")?.parse().ok().filter(|n| *n >= 2)
 }
 
 #[cfg(test)]

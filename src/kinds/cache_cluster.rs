@@ -86,17 +86,19 @@ impl TypedKind for CacheCluster {
     type Spec = CacheClusterSpec;
     type Outputs = CacheClusterOutputs;
     type Memo = ();
+    type Facts = ();
     const NAME_RULE: StrRule = CLUSTER_ID;
     const RETAIN_BY_DEFAULT: bool = true;
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::ElastiCache(arn);
+    const TAGGED: TagsAt = Some(|arn| Tagged::ElastiCache(arn));
     const TAGS_BY: Option<&'static str> = Some("arn");
     const ACTIONS: &'static [&'static str] = crate::actions!("elasticache": DescribeCacheClusters,
         ListTagsForResource, CreateCacheCluster, ModifyCacheCluster, DeleteCacheCluster, AddTagsToResource,
         RemoveTagsFromResource);
 
-    fn check(spec: &CacheClusterSpec, c: &mut Checker) {
+    fn check(spec: &Json, c: &mut Checker) {
+        let text = |field: &str| spec.get(field).and_then(Json::as_str).unwrap_or_default();
         // CreateCacheCluster takes memcached or redis only: Valkey runs as a replication group.
-        if spec.engine == "valkey" {
+        if text("engine") == "valkey" {
             c.error_at(
                 "engine",
                 "valkey is not available for a CacheCluster (CreateCacheCluster takes memcached or redis; \
@@ -104,7 +106,7 @@ impl TypedKind for CacheCluster {
             );
         }
         // A default parameter group must match the engine's major version (default.redis6.x).
-        let (version, group) = (&spec.engine_version, spec.parameter_group.as_deref().unwrap_or_default());
+        let (version, group) = (text("engineVersion"), text("parameterGroup"));
         if let Some(family) = group.strip_prefix("default.")
             && !family.contains(version.split('.').next().unwrap_or_default())
         {
@@ -150,7 +152,7 @@ impl TypedKind for CacheCluster {
             };
             let address = endpoint.and_then(|e| e.address()).map(str::to_string);
             let outputs = CacheClusterOutputs { port: address.as_ref().map(|_| port.to_string()), address, arn };
-            let seen = Seen { id: want.key().name.clone(), state, config, tags, outputs };
+            let seen = Seen::new(want.key().name.clone(), state, config, tags, outputs);
             out.push((want.key().clone(), seen));
         }
         Ok(out)

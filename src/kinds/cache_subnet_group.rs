@@ -44,9 +44,10 @@ impl TypedKind for CacheSubnetGroup {
     type Spec = CacheSubnetGroupSpec;
     type Outputs = CacheSubnetGroupOutputs;
     type Memo = ();
+    type Facts = ();
     const NAME_RULE: StrRule = NAME;
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_elasticache_subnet_group", "name"));
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |arn| Tagged::ElastiCache(arn);
+    const TAGGED: TagsAt = Some(|arn| Tagged::ElastiCache(arn));
     const TAGS_BY: Option<&'static str> = Some("arn");
     const ACTIONS: &'static [&'static str] = crate::actions!("elasticache":
         DescribeCacheSubnetGroups, ListTagsForResource, CreateCacheSubnetGroup, ModifyCacheSubnetGroup,
@@ -103,5 +104,5 @@ async fn seen_of(cx: &Cx<'_>, g: &Group) -> Result<Seen<CacheSubnetGroup>, Recon
     };
     let tags = elasticache_tags(cx, arn, g.vpc_id().unwrap_or_default()).await?;
     let outputs = CacheSubnetGroupOutputs { name: name.into(), arn: arn.into() };
-    Ok(Seen { id: name.into(), state: ObjectState::Ready, config, tags, outputs })
+    Ok(Seen::new(name.into(), ObjectState::Ready, config, tags, outputs))
 }

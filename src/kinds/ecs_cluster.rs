@@ -37,8 +37,9 @@ impl TypedKind for EcsCluster {
     type Spec = EcsClusterSpec;
     type Outputs = EcsClusterOutputs;
     type Memo = ();
+    type Facts = ();
     const NAME_RULE: StrRule = NAME;
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Ecs(id);
+    const TAGGED: TagsAt = Some(|id| Tagged::Ecs(id));
     const ACTIONS: &'static [&'static str] = crate::actions!("ecs":
         DescribeClusters, CreateCluster, UpdateCluster, DeleteCluster, TagResource, UntagResource);
 
@@ -66,10 +67,7 @@ impl TypedKind for EcsCluster {
                 };
                 let tags = tag_map(c.tags().iter().map(|t| (t.key(), t.value())));
                 let arn = c.cluster_arn().unwrap_or_default().to_string();
-                out.push((
-                    want.key().clone(),
-                    Seen { state, config, tags, outputs: EcsClusterOutputs { arn: arn.clone() }, id: arn },
-                ));
+                out.push((want.key().clone(), Seen::new(arn.clone(), state, config, tags, EcsClusterOutputs { arn })));
             }
         }
         Ok(out)

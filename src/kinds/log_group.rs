@@ -43,8 +43,9 @@ impl TypedKind for LogGroup {
     type Spec = LogGroupSpec;
     type Outputs = LogGroupOutputs;
     type Memo = ();
+    type Facts = ();
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_cloudwatch_log_group", "name"));
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Logs(id);
+    const TAGGED: TagsAt = Some(|id| Tagged::Logs(id));
     const ACTIONS: &'static [&'static str] = crate::actions!("logs":
         DescribeLogGroups, ListTagsForResource,
         CreateLogGroup, PutRetentionPolicy, AssociateKmsKey, DeleteLogGroup, TagResource, UntagResource);
@@ -124,7 +125,7 @@ async fn seen_of(cx: &Cx<'_>, g: &LogGroupDescription) -> Result<Seen<LogGroup>,
         kms_key_id: g.kms_key_id().map(str::to_string),
     };
     let (outputs, tags) = (LogGroupOutputs { arn: arn.clone(), log_group_name: name }, logs_tags(cx, &arn).await?);
-    Ok(Seen { id: arn, state: ObjectState::Ready, config, tags, outputs })
+    Ok(Seen::new(arn, ObjectState::Ready, config, tags, outputs))
 }
 
 async fn put_retention(cx: &Cx<'_>, name: &str, days: i64) -> Result<(), ReconcileError> {

@@ -61,8 +61,9 @@ impl TypedKind for SqsQueue {
     type Spec = SqsQueueSpec;
     type Outputs = SqsQueueOutputs;
     type Memo = KnownId;
+    type Facts = ();
     const TERRAFORM: Option<(&'static str, &'static str)> = Some(("aws_sqs_queue", "name"));
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a> = |id| Tagged::Sqs(id);
+    const TAGGED: TagsAt = Some(|id| Tagged::Sqs(id));
     const ACTIONS: &'static [&'static str] = crate::actions!("sqs": GetQueueUrl, GetQueueAttributes, ListQueueTags,
         CreateQueue, SetQueueAttributes, DeleteQueue, TagQueue, UntagQueue);
 
@@ -121,8 +122,8 @@ fn queue_named(s: &str) -> Option<&str> {
     let arn = s.starts_with("arn:aws:sqs:");
     let mut parts = s.rsplit(if arn { ':' } else { '/' });
     let (name, account) = (parts.next()?, parts.next()?);
-    let account = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-    (account && (arn || s.starts_with("http"))).then_some(name)
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && (arn || s.starts_with("http")))
+        .then_some(name)
 }
 
 async fn url_of(cx: &Cx<'_>, name: &str) -> Result<Option<String>, ReconcileError> {
@@ -146,5 +147,5 @@ async fn seen_of(cx: &Cx<'_>, url: Option<String>) -> Result<Option<Seen<SqsQueu
     // Attributes that do not read leave every field differing, so the diff shows what is wanted.
     let config = from_attributes(known, NOT_ATTRIBUTES, |name| attributes.get(&A::from(name)))
         .unwrap_or_else(|| SqsQueueSpec { queue_name: queue_name.into(), ..Default::default() });
-    Ok(Some(Seen { state: ObjectState::Ready, config, tags: sqs_tags(cx, url).await?, outputs, id: url.into() }))
+    Ok(Some(Seen::new(url.into(), ObjectState::Ready, config, sqs_tags(cx, url).await?, outputs)))
 }

@@ -20,7 +20,9 @@ pub use steward_derive::Declared;
 /// What every kind file in the declared shape uses: `use super::typed::prelude::*;`.
 pub mod prelude {
     pub use crate::aws::aws;
-    pub use crate::kinds::typed::{Declared, Discovery, KnownId, Memo, Observation, Seen, Typed, TypedKind, Want};
+    pub use crate::kinds::typed::{
+        Declared, Discovery, KnownId, Memo, Observation, Seen, TagsAt, Typed, TypedKind, Want,
+    };
     pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
     pub use crate::model::{Cx, Drift, Fix, ObjectState, ReconcileError};
@@ -89,7 +91,22 @@ pub struct Seen<K: TypedKind + ?Sized> {
     pub config: K::Spec,
     /// Its tags as AWS has them (the engine compares and fixes them: a spec never holds them).
     pub tags: BTreeMap<String, String>,
+    /// What else observe learnt that a later call needs (a connector's generation).
+    pub facts: K::Facts,
     pub outputs: K::Outputs,
+}
+
+impl<K: TypedKind + ?Sized> Seen<K> {
+    /// An object with nothing to say beyond its spec, tags and outputs (no facts).
+    pub fn new(
+        id: String,
+        state: ObjectState,
+        config: K::Spec,
+        tags: BTreeMap<String, String>,
+        outputs: K::Outputs,
+    ) -> Self {
+        Seen { id, state, config, tags, outputs, facts: K::Facts::default() }
+    }
 }
 
 /// A kind in the declared shape. Its observe is batched and never changes anything; every
@@ -100,6 +117,8 @@ pub trait TypedKind: Send + Sync + 'static {
     type Outputs: Declared + Serialize + DeserializeOwned + Send + Sync;
     /// Facts the kind keeps between passes (beside the engine's own memo).
     type Memo: Serialize + DeserializeOwned + Default + Send + Sync;
+    /// What observe learns beside the spec and the outputs, for the kind's own later calls.
+    type Facts: Serialize + DeserializeOwned + Default + Send + Sync;
     /// The rule for `metadata.name` (the AWS name is a spec field, so any safe name by default).
     const NAME_RULE: StrRule = super::definition::GENERIC_NAME;
     /// Kinds that hold data are retained when their manifest is deleted.
@@ -108,12 +127,15 @@ pub trait TypedKind: Send + Sync + 'static {
     const ACTIONS: &'static [&'static str];
     /// The Terraform resource type it is imported from, and the attribute its name comes from.
     const TERRAFORM: Option<(&'static str, &'static str)> = None;
-    /// Where the object's tags live, by its id (`|id| Tagged::Sqs(id)`)…
-    const TAGGED: for<'a> fn(&'a str) -> Tagged<'a>;
+    /// Where the object's tags live, by its id (`Some(|id| Tagged::Sqs(id))`)… or None for an
+    /// object AWS keeps no tags for (a custom domain belongs to its service): it is always
+    /// steward's, its spec takes no `tags`, and adopting it changes nothing.
+    const TAGGED: TagsAt;
     /// …or by this output, where the id is not what tags are kept by (a subnet group's ARN).
     const TAGS_BY: Option<&'static str> = None;
-    /// Cross-field rules the declaration cannot say (called once the spec fits the schema).
-    fn check(_spec: &Self::Spec, _checker: &mut Checker) {}
+    /// Cross-field rules the declaration cannot say, on the spec as written (once it fits the
+    /// schema, but before its references and selectors are resolved: a selector is not yet an id).
+    fn check(_spec: &Json, _checker: &mut Checker) {}
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self>;
     /// Fixes `drift` in place (tags are the engine's, through `tagged`).
@@ -138,6 +160,10 @@ pub trait TypedKind: Send + Sync + 'static {
     fn replaced_by_change(_field: &str, _desired: &Json, _actual: &Json) -> bool {
         false
     }
+    /// Deletes what a replacement left behind once nothing uses it (see `Adapter`).
+    async fn retire_superseded(&self, _cx: &Cx<'_>, _seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        Ok(())
+    }
     /// Whether what refers to the object may go ahead (by default, once it is ready).
     fn ready_for_dependents(seen: &Seen<Self>) -> bool {
         seen.state == ObjectState::Ready
@@ -153,6 +179,8 @@ macro_rules! actions {
     };
 }
 
+/// Where a kind's tags live: by the object's id (or the output `TAGS_BY` names).
+pub type TagsAt = Option<for<'a> fn(&'a str) -> Tagged<'a>>;
 /// What a declared kind's observe returns: the objects found, by resource.
 pub type Observation<K> = Result<Vec<(ResourceKey, Seen<K>)>, ReconcileError>;
 /// What a declared kind's create and update return: facts for its memo.
@@ -192,12 +220,13 @@ impl<K: TypedKind> Typed<K> {
         let unreadable = |e: serde_json::Error| ReconcileError::invalid_spec("read observation", e.to_string());
         let outputs = Json::Object(observed.outputs.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect());
         let mut config = observed.config.clone();
-        let tags = config.as_object_mut().and_then(|c| c.remove("tags")).unwrap_or_default();
+        let tags = config.as_object_mut().and_then(|c| c.remove("tags")).unwrap_or_else(|| Json::Object(Map::new()));
         Ok(Seen {
             id: observed.id.clone(),
             state: observed.state.clone(),
             config: serde_json::from_value(config).map_err(unreadable)?,
             tags: serde_json::from_value(tags).map_err(unreadable)?,
+            facts: serde_json::from_value(observed.extra.clone()).map_err(unreadable)?,
             outputs: serde_json::from_value(outputs).map_err(unreadable)?,
         })
     }
@@ -206,7 +235,7 @@ impl<K: TypedKind> Typed<K> {
 /// A spec as the diff sees it: fields left to AWS that the spec leaves out are not there, sets
 /// are in order (so that a drift shows both sides alike), and the tags are the ones given (AWS's
 /// own `aws:` tags left out).
-fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>, sets: &[&str]) -> Json {
+fn view_of<S: Serialize>(spec: &S, tags: Option<&BTreeMap<String, String>>, sets: &[&str]) -> Json {
     let mut view = match serde_json::to_value(spec) {
         Ok(Json::Object(fields)) => fields,
         _ => Map::new(),
@@ -217,7 +246,9 @@ fn view_of<S: Serialize>(spec: &S, tags: &BTreeMap<String, String>, sets: &[&str
             members.sort_by_key(Json::to_string);
         }
     }
-    view.insert("tags".into(), tag_view(tags));
+    if let Some(tags) = tags {
+        view.insert("tags".into(), tag_view(tags));
+    }
     Json::Object(view)
 }
 
@@ -240,16 +271,17 @@ impl<K: TypedKind> Adapter for Typed<K> {
         let mut out = BTreeMap::new();
         for (key, seen) in self.kind.observe(cx, &wanted).await? {
             let outputs = string_fields(&seen.outputs);
-            let config = view_of(&seen.config, &seen.tags, self.set_fields());
-            // Owned: its tags carry the resource's ownership tags.
-            let owned = owns(&seen.tags, &key) || K::owned_anyway(&seen);
-            out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra: Json::Null });
+            let config = view_of(&seen.config, K::TAGGED.map(|_| &seen.tags), self.set_fields());
+            // Owned: its tags carry the resource's ownership tags (an untagged object is always owned).
+            let owned = K::TAGGED.is_none() || owns(&seen.tags, &key) || K::owned_anyway(&seen);
+            let extra = serde_json::to_value(&seen.facts).unwrap_or_default();
+            out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra });
         }
         Ok(out)
     }
 
     fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
-        Ok(view_of(&Self::want(desired)?.spec, &desired.tags, self.set_fields()))
+        Ok(view_of(&Self::want(desired)?.spec, K::TAGGED.map(|_| &desired.tags), self.set_fields()))
     }
 
     fn fix_for(&self, field: &str) -> Fix {
@@ -294,7 +326,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some((K::TAGGED)(K::TAGS_BY.and_then(|output| o.outputs.get(output)).unwrap_or(&o.id)))
+        Some((K::TAGGED?)(K::TAGS_BY.and_then(|output| o.outputs.get(output)).unwrap_or(&o.id)))
     }
 
     async fn discover(&self, cx: &Cx<'_>, mentioned: &BTreeSet<String>) -> Result<Vec<Discovered>, ReconcileError> {
@@ -309,8 +341,18 @@ impl<K: TypedKind> Adapter for Typed<K> {
         Ok(discovered.collect())
     }
 
+    async fn retire_superseded(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
+        self.kind.retire_superseded(cx, &Self::seen(o)?).await
+    }
+
     fn ready_for_dependents(&self, o: &Observed) -> bool {
         Self::seen(o).is_ok_and(|seen| K::ready_for_dependents(&seen))
+    }
+
+    /// Only an untagged kind's objects reach here (a tagged one's are adopted through `tagged`):
+    /// they are always steward's, so there is nothing to mark.
+    async fn adopt(&self, _: &Cx<'_>, _: &Desired, _: &Observed) -> Result<(), ReconcileError> {
+        Ok(())
     }
 
     fn adopted_memo(&self, o: &Observed) -> Option<Json> {
@@ -322,11 +364,15 @@ impl<K: TypedKind> Adapter for Typed<K> {
 /// What the manifest layer needs of a declared kind, from its declaration.
 pub fn definition<K: TypedKind>() -> KindDef {
     KindDef {
-        fields: K::Spec::fields().into_iter().map(|f| f.field).chain([crate::schema::opt("tags", tags())]).collect(),
+        fields: K::Spec::fields()
+            .into_iter()
+            .map(|f| f.field)
+            .chain(K::TAGGED.map(|_| crate::schema::opt("tags", tags())))
+            .collect(),
         outputs: K::Outputs::fields().into_iter().map(|f| f.field.name).collect(),
         retain_by_default: K::RETAIN_BY_DEFAULT,
         name_rule: K::NAME_RULE,
-        check: typed_check::<K>,
+        check: K::check,
         actions: K::ACTIONS,
         terraform: K::TERRAFORM.map(|(resource_type, name_attribute)| TerraformImport {
             resource_type,
@@ -335,13 +381,6 @@ pub fn definition<K: TypedKind>() -> KindDef {
             outputs: |attributes| string_fields(&from_terraform::<K::Outputs>(attributes)),
         }),
         field_table: Some(field_table::<K>),
-    }
-}
-
-/// The kind's cross-field rules on its typed spec (the schema has passed: it reads).
-fn typed_check<K: TypedKind>(spec: &Json, checker: &mut Checker) {
-    if let Ok(spec) = crate::model::adapter::kind_spec_except(spec, &["tags"]) {
-        K::check(&spec, checker);
     }
 }
 
@@ -380,9 +419,11 @@ pub fn field_table<K: TypedKind>() -> String {
         let row = [format!("`{}`", f.field.name), expected, changes.into(), terraform, notes.join("; ")];
         out.push_str(&format!("| {} |\n", row.join(" | ").replace('\n', " ")));
     }
-    // Tags are the engine's: every declared kind takes them.
-    out.push_str("| `tags` | a mapping of names to values | yes |  | ");
-    out.push_str("Its tags (the stack's `defaultTags` and the ownership tags are added). |\n");
+    // Tags are the engine's: every declared kind that AWS tags takes them.
+    if K::TAGGED.is_some() {
+        out.push_str("| `tags` | a mapping of names to values | yes |  | ");
+        out.push_str("Its tags (the stack's `defaultTags` and the ownership tags are added). |\n");
+    }
     let outputs: Vec<String> = K::Outputs::fields().iter().map(|f| format!("`{}` ({})", f.field.name, f.doc)).collect();
     out.push_str(&format!("\nOutputs: {}.\n", outputs.join(", ")));
     out

@@ -86,7 +86,7 @@ pub fn kind_spec<T: serde::de::DeserializeOwned>(spec: &Json) -> Result<T, serde
 }
 
 /// `kind_spec` with the fields `also` taken out as well (the tags, which are the engine's).
-pub fn kind_spec_except<T: serde::de::DeserializeOwned>(spec: &Json, also: &[&str]) -> Result<T, serde_json::Error> {
+fn kind_spec_except<T: serde::de::DeserializeOwned>(spec: &Json, also: &[&str]) -> Result<T, serde_json::Error> {
     let mut own = spec.clone();
     if let Json::Object(fields) = &mut own {
         fields.retain(|k, _| !COMMON_FIELDS.contains(&k.as_str()) && !also.contains(&k.as_str()));

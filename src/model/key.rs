@@ -16,9 +16,9 @@ macro_rules! kind_list {
             CacheSubnetGroup, "csg", "elasticache", typed::definition::<cache_subnet_group::CacheSubnetGroup>(), &cache_subnet_group::ADAPTER;
             CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;
             CacheUser, "cu", "elasticache", cache_user::definition(), &cache_user::CacheUserAdapter;
-            AppRunnerVpcConnector, "arc", "apprunner", apprunner_vpc_connector::definition(), &apprunner_vpc_connector::VpcConnectorAdapter;
+            AppRunnerVpcConnector, "arc", "apprunner", typed::definition::<apprunner_vpc_connector::VpcConnector>(), &apprunner_vpc_connector::ADAPTER;
             AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
-            AppRunnerCustomDomain, "domain", "apprunner", apprunner_custom_domain::definition(), &apprunner_custom_domain::CustomDomainAdapter;
+            AppRunnerCustomDomain, "domain", "apprunner", typed::definition::<apprunner_custom_domain::CustomDomain>(), &apprunner_custom_domain::ADAPTER;
             EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
             EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
             EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
