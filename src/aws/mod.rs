@@ -2,6 +2,7 @@
 //! and errors classified (throttling, transient, terminal) by their AWS error code.
 
 mod errors;
+pub mod names;
 
 pub use errors::aws;
 

@@ -2,6 +2,7 @@
 
 use super::tagging::sqs_tags;
 use super::typed::prelude::*;
+use crate::aws::names::queue_named;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 
 const QUEUE_NAME: StrRule = StrRule {
@@ -117,22 +118,12 @@ impl TypedKind for SqsQueue {
     }
 }
 
-/// The queue a string names: a URL (`https://…/<account>/<name>`) or an ARN (`arn:…:sqs:…:<account>:<name>`).
-fn queue_named(s: &str) -> Option<&str> {
-    let arn = s.starts_with("arn:aws:sqs:");
-    let mut parts = s.rsplit(if arn { ':' } else { '/' });
-    let (name, account) = (parts.next()?, parts.next()?);
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && (arn || s.starts_with("http")))
-        .then_some(name)
-}
-
 async fn url_of(cx: &Cx<'_>, name: &str) -> Result<Option<String>, ReconcileError> {
     let found = cx.clients.sqs.get_queue_url().queue_name(name).send().await;
     Ok(unless(found.map_err(aws("GetQueueUrl")), GONE)?.and_then(|f| f.queue_url))
 }
 
-/// The spec's field that is not a queue attribute (FifoQueue is one, which only CreateQueue takes:
-/// as a create-only field it is never in an update's drift).
+/// The spec's field that is not a queue attribute (FifoQueue is one, but create-only: never in an update).
 const NOT_ATTRIBUTES: &[&str] = &["queueName"];
 
 /// A queue as SQS has it, or None when it is gone.
