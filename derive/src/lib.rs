@@ -20,10 +20,13 @@
 //! - `sensitive`: shown as `(sensitive)` everywhere;
 //! - `tf = "name"`: the Terraform attribute it is imported from;
 //! - `aws_default = VALUE`: what AWS sets when it is left out (an import leaves that value out);
-//! - `doc = "…"`: what it is, for the docs' field table (else its `///` comment).
+//! - `doc = "…"`: what it is, for the docs' field table (else its `///` comment);
+//! - `filled`: an `Option` the kind fills with steward's default when the spec leaves it out
+//!   (`TypedKind::compared`), so that it is compared all the same.
 //!
-//! An `Option` field is optional and left to AWS when the spec leaves it out (never drift); a
-//! field with `#[serde(default)]` is optional with steward's default; any other is required.
+//! An `Option` field is optional and left to AWS when the spec leaves it out (never drift), unless
+//! it is `filled`; a field with `#[serde(default)]` is optional with steward's default; any other
+//! is required.
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -48,6 +51,7 @@ struct FieldAttrs {
     terraform: Option<LitStr>,
     aws_default: Option<Expr>,
     doc: Option<LitStr>,
+    filled: bool,
 }
 
 fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
@@ -68,9 +72,11 @@ fn field_attrs(field: &syn::Field) -> syn::Result<FieldAttrs> {
                 out.aws_default = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("doc") {
                 out.doc = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("filled") {
+                out.filled = true;
             } else {
                 return Err(meta.error(
-                    "expected shape = …, create_only, set, sensitive, tf = \"…\", aws_default = … or doc = \"…\"",
+                    "expected shape = …, create_only, set, sensitive, tf = \"…\", aws_default = …, doc = \"…\" or filled",
                 ));
             }
             Ok(())
@@ -153,6 +159,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         };
         let required = !optional && !has_serde_default(field);
         let (create_only, set, sensitive) = (attrs.create_only, attrs.set, attrs.sensitive);
+        let left_to_aws = optional && !attrs.filled;
         let terraform = match &attrs.terraform {
             Some(t) => quote!(Some(#t)),
             None => quote!(None),
@@ -168,7 +175,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 create_only: #create_only,
                 set: #set,
                 sensitive: #sensitive,
-                left_to_aws: #optional,
+                left_to_aws: #left_to_aws,
                 terraform: #terraform,
                 aws_default: #aws_default,
                 doc: #doc,

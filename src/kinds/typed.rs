@@ -164,6 +164,12 @@ pub trait TypedKind: Send + Sync + 'static {
     async fn retire_superseded(&self, _cx: &Cx<'_>, _seen: &Seen<Self>) -> Result<(), ReconcileError> {
         Ok(())
     }
+    /// The spec as the diff compares it, where a field's absence means steward's default or a
+    /// field does not apply (a Gateway endpoint has no subnets): its `filled` fields filled, and
+    /// values in the form AWS reads back (a policy document canonical). By default, as written.
+    fn compared(spec: Self::Spec) -> Self::Spec {
+        spec
+    }
     /// Whether what refers to the object may go ahead (by default, once it is ready).
     fn ready_for_dependents(seen: &Seen<Self>) -> bool {
         seen.state == ObjectState::Ready
@@ -281,7 +287,8 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
-        Ok(view_of(&Self::want(desired)?.spec, K::TAGGED.map(|_| &desired.tags), self.set_fields()))
+        let compared = K::compared(Self::want(desired)?.spec);
+        Ok(view_of(&compared, K::TAGGED.map(|_| &desired.tags), self.set_fields()))
     }
 
     fn fix_for(&self, field: &str) -> Fix {

@@ -1,10 +1,19 @@
 //! VpcEndpoint: an EC2 VPC endpoint, Interface (subnets, security groups, private DNS) or Gateway
 //! (route tables).
+//!
+//! Found by its ownership tags, one listing a pass for every endpoint of the pass's VPCs and
+//! stacks. An endpoint with this resource's identity (same VPC and service) but not its tags is
+//! reported unowned: steward must not create a second one beside it (AWS would refuse its private
+//! DNS name).
 
-use super::definition::{GENERIC_NAME, KindDef};
-use crate::model::tags::Tagged;
-use crate::schema::*;
-use serde_json::Value as Json;
+use super::tagging::tag_map;
+use super::typed::prelude::*;
+use super::values::{client_token, status_text};
+use crate::model::TAG_STACK;
+use crate::model::tags::owns;
+use crate::schema::Checker;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpoint as Endpoint, VpcEndpointType};
+use serde_json::{Value as Json, json};
 
 /// Short service names (`ecr.api`, `s3`); the region-qualified name is built from the Stack's region.
 pub const SERVICE: StrRule = StrRule {
@@ -16,70 +25,239 @@ pub const SERVICE: StrRule = StrRule {
     },
 };
 
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "ec2:DescribeVpcEndpoints",
-    "ec2:CreateVpcEndpoint",
-    "ec2:ModifyVpcEndpoint",
-    "ec2:DeleteVpcEndpoints",
-    "ec2:CreateTags",
-    "ec2:DeleteTags",
-];
+const POLICY: StrRule = StrRule {
+    expected: "an IAM policy document in JSON (an object with a Statement)",
+    check: |s| canonical_policy(s).is_some(),
+};
 
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            req("service", string(SERVICE)),
-            req("type", Shape::Enum(&["Interface", "Gateway"])),
-            opt("subnets", selectors("subnet-")),
-            opt("securityGroups", selectors("sg-")),
-            opt("privateDns", Shape::Bool),
-            opt("routeTables", selectors("rtb-")),
-            opt(
-                "policy",
-                Shape::Str {
-                    rule: StrRule {
-                        expected: "an IAM policy document in JSON (an object with a Statement)",
-                        check: |s| canonical_policy(s).is_some(),
-                    },
-                    max_len: 20_480,
-                },
-            ),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["id"],
-        retain_by_default: false,
-        name_rule: GENERIC_NAME,
-        check,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VpcEndpointSpec {
+    /// The short service name (`logs`, `ecr.api`, `s3`); the region's full name is made from it.
+    #[field(shape = string(SERVICE), create_only)]
+    pub service: String,
+    #[field(shape = Shape::Enum(&["Interface", "Gateway"]), create_only, doc = "Interface or Gateway.")]
+    pub r#type: String,
+    #[field(shape = selectors("subnet-"), set, filled, doc = "An Interface endpoint's subnets (required for one).")]
+    pub subnets: Option<Vec<String>>,
+    /// An Interface endpoint's security groups (none unless the spec names them).
+    #[field(shape = selectors("sg-"), set, filled)]
+    pub security_groups: Option<Vec<String>>,
+    #[field(filled, doc = "An Interface endpoint's private DNS name (on unless the spec says).")]
+    pub private_dns: Option<bool>,
+    #[field(shape = selectors("rtb-"), set, filled, doc = "A Gateway endpoint's route tables (required for one).")]
+    pub route_tables: Option<Vec<String>>,
+    /// Its policy, a JSON document compared as a document: AWS's full-access policy unless the
+    /// spec names one, and watched all the same (a Deny-all on the S3 gateway stops image pulls).
+    #[field(shape = Shape::Str { rule: POLICY, max_len: 20_480 }, filled)]
+    pub policy: Option<String>,
+}
+
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+pub struct VpcEndpointOutputs {
+    #[field(doc = "the endpoint's id")]
+    pub id: String,
+}
+
+pub struct VpcEndpoint;
+pub static ADAPTER: Typed<VpcEndpoint> = Typed::new(VpcEndpoint);
+
+#[async_trait::async_trait]
+impl TypedKind for VpcEndpoint {
+    type Spec = VpcEndpointSpec;
+    type Outputs = VpcEndpointOutputs;
+    type Memo = ();
+    type Facts = ();
+    const TAGGED: TagsAt = Some(|id| Tagged::Ec2(id));
+    const ACTIONS: &'static [&'static str] = crate::actions!("ec2": DescribeVpcEndpoints, CreateVpcEndpoint,
+        ModifyVpcEndpoint, DeleteVpcEndpoints, CreateTags, DeleteTags);
+
+    fn check(spec: &Json, c: &mut Checker) {
+        let has = |f: &str| spec.get(f).is_some();
+        match spec.get("type").and_then(Json::as_str) {
+            Some("Interface") => {
+                if !has("subnets") {
+                    c.error_at("subnets", "required for an Interface endpoint");
+                }
+                if has("routeTables") {
+                    c.error_at("routeTables", "only a Gateway endpoint takes route tables");
+                }
+            }
+            Some("Gateway") => {
+                if !has("routeTables") {
+                    c.error_at("routeTables", "required for a Gateway endpoint");
+                }
+                for f in ["subnets", "securityGroups", "privateDns"] {
+                    if has(f) {
+                        c.error_at(f, "only an Interface endpoint takes this field");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn compared(spec: VpcEndpointSpec) -> VpcEndpointSpec {
+        let interface = spec.r#type == "Interface";
+        VpcEndpointSpec {
+            subnets: interface.then(|| spec.subnets.clone().unwrap_or_default()),
+            security_groups: interface.then(|| spec.security_groups.clone().unwrap_or_default()),
+            private_dns: interface.then(|| spec.private_dns.unwrap_or(true)),
+            route_tables: (!interface).then(|| spec.route_tables.clone().unwrap_or_default()),
+            policy: Some(policy_as_compared(spec.policy.as_deref().unwrap_or(DEFAULT_POLICY))),
+            ..spec
+        }
+    }
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let vpcs: BTreeSet<&str> = wanted.iter().map(|w| w.desired.vpc_id.as_str()).collect();
+        let stacks: BTreeSet<&str> = wanted.iter().map(|w| w.key().stack.as_str()).collect();
+        let filter = |name: &str, values: &BTreeSet<&str>| {
+            Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
+        };
+        let request = cx.clients.ec2.describe_vpc_endpoints().filters(filter("vpc-id", &vpcs));
+        let found = list(request.filters(filter(&format!("tag:{TAG_STACK}"), &stacks))).await?;
+        let mut out: Vec<(ResourceKey, Seen<Self>)> = Vec::new();
+        for e in &found {
+            let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
+            if let Some(want) = wanted.iter().find(|w| owns(&tags, w.key())) {
+                out.extend(seen_of(e, &cx.clients.region).map(|seen| (want.key().clone(), seen)));
+            }
+        }
+        // Looked up by identity only for endpoints not found by tag.
+        for want in wanted.iter().filter(|w| out.iter().all(|(k, _)| k != w.key())) {
+            let request = cx.clients.ec2.describe_vpc_endpoints();
+            let request = request.filters(Filter::builder().name("vpc-id").values(&want.desired.vpc_id).build());
+            let service = full_service_name(&want.desired.region, &want.spec.service);
+            let listed = list(request.filters(Filter::builder().name("service-name").values(service).build())).await?;
+            let claimed = |id: &str| out.iter().any(|(k, seen)| k.stack == want.key().stack && seen.id == id);
+            let candidate = listed.iter().filter_map(|e| seen_of(e, &cx.clients.region)).find(|seen| {
+                // Endpoints that another resource of this stack owns are not this one's. One that
+                // another stack keeps has this one's identity all the same: it is reported with
+                // its owner, whether or not that stack is in this pass.
+                let theirs = wanted.iter().any(|w| w.key().stack == want.key().stack && owns(&seen.tags, w.key()));
+                !claimed(&seen.id) && !theirs
+            });
+            out.extend(candidate.map(|seen| (want.key().clone(), seen)));
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        let (spec, desired) = (want.spec.clone(), want.desired);
+        let interface = spec.r#type == "Interface";
+        let tags = TagSpecification::builder().resource_type(ResourceType::VpcEndpoint).set_tags(Some(ec2_tags(&desired.tags)));
+        let request = cx.clients.ec2.create_vpc_endpoint().vpc_id(&desired.vpc_id);
+        let request = request.service_name(full_service_name(&desired.region, &spec.service));
+        let request = request.vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway });
+        let request = request.client_token(client_token(desired)).set_policy_document(spec.policy);
+        let request = request.tag_specifications(tags.build()).set_route_table_ids(spec.route_tables.filter(|_| !interface));
+        let request = request.set_subnet_ids(interface.then(|| spec.subnets.unwrap_or_default()));
+        let request = request.set_security_group_ids(interface.then(|| spec.security_groups.unwrap_or_default()));
+        let request = request.set_private_dns_enabled(interface.then(|| spec.private_dns.unwrap_or(true)));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("CreateVpcEndpoint"))?;
+        Ok(())
+    }
+
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        if drift.iter().any(|x| x.fix == Fix::Replace) {
+            // allowReplacement: delete now, the next pass creates the new endpoint.
+            return self.delete(cx, seen).await;
+        }
+        let need = Self::compared(want.spec.clone());
+        let have = &seen.config;
+        // What to add and what to remove, to go from what AWS has to what is wanted.
+        let moves = |have: &Option<Vec<String>>, need: &Option<Vec<String>>| {
+            let (have, need) = (have.clone().unwrap_or_default(), need.clone().unwrap_or_default());
+            let add: Vec<String> = need.iter().filter(|n| !have.contains(n)).cloned().collect();
+            let remove: Vec<String> = have.iter().filter(|h| !need.contains(h)).cloned().collect();
+            (Some(add).filter(|a| !a.is_empty()), Some(remove).filter(|r| !r.is_empty()))
+        };
+        let touches = |field: &str| drift.iter().any(|x| x.field == field || x.field.starts_with(&format!("{field}[")));
+        let request = cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&seen.id);
+        let request = if ["subnets", "securityGroups", "routeTables", "privateDns"].iter().any(|f| touches(f)) {
+            let ((add_subnets, remove_subnets), (add_groups, remove_groups), (add_tables, remove_tables)) = (
+                moves(&have.subnets, &need.subnets),
+                moves(&have.security_groups, &need.security_groups),
+                moves(&have.route_tables, &need.route_tables),
+            );
+            let request = request.set_add_subnet_ids(add_subnets).set_remove_subnet_ids(remove_subnets);
+            let request = request.set_add_security_group_ids(add_groups).set_remove_security_group_ids(remove_groups);
+            let request = request.set_add_route_table_ids(add_tables).set_remove_route_table_ids(remove_tables);
+            request.set_private_dns_enabled(need.private_dns.filter(|_| touches("privateDns")))
+        } else if touches("policy") {
+            request
+        } else {
+            return Ok(());
+        };
+        // The default is sent as a document rather than ResetPolicy: same effect on AWS, and moto
+        // ignores ResetPolicy.
+        let request = request.set_policy_document(need.policy.filter(|_| touches("policy")));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
+        Ok(())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        let request = cx.clients.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&seen.id);
+        request.send().await.map_err(aws("DeleteVpcEndpoints"))?;
+        Ok(())
     }
 }
 
-fn check(spec: &Json, c: &mut Checker) {
-    let has = |f: &str| spec.get(f).is_some();
-    match spec.get("type").and_then(Json::as_str) {
-        Some("Interface") => {
-            if !has("subnets") {
-                c.error_at("subnets", "required for an Interface endpoint");
-            }
-            if has("routeTables") {
-                c.error_at("routeTables", "only a Gateway endpoint takes route tables");
-            }
-        }
-        Some("Gateway") => {
-            if !has("routeTables") {
-                c.error_at("routeTables", "required for a Gateway endpoint");
-            }
-            for f in ["subnets", "securityGroups", "privateDns"] {
-                if has(f) {
-                    c.error_at(f, "only an Interface endpoint takes this field");
-                }
-            }
-        }
-        _ => {}
+fn full_service_name(region: &str, service: &str) -> String {
+    format!("com.amazonaws.{region}.{service}")
+}
+
+/// Every endpoint a listing finds, every page.
+async fn list(request: aws_sdk_ec2::operation::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder) -> Result<Vec<Endpoint>, ReconcileError> {
+    let mut found = Vec::new();
+    let mut pages = request.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        found.extend(page.map_err(aws("DescribeVpcEndpoints"))?.vpc_endpoints().iter().cloned());
     }
+    Ok(found)
+}
+
+/// An endpoint as EC2 has it, in the compared form; None once it is going or gone.
+fn seen_of(e: &Endpoint, region: &str) -> Option<Seen<VpcEndpoint>> {
+    let state = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default())?;
+    let service = e.service_name().unwrap_or_default();
+    let interface = e.vpc_endpoint_type() == Some(&VpcEndpointType::Interface);
+    let groups: Vec<String> = e.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
+    let config = VpcEndpointSpec {
+        service: service.strip_prefix(&format!("com.amazonaws.{region}.")).unwrap_or(service).to_string(),
+        r#type: e.vpc_endpoint_type().map(|t| t.as_str()).unwrap_or_default().to_string(),
+        subnets: interface.then(|| e.subnet_ids().to_vec()),
+        security_groups: interface.then_some(groups),
+        private_dns: interface.then(|| e.private_dns_enabled().unwrap_or(false)),
+        route_tables: (!interface).then(|| e.route_table_ids().to_vec()),
+        policy: e.policy_document().map(policy_as_compared),
+    };
+    let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
+    let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
+    Some(Seen::new(id.clone(), state, config, tags, VpcEndpointOutputs { id }))
+}
+
+fn phase_of(state: &str) -> Option<ObjectState> {
+    // EC2 answers in lower case where the SDK's enum expects capitals: compare as text.
+    match status_text(state).as_str() {
+        "available" => Some(ObjectState::Ready),
+        "deleted" | "deleting" => None,
+        "failed" | "rejected" | "expired" => Some(ObjectState::Failed(state.to_string())),
+        other => Some(ObjectState::Busy(other.to_string())),
+    }
+}
+
+fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// A policy as compared: canonical, or its text where it does not read as a document.
+fn policy_as_compared(text: &str) -> String {
+    canonical_policy(text).unwrap_or_else(|| text.to_string())
 }
 
 /// The policy AWS gives an endpoint created without one (and what a spec without `policy` wants).
@@ -124,312 +302,6 @@ pub fn canonical_policy(text: &str) -> Option<String> {
         sorted.insert(k.clone(), doc[&k].clone());
     }
     Some(Json::Object(sorted).to_string())
-}
-
-/// The spec a VpcEndpoint's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VpcEndpointSpec {
-    /// The short service name (`logs`, `ecr.api`, `s3`).
-    pub service: String,
-    #[serde(rename = "type")]
-    pub endpoint_type: String,
-    #[serde(default)]
-    pub subnets: Vec<String>,
-    #[serde(default)]
-    pub security_groups: Vec<String>,
-    #[serde(default = "private_dns_on")]
-    pub private_dns: bool,
-    #[serde(default)]
-    pub route_tables: Vec<String>,
-    pub policy: Option<String>,
-    #[serde(default)]
-    pub tags: std::collections::BTreeMap<String, String>,
-}
-
-fn private_dns_on() -> bool {
-    true
-}
-
-impl VpcEndpointSpec {
-    fn interface(&self) -> bool {
-        self.endpoint_type == "Interface"
-    }
-
-    /// The policy as compared: the spec's, or the one AWS gives an endpoint without one.
-    fn policy(&self) -> String {
-        let text = self.policy.as_deref().unwrap_or(DEFAULT_POLICY);
-        canonical_policy(text).unwrap_or_else(|| text.to_string())
-    }
-}
-
-// ---- adapter ----
-
-use super::tagging::tag_map;
-use super::values::{client_token, sorted_strings, status_text, strings};
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, TAG_STACK};
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
-use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-
-pub struct VpcEndpointAdapter;
-
-fn full_service_name(region: &str, service: &str) -> String {
-    format!("com.amazonaws.{region}.{service}")
-}
-
-fn view_of(e: &aws_sdk_ec2::types::VpcEndpoint, region: &str) -> (Json, BTreeMap<String, String>) {
-    let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
-    let service = e.service_name().unwrap_or_default();
-    let short = service.strip_prefix(&format!("com.amazonaws.{region}.")).unwrap_or(service);
-    let mut config = json!({
-        "service": short,
-        "type": e.vpc_endpoint_type().map(|t| t.as_str()).unwrap_or_default(),
-        "tags": tag_view(&tags),
-        // A Deny-all on the S3 gateway stops image pulls: the policy is watched even when the
-        // spec leaves it to the default.
-        "policy": e.policy_document().map(|p| canonical_policy(p).unwrap_or_else(|| p.to_string())),
-    });
-    let groups: Vec<String> = e.groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
-    if config["type"] == "Interface" {
-        config["subnets"] = sorted_strings(e.subnet_ids());
-        config["securityGroups"] = sorted_strings(&groups);
-        config["privateDns"] = json!(e.private_dns_enabled().unwrap_or(false));
-    } else {
-        config["routeTables"] = sorted_strings(e.route_table_ids());
-    }
-    (config, tags)
-}
-
-fn phase_of(state: &str) -> Option<ObjectState> {
-    // EC2 answers in lower case where the SDK's enum expects capitals: compare as text.
-    match status_text(state).as_str() {
-        "available" => Some(ObjectState::Ready),
-        "deleted" | "deleting" => None,
-        "failed" | "rejected" | "expired" => Some(ObjectState::Failed(state.to_string())),
-        other => Some(ObjectState::Busy(other.to_string())),
-    }
-}
-
-fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-#[async_trait::async_trait]
-impl Adapter for VpcEndpointAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let vpcs: BTreeSet<&str> = wanted.iter().map(|d| d.vpc_id.as_str()).collect();
-        let stacks: BTreeSet<&str> = wanted.iter().map(|d| d.key.stack.as_str()).collect();
-        let filter = |name: &str, values: &BTreeSet<&str>| {
-            Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
-        };
-        let mut found = Vec::new();
-        let mut pages = cx
-            .clients
-            .ec2
-            .describe_vpc_endpoints()
-            .filters(filter("vpc-id", &vpcs))
-            .filters(filter(&format!("tag:{TAG_STACK}"), &stacks))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            found.extend(page.map_err(aws("DescribeVpcEndpoints"))?.vpc_endpoints().to_vec());
-        }
-        let mut out = BTreeMap::new();
-        for e in &found {
-            let Some(phase) = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()) else { continue };
-            let (config, tags) = view_of(e, &cx.clients.region);
-            if let Some(d) = wanted.iter().find(|d| owns(&tags, &d.key)) {
-                let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
-                let observed = Observed {
-                    id: id.clone(),
-                    owned: true,
-                    state: phase,
-                    config,
-                    outputs: BTreeMap::from([("id".into(), id)]),
-                    extra: Json::Null,
-                };
-                out.insert(d.key.clone(), observed);
-            }
-        }
-        // An endpoint without this resource's ownership tags but with its identity (same VPC and
-        // service) is reported unowned: steward must not create a second one beside it (AWS would
-        // refuse its private DNS name). Looked up only for endpoints not found by tag.
-        let missing: Vec<&Desired> = wanted.iter().filter(|d| !out.contains_key(&d.key)).collect();
-        for d in missing {
-            let service = full_service_name(&d.region, &d.spec_as::<VpcEndpointSpec>()?.service);
-            let mut listed = Vec::new();
-            let mut pages = cx
-                .clients
-                .ec2
-                .describe_vpc_endpoints()
-                .filters(Filter::builder().name("vpc-id").values(&d.vpc_id).build())
-                .filters(Filter::builder().name("service-name").values(service).build())
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                listed.extend(page.map_err(aws("DescribeVpcEndpoints"))?.vpc_endpoints().to_vec());
-            }
-            let claimed =
-                |id: &str| out.iter().any(|(k, o): (&ResourceKey, &Observed)| k.stack == d.key.stack && o.id == id);
-            let candidate = listed.iter().find(|e| {
-                let id = e.vpc_endpoint_id().unwrap_or_default();
-                // Endpoints that another resource of this stack owns are not this one's. One that
-                // another stack keeps has this one's identity all the same: it is reported with
-                // its owner, whether or not that stack is in this pass.
-                let tags = tag_map(e.tags().iter().map(|t| (t.key(), t.value())));
-                let theirs = wanted.iter().any(|w| w.key.stack == d.key.stack && owns(&tags, &w.key));
-                e.state().is_some_and(|s| phase_of(s.as_str()).is_some()) && !claimed(id) && !theirs
-            });
-            if let Some(e) = candidate {
-                let (config, tags) = view_of(e, &cx.clients.region);
-                let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
-                let phase = phase_of(e.state().map(|s| s.as_str()).unwrap_or_default()).unwrap_or(ObjectState::Ready);
-                let observed = Observed {
-                    id: id.clone(),
-                    owned: owns(&tags, &d.key),
-                    state: phase,
-                    config,
-                    outputs: BTreeMap::from([("id".into(), id)]),
-                    extra: Json::Null,
-                };
-                out.insert(d.key.clone(), observed);
-            }
-        }
-        Ok(out)
-    }
-
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["routeTables", "securityGroups", "subnets"]
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: VpcEndpointSpec = d.spec_as()?;
-        let mut view = json!({
-            "service": spec.service, "type": spec.endpoint_type, "tags": tag_view(&d.tags), "policy": spec.policy(),
-        });
-        if spec.interface() {
-            view["subnets"] = sorted_strings(&spec.subnets);
-            view["securityGroups"] = sorted_strings(&spec.security_groups);
-            view["privateDns"] = json!(spec.private_dns);
-        } else {
-            view["routeTables"] = sorted_strings(&spec.route_tables);
-        }
-        Ok(view)
-    }
-
-    fn fix_for(&self, field: &str) -> Fix {
-        if field == "service" || field == "type" { Fix::Replace } else { Fix::InPlace }
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: VpcEndpointSpec = d.spec_as()?;
-        cx.may_mutate().await?;
-        let interface = spec.interface();
-        let mut request = cx
-            .clients
-            .ec2
-            .create_vpc_endpoint()
-            .vpc_id(&d.vpc_id)
-            .service_name(full_service_name(&d.region, &spec.service))
-            .vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway })
-            .client_token(client_token(d))
-            .set_policy_document(spec.policy.clone())
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::VpcEndpoint)
-                    .set_tags(Some(ec2_tags(&d.tags)))
-                    .build(),
-            );
-        if interface {
-            request = request
-                .set_subnet_ids(Some(spec.subnets))
-                .set_security_group_ids(Some(spec.security_groups))
-                .private_dns_enabled(spec.private_dns);
-        } else {
-            request = request.set_route_table_ids(Some(spec.route_tables));
-        }
-        request.send().await.map_err(aws("CreateVpcEndpoint"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            // allowReplacement: delete now, the next pass creates the new endpoint.
-            return self.delete(cx, o).await.map(|()| Json::Null);
-        }
-        let spec: VpcEndpointSpec = d.spec_as()?;
-        let want = self.desired_view(d)?;
-        let diff_list = |field: &str| -> (Vec<String>, Vec<String>) {
-            let have: BTreeSet<String> = strings(o.config.get(field)).into_iter().collect();
-            let need: BTreeSet<String> = strings(want.get(field)).into_iter().collect();
-            (need.difference(&have).cloned().collect(), have.difference(&need).cloned().collect())
-        };
-        let touches =
-            |prefix: &str| drift.iter().any(|x| x.field == prefix || x.field.starts_with(&format!("{prefix}[")));
-        if ["subnets", "securityGroups", "routeTables", "privateDns"].iter().any(|f| touches(f)) {
-            let (add_subnets, remove_subnets) = diff_list("subnets");
-            let (add_groups, remove_groups) = diff_list("securityGroups");
-            let (add_tables, remove_tables) = diff_list("routeTables");
-            let mut request = cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id);
-            if !add_subnets.is_empty() {
-                request = request.set_add_subnet_ids(Some(add_subnets));
-            }
-            if !remove_subnets.is_empty() {
-                request = request.set_remove_subnet_ids(Some(remove_subnets));
-            }
-            if !add_groups.is_empty() {
-                request = request.set_add_security_group_ids(Some(add_groups));
-            }
-            if !remove_groups.is_empty() {
-                request = request.set_remove_security_group_ids(Some(remove_groups));
-            }
-            if !add_tables.is_empty() {
-                request = request.set_add_route_table_ids(Some(add_tables));
-            }
-            if !remove_tables.is_empty() {
-                request = request.set_remove_route_table_ids(Some(remove_tables));
-            }
-            if touches("privateDns") {
-                request = request.private_dns_enabled(spec.private_dns);
-            }
-            if touches("policy") {
-                request = request.policy_document(spec.policy());
-            }
-            cx.may_mutate().await?;
-            request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
-        } else if touches("policy") {
-            // The default is sent as a document rather than ResetPolicy: same effect on AWS, and
-            // moto ignores ResetPolicy.
-            cx.may_mutate().await?;
-            let request = cx.clients.ec2.modify_vpc_endpoint().vpc_endpoint_id(&o.id).policy_document(spec.policy());
-            request.send().await.map_err(aws("ModifyVpcEndpoint"))?;
-        }
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients
-            .ec2
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(&o.id)
-            .send()
-            .await
-            .map_err(aws("DeleteVpcEndpoints"))?;
-        Ok(())
-    }
-
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::Ec2(&o.id))
-    }
 }
 
 #[cfg(test)]

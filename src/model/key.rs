@@ -12,7 +12,7 @@ macro_rules! kind_list {
     ($then:ident) => {
         $then! {
             Stack, "st", "ec2", stack::definition(), &stack::StackAdapter;
-            VpcEndpoint, "vpce", "ec2", vpc_endpoint::definition(), &vpc_endpoint::VpcEndpointAdapter;
+            VpcEndpoint, "vpce", "ec2", typed::definition::<vpc_endpoint::VpcEndpoint>(), &vpc_endpoint::ADAPTER;
             CacheSubnetGroup, "csg", "elasticache", typed::definition::<cache_subnet_group::CacheSubnetGroup>(), &cache_subnet_group::ADAPTER;
             CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;
             CacheUser, "cu", "elasticache", cache_user::definition(), &cache_user::CacheUserAdapter;
