@@ -9,8 +9,8 @@
 use super::tagging::tag_map;
 use super::typed::prelude::*;
 use super::values::{client_token, status_text};
-use crate::model::TAG_STACK;
 use crate::model::tags::owns;
+use crate::model::{ResourceKey, TAG_STACK};
 use crate::schema::Checker;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpoint as Endpoint, VpcEndpointType};
 use serde_json::{Value as Json, json};
@@ -125,7 +125,8 @@ impl TypedKind for VpcEndpoint {
             }
         }
         // Looked up by identity only for endpoints not found by tag.
-        for want in wanted.iter().filter(|w| out.iter().all(|(k, _)| k != w.key())) {
+        let found_by_tag: BTreeSet<ResourceKey> = out.iter().map(|(k, _)| k.clone()).collect();
+        for want in wanted.iter().filter(|w| !found_by_tag.contains(w.key())) {
             let request = cx.clients.ec2.describe_vpc_endpoints();
             let request = request.filters(Filter::builder().name("vpc-id").values(&want.desired.vpc_id).build());
             let service = full_service_name(&want.desired.region, &want.spec.service);
@@ -146,12 +147,16 @@ impl TypedKind for VpcEndpoint {
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         let (spec, desired) = (want.spec.clone(), want.desired);
         let interface = spec.r#type == "Interface";
-        let tags = TagSpecification::builder().resource_type(ResourceType::VpcEndpoint).set_tags(Some(ec2_tags(&desired.tags)));
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::VpcEndpoint)
+            .set_tags(Some(ec2_tags(&desired.tags)));
         let request = cx.clients.ec2.create_vpc_endpoint().vpc_id(&desired.vpc_id);
         let request = request.service_name(full_service_name(&desired.region, &spec.service));
-        let request = request.vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway });
+        let request =
+            request.vpc_endpoint_type(if interface { VpcEndpointType::Interface } else { VpcEndpointType::Gateway });
         let request = request.client_token(client_token(desired)).set_policy_document(spec.policy);
-        let request = request.tag_specifications(tags.build()).set_route_table_ids(spec.route_tables.filter(|_| !interface));
+        let request =
+            request.tag_specifications(tags.build()).set_route_table_ids(spec.route_tables.filter(|_| !interface));
         let request = request.set_subnet_ids(interface.then(|| spec.subnets.unwrap_or_default()));
         let request = request.set_security_group_ids(interface.then(|| spec.security_groups.unwrap_or_default()));
         let request = request.set_private_dns_enabled(interface.then(|| spec.private_dns.unwrap_or(true)));
@@ -212,7 +217,9 @@ fn full_service_name(region: &str, service: &str) -> String {
 }
 
 /// Every endpoint a listing finds, every page.
-async fn list(request: aws_sdk_ec2::operation::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder) -> Result<Vec<Endpoint>, ReconcileError> {
+async fn list(
+    request: aws_sdk_ec2::operation::describe_vpc_endpoints::builders::DescribeVpcEndpointsFluentBuilder,
+) -> Result<Vec<Endpoint>, ReconcileError> {
     let mut found = Vec::new();
     let mut pages = request.into_paginator().send();
     while let Some(page) = pages.next().await {
