@@ -4,6 +4,9 @@
 use crate::model::{Kind, ReconcileError};
 use std::fmt;
 
+/// What an import's readers return.
+pub type Result<T> = std::result::Result<T, ImportError>;
+
 /// Why an import cannot go on: nothing is written.
 #[derive(Debug)]
 pub enum ImportError {

@@ -3,7 +3,7 @@
 //! reach it through a VPC connector with their custom domains and DNS records, and the ECS
 //! services in its subnets. Every list is read to its last page.
 
-use super::error::{ImportError, Skip, Unkept, call};
+use super::error::{ImportError, Result, Skip, Unkept, call};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls};
 use super::inventory::{
     Found, Inventory, NetworkObject, Tags, add, every_item, looks_secret, manifest_name, sorted, with_tags,
@@ -12,9 +12,6 @@ use crate::kinds::apprunner_custom_domain::domain_outputs;
 use crate::model::Kind;
 use crate::model::clients::Clients;
 use serde_json::json;
-
-/// What an import of the live account returns.
-type Result<T> = std::result::Result<T, ImportError>;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads what is in `vpc` (an id, or a Name tag). `password_parameters` names each cache user's

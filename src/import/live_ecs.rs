@@ -1,14 +1,12 @@
 //! The ECS part of `import aws`: the services whose tasks run in the VPC's subnets, their task
 //! definitions, and the clusters they run in.
 
-use super::error::{ImportError, call};
+use super::error::{Result, call};
 use super::fields::{strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, Tags, add, every_item, sorted, with_tags};
 use crate::model::Kind;
 use crate::model::clients::Clients;
 use serde_json::{Value as Json, json};
-
-type Result<T> = std::result::Result<T, ImportError>;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The ECS services whose tasks run in the VPC's subnets, and their clusters.

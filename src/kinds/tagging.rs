@@ -63,6 +63,10 @@ pub(crate) async fn elasticache_tags(
     .await
 }
 
+pub(crate) fn ec2_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Tag> {
+    tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()).collect()
+}
+
 pub(crate) fn elasticache_tag_list(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_elasticache::types::Tag> {
     tags.iter().map(|(k, v)| aws_sdk_elasticache::types::Tag::builder().key(k).value(v).build()).collect()
 }
@@ -169,8 +173,7 @@ pub async fn retag(
     cx.may_mutate().await?;
     match target {
         Tagged::Ec2(id) => {
-            let tags = set.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
-            let request = cx.clients.ec2.create_tags().resources(id).set_tags(Some(tags.collect()));
+            let request = cx.clients.ec2.create_tags().resources(id).set_tags(Some(ec2_tag_list(set)));
             request.send().await.map_err(aws("CreateTags"))?;
             if !remove.is_empty() {
                 cx.may_mutate().await?;

@@ -6,13 +6,13 @@
 //! reported unowned: steward must not create a second one beside it (AWS would refuse its private
 //! DNS name).
 
-use super::tagging::tag_map;
+use super::tagging::{ec2_tag_list, tag_map};
 use super::typed::prelude::*;
 use super::values::{client_token, status_text};
 use crate::model::tags::owns;
 use crate::model::{ResourceKey, TAG_STACK};
 use crate::schema::Checker;
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpoint as Endpoint, VpcEndpointType};
+use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification, VpcEndpoint as Endpoint, VpcEndpointType};
 use serde_json::{Value as Json, json};
 
 /// Short service names (`ecr.api`, `s3`); the region-qualified name is built from the Stack's region.
@@ -149,7 +149,7 @@ impl TypedKind for VpcEndpoint {
         let interface = spec.r#type == "Interface";
         let tags = TagSpecification::builder()
             .resource_type(ResourceType::VpcEndpoint)
-            .set_tags(Some(ec2_tags(&desired.tags)));
+            .set_tags(Some(ec2_tag_list(&desired.tags)));
         let request = cx.clients.ec2.create_vpc_endpoint().vpc_id(&desired.vpc_id);
         let request = request.service_name(full_service_name(&desired.region, &spec.service));
         let request =
@@ -256,10 +256,6 @@ fn phase_of(state: &str) -> Option<ObjectState> {
         "failed" | "rejected" | "expired" => Some(ObjectState::Failed(state.to_string())),
         other => Some(ObjectState::Busy(other.to_string())),
     }
-}
-
-fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// A policy as compared: canonical, or its text where it does not read as a document.
