@@ -4,85 +4,192 @@
 //! listener, and a listener rule to the service's target group"); the listener is the one ECS
 //! made and shares between services, so steward touches only the rule and certificate it owns.
 //!
-//! It is ready for what depends on it (the DNS record that moves traffic to it) only when its
-//! target group has a healthy target: a record switched to it then reaches a service that serves.
+//! A pass reads, per listener: its rules (DescribeRules), the tags of rules not kept (one
+//! DescribeTags), its certificates (DescribeListenerCertificates); per rule: its target group's
+//! health (DescribeTargetHealth). The load balancer's DNS name is read once.
 
 use super::apprunner_custom_domain::DOMAIN;
-use super::definition::KindDef;
-use crate::schema::*;
-
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeRules",
-    "elasticloadbalancing:DescribeListenerCertificates",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DescribeTags",
-    "elasticloadbalancing:CreateRule",
-    "elasticloadbalancing:ModifyRule",
-    "elasticloadbalancing:SetRulePriorities",
-    "elasticloadbalancing:DeleteRule",
-    "elasticloadbalancing:AddListenerCertificates",
-    "elasticloadbalancing:RemoveListenerCertificates",
-    "elasticloadbalancing:AddTags",
-    "elasticloadbalancing:RemoveTags",
-];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            req("listener", arn()),
-            req("hosts", list(string(DOMAIN), 1, 5)),
-            req("targetGroup", arn()),
-            opt("certificate", arn()),
-            opt("priority", int(1, 50000)),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["arn", "dnsTarget", "loadBalancer"],
-        retain_by_default: false,
-        name_rule: super::definition::GENERIC_NAME,
-        check: super::definition::no_extra_checks,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
-    }
-}
-
-// ---- adapter ----
-//
-// A pass reads, per listener: its rules (DescribeRules), the tags of rules not kept (one
-// DescribeTags), its certificates (DescribeListenerCertificates); per rule: its target group's
-// health (DescribeTargetHealth). The load balancer's DNS name is read once.
-
 use super::tagging::{load_balancing_tag_list, load_balancing_tags};
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
+use super::typed::prelude::*;
+use crate::model::tags::owns;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, HostHeaderConditionConfig, Rule, RuleCondition, RulePriorityPair,
     TargetHealthStateEnum,
 };
-use serde_json::{Value as Json, json};
-use std::collections::{BTreeMap, BTreeSet};
 
-/// The spec a ListenerRule's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListenerRuleSpec {
+    /// The HTTPS listener's ARN (the one ECS Express made for the service).
+    #[field(shape = arn(), create_only)]
     pub listener: String,
+    /// The domains whose Host header it matches (compared in lower case).
+    #[field(shape = list(string(DOMAIN), 1, 5), set)]
     pub hosts: Vec<String>,
+    /// The target group it forwards to.
+    #[field(shape = arn())]
     pub target_group: String,
+    /// The certificate added to the listener for these hosts.
+    #[field(shape = arn())]
     pub certificate: Option<String>,
+    /// Its priority on the listener; left out, the first free one from 1000 (below it, ECS
+    /// Express numbers its own rules).
+    #[field(shape = int(1, 50000))]
     pub priority: Option<i32>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
 }
 
-pub struct ListenerRuleAdapter;
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerRuleOutputs {
+    #[field(doc = "the rule's ARN")]
+    pub arn: String,
+    #[field(doc = "the load balancer's DNS name, for the domain's CNAME")]
+    pub dns_target: String,
+    #[field(doc = "the load balancer's ARN")]
+    pub load_balancer: String,
+}
+
+/// What a pass learns beside the rule's configuration.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleFacts {
+    /// Healthy targets in its target group: traffic may come only once there is one.
+    healthy_targets: usize,
+    /// The certificate it added to the listener, taken off with the rule.
+    certificate: Option<String>,
+}
+
+pub struct ListenerRule;
+pub static ADAPTER: Typed<ListenerRule> = Typed::new(ListenerRule);
 
 /// Where steward starts looking for a free priority: below it, ECS Express numbers its own rules.
 const FIRST_PRIORITY: i32 = 1000;
+
+/// What the observed configuration says of a certificate the spec names but the listener lacks.
+const NOT_ON_LISTENER: &str = "(not on the listener)";
+
+#[async_trait::async_trait]
+impl TypedKind for ListenerRule {
+    type Spec = ListenerRuleSpec;
+    type Outputs = ListenerRuleOutputs;
+    type Memo = ();
+    type Facts = RuleFacts;
+    const TAGGED: TagsAt = Some(|arn| Tagged::LoadBalancing(arn));
+    const ACTIONS: &'static [&'static str] = crate::actions!("elasticloadbalancing": DescribeLoadBalancers,
+        DescribeRules, DescribeListenerCertificates, DescribeTargetHealth, DescribeTags, CreateRule, ModifyRule,
+        SetRulePriorities, DeleteRule, AddListenerCertificates, RemoveListenerCertificates, AddTags, RemoveTags);
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let mut listeners: BTreeMap<&str, ListenerFacts> = BTreeMap::new();
+        let mut out = Vec::new();
+        for want in wanted {
+            let spec = &want.spec;
+            if !listeners.contains_key(spec.listener.as_str()) {
+                listeners.insert(&spec.listener, listener_facts(cx, &spec.listener).await?);
+            }
+            let facts = &listeners[spec.listener.as_str()];
+            let hosts = lower_case_set(&spec.hosts);
+            let tags_of = |r: &Rule| facts.tags.get(r.rule_arn().unwrap_or_default()).cloned().unwrap_or_default();
+            // Steward's own rule (by tags, whatever its hosts now are), else a rule of someone
+            // else's for the same hosts: reported, never touched.
+            let rule = facts
+                .rules
+                .iter()
+                .find(|r| owns(&tags_of(r), want.key()))
+                .or_else(|| facts.rules.iter().find(|r| hosts_of(r) == hosts));
+            let Some(rule) = rule else { continue };
+            let target_group = target_group_of(rule).unwrap_or_default().to_string();
+            let healthy_targets = if target_group.is_empty() { 0 } else { healthy_targets(cx, &target_group).await? };
+            let certificate = spec.certificate.as_ref().map(|cert| match facts.certificates.contains(cert) {
+                true => cert.clone(),
+                false => NOT_ON_LISTENER.to_string(),
+            });
+            let config = ListenerRuleSpec {
+                listener: spec.listener.clone(),
+                hosts: hosts_of(rule).into_iter().collect(),
+                target_group,
+                certificate,
+                priority: rule.priority().and_then(|p| p.parse().ok()),
+            };
+            let load_balancer = load_balancer_of(&spec.listener);
+            let arn = rule.rule_arn().unwrap_or_default().to_string();
+            let outputs = ListenerRuleOutputs {
+                arn: arn.clone(),
+                dns_target: dns_name(cx, &load_balancer).await?,
+                load_balancer,
+            };
+            let facts = RuleFacts { healthy_targets, certificate: spec.certificate.clone() };
+            let seen = Seen { id: arn, state: ObjectState::Ready, config, tags: tags_of(rule), facts, outputs };
+            out.push((want.key().clone(), seen));
+        }
+        Ok(out)
+    }
+
+    /// Hosts as AWS keeps them: in lower case, each once.
+    fn compared(mut spec: ListenerRuleSpec) -> ListenerRuleSpec {
+        spec.hosts = lower_case_set(&spec.hosts).into_iter().collect();
+        spec
+    }
+
+    /// Traffic may be sent here only when the target group has a healthy target.
+    fn ready_for_dependents(seen: &Seen<Self>) -> bool {
+        seen.state == ObjectState::Ready && seen.facts.healthy_targets > 0
+    }
+
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        let spec = &want.spec;
+        add_certificate(cx, spec).await?;
+        let priority = match spec.priority {
+            Some(p) => p,
+            None => {
+                let facts = listener_facts(cx, &spec.listener).await?;
+                let taken: BTreeSet<i32> =
+                    facts.rules.iter().filter_map(|r| r.priority().and_then(|p| p.parse().ok())).collect();
+                (FIRST_PRIORITY..=50000).find(|p| !taken.contains(p)).unwrap_or(50000)
+            }
+        };
+        let request = cx.clients.elbv2.create_rule().listener_arn(&spec.listener).priority(priority);
+        let request = request.conditions(conditions(spec)).actions(forward(spec));
+        let request = request.set_tags(Some(load_balancing_tag_list(&want.desired.tags)));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("CreateRule"))?;
+        Ok(())
+    }
+
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        let spec = &want.spec;
+        let drifted = |field: &str| drift.iter().any(|f| f.field == field || f.field.starts_with(&format!("{field}.")));
+        if drifted("certificate") {
+            add_certificate(cx, spec).await?;
+        }
+        if drifted("hosts") || drifted("targetGroup") {
+            let request = cx.clients.elbv2.modify_rule().rule_arn(&seen.id);
+            let request = request.conditions(conditions(spec)).actions(forward(spec));
+            cx.may_mutate().await?;
+            request.send().await.map_err(aws("ModifyRule"))?;
+        }
+        if let (true, Some(priority)) = (drifted("priority"), spec.priority) {
+            let pair = RulePriorityPair::builder().rule_arn(&seen.id).priority(priority).build();
+            cx.may_mutate().await?;
+            let request = cx.clients.elbv2.set_rule_priorities().rule_priorities(pair);
+            request.send().await.map_err(aws("SetRulePriorities"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        cx.may_mutate().await?;
+        cx.clients.elbv2.delete_rule().rule_arn(&seen.id).send().await.map_err(aws("DeleteRule"))?;
+        // The certificate goes off the listener with the rule, so that it can be deleted.
+        if let Some(cert) = &seen.facts.certificate {
+            let request = cx.clients.elbv2.remove_listener_certificates().listener_arn(&seen.config.listener);
+            let request = request.certificates(Certificate::builder().certificate_arn(cert).build());
+            cx.may_mutate().await?;
+            request.send().await.map_err(aws("RemoveListenerCertificates"))?;
+        }
+        Ok(())
+    }
+}
 
 /// The load balancer of a listener ARN (`…:listener/app/NAME/LB/LISTENER` →
 /// `…:loadbalancer/app/NAME/LB`).
@@ -91,13 +198,14 @@ fn load_balancer_of(listener: &str) -> String {
     lb.rsplit_once('/').map_or(lb.clone(), |(head, _)| head.to_string())
 }
 
+fn lower_case_set(hosts: &[String]) -> BTreeSet<String> {
+    hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+}
+
 fn hosts_of(rule: &Rule) -> BTreeSet<String> {
-    rule.conditions()
-        .iter()
-        .filter(|c| c.field() == Some("host-header"))
-        .flat_map(|c| c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_else(|| c.values().to_vec()))
-        .map(|h| h.to_ascii_lowercase())
-        .collect()
+    let host_conditions = rule.conditions().iter().filter(|c| c.field() == Some("host-header"));
+    let values = host_conditions.flat_map(|c| c.host_header_config().map_or(c.values(), |h| h.values()));
+    values.map(|h| h.to_ascii_lowercase()).collect()
 }
 
 fn target_group_of(rule: &Rule) -> Option<&str> {
@@ -115,21 +223,18 @@ struct ListenerFacts {
 }
 
 async fn listener_facts(cx: &Cx<'_>, listener: &str) -> Result<ListenerFacts, ReconcileError> {
-    let mut rules = Vec::new();
-    let mut pages = cx.clients.elbv2.describe_rules().listener_arn(listener).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws("DescribeRules"))?;
-        rules.extend(page.rules().iter().filter(|r| r.is_default() != Some(true)).cloned());
-    }
+    let pages = cx.clients.elbv2.describe_rules().listener_arn(listener).into_paginator().send();
+    let pages: Result<Vec<_>, _> = pages.collect().await;
+    let pages = pages.map_err(aws("DescribeRules"))?;
+    let rules: Vec<Rule> =
+        pages.iter().flat_map(|p| p.rules()).filter(|r| r.is_default() != Some(true)).cloned().collect();
     let arns: Vec<String> = rules.iter().filter_map(|r| r.rule_arn()).map(str::to_string).collect();
     let tags = load_balancing_tags(cx, &arns).await?;
-    let mut certificates = BTreeSet::new();
-    let mut pages = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws("DescribeListenerCertificates"))?;
-        certificates.extend(page.certificates().iter().filter_map(|c| c.certificate_arn()).map(str::to_string));
-    }
-    Ok(ListenerFacts { rules, tags, certificates })
+    let pages = cx.clients.elbv2.describe_listener_certificates().listener_arn(listener).into_paginator().send();
+    let pages: Result<Vec<_>, _> = pages.collect().await;
+    let pages = pages.map_err(aws("DescribeListenerCertificates"))?;
+    let certificates = pages.iter().flat_map(|p| p.certificates()).filter_map(|c| c.certificate_arn());
+    Ok(ListenerFacts { rules, tags, certificates: certificates.map(str::to_string).collect() })
 }
 
 async fn healthy_targets(cx: &Cx<'_>, target_group: &str) -> Result<usize, ReconcileError> {
@@ -151,18 +256,14 @@ async fn dns_name(cx: &Cx<'_>, load_balancer: &str) -> Result<String, ReconcileE
     let request = cx.clients.elbv2.describe_load_balancers().load_balancer_arns(load_balancer);
     let out = request.send().await.map_err(aws("DescribeLoadBalancers"))?;
     let name = out.load_balancers().first().and_then(|l| l.dns_name()).unwrap_or_default().to_string();
-    cx.cache.details.lock().unwrap().insert(key, (name.clone(), Json::Null));
+    cx.cache.details.lock().unwrap().insert(key, (name.clone(), serde_json::Value::Null));
     Ok(name)
 }
 
-fn sorted_hosts(hosts: &[String]) -> Vec<String> {
-    let set: BTreeSet<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-    set.into_iter().collect()
-}
-
 fn conditions(spec: &ListenerRuleSpec) -> RuleCondition {
-    let hosts = HostHeaderConditionConfig::builder().set_values(Some(sorted_hosts(&spec.hosts))).build();
-    RuleCondition::builder().field("host-header").host_header_config(hosts).build()
+    let hosts =
+        HostHeaderConditionConfig::builder().set_values(Some(lower_case_set(&spec.hosts).into_iter().collect()));
+    RuleCondition::builder().field("host-header").host_header_config(hosts.build()).build()
 }
 
 fn forward(spec: &ListenerRuleSpec) -> Action {
@@ -171,168 +272,11 @@ fn forward(spec: &ListenerRuleSpec) -> Action {
 
 async fn add_certificate(cx: &Cx<'_>, spec: &ListenerRuleSpec) -> Result<(), ReconcileError> {
     let Some(cert) = &spec.certificate else { return Ok(()) };
+    let certificate = Certificate::builder().certificate_arn(cert).build();
+    let request = cx.clients.elbv2.add_listener_certificates().listener_arn(&spec.listener).certificates(certificate);
     cx.may_mutate().await?;
-    let request = cx
-        .clients
-        .elbv2
-        .add_listener_certificates()
-        .listener_arn(&spec.listener)
-        .certificates(Certificate::builder().certificate_arn(cert).build());
     request.send().await.map_err(aws("AddListenerCertificates"))?;
     Ok(())
-}
-
-#[async_trait::async_trait]
-impl Adapter for ListenerRuleAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut listeners: BTreeMap<String, ListenerFacts> = BTreeMap::new();
-        let mut out = BTreeMap::new();
-        for d in wanted {
-            let spec: ListenerRuleSpec = d.spec_as()?;
-            if !listeners.contains_key(&spec.listener) {
-                listeners.insert(spec.listener.clone(), listener_facts(cx, &spec.listener).await?);
-            }
-            let facts = &listeners[&spec.listener];
-            let hosts: BTreeSet<String> = sorted_hosts(&spec.hosts).into_iter().collect();
-            let tags_of = |r: &Rule| facts.tags.get(r.rule_arn().unwrap_or_default()).cloned().unwrap_or_default();
-            // Steward's own rule (by tags, whatever its hosts now are), else a rule of someone
-            // else's for the same hosts: reported, never touched.
-            let rule = facts
-                .rules
-                .iter()
-                .find(|r| owns(&tags_of(r), &d.key))
-                .or_else(|| facts.rules.iter().find(|r| hosts_of(r) == hosts));
-            let Some(rule) = rule else { continue };
-            let tags = tags_of(rule);
-            let target_group = target_group_of(rule).unwrap_or_default().to_string();
-            let healthy = if target_group.is_empty() { 0 } else { healthy_targets(cx, &target_group).await? };
-            let mut config = json!({
-                "hosts": hosts_of(rule),
-                "targetGroup": target_group,
-                "tags": tag_view(&tags),
-            });
-            if let Some(cert) = &spec.certificate {
-                let on = facts.certificates.contains(cert);
-                config["certificate"] = if on { json!(cert) } else { json!("(not on the listener)") };
-            }
-            if spec.priority.is_some() {
-                config["priority"] = json!(rule.priority().and_then(|p| p.parse::<i32>().ok()));
-            }
-            let load_balancer = load_balancer_of(&spec.listener);
-            let arn = rule.rule_arn().unwrap_or_default().to_string();
-            let outputs = BTreeMap::from([
-                ("arn".to_string(), arn.clone()),
-                ("dnsTarget".to_string(), dns_name(cx, &load_balancer).await?),
-                ("loadBalancer".to_string(), load_balancer),
-            ]);
-            let extra =
-                json!({ "healthyTargets": healthy, "certificate": spec.certificate, "listener": spec.listener });
-            let owned = owns(&tags, &d.key);
-            out.insert(d.key.clone(), Observed { id: arn, owned, state: ObjectState::Ready, config, outputs, extra });
-        }
-        Ok(out)
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: ListenerRuleSpec = d.spec_as()?;
-        let mut view = json!({
-            "hosts": sorted_hosts(&spec.hosts),
-            "targetGroup": spec.target_group,
-            "tags": tag_view(&d.tags),
-        });
-        if let Some(cert) = &spec.certificate {
-            view["certificate"] = json!(cert);
-        }
-        if let Some(p) = spec.priority {
-            view["priority"] = json!(p);
-        }
-        Ok(view)
-    }
-
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
-    }
-
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["hosts"]
-    }
-
-    /// Traffic may be sent here only when the target group has a healthy target.
-    fn ready_for_dependents(&self, o: &Observed) -> bool {
-        o.state == ObjectState::Ready && o.extra["healthyTargets"].as_u64().unwrap_or(0) > 0
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: ListenerRuleSpec = d.spec_as()?;
-        add_certificate(cx, &spec).await?;
-        let priority = match spec.priority {
-            Some(p) => p,
-            None => {
-                let facts = listener_facts(cx, &spec.listener).await?;
-                let taken: BTreeSet<i32> =
-                    facts.rules.iter().filter_map(|r| r.priority().and_then(|p| p.parse().ok())).collect();
-                (FIRST_PRIORITY..=50000).find(|p| !taken.contains(p)).unwrap_or(50000)
-            }
-        };
-        let request = cx
-            .clients
-            .elbv2
-            .create_rule()
-            .listener_arn(&spec.listener)
-            .priority(priority)
-            .conditions(conditions(&spec))
-            .actions(forward(&spec))
-            .set_tags(Some(load_balancing_tag_list(&d.tags)));
-        cx.may_mutate().await?;
-        request.send().await.map_err(aws("CreateRule"))?;
-        Ok(Json::Null)
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        let spec: ListenerRuleSpec = d.spec_as()?;
-        let drifted = |field: &str| drift.iter().any(|f| f.field == field || f.field.starts_with(&format!("{field}.")));
-        if drifted("certificate") {
-            add_certificate(cx, &spec).await?;
-        }
-        if drifted("hosts") || drifted("targetGroup") {
-            let request =
-                cx.clients.elbv2.modify_rule().rule_arn(&o.id).conditions(conditions(&spec)).actions(forward(&spec));
-            cx.may_mutate().await?;
-            request.send().await.map_err(aws("ModifyRule"))?;
-        }
-        if let (true, Some(priority)) = (drifted("priority"), spec.priority) {
-            let pair = RulePriorityPair::builder().rule_arn(&o.id).priority(priority).build();
-            cx.may_mutate().await?;
-            let request = cx.clients.elbv2.set_rule_priorities().rule_priorities(pair);
-            request.send().await.map_err(aws("SetRulePriorities"))?;
-        }
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        cx.may_mutate().await?;
-        cx.clients.elbv2.delete_rule().rule_arn(&o.id).send().await.map_err(aws("DeleteRule"))?;
-        // The certificate goes off the listener with the rule, so that it can be deleted.
-        if let (Some(cert), Some(listener)) = (o.extra["certificate"].as_str(), o.extra["listener"].as_str()) {
-            cx.may_mutate().await?;
-            let request = cx
-                .clients
-                .elbv2
-                .remove_listener_certificates()
-                .listener_arn(listener)
-                .certificates(Certificate::builder().certificate_arn(cert).build());
-            request.send().await.map_err(aws("RemoveListenerCertificates"))?;
-        }
-        Ok(())
-    }
-
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::LoadBalancing(&o.id))
-    }
 }
 
 #[cfg(test)]

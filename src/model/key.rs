@@ -23,7 +23,7 @@ macro_rules! kind_list {
             EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
             EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
             AcmCertificate, "cert", "acm", typed::definition::<acm_certificate::AcmCertificate>(), &acm_certificate::ADAPTER;
-            ListenerRule, "rule", "elasticloadbalancing", listener_rule::definition(), &listener_rule::ListenerRuleAdapter;
+            ListenerRule, "rule", "elasticloadbalancing", typed::definition::<listener_rule::ListenerRule>(), &listener_rule::ADAPTER;
             Route53Record, "dns", "route53", route53_record::definition(), &route53_record::Route53RecordAdapter;
             LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
             SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
