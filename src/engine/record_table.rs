@@ -11,7 +11,8 @@ use crate::aws::Aws;
 use crate::manifest::{Manifest, Source};
 use crate::model::guard::NoGuard;
 use crate::model::{
-    AwsError, Cache, Cx, Desired, Drift, ErrorClass, Fix, Kind, ObjectState, Observed, ReconcileError, ResourceKey,
+    AwsError, Cache, Cx, Desired, Drift, ErrorClass, FailedOperation, Fix, Kind, ObjectState, Observed, ReconcileError,
+    ResourceKey,
 };
 use crate::status::ConditionType as C;
 use crate::status::{Applied, DriftAction, DriftCause, DriftRecord, PendingChange, Phase, Status};
@@ -70,6 +71,7 @@ fn object(owned: bool, state: ObjectState) -> Observed {
         config: json!({ "size": 2, "engine": "redis" }),
         outputs: BTreeMap::from([("address".to_string(), "redis.local".to_string())]),
         extra: json!({}),
+        failed_operation: None,
     }
 }
 
@@ -174,8 +176,11 @@ fn rows() -> Vec<(Case, Expect)> {
     let new_resource = || Status::default();
     let rolled_back = || {
         let mut o = object(true, ObjectState::Ready);
-        o.extra =
-            json!({ "failedOperation": { "id": "op-1", "type": "UPDATE_SERVICE", "status": "ROLLBACK_SUCCEEDED" } });
+        o.failed_operation = Some(FailedOperation {
+            id: "op-1".into(),
+            r#type: "UPDATE_SERVICE".into(),
+            status: "ROLLBACK_SUCCEEDED".into(),
+        });
         o
     };
     use Phase as P;

@@ -39,6 +39,7 @@ pub static ADAPTER: Typed<AcmCertificate> = Typed::new(AcmCertificate);
 #[async_trait::async_trait]
 impl TypedKind for AcmCertificate {
     type Spec = AcmCertificateSpec;
+    type View = Self::Spec;
     type Outputs = AcmCertificateOutputs;
     type Memo = ();
     type Facts = ();

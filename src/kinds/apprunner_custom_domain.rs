@@ -63,6 +63,7 @@ pub static ADAPTER: Typed<CustomDomain> = Typed::new(CustomDomain);
 #[async_trait::async_trait]
 impl TypedKind for CustomDomain {
     type Spec = CustomDomainSpec;
+    type View = Self::Spec;
     type Outputs = CustomDomainOutputs;
     type Memo = ();
     type Facts = ();

@@ -128,7 +128,7 @@ use super::values::status_text;
 use crate::aws::aws;
 use crate::model::ResourceKey;
 use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
+use crate::model::{Adapter, Cx, Desired, Drift, FailedOperation, Fix, ObjectState, Observed, ReconcileError};
 use aws_sdk_apprunner::types::{
     AuthenticationConfiguration, EgressConfiguration, EgressType, HealthCheckConfiguration, HealthCheckProtocol,
     ImageConfiguration, ImageRepository, ImageRepositoryType, InstanceConfiguration, NetworkConfiguration, Service,
@@ -343,7 +343,7 @@ fn health_of(spec: &AppRunnerServiceSpec) -> Option<HealthCheckConfiguration> {
 /// The service's latest operation when it failed: an update App Runner rolled back leaves the
 /// service RUNNING with its previous configuration and the operation ROLLBACK_SUCCEEDED
 /// (QUIRKS.md). Read only when the service changed (its view is cached by `UpdatedAt`).
-async fn failed_operation(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError> {
+async fn failed_operation(cx: &Cx<'_>, arn: &str) -> Result<Option<FailedOperation>, ReconcileError> {
     let listed = cx
         .clients
         .apprunner
@@ -353,15 +353,15 @@ async fn failed_operation(cx: &Cx<'_>, arn: &str) -> Result<Json, ReconcileError
         .send()
         .await
         .map_err(aws("ListOperations"))?;
-    let Some(op) = listed.operation_summary_list().first() else { return Ok(Json::Null) };
+    let Some(op) = listed.operation_summary_list().first() else { return Ok(None) };
     let status = op.status().map(|s| s.as_str().to_ascii_uppercase()).unwrap_or_default();
     if !["FAILED", "ROLLBACK_SUCCEEDED", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS"].contains(&status.as_str()) {
-        return Ok(Json::Null);
+        return Ok(None);
     }
-    Ok(json!({
-        "id": op.id().unwrap_or_default(),
-        "type": op.r#type().map(|t| t.as_str().to_ascii_uppercase()).unwrap_or_default(),
-        "status": status,
+    Ok(Some(FailedOperation {
+        id: op.id().unwrap_or_default().to_string(),
+        r#type: op.r#type().map(|t| t.as_str().to_ascii_uppercase()).unwrap_or_default(),
+        status,
     }))
 }
 
@@ -404,14 +404,15 @@ impl Adapter for AppRunnerServiceAdapter {
                     let Some(service) = described.service() else { continue };
                     let mut view = view_of(service);
                     if status == "running" {
-                        view["lastFailedOperation"] = failed_operation(cx, &arn).await?;
+                        view["lastFailedOperation"] = json!(failed_operation(cx, &arn).await?);
                     }
                     cx.cache.details.lock().unwrap().insert(arn.clone(), (updated, view.clone()));
                     view
                 }
             };
             let mut config = config;
-            let failed = config.as_object_mut().and_then(|m| m.remove("lastFailedOperation")).unwrap_or(Json::Null);
+            let failed = config.as_object_mut().and_then(|m| m.remove("lastFailedOperation"));
+            let failed_operation = failed.and_then(|op| serde_json::from_value(op).ok());
             config["status"] = json!(status.to_ascii_uppercase());
             let phase = match status.as_str() {
                 "running" | "paused" => ObjectState::Ready,
@@ -435,10 +436,8 @@ impl Adapter for AppRunnerServiceAdapter {
                     state: phase,
                     config,
                     outputs,
-                    extra: match failed {
-                        Json::Null => Json::Null,
-                        op => json!({ "failedOperation": op }),
-                    },
+                    extra: Json::Null,
+                    failed_operation,
                 },
             );
         }

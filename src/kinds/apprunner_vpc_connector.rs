@@ -50,6 +50,7 @@ pub static ADAPTER: Typed<VpcConnector> = Typed::new(VpcConnector);
 #[async_trait::async_trait]
 impl TypedKind for VpcConnector {
     type Spec = VpcConnectorSpec;
+    type View = Self::Spec;
     type Outputs = VpcConnectorOutputs;
     type Memo = ();
     type Facts = Generations;

@@ -84,6 +84,7 @@ pub static ADAPTER: Typed<CacheCluster> = Typed::new(CacheCluster);
 #[async_trait::async_trait]
 impl TypedKind for CacheCluster {
     type Spec = CacheClusterSpec;
+    type View = Self::Spec;
     type Outputs = CacheClusterOutputs;
     type Memo = ();
     type Facts = ();

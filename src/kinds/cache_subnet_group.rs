@@ -42,6 +42,7 @@ pub static ADAPTER: Typed<CacheSubnetGroup> = Typed::new(CacheSubnetGroup);
 #[async_trait::async_trait]
 impl TypedKind for CacheSubnetGroup {
     type Spec = CacheSubnetGroupSpec;
+    type View = Self::Spec;
     type Outputs = CacheSubnetGroupOutputs;
     type Memo = ();
     type Facts = ();

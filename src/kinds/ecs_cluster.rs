@@ -35,6 +35,7 @@ pub static ADAPTER: Typed<EcsCluster> = Typed::new(EcsCluster);
 #[async_trait::async_trait]
 impl TypedKind for EcsCluster {
     type Spec = EcsClusterSpec;
+    type View = Self::Spec;
     type Outputs = EcsClusterOutputs;
     type Memo = ();
     type Facts = ();

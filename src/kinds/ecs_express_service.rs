@@ -1,107 +1,173 @@
 //! EcsExpressService: a web service on ECS Express Mode (the web tier AWS sells to new accounts
 //! since App Runner closed to them): image, port, env, size, scaling, network and roles. ECS
 //! makes the load balancer, listener, target group, security group and scaling around it.
-
-use super::definition::KindDef;
-use crate::schema::*;
-use serde_json::Value as Json;
-
-/// The AWS actions its calls need (checked against the controller's policy).
-pub const ACTIONS: &[&str] = &[
-    "ecs:DescribeClusters",
-    "ecs:DescribeExpressGatewayService",
-    "ecs:DescribeServiceRevisions",
-    "ecs:DescribeServiceDeployments",
-    "ecs:CreateExpressGatewayService",
-    "ecs:UpdateExpressGatewayService",
-    "ecs:DeleteExpressGatewayService",
-    "ecs:TagResource",
-    "ecs:UntagResource",
-];
-
-pub fn definition() -> KindDef {
-    let scaling = Shape::Struct(vec![
-        req("min", int(0, 1000)),
-        req("max", int(1, 1000)),
-        opt("metric", Shape::Enum(&["AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"])),
-        opt("target", int(1, 100_000)),
-    ]);
-    let network = Shape::Struct(vec![req("subnets", selectors("subnet-")), opt("securityGroups", selectors("sg-"))]);
-    let logs = Shape::Struct(vec![req("group", any_string()), req("streamPrefix", any_string())]);
-    KindDef {
-        fields: vec![
-            opt("cluster", any_string()),
-            req("image", any_string()),
-            opt("port", int(1, 65535)),
-            opt("command", list(any_string(), 1, 64)),
-            opt("env", env()),
-            opt("secrets", dict(ENV_NAME, any_string(), 100)),
-            opt("cpu", int(256, 4096)),
-            opt("memory", int(512, 30720)),
-            opt("healthCheckPath", any_string()),
-            opt("scaling", scaling),
-            req("network", network),
-            req("executionRole", arn()),
-            req("infrastructureRole", arn()),
-            opt("taskRole", arn()),
-            opt("logs", logs),
-            opt("tags", tags()),
-        ],
-        outputs: vec!["arn", "endpoint", "cluster", "loadBalancer", "listener", "targetGroup", "securityGroup"],
-        retain_by_default: false,
-        name_rule: super::ecs_service::NAME,
-        check,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
-    }
-}
-
-fn check(spec: &Json, c: &mut Checker) {
-    let cpu = spec.get("cpu").and_then(Json::as_i64).unwrap_or(DEFAULT_CPU);
-    let memory = spec.get("memory").and_then(Json::as_i64).unwrap_or(DEFAULT_MEMORY);
-    match super::ecs_service::fargate_memory(cpu) {
-        None => c.error_at("cpu", format!("expected a Fargate cpu value (256, 512, 1024, 2048, 4096), got {cpu}")),
-        Some(allowed) if !allowed.contains(&memory) => c.error_at(
-            "memory",
-            format!("expected {} to {} for Fargate cpu {cpu}, got {memory}", allowed[0], allowed[allowed.len() - 1]),
-        ),
-        _ => {}
-    }
-    let (min, max) = (spec.pointer("/scaling/min"), spec.pointer("/scaling/max"));
-    if let (Some(min), Some(max)) = (min.and_then(Json::as_i64), max.and_then(Json::as_i64))
-        && min > max
-    {
-        c.error_at("scaling.min", format!("expected at most scaling.max ({max}), got {min}"));
-    }
-    if let (Some(env), Some(secrets)) =
-        (spec.get("env").and_then(Json::as_object), spec.get("secrets").and_then(Json::as_object))
-    {
-        for name in env.keys().filter(|k| secrets.contains_key(*k)) {
-            c.error_at(&format!("secrets.{name}"), "expected a name not also set in env");
-        }
-    }
-}
-
-// ---- adapter ----
-//
-// Express services have no List call: a service's ARN follows from its cluster's ARN and its
-// name, and one DescribeExpressGatewayService (with its tags) tells everything a steady pass
-// needs. The service revision (which objects ECS made for it) and the deployment (did the canary
-// finish, or was it rolled back) are read when they change, and kept by ARN.
+//!
+//! Express services have no List call: a service's ARN follows from its cluster's ARN and its
+//! name, and one DescribeExpressGatewayService (with its tags) tells everything a steady pass
+//! needs. The service revision (which objects ECS made for it) and the deployment (did the canary
+//! finish, or was it rolled back) are read when they change, and kept by ARN.
 
 use super::tagging::{ecs_tag_list, tag_map};
-use crate::aws::aws;
-use crate::model::ResourceKey;
-use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
+use super::typed::prelude::*;
+use crate::schema::Checker;
 use aws_sdk_ecs::types::{
     EcsExpressGatewayService, ExpressGatewayContainer, ExpressGatewayScalingTarget,
     ExpressGatewayServiceAwsLogsConfiguration, ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude,
     ExpressGatewayServiceNetworkConfiguration, ExpressGatewayServiceScalingMetric, KeyValuePair, Secret, Tag,
 };
-use serde_json::json;
-use std::collections::BTreeMap;
+use serde_json::Value as Json;
+
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EcsExpressServiceSpec {
+    /// The cluster's name or ARN (a reference, resolved); ECS's `default` when left out. A
+    /// service stays in the cluster it was made in.
+    #[serde(default = "default_cluster")]
+    #[field(create_only)]
+    pub cluster: String,
+    /// The container image.
+    pub image: String,
+    /// The port the container listens on (80 unless the spec says).
+    #[serde(default = "port_80")]
+    #[field(shape = int(1, 65535))]
+    pub port: i32,
+    /// The container's command.
+    #[field(shape = list(any_string(), 1, 64))]
+    pub command: Option<Vec<String>>,
+    /// Environment variables.
+    #[serde(default)]
+    #[field(shape = env())]
+    pub env: BTreeMap<String, String>,
+    /// Environment variables from secrets: name → ARN (never the value).
+    #[serde(default)]
+    #[field(shape = dict(ENV_NAME, any_string(), 100))]
+    pub secrets: BTreeMap<String, String>,
+    /// Fargate CPU units (1024 unless the spec says: steward always sends both sizes, so the
+    /// service never depends on which default AWS applies).
+    #[serde(default = "default_cpu")]
+    #[field(shape = int(256, 4096))]
+    pub cpu: i64,
+    /// Memory in MiB, a size Fargate allows for the CPU (2048 unless the spec says).
+    #[serde(default = "default_memory")]
+    #[field(shape = int(512, 30720))]
+    pub memory: i64,
+    /// The load balancer's health check path.
+    pub health_check_path: Option<String>,
+    /// Task counts, and the metric and target auto scaling follows.
+    #[field(shape = Shape::Struct(vec![
+        req("min", int(0, 1000)),
+        req("max", int(1, 1000)),
+        opt("metric", Shape::Enum(&["AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"])),
+        opt("target", int(1, 100_000)),
+    ]))]
+    pub scaling: Option<Scaling>,
+    /// Its subnets and security groups (sets; the group ECS adds is not compared).
+    #[field(shape = Shape::Struct(vec![req("subnets", selectors("subnet-")), opt("securityGroups", selectors("sg-"))]))]
+    pub network: Network,
+    /// The role ECS pulls the image and writes logs with.
+    #[field(shape = arn())]
+    pub execution_role: String,
+    /// The role ECS makes the load balancer and scaling with (given when the service is made).
+    #[field(shape = arn())]
+    pub infrastructure_role: String,
+    /// The role the application runs as.
+    #[field(shape = arn())]
+    pub task_role: Option<String>,
+    /// Where its logs go.
+    #[field(shape = Shape::Struct(vec![req("group", any_string()), req("streamPrefix", any_string())]))]
+    pub logs: Option<Logs>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scaling {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+    /// Left out, AWS's is kept (never drift).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Network {
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Logs {
+    pub group: String,
+    pub stream_prefix: String,
+}
+
+/// A service as the diff compares it: the spec's settings as ECS keeps them (sizes as text, the
+/// cluster by name), and its status and Express tag.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpressView {
+    image: Option<String>,
+    port: i32,
+    env: BTreeMap<String, String>,
+    secrets: BTreeMap<String, String>,
+    cpu: Option<String>,
+    memory: Option<String>,
+    network: Network,
+    execution_role: Option<String>,
+    command: Option<Vec<String>>,
+    health_check_path: Option<String>,
+    scaling: Option<Scaling>,
+    task_role: Option<String>,
+    logs: Option<Logs>,
+    /// `ACTIVE`; `DRAINING` while it is deleted.
+    status: String,
+    cluster: String,
+    /// The tag `AmazonECSManaged: true`, without which ECS no longer manages it as Express.
+    express_managed: bool,
+}
+
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpressOutputs {
+    #[field(doc = "the service's ARN")]
+    pub arn: String,
+    #[field(doc = "its HTTPS address")]
+    pub endpoint: String,
+    #[field(doc = "its cluster's ARN")]
+    pub cluster: String,
+    #[field(doc = "the load balancer ECS made")]
+    pub load_balancer: String,
+    #[field(doc = "its HTTPS listener, for a ListenerRule")]
+    pub listener: String,
+    #[field(doc = "its target group")]
+    pub target_group: String,
+    #[field(doc = "the security group ECS made for it")]
+    pub security_group: String,
+}
+
+/// The ARN of the service steward made, so that it is still found if the spec moves it to
+/// another cluster.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MadeAt {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_arn: Option<String>,
+}
+
+/// What a pass learns beside the configuration.
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// A deployment whose canary failed and was rolled back.
+    rolled_back: Option<FailedOperation>,
+}
+
+pub struct EcsExpressService;
+pub static ADAPTER: Typed<EcsExpressService> = Typed::new(EcsExpressService);
 
 /// The tag by which ECS knows a service as an Express service; without it ECS stops managing
 /// the service as Express (developer guide, "Updating Resources Outside of Express Mode").
@@ -115,61 +181,6 @@ const DEFAULT_MEMORY: i64 = 2048;
 
 /// Deployment states in which the canary is still going (or being undone).
 const DEPLOYING: [&str; 5] = ["PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"];
-
-/// The spec an EcsExpressService's adapter reads.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EcsExpressServiceSpec {
-    /// The cluster's name or ARN (a reference, resolved); ECS's `default` when left out.
-    #[serde(default = "default_cluster")]
-    pub cluster: String,
-    pub image: String,
-    #[serde(default = "port_80")]
-    pub port: i32,
-    pub command: Option<Vec<String>>,
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// Environment variables from secrets: name → ARN (never the value).
-    #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
-    #[serde(default = "default_cpu")]
-    pub cpu: i64,
-    #[serde(default = "default_memory")]
-    pub memory: i64,
-    pub health_check_path: Option<String>,
-    pub scaling: Option<ScalingSpec>,
-    pub network: NetworkSpec,
-    pub execution_role: String,
-    pub infrastructure_role: String,
-    pub task_role: Option<String>,
-    pub logs: Option<LogsSpec>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ScalingSpec {
-    pub min: i32,
-    pub max: i32,
-    pub metric: Option<String>,
-    pub target: Option<i32>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NetworkSpec {
-    pub subnets: Vec<String>,
-    #[serde(default)]
-    pub security_groups: Vec<String>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LogsSpec {
-    pub group: String,
-    pub stream_prefix: String,
-}
 
 fn default_cluster() -> String {
     "default".into()
@@ -187,7 +198,245 @@ fn default_memory() -> i64 {
     DEFAULT_MEMORY
 }
 
-pub struct EcsExpressServiceAdapter;
+impl From<EcsExpressServiceSpec> for ExpressView {
+    fn from(spec: EcsExpressServiceSpec) -> Self {
+        ExpressView {
+            image: Some(spec.image),
+            port: spec.port,
+            env: spec.env,
+            secrets: spec.secrets,
+            cpu: Some(spec.cpu.to_string()),
+            memory: Some(spec.memory.to_string()),
+            network: spec.network,
+            execution_role: Some(spec.execution_role),
+            command: spec.command,
+            health_check_path: spec.health_check_path,
+            scaling: spec.scaling,
+            task_role: spec.task_role,
+            logs: spec.logs,
+            status: "ACTIVE".into(),
+            cluster: last_segment(&spec.cluster).to_string(),
+            express_managed: true,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedKind for EcsExpressService {
+    type Spec = EcsExpressServiceSpec;
+    type View = ExpressView;
+    type Outputs = ExpressOutputs;
+    type Memo = MadeAt;
+    type Facts = Deployment;
+    const NAME_RULE: StrRule = super::ecs_service::NAME;
+    const TAGGED: TagsAt = Some(|arn| Tagged::Ecs(arn));
+    const SETS: &'static [&'static str] = &["subnets", "securityGroups"];
+    const ACTIONS: &'static [&'static str] = crate::actions!("ecs": DescribeClusters, DescribeExpressGatewayService,
+        DescribeServiceRevisions, DescribeServiceDeployments, CreateExpressGatewayService,
+        UpdateExpressGatewayService, DeleteExpressGatewayService, TagResource, UntagResource);
+
+    fn check(spec: &Json, c: &mut Checker) {
+        let cpu = spec.get("cpu").and_then(Json::as_i64).unwrap_or(DEFAULT_CPU);
+        let memory = spec.get("memory").and_then(Json::as_i64).unwrap_or(DEFAULT_MEMORY);
+        match super::ecs_service::fargate_memory(cpu) {
+            None => c.error_at("cpu", format!("expected a Fargate cpu value (256, 512, 1024, 2048, 4096), got {cpu}")),
+            Some(allowed) if !allowed.contains(&memory) => c.error_at(
+                "memory",
+                format!(
+                    "expected {} to {} for Fargate cpu {cpu}, got {memory}",
+                    allowed[0],
+                    allowed[allowed.len() - 1]
+                ),
+            ),
+            _ => {}
+        }
+        let (min, max) = (spec.pointer("/scaling/min"), spec.pointer("/scaling/max"));
+        if let (Some(min), Some(max)) = (min.and_then(Json::as_i64), max.and_then(Json::as_i64))
+            && min > max
+        {
+            c.error_at("scaling.min", format!("expected at most scaling.max ({max}), got {min}"));
+        }
+        if let (Some(env), Some(secrets)) =
+            (spec.get("env").and_then(Json::as_object), spec.get("secrets").and_then(Json::as_object))
+        {
+            for name in env.keys().filter(|k| secrets.contains_key(*k)) {
+                c.error_at(&format!("secrets.{name}"), "expected a name not also set in env");
+            }
+        }
+    }
+
+    async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let mut out = Vec::new();
+        for want in wanted {
+            let wanted_arn = service_arn(&cluster_arn(cx, &want.spec.cluster).await?, &want.key().name);
+            // The service steward made may be in another cluster than the spec now names (its
+            // ARN is in the memo): found there, it differs in `cluster`, a replacement.
+            let made = want.memo.service_arn.as_deref().filter(|a| *a != wanted_arn);
+            let mut found = None;
+            for arn in std::iter::once(wanted_arn.as_str()).chain(made) {
+                if let Some(service) = describe(cx, arn).await? {
+                    found = Some((arn.to_string(), service));
+                    break;
+                }
+            }
+            let Some((arn, service)) = found else { continue };
+            out.push((want.key().clone(), seen(cx, want, arn, &service).await?));
+        }
+        Ok(out)
+    }
+
+    fn failed_operation(seen: &Seen<Self>) -> Option<FailedOperation> {
+        seen.facts.rolled_back.clone()
+    }
+
+    async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
+        let spec = &want.spec;
+        let request = cx.clients.ecs.create_express_gateway_service().service_name(&want.key().name);
+        let request = request.cluster(&spec.cluster).infrastructure_role_arn(&spec.infrastructure_role);
+        let request = request.execution_role_arn(&spec.execution_role).set_task_role_arn(spec.task_role.clone());
+        let request = request.primary_container(container_of(spec)?).network_configuration(network_of(spec));
+        let request = request.cpu(spec.cpu.to_string()).memory(spec.memory.to_string());
+        let request =
+            request.set_health_check_path(spec.health_check_path.clone()).set_scaling_target(scaling_of(spec));
+        let request = request.set_tags(Some(ecs_tag_list(&want.desired.tags)));
+        cx.may_mutate().await?;
+        let made = request.send().await.map_err(aws("CreateExpressGatewayService"))?;
+        let arn = made.service().and_then(|s| s.service_arn()).unwrap_or_default();
+        Ok(MadeAt { service_arn: Some(arn.to_string()) })
+    }
+
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
+        if drift.iter().any(|f| f.field == "cluster") {
+            // The engine decided to replace it: deleted now, made in its new cluster once gone.
+            self.delete(cx, seen).await?;
+            return Ok(MadeAt::default());
+        }
+        if drift.iter().any(|f| f.field == "expressManaged") {
+            // Without its tag ECS no longer treats the service as Express: it is put back.
+            let tag = Tag::builder().key(EXPRESS_TAG).value("true").build();
+            cx.may_mutate().await?;
+            cx.clients.ecs.tag_resource().resource_arn(&seen.id).tags(tag).send().await.map_err(aws("TagResource"))?;
+        }
+        if drift.iter().all(|f| f.field == "expressManaged") {
+            return Ok(MadeAt::default());
+        }
+        let spec = &want.spec;
+        let request = cx.clients.ecs.update_express_gateway_service().service_arn(&seen.id);
+        let request = request.execution_role_arn(&spec.execution_role).set_task_role_arn(spec.task_role.clone());
+        let request = request.primary_container(container_of(spec)?).network_configuration(network_of(spec));
+        let request = request.cpu(spec.cpu.to_string()).memory(spec.memory.to_string());
+        let request =
+            request.set_health_check_path(spec.health_check_path.clone()).set_scaling_target(scaling_of(spec));
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("UpdateExpressGatewayService"))?;
+        Ok(MadeAt::default())
+    }
+
+    async fn delete(&self, cx: &Cx<'_>, seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        if seen.config.status == "DRAINING" {
+            return Ok(());
+        }
+        let request = cx.clients.ecs.delete_express_gateway_service().service_arn(&seen.id);
+        cx.may_mutate().await?;
+        request.send().await.map_err(aws("DeleteExpressGatewayService"))?;
+        Ok(())
+    }
+}
+
+/// The service as found: its newest configuration (during a canary, what it is becoming), the
+/// objects ECS made for that revision, and how its deployment went.
+async fn seen(
+    cx: &Cx<'_>,
+    want: &Want<'_, EcsExpressService>,
+    arn: String,
+    service: &EcsExpressGatewayService,
+) -> Result<Seen<EcsExpressService>, ReconcileError> {
+    let status = service.status().and_then(|s| s.status_code()).map_or("ACTIVE", |s| s.as_str()).to_string();
+    let cluster = service.cluster().unwrap_or_default().to_string();
+    let mut tags = tag_map(service.tags().iter().map(|t| (t.key(), t.value())));
+    let express_managed = tags.remove(EXPRESS_TAG).is_some_and(|v| v == "true");
+    let newest = service.active_configurations().last();
+    let revision = newest.and_then(|c| c.service_revision_arn()).unwrap_or_default();
+    let managed = if revision.is_empty() { Managed::default() } else { managed(cx, revision).await? };
+    let deployment = service.current_deployment().unwrap_or_default().to_string();
+    let deployed = deployment_status(cx, &deployment).await?;
+    let config = view_of(newest, &managed, &want.spec, status.clone(), last_segment(&cluster), express_managed);
+    let state = if status == "DRAINING" {
+        ObjectState::Busy("DRAINING".into())
+    } else if DEPLOYING.contains(&deployed.as_str()) {
+        ObjectState::Busy("DEPLOYING".into())
+    } else if deployed == "ROLLBACK_FAILED" {
+        ObjectState::Failed("DEPLOYMENT_ROLLBACK_FAILED".into())
+    } else {
+        ObjectState::Ready
+    };
+    let rolled_back = (deployed == "ROLLBACK_SUCCESSFUL").then(|| FailedOperation {
+        id: deployment,
+        r#type: "DEPLOYMENT".into(),
+        status: deployed,
+    });
+    let endpoint = if managed.endpoint.is_empty() { String::new() } else { format!("https://{}", managed.endpoint) };
+    let outputs = ExpressOutputs {
+        arn: arn.clone(),
+        endpoint,
+        cluster,
+        security_group: managed.security_groups.first().cloned().unwrap_or_default(),
+        load_balancer: managed.load_balancer,
+        listener: managed.listener,
+        target_group: managed.target_group,
+    };
+    Ok(Seen { id: arn, state, config, tags, facts: Deployment { rolled_back }, outputs })
+}
+
+/// A configuration as the diff compares it, without the group ECS added itself; settings the
+/// spec leaves to AWS (a scaling metric, a log group) are left out.
+fn view_of(
+    c: Option<&ExpressGatewayServiceConfiguration>,
+    managed: &Managed,
+    spec: &EcsExpressServiceSpec,
+    status: String,
+    cluster: &str,
+    express_managed: bool,
+) -> ExpressView {
+    let container = c.and_then(|c| c.primary_container());
+    let env = container
+        .map(|p| p.environment().iter().map(|e| (e.name().unwrap_or_default(), e.value().unwrap_or_default())));
+    let secrets = container.map(|p| p.secrets().iter().map(|s| (s.name(), s.value_from())));
+    let text = |(k, v): (&str, &str)| (k.to_string(), v.to_string());
+    let network = c.and_then(|c| c.network_configuration());
+    let groups = network.map(|n| n.security_groups().iter().filter(|g| !managed.security_groups.contains(g)));
+    let scaling = c.and_then(|c| c.scaling_target()).map(|s| Scaling {
+        min: s.min_task_count(),
+        max: s.max_task_count(),
+        metric: s
+            .auto_scaling_metric()
+            .map(|m| m.as_str().to_string())
+            .filter(|_| spec.scaling.as_ref().is_some_and(|s| s.metric.is_some())),
+        target: s.auto_scaling_target_value().filter(|_| spec.scaling.as_ref().is_some_and(|s| s.target.is_some())),
+    });
+    let logs = container.and_then(|p| p.aws_logs_configuration());
+    ExpressView {
+        image: container.map(|p| p.image().to_string()),
+        port: container.and_then(|p| p.container_port()).unwrap_or(80),
+        env: env.map(|e| e.map(text).collect()).unwrap_or_default(),
+        secrets: secrets.map(|s| s.map(text).collect()).unwrap_or_default(),
+        cpu: c.and_then(|c| c.cpu()).map(str::to_string),
+        memory: c.and_then(|c| c.memory()).map(str::to_string),
+        network: Network {
+            subnets: network.map(|n| n.subnets().to_vec()).unwrap_or_default(),
+            security_groups: groups.map(|g| g.cloned().collect()).unwrap_or_default(),
+        },
+        execution_role: c.and_then(|c| c.execution_role_arn()).map(str::to_string),
+        command: container.map(|p| p.command().to_vec()).filter(|c| !c.is_empty()),
+        health_check_path: c.and_then(|c| c.health_check_path()).map(str::to_string),
+        scaling,
+        task_role: c.and_then(|c| c.task_role_arn()).map(str::to_string),
+        logs: logs.map(|l| Logs { group: l.log_group().to_string(), stream_prefix: l.log_stream_prefix().to_string() }),
+        status,
+        cluster: cluster.to_string(),
+        express_managed,
+    }
+}
 
 /// The objects ECS made for one service revision (kept by revision ARN: they do not change).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -312,112 +561,6 @@ async fn deployment_status(cx: &Cx<'_>, deployment: &str) -> Result<String, Reco
     Ok(status)
 }
 
-/// A configuration in the shape of `desired_view`, without the groups ECS added itself.
-fn view_of(c: &ExpressGatewayServiceConfiguration, managed: &Managed) -> Json {
-    let container = c.primary_container();
-    let env: BTreeMap<&str, &str> = container
-        .map(|p| {
-            p.environment().iter().map(|e| (e.name().unwrap_or_default(), e.value().unwrap_or_default())).collect()
-        })
-        .unwrap_or_default();
-    let secrets: BTreeMap<&str, &str> =
-        container.map(|p| p.secrets().iter().map(|s| (s.name(), s.value_from())).collect()).unwrap_or_default();
-    let network = c.network_configuration();
-    let mut groups: Vec<&str> =
-        network.map(|n| n.security_groups().iter().map(String::as_str).collect()).unwrap_or_default();
-    groups.retain(|g| !managed.security_groups.iter().any(|m| m == g));
-    let mut view = json!({
-        "image": container.map(|p| p.image()),
-        "port": container.and_then(|p| p.container_port()).unwrap_or(80),
-        "env": env,
-        "secrets": secrets,
-        "cpu": c.cpu(),
-        "memory": c.memory(),
-        "network": { "subnets": network.map(|n| n.subnets()), "securityGroups": groups },
-        "executionRole": c.execution_role_arn(),
-    });
-    if let Some(command) = container.map(|p| p.command()).filter(|c| !c.is_empty()) {
-        view["command"] = json!(command);
-    }
-    if let Some(path) = c.health_check_path() {
-        view["healthCheckPath"] = json!(path);
-    }
-    if let Some(s) = c.scaling_target() {
-        view["scaling"] = json!({
-            "min": s.min_task_count(), "max": s.max_task_count(),
-            "metric": s.auto_scaling_metric().map(|m| m.as_str()), "target": s.auto_scaling_target_value(),
-        });
-    }
-    if let Some(role) = c.task_role_arn() {
-        view["taskRole"] = json!(role);
-    }
-    if let Some(logs) = container.and_then(|p| p.aws_logs_configuration()) {
-        view["logs"] = json!({ "group": logs.log_group(), "streamPrefix": logs.log_stream_prefix() });
-    }
-    view
-}
-
-/// Optional settings the spec leaves to AWS are AWS's: dropped from the observed view (a
-/// default scaling target or log group is not drift).
-fn without_unset(mut view: Json, desired: &Json) -> Json {
-    for key in ["command", "healthCheckPath", "scaling", "taskRole", "logs"] {
-        if desired.get(key).is_none()
-            && let Some(map) = view.as_object_mut()
-        {
-            map.remove(key);
-        }
-    }
-    if let Some(scaling) = view.get_mut("scaling").and_then(Json::as_object_mut) {
-        for key in ["metric", "target"] {
-            if desired.pointer(&format!("/scaling/{key}")).is_none() {
-                scaling.remove(key);
-            }
-        }
-    }
-    view
-}
-
-/// The desired view of a spec, with the resource's tags.
-fn view_of_spec(spec: &EcsExpressServiceSpec, tags: &BTreeMap<String, String>) -> Json {
-    let mut view = json!({
-        "status": "ACTIVE",
-        "cluster": last_segment(&spec.cluster),
-        "image": spec.image,
-        "port": spec.port,
-        "env": spec.env,
-        "secrets": spec.secrets,
-        "cpu": spec.cpu.to_string(),
-        "memory": spec.memory.to_string(),
-        "network": { "subnets": spec.network.subnets, "securityGroups": spec.network.security_groups },
-        "executionRole": spec.execution_role,
-        "expressManaged": true,
-        "tags": tag_view(tags),
-    });
-    if let Some(command) = &spec.command {
-        view["command"] = json!(command);
-    }
-    if let Some(path) = &spec.health_check_path {
-        view["healthCheckPath"] = json!(path);
-    }
-    if let Some(s) = &spec.scaling {
-        let mut scaling = json!({ "min": s.min, "max": s.max });
-        if let Some(metric) = &s.metric {
-            scaling["metric"] = json!(metric);
-        }
-        if let Some(target) = s.target {
-            scaling["target"] = json!(target);
-        }
-        view["scaling"] = scaling;
-    }
-    if let Some(role) = &spec.task_role {
-        view["taskRole"] = json!(role);
-    }
-    if let Some(l) = &spec.logs {
-        view["logs"] = json!({ "group": l.group, "streamPrefix": l.stream_prefix });
-    }
-    view
-}
-
 fn container_of(spec: &EcsExpressServiceSpec) -> Result<ExpressGatewayContainer, ReconcileError> {
     let env = spec.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build());
     let secrets: Result<Vec<Secret>, _> =
@@ -454,8 +597,8 @@ fn scaling_of(spec: &EcsExpressServiceSpec) -> Option<ExpressGatewayScalingTarge
     let s = spec.scaling.as_ref()?;
     Some(
         ExpressGatewayScalingTarget::builder()
-            .min_task_count(s.min)
-            .max_task_count(s.max)
+            .set_min_task_count(s.min)
+            .set_max_task_count(s.max)
             .set_auto_scaling_metric(s.metric.as_deref().map(ExpressGatewayServiceScalingMetric::from))
             .set_auto_scaling_target_value(s.target)
             .build(),
@@ -464,163 +607,6 @@ fn scaling_of(spec: &EcsExpressServiceSpec) -> Option<ExpressGatewayScalingTarge
 
 fn build_error(e: impl std::fmt::Display) -> ReconcileError {
     ReconcileError::invalid_spec("build request", e)
-}
-
-#[async_trait::async_trait]
-impl Adapter for EcsExpressServiceAdapter {
-    async fn observe(
-        &self,
-        cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        let mut out = BTreeMap::new();
-        for d in wanted {
-            let spec: EcsExpressServiceSpec = d.spec_as()?;
-            let wanted_arn = service_arn(&cluster_arn(cx, &spec.cluster).await?, &d.key.name);
-            // The service steward made may be in another cluster than the spec now names (its
-            // ARN is in the memo): found there, it differs in `cluster`, a replacement.
-            let made = d.memo.get("serviceArn").and_then(Json::as_str).filter(|a| *a != wanted_arn);
-            let mut found = None;
-            for arn in std::iter::once(wanted_arn.as_str()).chain(made) {
-                if let Some(service) = describe(cx, arn).await? {
-                    found = Some((arn.to_string(), service));
-                    break;
-                }
-            }
-            let Some((arn, service)) = found else { continue };
-            let status = service.status().and_then(|s| s.status_code()).map_or("ACTIVE", |s| s.as_str()).to_string();
-            let cluster = service.cluster().unwrap_or_default().to_string();
-            let mut tags = tag_map(service.tags().iter().map(|t| (t.key(), t.value())));
-            let express = tags.remove(EXPRESS_TAG).is_some_and(|v| v == "true");
-            // During a canary the newest configuration is last: it is what the service is
-            // becoming, so it is what is compared.
-            let newest = service.active_configurations().last();
-            let revision = newest.and_then(|c| c.service_revision_arn()).unwrap_or_default();
-            let managed = if revision.is_empty() { Managed::default() } else { managed(cx, revision).await? };
-            let deployment = service.current_deployment().unwrap_or_default().to_string();
-            let deployed = deployment_status(cx, &deployment).await?;
-            let mut config = newest.map(|c| view_of(c, &managed)).unwrap_or_else(|| json!({}));
-            config = without_unset(config, &view_of_spec(&spec, &d.tags));
-            config["status"] = json!(status);
-            config["cluster"] = json!(last_segment(&cluster));
-            config["expressManaged"] = json!(express);
-            config["tags"] = tag_view(&tags);
-            let state = if status == "DRAINING" {
-                ObjectState::Busy("DRAINING".into())
-            } else if DEPLOYING.contains(&deployed.as_str()) {
-                ObjectState::Busy("DEPLOYING".into())
-            } else if deployed == "ROLLBACK_FAILED" {
-                ObjectState::Failed("DEPLOYMENT_ROLLBACK_FAILED".into())
-            } else {
-                ObjectState::Ready
-            };
-            let extra = match deployed.as_str() {
-                "ROLLBACK_SUCCESSFUL" => {
-                    json!({ "failedOperation": { "id": deployment, "type": "DEPLOYMENT", "status": deployed } })
-                }
-                _ => Json::Null,
-            };
-            let endpoint =
-                if managed.endpoint.is_empty() { String::new() } else { format!("https://{}", managed.endpoint) };
-            let outputs = BTreeMap::from([
-                ("arn".to_string(), arn.clone()),
-                ("endpoint".to_string(), endpoint),
-                ("cluster".to_string(), cluster.clone()),
-                ("loadBalancer".to_string(), managed.load_balancer.clone()),
-                ("listener".to_string(), managed.listener.clone()),
-                ("targetGroup".to_string(), managed.target_group.clone()),
-                ("securityGroup".to_string(), managed.security_groups.first().cloned().unwrap_or_default()),
-            ]);
-            let owned = owns(&tags, &d.key);
-            out.insert(d.key.clone(), Observed { id: arn, owned, state, config, outputs, extra });
-        }
-        Ok(out)
-    }
-
-    fn desired_view(&self, d: &Desired) -> Result<Json, ReconcileError> {
-        Ok(view_of_spec(&d.spec_as()?, &d.tags))
-    }
-
-    fn fix_for(&self, field: &str) -> Fix {
-        // A service stays in the cluster it was made in.
-        if field == "cluster" { Fix::Replace } else { Fix::InPlace }
-    }
-
-    fn set_fields(&self) -> &'static [&'static str] {
-        &["subnets", "securityGroups"]
-    }
-
-    async fn create(&self, cx: &Cx<'_>, d: &Desired) -> Result<Json, ReconcileError> {
-        let spec: EcsExpressServiceSpec = d.spec_as()?;
-        let request = cx
-            .clients
-            .ecs
-            .create_express_gateway_service()
-            .service_name(&d.key.name)
-            .cluster(&spec.cluster)
-            .execution_role_arn(&spec.execution_role)
-            .infrastructure_role_arn(&spec.infrastructure_role)
-            .set_task_role_arn(spec.task_role.clone())
-            .primary_container(container_of(&spec)?)
-            .network_configuration(network_of(&spec))
-            .cpu(spec.cpu.to_string())
-            .memory(spec.memory.to_string())
-            .set_health_check_path(spec.health_check_path.clone())
-            .set_scaling_target(scaling_of(&spec))
-            .set_tags(Some(ecs_tag_list(&d.tags)));
-        cx.may_mutate().await?;
-        let made = request.send().await.map_err(aws("CreateExpressGatewayService"))?;
-        // Kept, so that the service is still found if the spec moves it to another cluster.
-        let arn = made.service().and_then(|s| s.service_arn()).unwrap_or_default();
-        Ok(json!({ "serviceArn": arn }))
-    }
-
-    async fn update(&self, cx: &Cx<'_>, d: &Desired, o: &Observed, drift: &[Drift]) -> Result<Json, ReconcileError> {
-        if drift.iter().any(|f| f.field == "cluster") {
-            // The engine decided to replace it: deleted now, made in its new cluster once gone.
-            return self.delete(cx, o).await.map(|()| Json::Null);
-        }
-        if drift.iter().any(|f| f.field == "expressManaged") {
-            // Without its tag ECS no longer treats the service as Express: it is put back.
-            cx.may_mutate().await?;
-            let tag = Tag::builder().key(EXPRESS_TAG).value("true").build();
-            cx.clients.ecs.tag_resource().resource_arn(&o.id).tags(tag).send().await.map_err(aws("TagResource"))?;
-        }
-        if drift.iter().all(|f| f.field == "expressManaged") {
-            return Ok(Json::Null);
-        }
-        let spec: EcsExpressServiceSpec = d.spec_as()?;
-        let request = cx
-            .clients
-            .ecs
-            .update_express_gateway_service()
-            .service_arn(&o.id)
-            .execution_role_arn(&spec.execution_role)
-            .set_task_role_arn(spec.task_role.clone())
-            .primary_container(container_of(&spec)?)
-            .network_configuration(network_of(&spec))
-            .cpu(spec.cpu.to_string())
-            .memory(spec.memory.to_string())
-            .set_health_check_path(spec.health_check_path.clone())
-            .set_scaling_target(scaling_of(&spec));
-        cx.may_mutate().await?;
-        request.send().await.map_err(aws("UpdateExpressGatewayService"))?;
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, cx: &Cx<'_>, o: &Observed) -> Result<(), ReconcileError> {
-        if o.config["status"] == "DRAINING" {
-            return Ok(());
-        }
-        cx.may_mutate().await?;
-        let request = cx.clients.ecs.delete_express_gateway_service().service_arn(&o.id);
-        request.send().await.map_err(aws("DeleteExpressGatewayService"))?;
-        Ok(())
-    }
-
-    fn tagged<'a>(&self, o: &'a Observed) -> Option<Tagged<'a>> {
-        Some(Tagged::Ecs(&o.id))
-    }
 }
 
 #[cfg(test)]
@@ -633,13 +619,5 @@ mod tests {
             service_arn("arn:aws:ecs:eu-west-1:123456789012:cluster/default", "mmweb"),
             "arn:aws:ecs:eu-west-1:123456789012:service/default/mmweb"
         );
-    }
-
-    #[test]
-    fn settings_left_to_aws_are_not_compared() {
-        let observed = json!({ "image": "x", "scaling": { "min": 1, "max": 20, "metric": "AVERAGE_CPU", "target": 60 },
-            "logs": { "group": "/aws/ecs/x", "streamPrefix": "ecs" }, "healthCheckPath": "/ping" });
-        let desired = json!({ "image": "x", "scaling": { "min": 1, "max": 4 } });
-        assert_eq!(without_unset(observed, &desired), json!({ "image": "x", "scaling": { "min": 1, "max": 20 } }));
     }
 }

@@ -71,6 +71,7 @@ const NOT_ON_LISTENER: &str = "(not on the listener)";
 #[async_trait::async_trait]
 impl TypedKind for ListenerRule {
     type Spec = ListenerRuleSpec;
+    type View = Self::Spec;
     type Outputs = ListenerRuleOutputs;
     type Memo = ();
     type Facts = RuleFacts;

@@ -41,6 +41,7 @@ pub static ADAPTER: Typed<LogGroup> = Typed::new(LogGroup);
 #[async_trait::async_trait]
 impl TypedKind for LogGroup {
     type Spec = LogGroupSpec;
+    type View = Self::Spec;
     type Outputs = LogGroupOutputs;
     type Memo = ();
     type Facts = ();

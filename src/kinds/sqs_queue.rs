@@ -60,6 +60,7 @@ pub static ADAPTER: Typed<SqsQueue> = Typed::new(SqsQueue);
 #[async_trait::async_trait]
 impl TypedKind for SqsQueue {
     type Spec = SqsQueueSpec;
+    type View = Self::Spec;
     type Outputs = SqsQueueOutputs;
     type Memo = KnownId;
     type Facts = ();

@@ -108,6 +108,7 @@ impl Adapter for StackAdapter {
                     config: serde_json::json!({}),
                     outputs: BTreeMap::from([("vpcId".to_string(), d.vpc_id.clone())]),
                     extra: Json::Null,
+                    failed_operation: None,
                 };
                 (d.key.clone(), observed)
             })

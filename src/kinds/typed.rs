@@ -7,7 +7,9 @@
 use super::definition::{KindDef, TerraformImport};
 use crate::model::adapter::Discovered;
 use crate::model::tags::{Tagged, owns, tag_view};
-use crate::model::{Adapter, AwsError, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError, ResourceKey};
+use crate::model::{
+    Adapter, AwsError, Cx, Desired, Drift, FailedOperation, Fix, ObjectState, Observed, ReconcileError, ResourceKey,
+};
 use crate::schema::{Checker, Field, Shape, StrRule, describe, tags};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +27,7 @@ pub mod prelude {
     };
     pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
-    pub use crate::model::{Cx, Drift, Fix, ObjectState, ReconcileError};
+    pub use crate::model::{Cx, Drift, FailedOperation, Fix, ObjectState, ReconcileError};
     pub use crate::schema::{StrRule, name_char};
     pub use std::collections::{BTreeMap, BTreeSet};
 }
@@ -87,8 +89,9 @@ pub struct Seen<K: TypedKind + ?Sized> {
     /// What later calls address it by (ARN, URL or name).
     pub id: String,
     pub state: ObjectState,
-    /// What AWS has, every field filled; fields the spec leaves to AWS are not compared.
-    pub config: K::Spec,
+    /// What AWS has, as the diff sees it (the kind's view), every field filled; fields the spec
+    /// leaves to AWS are not compared.
+    pub config: K::View,
     /// Its tags as AWS has them (the engine compares and fixes them: a spec never holds them).
     pub tags: BTreeMap<String, String>,
     /// What else observe learnt that a later call needs (a connector's generation).
@@ -101,7 +104,7 @@ impl<K: TypedKind + ?Sized> Seen<K> {
     pub fn new(
         id: String,
         state: ObjectState,
-        config: K::Spec,
+        config: K::View,
         tags: BTreeMap<String, String>,
         outputs: K::Outputs,
     ) -> Self {
@@ -113,7 +116,11 @@ impl<K: TypedKind + ?Sized> Seen<K> {
 /// mutating call is preceded by `cx.may_mutate()` and is idempotent.
 #[async_trait::async_trait]
 pub trait TypedKind: Send + Sync + 'static {
-    type Spec: Declared + Serialize + DeserializeOwned + Clone + Send + Sync;
+    type Spec: Declared + Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+    /// The object as the diff compares it: the spec itself (`type View = Self::Spec;`), or, where
+    /// one spec stands for several AWS objects (a DNS name's records), their form, made from the
+    /// spec. Its JSON field paths are what drift events name.
+    type View: Serialize + DeserializeOwned + From<Self::Spec> + Send + Sync + 'static;
     type Outputs: Declared + Serialize + DeserializeOwned + Send + Sync;
     /// Facts the kind keeps between passes (beside the engine's own memo).
     type Memo: Serialize + DeserializeOwned + Default + Send + Sync;
@@ -133,6 +140,12 @@ pub trait TypedKind: Send + Sync + 'static {
     const TAGGED: TagsAt;
     /// …or by this output, where the id is not what tags are kept by (a subnet group's ARN).
     const TAGS_BY: Option<&'static str> = None;
+    /// Fields of a view made from the spec that stand for a secret without holding one (a
+    /// user's password facts): shown, but never ignored by `ignoreChanges` nor accepted.
+    const STAND_FOR_SECRETS: &'static [&'static str] = &[];
+    /// Lists of a view made from the spec compared as sets, by their last name (a service's
+    /// `network.subnets`), beside the spec's own set fields.
+    const SETS: &'static [&'static str] = &[];
     /// Cross-field rules the declaration cannot say, on the spec as written (once it fits the
     /// schema, but before its references and selectors are resolved: a selector is not yet an id).
     fn check(_spec: &Json, _checker: &mut Checker) {}
@@ -149,6 +162,16 @@ pub trait TypedKind: Send + Sync + 'static {
     /// The memo of an object taken over by `adopt: true`.
     fn adopted_memo(_seen: &Seen<Self>) -> Self::Memo {
         Self::Memo::default()
+    }
+    /// Whether an object of an untagged kind is the resource's own: by default always (it is
+    /// reached only through what steward keeps); a DNS record only with steward's mark beside it.
+    fn owned_untagged(_seen: &Seen<Self>) -> bool {
+        true
+    }
+    /// Marks an untagged kind's object as the resource's own (`adopt: true`); a tagged kind's
+    /// objects are adopted by their tags, through `TAGGED`.
+    async fn adopt(&self, _cx: &Cx<'_>, _want: &Want<'_, Self>, _seen: &Seen<Self>) -> Result<(), ReconcileError> {
+        Ok(())
     }
     /// An object that holds the resource's identity though its tags say nothing (a deleting
     /// cluster keeps its name until it is gone): never a duplicate beside it.
@@ -169,6 +192,11 @@ pub trait TypedKind: Send + Sync + 'static {
     /// values in the form AWS reads back (a policy document canonical). By default, as written.
     fn compared(spec: Self::Spec) -> Self::Spec {
         spec
+    }
+    /// An operation AWS rolled back on the object (a deployment whose canary failed), from what
+    /// its observe learnt.
+    fn failed_operation(_seen: &Seen<Self>) -> Option<FailedOperation> {
+        None
     }
     /// Whether what refers to the object may go ahead (by default, once it is ready).
     fn ready_for_dependents(seen: &Seen<Self>) -> bool {
@@ -258,8 +286,10 @@ fn view_of<S: Serialize>(spec: &S, tags: Option<&BTreeMap<String, String>>, sets
     Json::Object(view)
 }
 
-fn names_where(pick: fn(&FieldDecl) -> bool, fields: Vec<FieldDecl>) -> &'static [&'static str] {
-    Vec::leak(fields.iter().filter(|f| pick(f)).map(|f| f.field.name).collect())
+/// The spec's fields `pick` chooses, and the view's `more`, for the life of the process.
+fn names_where<K: TypedKind>(pick: fn(&FieldDecl) -> bool, more: &[&'static str]) -> &'static [&'static str] {
+    let declared = K::Spec::fields().into_iter().filter(|f| pick(f)).map(|f| f.field.name);
+    Vec::leak(declared.chain(more.iter().copied()).collect())
 }
 
 fn top_field(path: &str) -> &str {
@@ -278,16 +308,22 @@ impl<K: TypedKind> Adapter for Typed<K> {
         for (key, seen) in self.kind.observe(cx, &wanted).await? {
             let outputs = string_fields(&seen.outputs);
             let config = view_of(&seen.config, K::TAGGED.map(|_| &seen.tags), self.set_fields());
-            // Owned: its tags carry the resource's ownership tags (an untagged object is always owned).
-            let owned = K::TAGGED.is_none() || owns(&seen.tags, &key) || K::owned_anyway(&seen);
+            // Owned: its tags carry the resource's ownership tags (an untagged one, as its kind says).
+            let owned = match K::TAGGED {
+                Some(_) => owns(&seen.tags, &key),
+                None => K::owned_untagged(&seen),
+            };
+            let owned = owned || K::owned_anyway(&seen);
             let extra = serde_json::to_value(&seen.facts).unwrap_or_default();
-            out.insert(key, Observed { id: seen.id, owned, state: seen.state, config, outputs, extra });
+            let failed_operation = K::failed_operation(&seen);
+            let observed = Observed { id: seen.id, owned, state: seen.state, config, outputs, extra, failed_operation };
+            out.insert(key, observed);
         }
         Ok(out)
     }
 
     fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
-        let compared = K::compared(Self::want(desired)?.spec);
+        let compared: K::View = K::compared(Self::want(desired)?.spec).into();
         Ok(view_of(&compared, K::TAGGED.map(|_| &desired.tags), self.set_fields()))
     }
 
@@ -301,15 +337,15 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn set_fields(&self) -> &'static [&'static str] {
-        self.sets.get_or_init(|| names_where(|f| f.set, K::Spec::fields()))
+        self.sets.get_or_init(|| names_where::<K>(|f| f.set, K::SETS))
     }
 
     fn sensitive(&self, field: &str) -> bool {
-        self.secret_fields().contains(&top_field(field))
+        K::Spec::fields().iter().any(|f| f.sensitive && f.field.name == top_field(field))
     }
 
     fn secret_fields(&self) -> &'static [&'static str] {
-        self.secrets.get_or_init(|| names_where(|f| f.sensitive, K::Spec::fields()))
+        self.secrets.get_or_init(|| names_where::<K>(|f| f.sensitive, K::STAND_FOR_SECRETS))
     }
 
     async fn create(&self, cx: &Cx<'_>, desired: &Desired) -> Result<Json, ReconcileError> {
@@ -356,10 +392,9 @@ impl<K: TypedKind> Adapter for Typed<K> {
         Self::seen(o).is_ok_and(|seen| K::ready_for_dependents(&seen))
     }
 
-    /// Only an untagged kind's objects reach here (a tagged one's are adopted through `tagged`):
-    /// they are always steward's, so there is nothing to mark.
-    async fn adopt(&self, _: &Cx<'_>, _: &Desired, _: &Observed) -> Result<(), ReconcileError> {
-        Ok(())
+    /// Only an untagged kind's objects reach here (a tagged one's are adopted through `tagged`).
+    async fn adopt(&self, cx: &Cx<'_>, desired: &Desired, o: &Observed) -> Result<(), ReconcileError> {
+        self.kind.adopt(cx, &Self::want(desired)?, &Self::seen(o)?).await
     }
 
     fn adopted_memo(&self, o: &Observed) -> Option<Json> {

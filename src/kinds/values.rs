@@ -4,14 +4,6 @@ use crate::model::Desired;
 use crate::model::hash::{fnv1a, fnv1a_start};
 use serde_json::Value as Json;
 
-/// The strings of a JSON array (ids kept in an observed object's `extra`).
-pub(crate) fn strings(value: Option<&Json>) -> Vec<String> {
-    value
-        .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 /// A name read in lower case (`#[serde(deserialize_with = "lower_case")]`): DNS names, and the
 /// names ElastiCache keeps in lower case and finds in any case.
 pub(crate) fn lower_case<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

@@ -65,6 +65,7 @@ pub static ADAPTER: Typed<VpcEndpoint> = Typed::new(VpcEndpoint);
 #[async_trait::async_trait]
 impl TypedKind for VpcEndpoint {
     type Spec = VpcEndpointSpec;
+    type View = Self::Spec;
     type Outputs = VpcEndpointOutputs;
     type Memo = ();
     type Facts = ();

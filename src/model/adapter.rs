@@ -119,6 +119,18 @@ pub struct Observed {
     pub outputs: BTreeMap<String, String>,
     /// Anything else the kind's update needs (current revision, current task definition…).
     pub extra: Json,
+    /// An operation AWS rolled back (an update, a deployment whose canary failed).
+    pub failed_operation: Option<FailedOperation>,
+}
+
+/// An operation AWS rolled back: the object runs its previous configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailedOperation {
+    pub id: String,
+    /// What it was (`UPDATE_SERVICE`, `DEPLOYMENT`).
+    pub r#type: String,
+    /// How it ended (`ROLLBACK_SUCCEEDED`).
+    pub status: String,
 }
 
 impl Observed {
@@ -138,16 +150,14 @@ impl Observed {
                 message: format!("AWS reports the object {state}: it is deleted and made again"),
             });
         }
-        let op = self.extra.get("failedOperation")?;
-        let text = |k: &str| op.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
+        let op = self.failed_operation.as_ref()?;
         Some(AsyncFailure {
-            mark: text("id"),
-            operation: text("type"),
-            status: text("status"),
+            mark: op.id.clone(),
+            operation: op.r#type.clone(),
+            status: op.status.clone(),
             message: format!(
                 "AWS rolled back {} ({}): the object runs its previous configuration",
-                text("type"),
-                text("status")
+                op.r#type, op.status
             ),
         })
     }

@@ -15,16 +15,16 @@ macro_rules! kind_list {
             VpcEndpoint, "vpce", "ec2", typed::definition::<vpc_endpoint::VpcEndpoint>(), &vpc_endpoint::ADAPTER;
             CacheSubnetGroup, "csg", "elasticache", typed::definition::<cache_subnet_group::CacheSubnetGroup>(), &cache_subnet_group::ADAPTER;
             CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;
-            CacheUser, "cu", "elasticache", cache_user::definition(), &cache_user::CacheUserAdapter;
+            CacheUser, "cu", "elasticache", typed::definition::<cache_user::CacheUser>(), &cache_user::ADAPTER;
             AppRunnerVpcConnector, "arc", "apprunner", typed::definition::<apprunner_vpc_connector::VpcConnector>(), &apprunner_vpc_connector::ADAPTER;
             AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
             AppRunnerCustomDomain, "domain", "apprunner", typed::definition::<apprunner_custom_domain::CustomDomain>(), &apprunner_custom_domain::ADAPTER;
             EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
-            EcsExpressService, "express", "ecs", ecs_express_service::definition(), &ecs_express_service::EcsExpressServiceAdapter;
+            EcsExpressService, "express", "ecs", typed::definition::<ecs_express_service::EcsExpressService>(), &ecs_express_service::ADAPTER;
             EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
             AcmCertificate, "cert", "acm", typed::definition::<acm_certificate::AcmCertificate>(), &acm_certificate::ADAPTER;
             ListenerRule, "rule", "elasticloadbalancing", typed::definition::<listener_rule::ListenerRule>(), &listener_rule::ADAPTER;
-            Route53Record, "dns", "route53", route53_record::definition(), &route53_record::Route53RecordAdapter;
+            Route53Record, "dns", "route53", typed::definition::<route53_record::Route53Record>(), &route53_record::ADAPTER;
             LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
             SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
         }

@@ -18,7 +18,7 @@ pub mod key;
 pub mod paths;
 pub mod tags;
 
-pub use adapter::{Adapter, COMMON_FIELDS, Cx, Desired, Drift, Fix, ObjectState, Observed};
+pub use adapter::{Adapter, COMMON_FIELDS, Cx, Desired, Drift, FailedOperation, Fix, ObjectState, Observed};
 pub use cache::Cache;
 pub use error::{AsyncFailure, AwsError, ErrorClass, ReconcileError};
 pub use key::{Kind, ResourceKey};

@@ -8,7 +8,15 @@ const ENFORCE: Policy = Policy { enforce: true, retain: false, adopt: false, all
 const OBSERVE: Policy = Policy { enforce: false, ..ENFORCE };
 
 fn object(owned: bool, state: ObjectState) -> Observed {
-    Observed { id: "obj-1".into(), owned, state, config: json!({}), outputs: BTreeMap::new(), extra: json!(null) }
+    Observed {
+        id: "obj-1".into(),
+        owned,
+        state,
+        config: json!({}),
+        outputs: BTreeMap::new(),
+        extra: json!(null),
+        failed_operation: None,
+    }
 }
 
 fn drift(field: &str, fix: Fix) -> Drift {

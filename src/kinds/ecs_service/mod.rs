@@ -532,6 +532,7 @@ impl Adapter for EcsServiceAdapter {
                             config,
                             outputs,
                             extra: json!({ "cluster": cluster, "taskDefinition": td_arn }),
+                            failed_operation: None,
                         },
                     );
                 }
