@@ -17,7 +17,7 @@ macro_rules! kind_list {
             CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;
             CacheUser, "cu", "elasticache", typed::definition::<cache_user::CacheUser>(), &cache_user::ADAPTER;
             AppRunnerVpcConnector, "arc", "apprunner", typed::definition::<apprunner_vpc_connector::VpcConnector>(), &apprunner_vpc_connector::ADAPTER;
-            AppRunnerService, "ars", "apprunner", apprunner_service::definition(), &apprunner_service::AppRunnerServiceAdapter;
+            AppRunnerService, "ars", "apprunner", typed::definition::<apprunner_service::AppRunnerService>(), &apprunner_service::ADAPTER;
             AppRunnerCustomDomain, "domain", "apprunner", typed::definition::<apprunner_custom_domain::CustomDomain>(), &apprunner_custom_domain::ADAPTER;
             EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
             EcsExpressService, "express", "ecs", typed::definition::<ecs_express_service::EcsExpressService>(), &ecs_express_service::ADAPTER;
