@@ -2,7 +2,7 @@
 """steward's benchmarks: the release binary against moto and steward-emulator on loopback.
 
     python3 bench/run.py                 # full run: 1 stack, 100 and 500 stacks, latency, idle
-    python3 bench/run.py --smoke         # the smallest scenario (CI runs it, no timing assertions)
+    python3 bench/run.py --smoke         # the smallest scenario on the debug build (CI runs it, no timing assertions)
     python3 bench/run.py --stacks 100    # choose the scale points
 
 Writes BENCHMARKS.md (machine, command, date, figures). AWS calls are counted by steward's own
@@ -30,6 +30,9 @@ import boto3
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "/var/tmp/steward-target"))
+# Where the binaries are taken from: the release build, or in a smoke run the debug build the
+# tests made (the smoke run times nothing, and CI builds release only for the image).
+BIN = TARGET / "release"
 REGION = "eu-west-1"
 
 
@@ -59,7 +62,7 @@ class World:
         log = open(workdir / "moto.log", "w")
         self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "bootstrap/moto-server.py"), "127.0.0.1", str(self.moto_port)],
                                            env={**os.environ, "MOTO_ECS_SERVICE_RUNNING": "1"}, stdout=log, stderr=log))
-        self.procs.append(subprocess.Popen([str(TARGET / "release/steward-emulator"), "--port", str(self.emu_port), "--transition-ms", "0"],
+        self.procs.append(subprocess.Popen([str(BIN / "steward-emulator"), "--port", str(self.emu_port), "--transition-ms", "0"],
                                            env={**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.moto_port}"},
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(self.moto_port, "moto")
@@ -87,7 +90,7 @@ class World:
         return boto3.client(service, region_name=REGION, endpoint_url=url, aws_access_key_id="bench", aws_secret_access_key="bench")
 
     def steward(self, *args):
-        p = subprocess.run([str(TARGET / "release/steward"), *args], env=self.env, capture_output=True, text=True)
+        p = subprocess.run([str(BIN / "steward"), *args], env=self.env, capture_output=True, text=True)
         if p.returncode != 0:
             raise SystemExit(f"steward {' '.join(args)} failed:\n{p.stderr}")
         return p.stdout
@@ -100,7 +103,7 @@ class World:
 def run_measured(world, *args):
     """steward with exact per-process CPU time and peak RSS (wait4 on this one child)."""
     started = time.perf_counter()
-    p = subprocess.Popen([str(TARGET / "release/steward"), *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen([str(BIN / "steward"), *args], env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = p.stdout.read().decode()
     err = p.stderr.read().decode()
     _, status, usage = os.wait4(p.pid, 0)
@@ -199,7 +202,7 @@ def instructions_per_pass(world, n_passes=6):
     totals = []
     for n in (1, n_passes):
         out = world.workdir / f"callgrind-{n}.out"
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(TARGET / "release/steward"), "reconcile", "--passes", str(n)],
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(BIN / "steward"), "reconcile", "--passes", str(n)],
                        env=world.env, capture_output=True, check=True)
         text = subprocess.run(["callgrind_annotate", str(out)], capture_output=True, text=True).stdout
         totals.append(int(next(l for l in text.splitlines() if "PROGRAM TOTALS" in l).split()[0].replace(",", "")))
@@ -296,7 +299,7 @@ def latency(world, workdir, edits):
     http = free_port()
     log = open(workdir / "daemon.log", "w")
     started = time.perf_counter()
-    daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"], env=world.env, stdout=log, stderr=log)
+    daemon = subprocess.Popen([str(BIN / "steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"], env=world.env, stdout=log, stderr=log)
     first_pass = None
     while first_pass is None and time.perf_counter() - started < 120:
         if '"pass_completed"' in (workdir / "daemon.log").read_text():
@@ -365,7 +368,7 @@ def event_latency(world, workdir, samples_n):
     world.steward("apply", "-f", str(stack))
     proxy_port, http = free_port(), free_port()
     emulator = world.env["AWS_ENDPOINT_URL_APPRUNNER"]
-    proxy = subprocess.Popen([str(TARGET / "release/steward-fault-proxy"), "--port", str(proxy_port), "--upstream", world.env["AWS_ENDPOINT_URL"],
+    proxy = subprocess.Popen([str(BIN / "steward-fault-proxy"), "--port", str(proxy_port), "--upstream", world.env["AWS_ENDPOINT_URL"],
                               "--trail", "--route", f"apprunner={emulator}", "--route", f"elasticache={emulator}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(proxy_port, "steward-fault-proxy")
@@ -375,7 +378,7 @@ def event_latency(world, workdir, samples_n):
     env = {**world.env, "AWS_ENDPOINT_URL": via, "AWS_ENDPOINT_URL_APPRUNNER": via, "AWS_ENDPOINT_URL_ELASTICACHE": via,
            "STEWARD_EVENTS_QUEUE": queue, "STEWARD_EVENTS_WAIT": "0"}
     log_path = workdir / "events-daemon.log"
-    daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"],
+    daemon = subprocess.Popen([str(BIN / "steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"],
                               env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
     try:
         t0 = time.perf_counter()
@@ -429,7 +432,7 @@ def own_resync(world, workdir, idle_s):
         stack.write_text(text)
         world.steward("apply", "-f", str(stack))
         http = free_port()
-        daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"],
+        daemon = subprocess.Popen([str(BIN / "steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--stack", "mentor-match"],
                                   env=world.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         def calls():
             text = urllib.request.urlopen(f"http://127.0.0.1:{http}/metrics").read().decode()
@@ -478,7 +481,7 @@ def daemon_at_scale(world, workdir, n):
     made = subprocess.run([sys.executable, str(ROOT / "bootstrap/local-events.py")], env=world.env, check=True, capture_output=True, text=True)
     env = {**world.env, "STEWARD_EVENTS_QUEUE": json.loads(made.stdout)["queueUrl"], "STEWARD_EVENTS_WAIT": "0"}
     started = time.perf_counter()
-    daemon = subprocess.Popen([str(TARGET / "release/steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--log-format", "json"],
+    daemon = subprocess.Popen([str(BIN / "steward"), "run", "--http-addr", f"127.0.0.1:{http}", "--log-format", "json"],
                               env=env, stdout=log, stderr=log)
 
     def passes_and_calls(with_in_flight=False):
@@ -551,13 +554,17 @@ def main():
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--out", default=None, help="where to write the table (default BENCHMARKS.md; none in --smoke)")
     args = parser.parse_args()
-    if not args.smoke:
+    global BIN
+    if args.smoke:
+        BIN = TARGET / "debug"
+    else:
         # Built where the binaries are taken from, whatever CARGO_TARGET_DIR says.
         subprocess.run(["cargo", "build", "--release", "--locked", "--workspace"], cwd=ROOT, check=True,
                        env={**os.environ, "CARGO_TARGET_DIR": str(TARGET)})
     for binary in ("steward", "steward-emulator"):
-        if not (TARGET / "release" / binary).exists():
-            raise SystemExit(f"{TARGET}/release/{binary} is missing: cargo build --release --workspace")
+        if not (BIN / binary).exists():
+            build = "cargo build --workspace" if args.smoke else "cargo build --release --workspace"
+            raise SystemExit(f"{BIN}/{binary} is missing: {build}")
     edits = 5 if args.smoke else args.edits
     scale_points = [] if args.smoke else [int(s) for s in args.stacks.split(",") if s]
     results = {}

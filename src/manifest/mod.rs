@@ -4,6 +4,7 @@
 pub mod document;
 pub mod parse;
 pub mod references;
+pub mod robustness;
 
 pub use document::{API_VERSION, MAX_FILE_BYTES, MAX_SPEC_BYTES, Manifest, ManifestError, Source, ValidationErrors};
 pub use parse::{load_paths, parse_manifests, validate_set};
