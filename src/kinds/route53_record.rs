@@ -136,15 +136,15 @@ impl TypedKind for Route53Record {
         }
         let mut out = Vec::new();
         for (zone, wants) in zones {
+            // Each resource's records, made from its spec once.
+            let wants: Vec<(&Want<Self>, Records)> = wants.into_iter().map(|w| (w, w.spec.clone().into())).collect();
             let mut names = BTreeSet::new();
-            for want in &wants {
-                for (name, record) in Records::from(want.spec.clone()).records {
-                    names.extend(wanted_keys(&name, &record));
-                }
+            for (name, record) in wants.iter().flat_map(|(_, records)| &records.records) {
+                names.extend(wanted_keys(name, record));
             }
             let sets = zone_record_sets(cx, &zone, &names).await?;
-            for want in wants {
-                if let Some(seen) = observed_records(want, &zone, &sets) {
+            for (want, records) in wants {
+                if let Some(seen) = observed_records(want, records, &zone, &sets) {
                     out.push((want.key().clone(), seen));
                 }
             }
@@ -336,10 +336,15 @@ async fn record_set(
 }
 
 /// What one resource's records are on AWS, from its zone's listing; None when none exists.
-fn observed_records(want: &Want<Route53Record>, zone: &str, sets: &RecordSets) -> Option<Seen<Route53Record>> {
+fn observed_records(
+    want: &Want<Route53Record>,
+    wanted: Records,
+    zone: &str,
+    sets: &RecordSets,
+) -> Option<Seen<Route53Record>> {
     let mut records = BTreeMap::new();
     let mut marked = true;
-    for (name, wanted) in Records::from(want.spec.clone()).records {
+    for (name, wanted) in wanted.records {
         let [record, mark] = wanted_keys(&name, &wanted);
         let Some(set) = sets.get(&record) else { continue };
         let mark = sets.get(&mark);

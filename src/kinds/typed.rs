@@ -236,12 +236,13 @@ pub fn unless<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T
 pub struct Typed<K> {
     kind: K,
     sets: OnceLock<&'static [&'static str]>,
+    sensitive: OnceLock<&'static [&'static str]>,
     secrets: OnceLock<&'static [&'static str]>,
 }
 
 impl<K: TypedKind> Typed<K> {
     pub const fn new(kind: K) -> Self {
-        Typed { kind, sets: OnceLock::new(), secrets: OnceLock::new() }
+        Typed { kind, sets: OnceLock::new(), sensitive: OnceLock::new(), secrets: OnceLock::new() }
     }
 
     fn want<'a>(desired: &'a Desired) -> Result<Want<'a, K>, ReconcileError> {
@@ -341,7 +342,9 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn sensitive(&self, field: &str) -> bool {
-        K::Spec::fields().iter().any(|f| f.sensitive && f.field.name == top_field(field))
+        // Asked for every drift shown: the declaration is read once.
+        let sensitive = self.sensitive.get_or_init(|| names_where::<K>(|f| f.sensitive, &[]));
+        sensitive.contains(&top_field(field))
     }
 
     fn secret_fields(&self) -> &'static [&'static str] {
