@@ -14,7 +14,8 @@
 //!
 //! Field attributes (`#[field(…)]`):
 //! - `shape = EXPR`: its rule, a `crate::schema::Shape` (a `String` defaults to any string, a
-//!   `bool` to true or false, and `tags` to the tag rule);
+//!   `bool` to true or false, `tags` to the tag rule, and any other type to the mapping its own
+//!   `#[derive(Declared)]` declares: `Type::shape()`, which a list's rule names too);
 //! - `create_only`: AWS changes it only by a new object;
 //! - `set`: a list compared as a set;
 //! - `sensitive`: shown as `(sensitive)` everywhere;
@@ -155,7 +156,12 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             (None, _, "tags") => quote!(crate::schema::tags()),
             (None, "String", _) => quote!(crate::schema::any_string()),
             (None, "bool", _) => quote!(crate::schema::Shape::Bool),
-            (None, _, _) => return Err(syn::Error::new_spanned(field, "give the field's rule: #[field(shape = …)]")),
+            // Any other type is a nested declared struct: its shape is its own declaration.
+            (None, _, _) => {
+                let nested = if optional { inner } else { Some(&field.ty) };
+                let nested = nested.ok_or_else(|| syn::Error::new_spanned(field, "give the field's type"))?;
+                quote!(<#nested as crate::kinds::typed::Declared>::shape())
+            }
         };
         let required = !optional && !has_serde_default(field);
         let (create_only, set, sensitive) = (attrs.create_only, attrs.set, attrs.sensitive);

@@ -7,7 +7,7 @@ use crate::manifest::Manifest;
 use crate::model::ResourceKey;
 use crate::model::clock::{parse_time, rfc3339};
 use crate::model::heal_window::HealWindow;
-use crate::model::paths::{changes_with_sets, fingerprint};
+use crate::model::paths::{changes_with_sets, fingerprint, left_to_aws};
 use crate::model::{Adapter, Desired, Drift, Observed};
 use crate::status::{Phase, Status};
 use crate::store::StoredResource;
@@ -32,13 +32,13 @@ pub struct Item<'a> {
     pub named_by: Vec<ResourceKey>,
 }
 
-/// The field diff between the desired view and the observed configuration. Only the top-level
-/// fields the desired view names are managed (a field the spec leaves out keeps whatever AWS
-/// has, as Terraform does with optional computed attributes).
+/// The field diff between the desired view and the observed configuration. Only the fields the
+/// desired view names are managed: a field the spec leaves out keeps whatever AWS has, as
+/// Terraform does with optional computed attributes (see `left_to_aws`).
 pub fn diff(adapter: &dyn Adapter, view: &Json, exact_tags: bool, observed: &Observed) -> Vec<Drift> {
     let mut managed: Json = match (&observed.config, view) {
         (Json::Object(actual), Json::Object(wanted)) => Json::Object(
-            actual.iter().filter(|(k, _)| wanted.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            actual.iter().filter_map(|(k, v)| Some((k.clone(), left_to_aws(v.clone(), wanted.get(k)?)))).collect(),
         ),
         (actual, _) => actual.clone(),
     };

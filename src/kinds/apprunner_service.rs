@@ -38,13 +38,6 @@ pub const CPU_MEMORY: &[(i64, &[i64])] = &[
 pub struct AppRunnerServiceSpec {
     /// The image: `identifier`, `repositoryType` (ECR unless the spec says), `port` (8080),
     /// `startCommand`, `env`.
-    #[field(shape = Shape::Struct(vec![
-        req("identifier", any_string()),
-        opt("repositoryType", Shape::Enum(&["ECR", "ECR_PUBLIC"])),
-        opt("port", int(1, 65535)),
-        opt("startCommand", any_string()),
-        opt("env", env()),
-    ]))]
     pub image: ImageSpec,
     /// Whether a new image in the repository is deployed at once (off unless the spec says).
     #[serde(default)]
@@ -53,65 +46,63 @@ pub struct AppRunnerServiceSpec {
     #[field(shape = arn())]
     pub access_role: Option<String>,
     /// Its size (`cpu`, `memory`: a pair App Runner offers) and the role it runs as.
-    #[field(shape = Shape::Struct(vec![
-        req("cpu", int(256, 4096)),
-        req("memory", int(512, 12288)),
-        opt("instanceRole", arn()),
-    ]))]
     pub instance: InstanceSpec,
     /// Its health check: `protocol` (TCP unless the spec says), `path`, and the four numbers
     /// (App Runner's defaults where left out).
-    #[field(shape = Shape::Struct(vec![
-        opt("protocol", Shape::Enum(&["TCP", "HTTP"])),
-        opt("path", any_string()),
-        opt("interval", int(1, 20)),
-        opt("timeout", int(1, 20)),
-        opt("healthyThreshold", int(1, 20)),
-        opt("unhealthyThreshold", int(1, 20)),
-    ]))]
     pub health_check: Option<HealthCheckSpec>,
     /// Its egress: DEFAULT (the internet) or VPC through a `vpcConnector`.
-    #[field(shape = Shape::Struct(vec![req("egress", Shape::Enum(&["DEFAULT", "VPC"])), opt("vpcConnector", any_string())]))]
     pub network: Option<NetworkSpec>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageSpec {
     pub identifier: String,
     #[serde(default = "ecr")]
+    #[field(shape = Shape::Enum(&["ECR", "ECR_PUBLIC"]))]
     pub repository_type: String,
     #[serde(default = "port_8080")]
+    #[field(shape = int(1, 65535))]
     pub port: i64,
     pub start_command: Option<String>,
     #[serde(default)]
+    #[field(shape = env())]
     pub env: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceSpec {
+    #[field(shape = int(256, 4096))]
     pub cpu: i64,
+    #[field(shape = int(512, 12288))]
     pub memory: i64,
+    #[field(shape = arn())]
     pub instance_role: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthCheckSpec {
     #[serde(default = "tcp")]
+    #[field(shape = Shape::Enum(&["TCP", "HTTP"]))]
     pub protocol: String,
     #[serde(default = "root_path")]
     pub path: String,
+    #[field(shape = int(1, 20))]
     pub interval: Option<i64>,
+    #[field(shape = int(1, 20))]
     pub timeout: Option<i64>,
+    #[field(shape = int(1, 20))]
     pub healthy_threshold: Option<i64>,
+    #[field(shape = int(1, 20))]
     pub unhealthy_threshold: Option<i64>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NetworkSpec {
+    #[field(shape = Shape::Enum(&["DEFAULT", "VPC"]))]
     pub egress: String,
     pub vpc_connector: Option<String>,
 }

@@ -54,15 +54,8 @@ pub struct EcsExpressServiceSpec {
     /// The load balancer's health check path.
     pub health_check_path: Option<String>,
     /// Task counts, and the metric and target auto scaling follows.
-    #[field(shape = Shape::Struct(vec![
-        req("min", int(0, 1000)),
-        req("max", int(1, 1000)),
-        opt("metric", Shape::Enum(&["AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"])),
-        opt("target", int(1, 100_000)),
-    ]))]
     pub scaling: Option<Scaling>,
     /// Its subnets and security groups (sets; the group ECS adds is not compared).
-    #[field(shape = Shape::Struct(vec![req("subnets", selectors("subnet-")), opt("securityGroups", selectors("sg-"))]))]
     pub network: Network,
     /// The role ECS pulls the image and writes logs with.
     #[field(shape = arn())]
@@ -74,31 +67,36 @@ pub struct EcsExpressServiceSpec {
     #[field(shape = arn())]
     pub task_role: Option<String>,
     /// Where its logs go.
-    #[field(shape = Shape::Struct(vec![req("group", any_string()), req("streamPrefix", any_string())]))]
     pub logs: Option<Logs>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scaling {
-    pub min: Option<i32>,
-    pub max: Option<i32>,
+    #[field(shape = int(0, 1000))]
+    pub min: i32,
+    #[field(shape = int(1, 1000))]
+    pub max: i32,
     /// Left out, AWS's is kept (never drift).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[field(shape = Shape::Enum(&["AVERAGE_CPU", "AVERAGE_MEMORY", "REQUEST_COUNT_PER_TARGET"]))]
     pub metric: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[field(shape = int(1, 100_000))]
     pub target: Option<i32>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Network {
+    #[field(shape = selectors("subnet-"))]
     pub subnets: Vec<String>,
     #[serde(default)]
+    #[field(shape = selectors("sg-"))]
     pub security_groups: Vec<String>,
 }
 
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Logs {
     pub group: String,
@@ -406,8 +404,8 @@ fn view_of(
     let network = c.and_then(|c| c.network_configuration());
     let groups = network.map(|n| n.security_groups().iter().filter(|g| !managed.security_groups.contains(g)));
     let scaling = c.and_then(|c| c.scaling_target()).map(|s| Scaling {
-        min: s.min_task_count(),
-        max: s.max_task_count(),
+        min: s.min_task_count().unwrap_or_default(),
+        max: s.max_task_count().unwrap_or_default(),
         metric: s
             .auto_scaling_metric()
             .map(|m| m.as_str().to_string())
@@ -597,8 +595,8 @@ fn scaling_of(spec: &EcsExpressServiceSpec) -> Option<ExpressGatewayScalingTarge
     let s = spec.scaling.as_ref()?;
     Some(
         ExpressGatewayScalingTarget::builder()
-            .set_min_task_count(s.min)
-            .set_max_task_count(s.max)
+            .min_task_count(s.min)
+            .max_task_count(s.max)
             .set_auto_scaling_metric(s.metric.as_deref().map(ExpressGatewayServiceScalingMetric::from))
             .set_auto_scaling_target_value(s.target)
             .build(),

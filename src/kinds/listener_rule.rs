@@ -127,7 +127,7 @@ impl TypedKind for ListenerRule {
     }
 
     /// Hosts as AWS keeps them: in lower case, each once.
-    fn compared(mut spec: ListenerRuleSpec) -> ListenerRuleSpec {
+    fn compared(mut spec: ListenerRuleSpec, _desired: &Desired) -> ListenerRuleSpec {
         spec.hosts = lower_case_set(&spec.hosts).into_iter().collect();
         spec
     }

@@ -27,8 +27,7 @@ pub struct SqsQueueSpec {
     pub maximum_message_size: Option<i64>,
     #[field(shape = int(0, 20), tf = "receive_wait_time_seconds", aws_default = 0, doc = "Seconds a receive waits.")]
     pub receive_message_wait_time_seconds: Option<i64>,
-    #[field(shape = Shape::Struct(vec![req("deadLetterTargetArn", arn()), req("maxReceiveCount", int(1, 1000))]),
-        tf = "redrive_policy", doc = "The dead-letter queue (ARN or reference), and after how many receives.")]
+    #[field(tf = "redrive_policy", doc = "The dead-letter queue (ARN or reference), and after how many receives.")]
     pub redrive_policy: Option<RedrivePolicy>,
     #[field(create_only, tf = "fifo_queue", aws_default = false, doc = "A FIFO queue (its name ends in .fifo).")]
     pub fifo_queue: Option<bool>,
@@ -36,10 +35,12 @@ pub struct SqsQueueSpec {
     pub kms_master_key_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[derive(Declared, Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RedrivePolicy {
+    #[field(shape = arn())]
     pub dead_letter_target_arn: String,
+    #[field(shape = int(1, 1000))]
     pub max_receive_count: i64,
 }
 

@@ -27,7 +27,7 @@ pub mod prelude {
     };
     pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
-    pub use crate::model::{Cx, Drift, FailedOperation, Fix, ObjectState, ReconcileError};
+    pub use crate::model::{Cx, Desired, Drift, FailedOperation, Fix, ObjectState, ReconcileError};
     pub use crate::schema::{StrRule, name_char};
     pub use std::collections::{BTreeMap, BTreeSet};
 }
@@ -55,6 +55,10 @@ pub struct FieldDecl {
 /// A typed spec (or typed outputs) whose fields are declared (`#[derive(Declared)]`).
 pub trait Declared {
     fn fields() -> Vec<FieldDecl>;
+    /// The mapping it is, as a field of another declaration (`network`, a list's members).
+    fn shape() -> Shape {
+        Shape::Struct(Self::fields().into_iter().map(|f| f.field).collect())
+    }
 }
 
 /// One resource as a declared kind receives it: its spec and memo read into the kind's types.
@@ -188,9 +192,10 @@ pub trait TypedKind: Send + Sync + 'static {
         Ok(())
     }
     /// The spec as the diff compares it, where a field's absence means steward's default or a
-    /// field does not apply (a Gateway endpoint has no subnets): its `filled` fields filled, and
-    /// values in the form AWS reads back (a policy document canonical). By default, as written.
-    fn compared(spec: Self::Spec) -> Self::Spec {
+    /// field does not apply (a Gateway endpoint has no subnets): its `filled` fields filled (a
+    /// log region is the stack's), and values in the form AWS reads back (a policy document
+    /// canonical). By default, as written.
+    fn compared(spec: Self::Spec, _desired: &Desired) -> Self::Spec {
         spec
     }
     /// An operation AWS rolled back on the object (a deployment whose canary failed), from what
@@ -324,7 +329,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
     }
 
     fn desired_view(&self, desired: &Desired) -> Result<Json, ReconcileError> {
-        let compared: K::View = K::compared(Self::want(desired)?.spec).into();
+        let compared: K::View = K::compared(Self::want(desired)?.spec, desired).into();
         Ok(view_of(&compared, K::TAGGED.map(|_| &desired.tags), self.set_fields()))
     }
 

@@ -2,7 +2,6 @@
 
 use crate::model::Desired;
 use crate::model::hash::{fnv1a, fnv1a_start};
-use serde_json::Value as Json;
 
 /// A name read in lower case (`#[serde(deserialize_with = "lower_case")]`): DNS names, and the
 /// names ElastiCache keeps in lower case and finds in any case.
@@ -21,12 +20,6 @@ pub(crate) fn status_text(status: &str) -> String {
 pub(crate) fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<String> {
     let first = names.next()?.to_string();
     Some(names.fold(first, |p, n| p.chars().zip(n.chars()).take_while(|(a, b)| a == b).map(|(a, _)| a).collect()))
-}
-
-pub(crate) fn sorted_strings(items: &[String]) -> Json {
-    let mut items = items.to_vec();
-    items.sort();
-    Json::from(items)
 }
 
 /// A client token that is the same for every retry of one create (a crash between the call and

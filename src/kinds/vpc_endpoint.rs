@@ -98,7 +98,7 @@ impl TypedKind for VpcEndpoint {
         }
     }
 
-    fn compared(spec: VpcEndpointSpec) -> VpcEndpointSpec {
+    fn compared(spec: VpcEndpointSpec, _desired: &Desired) -> VpcEndpointSpec {
         let interface = spec.r#type == "Interface";
         VpcEndpointSpec {
             subnets: interface.then(|| spec.subnets.clone().unwrap_or_default()),
@@ -171,7 +171,7 @@ impl TypedKind for VpcEndpoint {
             // allowReplacement: delete now, the next pass creates the new endpoint.
             return self.delete(cx, seen).await;
         }
-        let need = Self::compared(want.spec.clone());
+        let need = Self::compared(want.spec.clone(), want.desired);
         let have = &seen.config;
         // What to add and what to remove, to go from what AWS has to what is wanted.
         let moves = |have: &Option<Vec<String>>, need: &Option<Vec<String>>| {

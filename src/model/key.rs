@@ -21,7 +21,7 @@ macro_rules! kind_list {
             AppRunnerCustomDomain, "domain", "apprunner", typed::definition::<apprunner_custom_domain::CustomDomain>(), &apprunner_custom_domain::ADAPTER;
             EcsCluster, "ecsc", "ecs", typed::definition::<ecs_cluster::EcsCluster>(), &ecs_cluster::ADAPTER;
             EcsExpressService, "express", "ecs", typed::definition::<ecs_express_service::EcsExpressService>(), &ecs_express_service::ADAPTER;
-            EcsService, "svc", "ecs", ecs_service::definition(), &ecs_service::EcsServiceAdapter;
+            EcsService, "svc", "ecs", typed::definition::<ecs_service::EcsService>(), &ecs_service::ADAPTER;
             AcmCertificate, "cert", "acm", typed::definition::<acm_certificate::AcmCertificate>(), &acm_certificate::ADAPTER;
             ListenerRule, "rule", "elasticloadbalancing", typed::definition::<listener_rule::ListenerRule>(), &listener_rule::ADAPTER;
             Route53Record, "dns", "route53", typed::definition::<route53_record::Route53Record>(), &route53_record::ADAPTER;

@@ -190,6 +190,36 @@ pub fn fingerprint(value: &Json) -> String {
     super::hash::fnv1a_hex(&value.to_string())
 }
 
+/// What AWS has, without what the spec leaves to AWS: below the top level, a member the desired
+/// view holds as null (an optional field of a mapping the spec left out) takes no value, in
+/// mappings and in the members of lists alike. A key the view does not hold at all is a
+/// free-form map's (env, tags), compared whole.
+pub fn left_to_aws(actual: Json, wanted: &Json) -> Json {
+    match (actual, wanted) {
+        (Json::Object(actual), Json::Object(wanted)) => Json::Object(
+            actual
+                .into_iter()
+                .map(|(k, v)| match wanted.get(&k) {
+                    Some(Json::Null) => (k, Json::Null),
+                    Some(w) => (k, left_to_aws(v, w)),
+                    None => (k, v),
+                })
+                .collect(),
+        ),
+        (Json::Array(actual), Json::Array(wanted)) => Json::Array(
+            actual
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match wanted.get(i) {
+                    Some(w) => left_to_aws(v, w),
+                    None => v,
+                })
+                .collect(),
+        ),
+        (actual, _) => actual,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +257,22 @@ mod tests {
         let v = json!({"a": [1, {"b": true}]});
         assert!(changes("spec", &v, &v).is_empty());
         assert_eq!(summary(&[]), "no spec change");
+    }
+
+    #[test]
+    fn what_the_spec_leaves_out_below_the_top_is_aws() {
+        let cases = [
+            // An optional member the spec left out (null) takes AWS's value: no drift.
+            (json!({"cpu": 0, "image": "b"}), json!({"cpu": null, "image": "a"}), json!({"cpu": null, "image": "b"})),
+            // A free-form map keeps keys the spec does not name: compared whole.
+            (json!({"env": {"A": "1", "B": "2"}}), json!({"env": {"A": "1"}}), json!({"env": {"A": "1", "B": "2"}})),
+            // Members of lists, by position; a member the spec does not have is kept.
+            (json!([{"cpu": 5}, {"cpu": 6}]), json!([{"cpu": null}]), json!([{"cpu": null}, {"cpu": 6}])),
+            // A value the spec sets stays whatever AWS has.
+            (json!({"logs": {"group": "g"}}), json!({"logs": {"group": "h"}}), json!({"logs": {"group": "g"}})),
+        ];
+        for (actual, wanted, managed) in cases {
+            assert_eq!(left_to_aws(actual.clone(), &wanted), managed, "{actual} against {wanted}");
+        }
     }
 }
