@@ -160,7 +160,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             (None, _, _) => {
                 let nested = if optional { inner } else { Some(&field.ty) };
                 let nested = nested.ok_or_else(|| syn::Error::new_spanned(field, "give the field's type"))?;
-                quote!(<#nested as crate::kinds::typed::Declared>::shape())
+                quote!(<#nested as crate::kinds::definition::Declared>::shape())
             }
         };
         let required = !optional && !has_serde_default(field);
@@ -176,7 +176,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         };
         let doc = attrs.doc.as_ref().map(LitStr::value).unwrap_or_else(|| doc_of(&field.attrs));
         decls.push(quote! {
-            crate::kinds::typed::FieldDecl {
+            crate::kinds::definition::FieldDecl {
                 field: crate::schema::Field { name: #name, shape: #shape, required: #required },
                 create_only: #create_only,
                 set: #set,
@@ -190,8 +190,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     }
     let ty = &input.ident;
     Ok(quote! {
-        impl crate::kinds::typed::Declared for #ty {
-            fn fields() -> ::std::vec::Vec<crate::kinds::typed::FieldDecl> {
+        impl crate::kinds::definition::Declared for #ty {
+            fn fields() -> ::std::vec::Vec<crate::kinds::definition::FieldDecl> {
                 #[allow(unused_imports)]
                 use crate::schema::*;
                 ::std::vec![#(#decls),*]

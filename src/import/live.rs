@@ -3,6 +3,7 @@
 //! reach it through a VPC connector with their custom domains and DNS records, and the ECS
 //! services in its subnets. Every list is read to its last page.
 
+use super::declared;
 use super::error::{ImportError, Result, Skip, Unkept, call};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls};
 use super::inventory::{
@@ -47,7 +48,8 @@ async fn named_by_the_stack(c: &Clients, inv: &mut Inventory) -> Result<()> {
                 if !known.insert(d.id.clone()) {
                     continue;
                 }
-                let (name, spec) = (manifest_name(&d.name), with_tags(d.spec, &d.tags));
+                let spec = declared::as_imported(&(crate::kinds::definition(kind).declaration)(), &d.spec);
+                let (name, spec) = (manifest_name(&d.name), with_tags(spec, &d.tags));
                 add(inv, Found { kind, name, spec, outputs: d.outputs, origin: d.id }, &d.tags);
             }
         }

@@ -7,6 +7,7 @@
 //! that hold secrets (a cache user's passwords, a parameter's value) are compared in memory to
 //! link a user to its parameter and then dropped.
 
+pub mod declared;
 pub mod error;
 pub mod fields;
 pub mod inventory;

@@ -4,6 +4,7 @@
 //! sources, tainted and deposed instances are skipped with a note. Attributes are taken by name,
 //! so nothing else of the state (passwords, parameter values) is ever copied out of it.
 
+use super::declared;
 use super::error::{ImportError, Skip, Unkept};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, NetworkObject, is_reserved_tag, looks_secret, manifest_name, region_of_arn};
@@ -266,15 +267,17 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
 
 /// An instance of a kind in the declared shape, read by its declaration's Terraform names.
 fn declared_kind(i: &Instance) -> Option<Result<Found, Skip>> {
-    let (kind, import) = Kind::ALL.into_iter().find_map(|kind| {
-        let import = crate::kinds::definition(kind).terraform?;
-        (import.resource_type == i.kind).then_some((kind, import))
+    let (kind, definition) = Kind::ALL.into_iter().find_map(|kind| {
+        let definition = crate::kinds::definition(kind);
+        definition.terraform.as_ref().is_some_and(|t| t.resource_type == i.kind).then_some((kind, definition))
     })?;
-    let Some(name) = i.str(import.name_attribute) else {
-        return Some(Err(Skip::Missing(import.name_attribute)));
+    let name_attribute = definition.terraform.as_ref()?.name_attribute;
+    let Some(name) = i.str(name_attribute) else {
+        return Some(Err(Skip::Missing(name_attribute)));
     };
-    let spec = with_tags((import.spec)(&i.attributes), i.tags());
-    Some(Ok(Found { outputs: (import.outputs)(&i.attributes), ..found(kind, name, spec, i) }))
+    let spec = with_tags(declared::from_terraform(&(definition.declaration)(), &i.attributes), i.tags());
+    let outputs = declared::outputs_from_terraform(&(definition.output_declaration)(), &i.attributes);
+    Some(Ok(Found { outputs, ..found(kind, name, spec, i) }))
 }
 
 fn found(kind: Kind, name: &str, spec: Json, i: &Instance) -> Found {

@@ -9,10 +9,9 @@
 use super::apprunner_custom_domain::DOMAIN;
 use super::tagging::{acm_tag_list, acm_tags};
 use super::typed::prelude::*;
-use super::values::client_token;
+use super::values::{ValidationRecord, client_token, validation_records_output};
 use crate::model::tags::owns;
 use aws_sdk_acm::types::{CertificateStatus, ValidationMethod};
-use serde_json::{Value as Json, json};
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -78,7 +77,7 @@ impl TypedKind for AcmCertificate {
             };
             let outputs = AcmCertificateOutputs {
                 arn: (status == "ISSUED").then(|| arn.clone()),
-                validation_records: records.as_array().is_some_and(|r| !r.is_empty()).then(|| records.to_string()),
+                validation_records: validation_records_output(&records),
             };
             let config = AcmCertificateSpec { domain: want.spec.domain.clone() };
             out.push((want.key().clone(), Seen::new(arn, state, config, tags, outputs)));
@@ -127,24 +126,34 @@ const STATUSES: [CertificateStatus; 7] = [
 ];
 
 /// A certificate's status and validation records, described (kept once it is issued).
-async fn described(cx: &Cx<'_>, arn: &str, listed_status: &str) -> Result<(String, Json), ReconcileError> {
+async fn described(
+    cx: &Cx<'_>,
+    arn: &str,
+    listed_status: &str,
+) -> Result<(String, Vec<ValidationRecord>), ReconcileError> {
     let key = format!("acm#{arn}");
+    let kept = cx.cache.details.lock().unwrap().get(&key).cloned();
     if listed_status == "ISSUED"
-        && let Some((status, records)) = cx.cache.details.lock().unwrap().get(&key).filter(|(s, _)| s == "ISSUED")
+        && let Some((status, records)) = kept.filter(|(s, _)| s == "ISSUED")
+        && let Ok(records) = serde_json::from_value(records)
     {
-        return Ok((status.clone(), records.clone()));
+        return Ok((status, records));
     }
     let out =
         cx.clients.acm.describe_certificate().certificate_arn(arn).send().await.map_err(aws("DescribeCertificate"))?;
-    let Some(c) = out.certificate() else { return Ok((listed_status.to_string(), json!([]))) };
+    let Some(c) = out.certificate() else { return Ok((listed_status.to_string(), Vec::new())) };
     let status = c.status().map_or(listed_status, |s| s.as_str()).to_string();
-    let records: Vec<Json> = c
+    let records: Vec<ValidationRecord> = c
         .domain_validation_options()
         .iter()
         .filter_map(|o| o.resource_record())
-        .map(|r| json!({ "name": r.name(), "type": r.r#type().as_str(), "value": r.value() }))
+        .map(|r| ValidationRecord {
+            name: r.name().into(),
+            r#type: Some(r.r#type().as_str().into()),
+            value: r.value().into(),
+        })
         .collect();
-    let records = Json::from(records);
-    cx.cache.details.lock().unwrap().insert(key, (status.clone(), records.clone()));
+    let kept = serde_json::to_value(&records).unwrap_or_default();
+    cx.cache.details.lock().unwrap().insert(key, (status.clone(), kept));
     Ok((status, records))
 }

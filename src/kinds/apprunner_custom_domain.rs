@@ -4,9 +4,8 @@
 //! only through services it owns (the reference makes the domain wait until the service is ready).
 
 use super::typed::prelude::*;
-use super::values::status_text;
+use super::values::{ValidationRecord, status_text, validation_records_output};
 use aws_sdk_apprunner::types::CustomDomain as Association;
-use serde_json::{Value as Json, json};
 
 pub const DOMAIN: StrRule = StrRule {
     expected: "a domain name such as app.example.com",
@@ -30,9 +29,14 @@ pub fn domain_outputs(dns_target: &str, domain: &Association) -> BTreeMap<String
 
 fn validation_records(domain: &Association) -> Option<String> {
     let records = domain.certificate_validation_records().iter();
-    let records: Vec<Json> =
-        records.map(|r| json!({ "name": r.name(), "type": r.r#type(), "value": r.value() })).collect();
-    (!records.is_empty()).then(|| Json::from(records).to_string())
+    let records: Vec<ValidationRecord> = records
+        .map(|r| ValidationRecord {
+            name: r.name().unwrap_or_default().into(),
+            r#type: r.r#type().map(str::to_string),
+            value: r.value().unwrap_or_default().into(),
+        })
+        .collect();
+    validation_records_output(&records)
 }
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]

@@ -12,7 +12,6 @@ use aws_sdk_apprunner::types::{
     ImageConfiguration, ImageRepository, ImageRepositoryType, InstanceConfiguration, NetworkConfiguration, Service,
     ServiceSummary, SourceConfiguration,
 };
-use serde_json::Value as Json;
 use std::collections::HashMap;
 
 pub const NAME: StrRule = StrRule {
@@ -87,8 +86,9 @@ pub struct HealthCheckSpec {
     #[serde(default = "tcp")]
     #[field(shape = Shape::Enum(&["TCP", "HTTP"]))]
     pub protocol: String,
-    #[serde(default = "root_path")]
-    pub path: String,
+    /// `/` unless the spec says (only with HTTP).
+    #[field(filled)]
+    pub path: Option<String>,
     #[field(shape = int(1, 20))]
     pub interval: Option<i64>,
     #[field(shape = int(1, 20))]
@@ -199,10 +199,6 @@ fn tcp() -> String {
     "TCP".into()
 }
 
-fn root_path() -> String {
-    "/".into()
-}
-
 impl HealthCheckSpec {
     /// Interval, timeout and the two thresholds, each its own or App Runner's default.
     fn numbers(&self) -> [i64; 4] {
@@ -242,7 +238,7 @@ impl From<AppRunnerServiceSpec> for ServiceView {
                 let [interval, timeout, healthy_threshold, unhealthy_threshold] = h.numbers();
                 HealthView {
                     protocol: h.protocol,
-                    path: h.path,
+                    path: h.path.unwrap_or_else(|| "/".into()),
                     interval,
                     timeout,
                     healthy_threshold,
@@ -267,41 +263,33 @@ impl TypedKind for AppRunnerService {
         ListOperations, ListTagsForResource, CreateService, UpdateService, ResumeService, DeleteService,
         TagResource, UntagResource);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        let cpu = spec.pointer("/instance/cpu").and_then(Json::as_i64);
-        let memory = spec.pointer("/instance/memory").and_then(Json::as_i64);
-        if let (Some(cpu), Some(memory)) = (cpu, memory) {
-            match CPU_MEMORY.iter().find(|(c, _)| *c == cpu) {
-                None => c.error_at("instance.cpu", format!("expected one of 256, 512, 1024, 2048, 4096, got {cpu}")),
-                Some((_, allowed)) if !allowed.contains(&memory) => c.error_at(
-                    "instance.memory",
-                    format!("expected one of {} for cpu {cpu}, got {memory}", join(allowed)),
-                ),
-                _ => {}
+    fn check(spec: &AppRunnerServiceSpec, c: &mut Checker) {
+        let (cpu, memory) = (spec.instance.cpu, spec.instance.memory);
+        match CPU_MEMORY.iter().find(|(c, _)| *c == cpu) {
+            None => c.error_at("instance.cpu", format!("expected one of 256, 512, 1024, 2048, 4096, got {cpu}")),
+            Some((_, allowed)) if !allowed.contains(&memory) => {
+                c.error_at("instance.memory", format!("expected one of {} for cpu {cpu}, got {memory}", join(allowed)))
             }
+            _ => {}
         }
-        if let Some(env) = spec.pointer("/image/env").and_then(Json::as_object) {
-            for name in env.keys().filter(|k| k.starts_with("AWSAPPRUNNER")) {
-                c.error_at(
-                    &format!("image.env.{name}"),
-                    "expected a name not starting with AWSAPPRUNNER (reserved by App Runner)",
-                );
-            }
+        for name in spec.image.env.keys().filter(|k| k.starts_with("AWSAPPRUNNER")) {
+            let message = "expected a name not starting with AWSAPPRUNNER (reserved by App Runner)";
+            c.error_at(&format!("image.env.{name}"), message);
         }
-        let egress = spec.pointer("/network/egress").and_then(Json::as_str);
-        let connector = spec.pointer("/network/vpcConnector").is_some();
+        let egress = spec.network.as_ref().map(|n| n.egress.as_str());
+        let connector = spec.network.as_ref().is_some_and(|n| n.vpc_connector.is_some());
         if egress == Some("VPC") && !connector {
             c.error_at("network.vpcConnector", "required when network.egress is VPC");
         }
         if egress == Some("DEFAULT") && connector {
             c.error_at("network.vpcConnector", "only allowed when network.egress is VPC");
         }
-        let is_ecr = spec.pointer("/image/repositoryType").and_then(Json::as_str).unwrap_or("ECR") == "ECR";
-        if is_ecr && spec.get("accessRole").is_none() {
+        if spec.image.repository_type == "ECR" && spec.access_role.is_none() {
             c.error_at("accessRole", "required for a private ECR image (the role App Runner pulls it with)");
         }
-        let http = spec.pointer("/healthCheck/protocol").and_then(Json::as_str) == Some("HTTP");
-        if spec.pointer("/healthCheck/path").is_some() && !http {
+        if let Some(HealthCheckSpec { path: Some(_), protocol, .. }) = &spec.health_check
+            && protocol != "HTTP"
+        {
             c.error_at("healthCheck.path", "only used with protocol HTTP");
         }
     }
@@ -506,7 +494,7 @@ fn health_of(spec: &AppRunnerServiceSpec) -> Option<HealthCheckConfiguration> {
     Some(
         HealthCheckConfiguration::builder()
             .protocol(HealthCheckProtocol::from(h.protocol.as_str()))
-            .path(&h.path)
+            .path(h.path.as_deref().unwrap_or("/"))
             .interval(interval)
             .timeout(timeout)
             .healthy_threshold(healthy)

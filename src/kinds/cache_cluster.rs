@@ -96,10 +96,9 @@ impl TypedKind for CacheCluster {
         ListTagsForResource, CreateCacheCluster, ModifyCacheCluster, DeleteCacheCluster, AddTagsToResource,
         RemoveTagsFromResource);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        let text = |field: &str| spec.get(field).and_then(Json::as_str).unwrap_or_default();
+    fn check(spec: &CacheClusterSpec, c: &mut Checker) {
         // CreateCacheCluster takes memcached or redis only: Valkey runs as a replication group.
-        if text("engine") == "valkey" {
+        if spec.engine == "valkey" {
             c.error_at(
                 "engine",
                 "valkey is not available for a CacheCluster (CreateCacheCluster takes memcached or redis; \
@@ -107,7 +106,7 @@ impl TypedKind for CacheCluster {
             );
         }
         // A default parameter group must match the engine's major version (default.redis6.x).
-        let (version, group) = (text("engineVersion"), text("parameterGroup"));
+        let (version, group) = (&spec.engine_version, spec.parameter_group.as_deref().unwrap_or_default());
         if let Some(family) = group.strip_prefix("default.")
             && !family.contains(version.split('.').next().unwrap_or_default())
         {

@@ -1,8 +1,9 @@
-//! What the manifest layer needs to know about a kind: its schema, outputs, naming rule and
-//! default deletion policy. The AWS side lives beside it, in the kind's own file.
+//! What the manifest layer and the importers need to know about a kind: its schema, outputs,
+//! naming rule, default deletion policy, and its fields as declared (`#[derive(Declared)]`). The
+//! AWS side lives beside it, in the kind's own file.
 
 use crate::schema::name_char;
-use crate::schema::{Checker, Field, StrRule};
+use crate::schema::{Checker, Field, Shape, StrRule};
 use serde_json::Value as Json;
 
 /// What the manifest layer needs to know about a kind; the AWS adapter lives beside it.
@@ -20,24 +21,22 @@ pub struct KindDef {
     /// Every AWS action the kind's calls need (tests/least_privilege.rs holds the controller's
     /// policy to them).
     pub actions: &'static [&'static str],
-    /// How `steward import terraform` reads it, for kinds in the declared shape (`typed.rs`).
+    /// Its spec's fields and its outputs as declared (`typed.rs`): the import mapping is made
+    /// from them.
+    pub declaration: fn() -> Vec<FieldDecl>,
+    pub output_declaration: fn() -> Vec<FieldDecl>,
+    /// How `steward import terraform` reads it.
     pub terraform: Option<TerraformImport>,
     /// Its field table for docs/kinds.md, for kinds in the declared shape.
     pub field_table: Option<fn() -> String>,
 }
 
-/// How a kind is read from a Terraform state's resource instance.
+/// Which Terraform resource a kind is read from (its fields by their declared `tf` names).
 pub struct TerraformImport {
     pub resource_type: &'static str,
     /// The attribute its manifest name comes from.
     pub name_attribute: &'static str,
-    /// The spec from the attributes (Terraform's unset values and AWS's defaults left out).
-    pub spec: fn(&Json) -> Json,
-    /// The outputs from the attributes.
-    pub outputs: fn(&Json) -> std::collections::BTreeMap<String, String>,
 }
-
-pub fn no_extra_checks(_: &Json, _: &mut Checker) {}
 
 /// The generic name rule: what every kind accepts at least, and what is safe in keys and logs.
 pub const GENERIC_NAME: StrRule = StrRule {
@@ -48,3 +47,32 @@ pub const GENERIC_NAME: StrRule = StrRule {
             && s.chars().all(name_char("_-"))
     },
 };
+
+/// One field of a kind's spec as its declaration says.
+pub struct FieldDecl {
+    /// Its name (AWS's API name in lowerCamelCase), rule and whether it is required.
+    pub field: Field,
+    /// AWS changes it only by a new object: a difference is fixed by a replacement.
+    pub create_only: bool,
+    /// A list compared as a set: one drift for the field, members added and removed.
+    pub set: bool,
+    /// A secret: shown as `(sensitive)`, kept only as a fingerprint.
+    pub sensitive: bool,
+    /// Left out of a spec, AWS's value is kept: never drift.
+    pub left_to_aws: bool,
+    /// The Terraform attribute it is imported from.
+    pub terraform: Option<&'static str>,
+    /// What AWS sets when it is left out (an import leaves that value out).
+    pub aws_default: Option<Json>,
+    /// What it is, for the docs.
+    pub doc: &'static str,
+}
+
+/// A typed spec (or typed outputs) whose fields are declared (`#[derive(Declared)]`).
+pub trait Declared {
+    fn fields() -> Vec<FieldDecl>;
+    /// The mapping it is, as a field of another declaration (`network`, a list's members).
+    fn shape() -> Shape {
+        Shape::Struct(Self::fields().into_iter().map(|f| f.field).collect())
+    }
+}

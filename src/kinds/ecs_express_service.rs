@@ -15,7 +15,6 @@ use aws_sdk_ecs::types::{
     ExpressGatewayServiceAwsLogsConfiguration, ExpressGatewayServiceConfiguration, ExpressGatewayServiceInclude,
     ExpressGatewayServiceNetworkConfiguration, ExpressGatewayServiceScalingMetric, KeyValuePair, Secret, Tag,
 };
-use serde_json::Value as Json;
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -233,9 +232,8 @@ impl TypedKind for EcsExpressService {
         DescribeServiceRevisions, DescribeServiceDeployments, CreateExpressGatewayService,
         UpdateExpressGatewayService, DeleteExpressGatewayService, TagResource, UntagResource);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        let cpu = spec.get("cpu").and_then(Json::as_i64).unwrap_or(DEFAULT_CPU);
-        let memory = spec.get("memory").and_then(Json::as_i64).unwrap_or(DEFAULT_MEMORY);
+    fn check(spec: &EcsExpressServiceSpec, c: &mut Checker) {
+        let (cpu, memory) = (spec.cpu, spec.memory);
         match super::ecs_service::fargate_memory(cpu) {
             None => c.error_at("cpu", format!("expected a Fargate cpu value (256, 512, 1024, 2048, 4096), got {cpu}")),
             Some(allowed) if !allowed.contains(&memory) => c.error_at(
@@ -248,18 +246,13 @@ impl TypedKind for EcsExpressService {
             ),
             _ => {}
         }
-        let (min, max) = (spec.pointer("/scaling/min"), spec.pointer("/scaling/max"));
-        if let (Some(min), Some(max)) = (min.and_then(Json::as_i64), max.and_then(Json::as_i64))
+        if let Some(Scaling { min, max, .. }) = spec.scaling
             && min > max
         {
             c.error_at("scaling.min", format!("expected at most scaling.max ({max}), got {min}"));
         }
-        if let (Some(env), Some(secrets)) =
-            (spec.get("env").and_then(Json::as_object), spec.get("secrets").and_then(Json::as_object))
-        {
-            for name in env.keys().filter(|k| secrets.contains_key(*k)) {
-                c.error_at(&format!("secrets.{name}"), "expected a name not also set in env");
-            }
+        for name in spec.env.keys().filter(|k| spec.secrets.contains_key(*k)) {
+            c.error_at(&format!("secrets.{name}"), "expected a name not also set in env");
         }
     }
 
@@ -475,7 +468,7 @@ async fn cluster_arn(cx: &Cx<'_>, cluster: &str) -> Result<String, ReconcileErro
     if arn.is_empty() {
         return Err(ReconcileError::invalid_spec("DescribeClusters", format!("no ARN for the cluster {cluster:?}")));
     }
-    cx.cache.details.lock().unwrap().insert(key, (arn.clone(), Json::Null));
+    cx.cache.details.lock().unwrap().insert(key, (arn.clone(), Default::default()));
     Ok(arn)
 }
 
@@ -554,7 +547,7 @@ async fn deployment_status(cx: &Cx<'_>, deployment: &str) -> Result<String, Reco
         .and_then(|d| d.status())
         .map_or("SUCCESSFUL".to_string(), |s| s.as_str().to_string());
     if !DEPLOYING.contains(&status.as_str()) {
-        cx.cache.details.lock().unwrap().insert(deployment.to_string(), (status.clone(), Json::Null));
+        cx.cache.details.lock().unwrap().insert(deployment.to_string(), (status.clone(), Default::default()));
     }
     Ok(status)
 }

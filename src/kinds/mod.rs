@@ -27,6 +27,7 @@ pub mod typed;
 pub mod values;
 pub mod vpc_endpoint;
 
+pub use definition::FieldDecl;
 pub use definition::{GENERIC_NAME, KindDef};
 pub use registry::{adapter, definition};
 pub use tagging::retag;

@@ -11,10 +11,10 @@
 
 use super::apprunner_custom_domain::DOMAIN;
 use super::typed::prelude::*;
+use super::values::ValidationRecord;
 use crate::model::ResourceKey;
 use crate::schema::Checker;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-use serde_json::Value as Json;
 
 const ZONE: StrRule = StrRule {
     expected: "a hosted zone name (example.com) or id (Z0123456789ABCDEFGHIJ)",
@@ -37,9 +37,8 @@ pub struct Route53RecordSpec {
     #[field(shape = string(NAME))]
     pub name: String,
     /// Its type: A, AAAA, CNAME (the default) or TXT.
-    #[serde(default = "cname")]
-    #[field(shape = Shape::Enum(&["A", "AAAA", "CNAME", "TXT"]))]
-    pub r#type: String,
+    #[field(shape = Shape::Enum(&["A", "AAAA", "CNAME", "TXT"]), filled)]
+    pub r#type: Option<String>,
     /// Its values (a CNAME has one).
     #[serde(default)]
     #[field(shape = Shape::List { item: Box::new(any_string()), min: 1, max: 100 }, set)]
@@ -87,10 +86,6 @@ pub static ADAPTER: Typed<Route53Record> = Typed::new(Route53Record);
 
 const DEFAULT_TTL: i64 = 300;
 
-fn cname() -> String {
-    "CNAME".into()
-}
-
 fn default_ttl() -> i64 {
     DEFAULT_TTL
 }
@@ -106,25 +101,20 @@ impl TypedKind for Route53Record {
     const ACTIONS: &'static [&'static str] =
         crate::actions!("route53": ListHostedZonesByName, ListResourceRecordSets, ChangeResourceRecordSets);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        let has = |f: &str| spec.get(f).is_some();
-        if has("certificateValidationRecords") {
-            for f in ["name", "type", "values"] {
-                if has(f) {
-                    c.error_at(f, "not with certificateValidationRecords (the records come from the domain)");
+    fn check(spec: &Route53RecordSpec, c: &mut Checker) {
+        let given =
+            [("name", !spec.name.is_empty()), ("type", spec.r#type.is_some()), ("values", !spec.values.is_empty())];
+        for (field, given) in given {
+            match (spec.certificate_validation_records.is_empty(), given) {
+                (false, true) => {
+                    c.error_at(field, "not with certificateValidationRecords (the records come from the domain)")
                 }
+                (true, false) => c.error_at(field, "required (or give certificateValidationRecords)"),
+                _ => {}
             }
-        } else {
-            for f in ["name", "type", "values"] {
-                if !has(f) {
-                    c.error_at(f, "required (or give certificateValidationRecords)");
-                }
-            }
-            if spec.get("type").and_then(Json::as_str) == Some("CNAME")
-                && spec.get("values").and_then(Json::as_array).is_some_and(|v| v.len() > 1)
-            {
-                c.error_at("values", "a CNAME record has exactly one value");
-            }
+        }
+        if spec.r#type.as_deref() == Some("CNAME") && spec.values.len() > 1 {
+            c.error_at("values", "a CNAME record has exactly one value");
         }
     }
 
@@ -193,15 +183,15 @@ impl From<Route53RecordSpec> for Records {
         let ttl = Some(spec.ttl);
         let mut records = BTreeMap::new();
         if !spec.certificate_validation_records.is_empty() {
-            let validation: Vec<Json> = serde_json::from_str(&spec.certificate_validation_records).unwrap_or_default();
+            let validation: Vec<ValidationRecord> =
+                serde_json::from_str(&spec.certificate_validation_records).unwrap_or_default();
             for r in validation {
-                let (Some(name), Some(value)) = (r["name"].as_str(), r["value"].as_str()) else { continue };
-                let r#type = r["type"].as_str().unwrap_or("CNAME").to_string();
-                records.insert(bare(name), Record { r#type, ttl, values: vec![fqdn(value)] });
+                let r#type = r.r#type.unwrap_or_else(|| "CNAME".into());
+                records.insert(bare(&r.name), Record { r#type, ttl, values: vec![fqdn(&r.value)] });
             }
         } else if !spec.name.is_empty() {
-            let values = in_order(&spec.r#type, &spec.values);
-            records.insert(bare(&spec.name), Record { values, r#type: spec.r#type, ttl });
+            let r#type = spec.r#type.unwrap_or_else(|| "CNAME".into());
+            records.insert(bare(&spec.name), Record { values: in_order(&r#type, &spec.values), r#type, ttl });
         }
         Records { records }
     }
@@ -424,7 +414,8 @@ mod tests {
 
     #[test]
     fn a_spec_stands_for_its_records() {
-        let spec = |json: Json| Records::from(serde_json::from_value::<Route53RecordSpec>(json).unwrap()).records;
+        let spec =
+            |json: serde_json::Value| Records::from(serde_json::from_value::<Route53RecordSpec>(json).unwrap()).records;
         let one = spec(
             serde_json::json!({ "zone": "example.com", "name": "MMweb.example.com.", "values": ["b.aws.", "a.aws"] }),
         );

@@ -1,8 +1,8 @@
 //! Stack: the settings every resource of a stack shares (region, VPC, tags, parameters; its
 //! `resync` and `healWindow` are the defaults of its resources).
 
-use super::definition::{GENERIC_NAME, KindDef};
-use crate::schema::*;
+use super::typed::prelude::*;
+use crate::schema::{Checker, StrRule};
 use serde_json::Value as Json;
 
 pub const REGION: StrRule = StrRule {
@@ -25,62 +25,34 @@ pub const PARAM_NAME: StrRule = StrRule {
     },
 };
 
-/// The AWS actions its calls need: none (the network it names is looked up by the engine).
-pub const ACTIONS: &[&str] = &[];
-
-pub fn definition() -> KindDef {
-    KindDef {
-        fields: vec![
-            req("region", string(REGION)),
-            req("vpc", Shape::Selector { id_prefix: "vpc-" }),
-            opt("defaultTags", tags()),
-            opt("tagPolicy", Shape::Enum(&["merge", "exact"])),
-            opt("params", dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50)),
-        ],
-        outputs: vec!["vpcId"],
-        retain_by_default: false,
-        name_rule: GENERIC_NAME,
-        check,
-        actions: ACTIONS,
-        terraform: None,
-        field_table: None,
-    }
-}
-
-fn check(spec: &Json, c: &mut Checker) {
-    // Parameters are literal values other manifests reference; they may not reference anything.
-    if let Some(params) = spec.get("params").and_then(Json::as_object) {
-        for (k, v) in params {
-            if v.as_str().is_some_and(|s| s.contains("${")) {
-                c.error_at(&format!("params.{k}"), "expected a literal value; parameters cannot hold references");
-            }
-        }
-    }
-}
-
-// ---- adapter: a Stack is settings, not an AWS object; observing it means finding its VPC ----
-
-use crate::model::ResourceKey;
-use crate::model::{Adapter, Cx, Desired, Drift, Fix, ObjectState, Observed, ReconcileError};
-use std::collections::BTreeMap;
-
 /// A Stack's own spec, as resolution reads it (its `resync` and `healWindow` are common fields).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StackSpec {
+    /// The AWS region of its resources.
+    #[field(shape = string(REGION))]
     pub region: String,
     /// The VPC: an id, or a `{byTag: {…}}` selector resolved in the region.
+    #[field(shape = Shape::Selector { id_prefix: "vpc-" })]
     pub vpc: Json,
+    /// Tags every resource of the stack carries.
     #[serde(default)]
+    #[field(shape = tags())]
     pub default_tags: BTreeMap<String, String>,
+    /// Whether tags steward did not declare are left alone (`merge`, the default) or removed
+    /// (`exact`).
     #[serde(default)]
+    #[field(shape = Shape::Enum(&["merge", "exact"]))]
     pub tag_policy: TagPolicy,
+    /// Literal values other manifests reference (`${Stack/name.params.x}`): image URIs, a hosted
+    /// zone, an account.
     #[serde(default)]
+    #[field(shape = dict(PARAM_NAME, Shape::Str { rule: ANY_STRING, max_len: 1024 }, 50))]
     pub params: BTreeMap<String, String>,
 }
 
 /// Whether tags steward did not declare are left alone (`merge`) or removed (`exact`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TagPolicy {
     #[default]
@@ -88,60 +60,63 @@ pub enum TagPolicy {
     Exact,
 }
 
-pub struct StackAdapter;
+/// A Stack compares nothing: it is settings, not an AWS object.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+pub struct Settings {}
+
+impl From<StackSpec> for Settings {
+    fn from(_: StackSpec) -> Self {
+        Settings {}
+    }
+}
+
+#[derive(Declared, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackOutputs {
+    #[field(doc = "the id of its VPC")]
+    pub vpc_id: String,
+}
+
+pub struct Stack;
+pub static ADAPTER: Typed<Stack> = Typed::new(Stack);
 
 #[async_trait::async_trait]
-impl Adapter for StackAdapter {
-    async fn observe(
-        &self,
-        _cx: &Cx<'_>,
-        wanted: &[Desired],
-    ) -> Result<BTreeMap<ResourceKey, Observed>, ReconcileError> {
-        // The engine resolved the VPC (one DescribeVpcs per stack) before it got here.
-        Ok(wanted
-            .iter()
-            .map(|d| {
-                let observed = Observed {
-                    id: d.vpc_id.clone(),
-                    owned: true,
-                    state: ObjectState::Ready,
-                    config: serde_json::json!({}),
-                    outputs: BTreeMap::from([("vpcId".to_string(), d.vpc_id.clone())]),
-                    extra: Json::Null,
-                    failed_operation: None,
-                };
-                (d.key.clone(), observed)
-            })
-            .collect())
+impl TypedKind for Stack {
+    type Spec = StackSpec;
+    type View = Settings;
+    type Outputs = StackOutputs;
+    type Memo = ();
+    type Facts = ();
+    const TAGGED: TagsAt = None;
+    /// None: the VPC it names is looked up by the engine.
+    const ACTIONS: &'static [&'static str] = &[];
+
+    /// Parameters are literal values other manifests reference; they may not reference anything.
+    fn check(spec: &StackSpec, c: &mut Checker) {
+        for (name, _) in spec.params.iter().filter(|(_, value)| value.contains("${")) {
+            c.error_at(&format!("params.{name}"), "expected a literal value; parameters cannot hold references");
+        }
     }
 
-    fn desired_view(&self, _desired: &Desired) -> Result<Json, ReconcileError> {
-        Ok(serde_json::json!({}))
+    /// The engine resolved the VPC (one DescribeVpcs per stack) before it got here.
+    async fn observe(&self, _cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self> {
+        let found = wanted.iter().map(|want| {
+            let vpc_id = want.desired.vpc_id.clone();
+            let outputs = StackOutputs { vpc_id: vpc_id.clone() };
+            (want.key().clone(), Seen::new(vpc_id, ObjectState::Ready, Settings {}, BTreeMap::new(), outputs))
+        });
+        Ok(found.collect())
     }
 
-    fn fix_for(&self, _field: &str) -> Fix {
-        Fix::InPlace
-    }
-
-    async fn create(&self, _cx: &Cx<'_>, _desired: &Desired) -> Result<Json, ReconcileError> {
-        Ok(Json::Null)
-    }
-
-    async fn update(
-        &self,
-        _cx: &Cx<'_>,
-        _d: &Desired,
-        _o: &Observed,
-        _drift: &[Drift],
-    ) -> Result<Json, ReconcileError> {
-        Ok(Json::Null)
-    }
-
-    async fn delete(&self, _cx: &Cx<'_>, _observed: &Observed) -> Result<(), ReconcileError> {
+    async fn create(&self, _cx: &Cx<'_>, _want: &Want<'_, Self>) -> Memo<Self> {
         Ok(())
     }
 
-    async fn adopt(&self, _cx: &Cx<'_>, _d: &Desired, _o: &Observed) -> Result<(), ReconcileError> {
+    async fn update(&self, _cx: &Cx<'_>, _want: &Want<'_, Self>, _seen: &Seen<Self>, _drift: &[Drift]) -> Memo<Self> {
+        Ok(())
+    }
+
+    async fn delete(&self, _cx: &Cx<'_>, _seen: &Seen<Self>) -> Result<(), ReconcileError> {
         Ok(())
     }
 }
@@ -149,6 +124,7 @@ impl Adapter for StackAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::RESYNC;
 
     #[test]
     fn regions_and_resync() {

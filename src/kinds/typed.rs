@@ -4,13 +4,14 @@
 //! sets, secrets, fields left to AWS), the docs' field table and the Terraform import mapping.
 //! `Typed<K>` turns such a kind into the engine's `Adapter`: JSON stays at that edge.
 
+pub use super::definition::{Declared, FieldDecl};
 use super::definition::{KindDef, TerraformImport};
 use crate::model::adapter::Discovered;
 use crate::model::tags::{Tagged, owns, tag_view};
 use crate::model::{
     Adapter, AwsError, Cx, Desired, Drift, FailedOperation, Fix, ObjectState, Observed, ReconcileError, ResourceKey,
 };
-use crate::schema::{Checker, Field, Shape, StrRule, describe, tags};
+use crate::schema::{Checker, Shape, StrRule, describe, tags};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
@@ -30,35 +31,6 @@ pub mod prelude {
     pub use crate::model::{Cx, Desired, Drift, FailedOperation, Fix, ObjectState, ReconcileError};
     pub use crate::schema::{StrRule, name_char};
     pub use std::collections::{BTreeMap, BTreeSet};
-}
-
-/// One field of a kind's spec as its declaration says.
-pub struct FieldDecl {
-    /// Its name (AWS's API name in lowerCamelCase), rule and whether it is required.
-    pub field: Field,
-    /// AWS changes it only by a new object: a difference is fixed by a replacement.
-    pub create_only: bool,
-    /// A list compared as a set: one drift for the field, members added and removed.
-    pub set: bool,
-    /// A secret: shown as `(sensitive)`, kept only as a fingerprint.
-    pub sensitive: bool,
-    /// Left out of a spec, AWS's value is kept: never drift.
-    pub left_to_aws: bool,
-    /// The Terraform attribute it is imported from.
-    pub terraform: Option<&'static str>,
-    /// What AWS sets when it is left out (an import leaves that value out).
-    pub aws_default: Option<Json>,
-    /// What it is, for the docs.
-    pub doc: &'static str,
-}
-
-/// A typed spec (or typed outputs) whose fields are declared (`#[derive(Declared)]`).
-pub trait Declared {
-    fn fields() -> Vec<FieldDecl>;
-    /// The mapping it is, as a field of another declaration (`network`, a list's members).
-    fn shape() -> Shape {
-        Shape::Struct(Self::fields().into_iter().map(|f| f.field).collect())
-    }
 }
 
 /// One resource as a declared kind receives it: its spec and memo read into the kind's types.
@@ -150,9 +122,10 @@ pub trait TypedKind: Send + Sync + 'static {
     /// Lists of a view made from the spec compared as sets, by their last name (a service's
     /// `network.subnets`), beside the spec's own set fields.
     const SETS: &'static [&'static str] = &[];
-    /// Cross-field rules the declaration cannot say, on the spec as written (once it fits the
-    /// schema, but before its references and selectors are resolved: a selector is not yet an id).
-    fn check(_spec: &Json, _checker: &mut Checker) {}
+    /// Cross-field rules the declaration cannot say, on the spec as written: once it fits the
+    /// schema, before its references are resolved (a selector reads as `(selector)`; a spec with
+    /// a number given by reference is checked by AWS once resolved).
+    fn check(_spec: &Self::Spec, _checker: &mut Checker) {}
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self>;
     /// Fixes `drift` in place (tags are the engine's, through `tagged`).
@@ -384,7 +357,7 @@ impl<K: TypedKind> Adapter for Typed<K> {
         let found = self.kind.discover(cx, mentioned).await?;
         let discovered = found.into_iter().map(|(name, seen)| Discovered {
             name,
-            spec: as_imported::<K::Spec>(&serde_json::to_value(&seen.config).unwrap_or_default()),
+            spec: serde_json::to_value(&seen.config).unwrap_or_default(),
             tags: seen.tags,
             outputs: string_fields(&seen.outputs),
             id: seen.id,
@@ -422,15 +395,44 @@ pub fn definition<K: TypedKind>() -> KindDef {
         outputs: K::Outputs::fields().into_iter().map(|f| f.field.name).collect(),
         retain_by_default: K::RETAIN_BY_DEFAULT,
         name_rule: K::NAME_RULE,
-        check: K::check,
+        check: check_declared::<K>,
         actions: K::ACTIONS,
-        terraform: K::TERRAFORM.map(|(resource_type, name_attribute)| TerraformImport {
-            resource_type,
-            name_attribute,
-            spec: from_terraform::<K::Spec>,
-            outputs: |attributes| string_fields(&from_terraform::<K::Outputs>(attributes)),
-        }),
+        declaration: K::Spec::fields,
+        output_declaration: K::Outputs::fields,
+        terraform: K::TERRAFORM
+            .map(|(resource_type, name_attribute)| TerraformImport { resource_type, name_attribute }),
         field_table: Some(field_table::<K>),
+    }
+}
+
+/// A kind's cross-field rules on a spec that fits its schema, read into the kind's spec: its own
+/// fields (not the engine's common ones), each `{byTag: …}` selector as the text `(selector)`.
+fn check_declared<K: TypedKind>(spec: &Json, checker: &mut Checker) {
+    let Shape::Struct(fields) = K::Spec::shape() else { return };
+    let own = fields.iter().filter_map(|f| Some((f.name.to_string(), placeholders(spec.get(f.name)?, &f.shape))));
+    if let Ok(spec) = serde_json::from_value::<K::Spec>(Json::Object(own.collect())) {
+        K::check(&spec, checker);
+    }
+}
+
+/// A value with its selectors as the text `(selector)`.
+fn placeholders(value: &Json, shape: &Shape) -> Json {
+    match (shape, value) {
+        (Shape::Selector { .. }, Json::Object(_)) => Json::from("(selector)"),
+        (Shape::List { item, .. }, Json::Array(items)) => items.iter().map(|v| placeholders(v, item)).collect(),
+        (Shape::Dict { value: shape, .. }, Json::Object(entries)) => {
+            Json::Object(entries.iter().map(|(k, v)| (k.clone(), placeholders(v, shape))).collect())
+        }
+        (Shape::Struct(fields), Json::Object(entries)) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| match fields.iter().find(|f| f.name == k) {
+                    Some(f) => (k.clone(), placeholders(v, &f.shape)),
+                    None => (k.clone(), v.clone()),
+                })
+                .collect(),
+        ),
+        _ => value.clone(),
     }
 }
 
@@ -477,44 +479,6 @@ pub fn field_table<K: TypedKind>() -> String {
     let outputs: Vec<String> = K::Outputs::fields().iter().map(|f| format!("`{}` ({})", f.field.name, f.doc)).collect();
     out.push_str(&format!("\nOutputs: {}.\n", outputs.join(", ")));
     out
-}
-
-/// A spec from a Terraform resource's attributes, by the declaration's `tf` names: values
-/// Terraform writes for "unset" (null, "", {}, a number below the field's range) and AWS's
-/// defaults are left out, a JSON document held as a string (a redrive policy) is read as the
-/// mapping steward keeps. Tags are the importer's (it leaves out AWS's and steward's own).
-pub fn from_terraform<S: Declared>(attributes: &Json) -> Json {
-    let mut spec = Map::new();
-    for f in S::fields() {
-        let Some(value) = f.terraform.and_then(|t| attributes.get(t)) else { continue };
-        let value = match (&f.field.shape, value) {
-            (Shape::Struct(_), Json::String(text)) => serde_json::from_str(text).unwrap_or(Json::Null),
-            (_, value) => value.clone(),
-        };
-        spec.insert(f.field.name.to_string(), value);
-    }
-    as_imported::<S>(&Json::Object(spec))
-}
-
-/// A spec as an import writes it: values that mean "unset" (null, "", {}, a number below the
-/// field's range) and AWS's defaults left out.
-fn as_imported<S: Declared>(spec: &Json) -> Json {
-    let mut out = Map::new();
-    for f in S::fields() {
-        let Some(value) = spec.get(f.field.name).cloned() else { continue };
-        let unset = match (&value, &f.field.shape) {
-            (Json::Null, _) => true,
-            (Json::String(s), _) => s.is_empty(),
-            (Json::Object(m), _) => m.is_empty(),
-            (Json::Number(n), Shape::Int { min, .. }) => n.as_i64().is_some_and(|n| n < *min),
-            (Json::Number(n), Shape::IntIn(values)) => n.as_i64().is_none_or(|n| !values.contains(&n)),
-            _ => false,
-        };
-        if !unset && f.aws_default.as_ref() != Some(&value) {
-            out.insert(f.field.name.to_string(), value);
-        }
-    }
-    Json::Object(out)
 }
 
 /// The string fields of typed outputs, as the engine keeps outputs.

@@ -1,4 +1,5 @@
-//! Small helpers the adapters share for values: sorted id lists, AWS statuses, client tokens.
+//! Small helpers the adapters share for values: AWS statuses, client tokens, DNS validation
+//! records.
 
 use crate::model::Desired;
 use crate::model::hash::{fnv1a, fnv1a_start};
@@ -35,4 +36,18 @@ pub(crate) fn client_token(desired: &Desired) -> String {
         out.push_str(&format!("{hash:016x}"));
     }
     out
+}
+
+/// A DNS record that validates a certificate or a custom domain, as a `validationRecords` output
+/// lists them (JSON text) and a Route53Record reads them.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ValidationRecord {
+    pub name: String,
+    pub r#type: Option<String>,
+    pub value: String,
+}
+
+/// The `validationRecords` output: the records as JSON text, or None while there are none.
+pub(crate) fn validation_records_output(records: &[ValidationRecord]) -> Option<String> {
+    (!records.is_empty()).then(|| serde_json::to_string(records).unwrap_or_default())
 }

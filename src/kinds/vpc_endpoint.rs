@@ -73,28 +73,26 @@ impl TypedKind for VpcEndpoint {
     const ACTIONS: &'static [&'static str] = crate::actions!("ec2": DescribeVpcEndpoints, CreateVpcEndpoint,
         ModifyVpcEndpoint, DeleteVpcEndpoints, CreateTags, DeleteTags);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        let has = |f: &str| spec.get(f).is_some();
-        match spec.get("type").and_then(Json::as_str) {
-            Some("Interface") => {
-                if !has("subnets") {
-                    c.error_at("subnets", "required for an Interface endpoint");
-                }
-                if has("routeTables") {
-                    c.error_at("routeTables", "only a Gateway endpoint takes route tables");
-                }
+    fn check(spec: &VpcEndpointSpec, c: &mut Checker) {
+        if spec.r#type == "Interface" {
+            if spec.subnets.is_none() {
+                c.error_at("subnets", "required for an Interface endpoint");
             }
-            Some("Gateway") => {
-                if !has("routeTables") {
-                    c.error_at("routeTables", "required for a Gateway endpoint");
-                }
-                for f in ["subnets", "securityGroups", "privateDns"] {
-                    if has(f) {
-                        c.error_at(f, "only an Interface endpoint takes this field");
-                    }
-                }
+            if spec.route_tables.is_some() {
+                c.error_at("routeTables", "only a Gateway endpoint takes route tables");
             }
-            _ => {}
+        } else {
+            if spec.route_tables.is_none() {
+                c.error_at("routeTables", "required for a Gateway endpoint");
+            }
+            let interface_only = [
+                ("subnets", spec.subnets.is_some()),
+                ("securityGroups", spec.security_groups.is_some()),
+                ("privateDns", spec.private_dns.is_some()),
+            ];
+            for (field, _) in interface_only.iter().filter(|(_, given)| *given) {
+                c.error_at(field, "only an Interface endpoint takes this field");
+            }
         }
     }
 

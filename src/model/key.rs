@@ -11,7 +11,7 @@ use std::fmt;
 macro_rules! kind_list {
     ($then:ident) => {
         $then! {
-            Stack, "st", "ec2", stack::definition(), &stack::StackAdapter;
+            Stack, "st", "ec2", typed::definition::<stack::Stack>(), &stack::ADAPTER;
             VpcEndpoint, "vpce", "ec2", typed::definition::<vpc_endpoint::VpcEndpoint>(), &vpc_endpoint::ADAPTER;
             CacheSubnetGroup, "csg", "elasticache", typed::definition::<cache_subnet_group::CacheSubnetGroup>(), &cache_subnet_group::ADAPTER;
             CacheCluster, "cc", "elasticache", typed::definition::<cache_cluster::CacheCluster>(), &cache_cluster::ADAPTER;

@@ -6,7 +6,9 @@
 mod spec;
 mod task;
 
-pub use spec::{ContainerSpec, EcsServiceSpec, LogsSpec, NetworkSpec, PlatformSpec, ServiceView, TaskSpec, TaskView};
+pub use spec::{
+    ContainerSpec, EcsServiceSpec, LogsSpec, NAME, NetworkSpec, PlatformSpec, ServiceView, TaskSpec, TaskView,
+};
 
 use super::apprunner_service::join;
 use super::tagging::{ecs_tag_list, tag_map};
@@ -15,13 +17,6 @@ use super::values::{client_token, status_text};
 use crate::schema::Checker;
 use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration, PropagateTags};
 use aws_sdk_ecs::types::{Service, ServiceField};
-use serde::Deserialize;
-use serde_json::Value as Json;
-
-pub const NAME: StrRule = StrRule {
-    expected: "a name of 1 to 255 letters, digits, '-' or '_'",
-    check: |s| (1..=255).contains(&s.len()) && s.chars().all(name_char("-_")),
-};
 
 /// Fargate task sizes: cpu units → allowed memory (MiB) as (from, to, step).
 pub const FARGATE_SIZES: &[(i64, i64, i64, i64)] = &[
@@ -46,8 +41,6 @@ pub(crate) fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
 
 /// A task definition's cross-field rules: its size is one Fargate offers, its containers'
 /// names are unique and their sizes fit in it, and it has a role to read logs and secrets with.
-/// (A task definition that does not read yet, a number given by reference, is checked once
-/// applied by AWS.)
 fn check_task(task: &TaskSpec, c: &mut Checker) {
     let (cpu, memory) = (task.cpu, task.memory);
     match fargate_memory(cpu) {
@@ -133,10 +126,8 @@ impl TypedKind for EcsService {
         ListTaskDefinitions, RegisterTaskDefinition, CreateService, UpdateService, DeleteService,
         DeregisterTaskDefinition, TagResource, UntagResource);
 
-    fn check(spec: &Json, c: &mut Checker) {
-        if let Some(Ok(task)) = spec.get("taskDefinition").map(TaskSpec::deserialize) {
-            check_task(&task, c);
-        }
+    fn check(spec: &EcsServiceSpec, c: &mut Checker) {
+        check_task(&spec.task_definition, c);
     }
 
     /// A container's log region is the stack's unless the spec says.
@@ -173,7 +164,7 @@ impl TypedKind for EcsService {
     }
 
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
-        let arn = task::matching(cx, want).await?;
+        let arn = matching_task_definition(cx, want).await?;
         let spec = &want.spec;
         let propagate = spec.propagate_tags.as_deref().map(PropagateTags::from);
         let request = cx.clients.ecs.create_service().cluster(&spec.cluster).service_name(&want.key().name);
@@ -191,7 +182,7 @@ impl TypedKind for EcsService {
         // The revision is sent only when it must change: a desiredCount fix must not redeploy
         // (and AWS refuses a deregistered revision, so re-sending the current one can fail).
         let arn = match drift.iter().any(|x| x.field.starts_with("taskDefinition")) {
-            true => Some(task::matching(cx, want).await?),
+            true => Some(matching_task_definition(cx, want).await?),
             false => None,
         };
         let spec = &want.spec;
@@ -212,7 +203,7 @@ impl TypedKind for EcsService {
         cx.may_mutate().await?;
         request.send().await.map_err(aws("UpdateService"))?;
         if let Some(arn) = &arn {
-            task::retire_old_revisions(cx, want, arn).await?;
+            task::retire_old_revisions(cx, want.key(), &spec.task_definition.family, arn).await?;
         }
         Ok(Revision { task_definition_arn: arn })
     }
@@ -223,6 +214,12 @@ impl TypedKind for EcsService {
         request.send().await.map_err(aws("DeleteService"))?;
         Ok(())
     }
+}
+
+/// A revision matching the spec: the one last used while it matches, or a new one.
+async fn matching_task_definition(cx: &Cx<'_>, want: &Want<'_, EcsService>) -> Result<String, ReconcileError> {
+    let task = EcsService::compared(want.spec.clone(), want.desired).task_definition;
+    task::matching(cx, &task, want.memo.task_definition_arn.as_deref(), &want.desired.tags).await
 }
 
 /// A service as found (None once it is INACTIVE: deleted), with the task definition it runs.

@@ -1,9 +1,15 @@
 //! An EcsService's declaration: the service, its network and the task definition it runs, and
 //! the view the diff compares (the task definition with its status).
 
-use super::NAME;
 use crate::kinds::typed::Declared;
+use crate::schema::{StrRule, name_char};
 use std::collections::BTreeMap;
+
+/// A service's, a family's and a container's name.
+pub const NAME: StrRule = StrRule {
+    expected: "a name of 1 to 255 letters, digits, '-' or '_'",
+    check: |s| (1..=255).contains(&s.len()) && s.chars().all(name_char("-_")),
+};
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

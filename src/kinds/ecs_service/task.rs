@@ -2,9 +2,10 @@
 //! be deregistered, so they are read again as often as tags), registered when the spec's differs,
 //! and retired once the service runs a newer one.
 
-use super::{ContainerSpec, EcsService, LogsSpec, PlatformSpec, TaskSpec, TaskView};
+use super::spec::{ContainerSpec, LogsSpec, PlatformSpec, TaskSpec, TaskView};
 use crate::kinds::tagging::{ecs_tag_list, tag_map};
 use crate::kinds::typed::prelude::*;
+use crate::model::ResourceKey;
 use crate::model::paths::left_to_aws;
 use crate::model::tags::owns;
 use aws_sdk_ecs::types::{
@@ -80,22 +81,28 @@ fn keep(cx: &Cx<'_>, arn: &str, td: &TaskDefinition) -> TaskView {
     view
 }
 
-/// A revision whose contents match the spec: the one last registered if it still matches (as
-/// the diff compares them), or a new revision.
-pub async fn matching(cx: &Cx<'_>, want: &Want<'_, EcsService>) -> Result<String, ReconcileError> {
-    let task = EcsService::compared(want.spec.clone(), want.desired).task_definition;
-    let wanted = serde_json::to_value(TaskView { status: "ACTIVE".into(), task }).unwrap_or_default();
-    if let Some(last) = &want.memo.task_definition_arn {
-        let found = serde_json::to_value(described(cx, last).await?).unwrap_or_default();
-        if left_to_aws(found, &wanted) == wanted {
-            return Ok(last.clone());
+/// A revision whose contents match `task` (as the spec is compared, its log regions filled):
+/// `last`, the one last registered, if it still matches as the diff compares them, or a new
+/// revision carrying `tags`.
+pub async fn matching(
+    cx: &Cx<'_>,
+    task: &TaskSpec,
+    last: Option<&str>,
+    tags: &BTreeMap<String, String>,
+) -> Result<String, ReconcileError> {
+    if let Some(last) = last {
+        let wanted = serde_json::to_value(TaskView { status: "ACTIVE".into(), task: task.clone() });
+        let found = serde_json::to_value(described(cx, last).await?);
+        if let (Ok(wanted), Ok(found)) = (wanted, found)
+            && left_to_aws(found, &wanted) == wanted
+        {
+            return Ok(last.to_string());
         }
     }
-    register(cx, want).await
+    register(cx, task, tags).await
 }
 
-async fn register(cx: &Cx<'_>, want: &Want<'_, EcsService>) -> Result<String, ReconcileError> {
-    let t = &want.spec.task_definition;
+async fn register(cx: &Cx<'_>, t: &TaskSpec, tags: &BTreeMap<String, String>) -> Result<String, ReconcileError> {
     let mut containers = Vec::new();
     for c in &t.containers {
         let env = c.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build());
@@ -106,7 +113,7 @@ async fn register(cx: &Cx<'_>, want: &Want<'_, EcsService>) -> Result<String, Re
                 LogConfiguration::builder()
                     .log_driver(LogDriver::Awslogs)
                     .options("awslogs-group", &l.group)
-                    .options("awslogs-region", l.region.as_deref().unwrap_or(&want.desired.region))
+                    .options("awslogs-region", l.region.as_deref().unwrap_or_default())
                     .options("awslogs-stream-prefix", &l.stream_prefix)
                     .build()
                     .map_err(invalid)?,
@@ -131,7 +138,7 @@ async fn register(cx: &Cx<'_>, want: &Want<'_, EcsService>) -> Result<String, Re
     let request = request.requires_compatibilities(Compatibility::Fargate).network_mode(NetworkMode::Awsvpc);
     let request = request.cpu(t.cpu.to_string()).memory(t.memory.to_string()).set_runtime_platform(platform);
     let request = request.set_execution_role_arn(t.execution_role.clone()).set_task_role_arn(t.task_role.clone());
-    let request = request.set_container_definitions(Some(containers)).set_tags(Some(ecs_tag_list(&want.desired.tags)));
+    let request = request.set_container_definitions(Some(containers)).set_tags(Some(ecs_tag_list(tags)));
     cx.may_mutate().await?;
     let out = request.send().await.map_err(aws("RegisterTaskDefinition"))?;
     let td = out.task_definition().ok_or_else(|| invalid("RegisterTaskDefinition returned no task definition"))?;
@@ -150,10 +157,10 @@ fn invalid(e: impl std::fmt::Display) -> ReconcileError {
 /// keeps running: deregistering only stops new deployments of it.
 pub async fn retire_old_revisions(
     cx: &Cx<'_>,
-    want: &Want<'_, EcsService>,
+    key: &ResourceKey,
+    family: &str,
     current: &str,
 ) -> Result<(), ReconcileError> {
-    let family = want.spec.task_definition.family.as_str();
     let mut arns = Vec::new();
     let request = cx.clients.ecs.list_task_definitions().family_prefix(family);
     let mut pages = request.status(TaskDefinitionStatus::Active).into_paginator().send();
@@ -167,7 +174,7 @@ pub async fn retire_old_revisions(
         let request = cx.clients.ecs.describe_task_definition().task_definition(arn);
         let described =
             request.include(TaskDefinitionField::Tags).send().await.map_err(aws("DescribeTaskDefinition"))?;
-        if !owns(&tag_map(described.tags().iter().map(|t| (t.key(), t.value()))), want.key()) {
+        if !owns(&tag_map(described.tags().iter().map(|t| (t.key(), t.value()))), key) {
             continue;
         }
         cx.may_mutate().await?;
