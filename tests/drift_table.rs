@@ -26,6 +26,7 @@ const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ("EcsService enableExecuteCommand", "moto's ECS neither stores nor returns it, so it cannot drift on moto"),
     ("Route53Record records.*.type", "a record of another type is another record set: the wanted one is then missing"),
     ("LogGroup logGroupName", "immutable on AWS: a log group is not renamed"),
+    ("SecurityGroup groupName, description", "immutable on AWS: a group is not renamed nor described again"),
     ("LogGroup kmsKeyId", "moto's CloudWatch Logs has no AssociateKmsKey, so it cannot drift on moto"),
     (
         "SqsQueue queueName, fifoQueue",
@@ -178,6 +179,64 @@ const QUEUES: &[Case] = &[
         change: |l| {
             let url = l.output("SqsQueue/jobs-dead-letters", "url");
             l.block(l.sqs().delete_queue().queue_url(url).send()).unwrap();
+        },
+    },
+];
+
+/// A rule on a group of tests/fixtures/security_groups.yaml, added as a person would.
+fn permission(protocol: &str, port: i32, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
+    let range = aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build();
+    aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol(protocol)
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(range)
+        .build()
+}
+
+/// The groups of tests/fixtures/security_groups.yaml, applied beside the seed for this table.
+const GROUPS: &[Case] = &[
+    Case {
+        target: "SecurityGroup/cache-clients",
+        fields: &["ingress"],
+        change: |l| {
+            let id = l.output("SecurityGroup/cache-clients", "id");
+            let opened = l.ec2().authorize_security_group_ingress().group_id(id).ip_permissions(permission(
+                "tcp",
+                22,
+                "0.0.0.0/0",
+            ));
+            l.block(opened.send()).unwrap();
+        },
+    },
+    Case {
+        target: "SecurityGroup/cache-clients",
+        fields: &["egress"],
+        change: |l| {
+            let id = l.output("SecurityGroup/cache-clients", "id");
+            let opened = l.ec2().authorize_security_group_egress().group_id(id).ip_permissions(permission(
+                "tcp",
+                25,
+                "0.0.0.0/0",
+            ));
+            l.block(opened.send()).unwrap();
+        },
+    },
+    Case {
+        target: "SecurityGroup/cache-clients",
+        fields: &["tags.Name"],
+        change: |l| {
+            let id = l.output("SecurityGroup/cache-clients", "id");
+            let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+            l.block(l.ec2().create_tags().resources(id).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "SecurityGroup/peers",
+        fields: &["(missing)"],
+        change: |l| {
+            let id = l.output("SecurityGroup/peers", "id");
+            l.block(l.ec2().delete_security_group().group_id(id).send()).unwrap();
         },
     },
 ];
@@ -653,9 +712,9 @@ fn run_table(cases: &[Case], beside_the_seed: &[&str]) {
 }
 
 #[test]
-fn network_cache_and_queue_fields_are_reported_and_healed() {
-    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).copied().collect();
-    run_table(&cases, &["tests/fixtures/queues.yaml"]);
+fn network_cache_queue_and_group_fields_are_reported_and_healed() {
+    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).copied().collect();
+    run_table(&cases, &["tests/fixtures/queues.yaml", "tests/fixtures/security_groups.yaml"]);
 }
 
 #[test]
@@ -672,6 +731,7 @@ fn the_gap_list_names_only_fields_the_table_does_not_cover() {
                 .iter()
                 .chain(WEB_AND_WORKER)
                 .chain(QUEUES)
+                .chain(GROUPS)
                 .any(|c| c.target.starts_with(&format!("{kind}/")) && c.fields.contains(&name));
             assert!(!covered, "{kind} {name} is in the table and in the gap list ({reason})");
         }

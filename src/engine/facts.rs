@@ -38,7 +38,10 @@ pub struct Item<'a> {
 pub fn diff(adapter: &dyn Adapter, view: &Json, exact_tags: bool, observed: &Observed) -> Vec<Drift> {
     let mut managed: Json = match (&observed.config, view) {
         (Json::Object(actual), Json::Object(wanted)) => Json::Object(
-            actual.iter().filter_map(|(k, v)| Some((k.clone(), left_to_aws(v.clone(), wanted.get(k)?)))).collect(),
+            actual
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), left_to_aws(v.clone(), wanted.get(k)?, adapter.set_fields()))))
+                .collect(),
         ),
         (actual, _) => actual.clone(),
     };

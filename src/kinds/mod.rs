@@ -20,6 +20,7 @@ pub mod listener_rule;
 pub mod log_group;
 pub mod registry;
 pub mod route53_record;
+pub mod security_group;
 pub mod sqs_queue;
 pub mod stack;
 pub mod tagging;

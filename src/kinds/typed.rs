@@ -459,11 +459,13 @@ pub fn field_table<K: TypedKind>() -> String {
         if !f.doc.is_empty() {
             notes.push(f.doc.to_string());
         }
+        let names = |members: &[crate::schema::Field]| members.iter().map(|m| m.name).collect::<Vec<_>>().join(", ");
         let expected = match &f.field.shape {
-            Shape::Struct(members) => {
-                let names: Vec<&str> = members.iter().map(|m| m.name).collect();
-                format!("a mapping of {}", names.join(", "))
-            }
+            Shape::Struct(members) => format!("a mapping of {}", names(members)),
+            Shape::List { item, .. } => match &**item {
+                Shape::Struct(members) => format!("a list of mappings of {}", names(members)),
+                _ => describe(&f.field.shape),
+            },
             shape => describe(shape),
         };
         let changes = if f.create_only { "no: replaced" } else { "yes" };

@@ -27,6 +27,7 @@ macro_rules! kind_list {
             Route53Record, "dns", "route53", typed::definition::<route53_record::Route53Record>(), &route53_record::ADAPTER;
             LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
             SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
+            SecurityGroup, "sg", "ec2", typed::definition::<security_group::SecurityGroup>(), &security_group::ADAPTER;
         }
     };
 }

@@ -193,16 +193,17 @@ pub fn fingerprint(value: &Json) -> String {
 /// What AWS has, without what the spec leaves to AWS: below the top level, a member the desired
 /// view holds as null (an optional field of a mapping the spec left out) takes no value, in
 /// mappings and in the members of lists alike. A key the view does not hold at all is a
-/// free-form map's (env, tags), compared whole.
-pub fn left_to_aws(actual: Json, wanted: &Json) -> Json {
+/// free-form map's (env, tags), compared whole, and so is a set (`sets`: its members have no
+/// position to pair them by).
+pub fn left_to_aws(actual: Json, wanted: &Json, sets: &[&str]) -> Json {
     match (actual, wanted) {
         (Json::Object(actual), Json::Object(wanted)) => Json::Object(
             actual
                 .into_iter()
                 .map(|(k, v)| match wanted.get(&k) {
                     Some(Json::Null) => (k, Json::Null),
-                    Some(w) => (k, left_to_aws(v, w)),
-                    None => (k, v),
+                    Some(w) if !sets.contains(&k.as_str()) => (k, left_to_aws(v, w, sets)),
+                    _ => (k, v),
                 })
                 .collect(),
         ),
@@ -211,7 +212,7 @@ pub fn left_to_aws(actual: Json, wanted: &Json) -> Json {
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| match wanted.get(i) {
-                    Some(w) => left_to_aws(v, w),
+                    Some(w) => left_to_aws(v, w, sets),
                     None => v,
                 })
                 .collect(),
@@ -268,11 +269,13 @@ mod tests {
             (json!({"env": {"A": "1", "B": "2"}}), json!({"env": {"A": "1"}}), json!({"env": {"A": "1", "B": "2"}})),
             // Members of lists, by position; a member the spec does not have is kept.
             (json!([{"cpu": 5}, {"cpu": 6}]), json!([{"cpu": null}]), json!([{"cpu": null}, {"cpu": 6}])),
+            // A set's members have no position: compared whole.
+            (json!({"ingress": [{"d": "x"}]}), json!({"ingress": [{"d": null}]}), json!({"ingress": [{"d": "x"}]})),
             // A value the spec sets stays whatever AWS has.
             (json!({"logs": {"group": "g"}}), json!({"logs": {"group": "h"}}), json!({"logs": {"group": "g"}})),
         ];
         for (actual, wanted, managed) in cases {
-            assert_eq!(left_to_aws(actual.clone(), &wanted), managed, "{actual} against {wanted}");
+            assert_eq!(left_to_aws(actual.clone(), &wanted, &["ingress"]), managed, "{actual} against {wanted}");
         }
     }
 }

@@ -94,7 +94,7 @@ pub async fn matching(
         let wanted = serde_json::to_value(TaskView { status: "ACTIVE".into(), task: task.clone() });
         let found = serde_json::to_value(described(cx, last).await?);
         if let (Ok(wanted), Ok(found)) = (wanted, found)
-            && left_to_aws(found, &wanted) == wanted
+            && left_to_aws(found, &wanted, &[]) == wanted
         {
             return Ok(last.to_string());
         }
