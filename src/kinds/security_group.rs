@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(rules_of(&[two]), [rule("10.0.1.0/24", Some("intra")), rule("10.0.2.0/24", None)]);
         let by_group = Rule { ip_protocol: "-1".into(), referenced_group_id: Some("sg-1".into()), ..Rule::default() };
         for r in [rule("10.0.1.0/24", Some("intra")), by_group, allow_all()] {
-            assert_eq!(rules_of(&[permission(&r)]), [r.clone()], "{r:?}");
+            assert_eq!(rules_of(&[permission(&r)]), vec![r.clone()], "{r:?}");
         }
         let all_with_ports = Rule { from_port: Some(0), to_port: Some(65535), ..allow_all() };
         assert_eq!(as_kept(all_with_ports), allow_all(), "all protocols have no ports");
