@@ -91,6 +91,27 @@ impl DriftCause {
     }
 }
 
+/// How much a drift matters (a contract: docs/alerts.md): `critical` for security-relevant drift
+/// (a rule that opens a group to the world…), which is healed at once even while a heal window
+/// is shut.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[default]
+    Normal,
+    Critical,
+}
+
+impl Severity {
+    pub fn of(critical: bool) -> Self {
+        if critical { Severity::Critical } else { Severity::Normal }
+    }
+
+    pub fn is_normal(&self) -> bool {
+        *self == Severity::Normal
+    }
+}
+
 /// One differing field: `A` is the action's vocabulary (`DriftAction` in statuses and events,
 /// the decision's own in `diff --live`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +130,8 @@ pub struct DriftRecord<A = DriftAction> {
     /// user agent, event name, time and id), when one named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Json>,
+    #[serde(default, skip_serializing_if = "Severity::is_normal")]
+    pub severity: Severity,
 }
 
 /// What steward last applied: the desired view at the last successful apply or clean

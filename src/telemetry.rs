@@ -202,8 +202,9 @@ fn feed_line(line: &Map<String, Json>, show: &dyn Fn(&Json) -> String) -> Option
                 .filter_map(|k| members(k).map(|v| format!("{k} {}", show(v))))
                 .collect();
             let sets = if sets.is_empty() { String::new() } else { format!("  {}", sets.join(", ")) };
+            let critical = if text("severity") == "critical" { "CRITICAL " } else { "" };
             format!(
-                "drift   {target}  {} {} → {} ({}){sets}{by}",
+                "drift   {target}  {critical}{} {} → {} ({}){sets}{by}",
                 text("field"),
                 text("actual"),
                 text("desired"),
@@ -327,6 +328,13 @@ mod tests {
                 "desired": ["sg-1"], "actual": [], "action": "correcting", "cause": "modified",
                 "added": [], "removed": ["sg-1"] })),
             "12:00:01 drift   mentor-match  EcsService/w  securityGroups [] → [\"sg-1\"] (correcting)  removed [\"sg-1\"]"
+        );
+        // Critical drift says so.
+        assert_eq!(
+            with(json!({ "event": "drift_detected", "kind": "SecurityGroup", "name": "g", "field": "ingress",
+                "desired": [], "actual": ["r"], "action": "correcting", "cause": "modified",
+                "added": ["r"], "removed": [], "severity": "critical" })),
+            "12:00:01 drift   mentor-match  SecurityGroup/g  CRITICAL ingress [\"r\"] → [] (correcting)  added [\"r\"]"
         );
         // Other events keep the generic key=value form.
         assert!(

@@ -57,6 +57,8 @@ pub struct ClosedWindow {
     pub missing_waits: bool,
     /// `changes: window`: desired-state changes are applied only inside the window.
     pub changes_wait: bool,
+    /// `critical: window`: critical drift too waits for the window (by default it is healed at once).
+    pub critical_waits: bool,
 }
 
 /// Everything the decision depends on.
@@ -250,8 +252,8 @@ fn base(f: &Facts) -> (Verdict, Vec<FieldDrift>) {
         Resolution::Ambiguous(m) => return (Verdict::Blocked(BlockReason::Ambiguous(m.clone())), vec![]),
     };
     let Some(o) = f.observed else {
-        let missing =
-            Drift { field: EXISTENCE.into(), desired: json!("present"), actual: json!("absent"), fix: Fix::InPlace };
+        let (desired, actual) = (json!("present"), json!("absent"));
+        let missing = Drift { field: EXISTENCE.into(), desired, actual, fix: Fix::InPlace, critical: false };
         if !p.enforce {
             return (Verdict::Report, vec![FieldDrift { drift: missing, action: FieldAction::Report, change: false }]);
         }
@@ -327,8 +329,10 @@ fn field_drift(f: &Facts, d: &Drift) -> FieldDrift {
         Fix::Replace => FieldAction::Immutable,
     };
     let change = p.enforce && is_change(f.applied, f.current, f.version_moved, &d.field);
-    // Outside the heal window drift waits; changes wait only under `changes: window`.
-    let waits = f.closed_window.as_ref().is_some_and(|w| !change || w.changes_wait);
+    // Outside the heal window drift waits; changes wait only under `changes: window`, and
+    // critical drift only under `critical: window`.
+    let waits =
+        f.closed_window.as_ref().is_some_and(|w| (!change || w.changes_wait) && (!d.critical || w.critical_waits));
     let action = match action {
         FieldAction::Update | FieldAction::Replace if waits => FieldAction::Deferred,
         action => action,

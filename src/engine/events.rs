@@ -3,7 +3,7 @@
 //! (docs/alerts.md): each event is one variant here, and its JSON is fixed by a golden test.
 
 use crate::model::{ErrorClass, ResourceKey};
-use crate::status::{DriftAction, DriftCause, Phase};
+use crate::status::{DriftAction, DriftCause, Phase, Severity};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -40,6 +40,8 @@ pub enum ResourceEvent {
         removed: Option<Vec<Json>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         actor: Option<Json>,
+        /// `critical` for security-relevant drift, else `normal`.
+        severity: Severity,
     },
     /// `drift_detected` for an object that lost its ownership tags (`cause: ownership_lost`).
     OwnershipLost {
@@ -126,6 +128,7 @@ impl ResourceEvent {
             return json!({
                 "field": "(ownership)", "desired": "owned", "actual": "not owned",
                 "cause": DriftCause::OwnershipLost, "action": DriftAction::Blocked, "actor": actor,
+                "severity": Severity::Normal,
             });
         }
         // Externally tagged: the one entry's value holds the fields.
@@ -238,8 +241,9 @@ mod tests {
                     added: Some(vec![json!("sg-2")]),
                     removed: Some(vec![]),
                     actor: Some(json!({"principal": "p"})),
+                    severity: Severity::Critical,
                 },
-                r#""field":"securityGroups","desired":["sg-1"],"actual":["sg-1","sg-2"],"action":"correcting","cause":"modified","added":["sg-2"],"removed":[],"actor":{"principal":"p"},"event":"drift_detected"}"#,
+                r#""field":"securityGroups","desired":["sg-1"],"actual":["sg-1","sg-2"],"action":"correcting","cause":"modified","added":["sg-2"],"removed":[],"actor":{"principal":"p"},"severity":"critical","event":"drift_detected"}"#,
             ),
             (
                 ResourceEvent::DriftDetected {
@@ -251,12 +255,13 @@ mod tests {
                     added: None,
                     removed: None,
                     actor: None,
+                    severity: Severity::Normal,
                 },
-                r#""field":"nodeType","desired":"a","actual":"b","action":"reported (immutable: set allowReplacement to replace the object)","cause":"modified","event":"drift_detected"}"#,
+                r#""field":"nodeType","desired":"a","actual":"b","action":"reported (immutable: set allowReplacement to replace the object)","cause":"modified","severity":"normal","event":"drift_detected"}"#,
             ),
             (
                 ResourceEvent::OwnershipLost { actor: None },
-                r#""field":"(ownership)","desired":"owned","actual":"not owned","cause":"ownership_lost","action":"blocked","actor":null,"event":"drift_detected"}"#,
+                r#""field":"(ownership)","desired":"owned","actual":"not owned","cause":"ownership_lost","action":"blocked","actor":null,"severity":"normal","event":"drift_detected"}"#,
             ),
             (
                 ResourceEvent::DriftCorrected { field: "size".into(), value: json!(2), recreated: false },

@@ -59,6 +59,11 @@ pub fn diff(adapter: &dyn Adapter, view: &Json, exact_tags: bool, observed: &Obs
                 c.new.as_ref().unwrap_or(&Json::Null),
                 c.old.as_ref().unwrap_or(&Json::Null),
             ),
+            critical: adapter.critical(
+                &c.path,
+                c.new.as_ref().unwrap_or(&Json::Null),
+                c.old.as_ref().unwrap_or(&Json::Null),
+            ),
             desired: c.new.unwrap_or(Json::Null),
             actual: c.old.unwrap_or(Json::Null),
             field: c.path,
@@ -103,6 +108,7 @@ pub fn closed_window(window: Option<&HealWindow>, now: DateTime<Utc>) -> Option<
         opens_at: opens_at.unwrap_or_else(|| "never".into()),
         missing_waits: w.missing_waits,
         changes_wait: w.changes_wait,
+        critical_waits: w.critical_waits,
     })
 }
 

@@ -11,7 +11,7 @@ use super::report::{Outcome, PlanEntry};
 use crate::model::clock::rfc3339;
 use crate::model::{Adapter, AsyncFailure, ErrorClass, Observed, ReconcileError, ResourceKey};
 use crate::status::ConditionType as C;
-use crate::status::{Applied, DriftAction, DriftCause, DriftRecord, PendingChange, Phase, Status};
+use crate::status::{Applied, DriftAction, DriftCause, DriftRecord, PendingChange, Phase, Severity, Status};
 use crate::store::StoredResource;
 use chrono::{DateTime, Utc};
 use serde_json::{Value as Json, json};
@@ -409,6 +409,7 @@ fn record_drift(input: &Record, status: &mut Status, events: &mut Vec<ResourceEv
             added,
             removed,
             actor: record.actor.clone(),
+            severity: record.severity,
         });
     }
     if records.iter().any(|r| r.action != DriftAction::Ignored) {
@@ -478,6 +479,7 @@ pub fn drift_records<A>(
             },
             fingerprint: crate::model::paths::fingerprint(&f.drift.actual),
             actor: None,
+            severity: Severity::of(f.drift.critical),
         })
         .collect()
 }

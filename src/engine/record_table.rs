@@ -125,6 +125,7 @@ fn window(missing_waits: bool) -> ClosedWindow {
         opens_at: "2026-12-07T08:00:00Z".into(),
         missing_waits,
         changes_wait: false,
+        critical_waits: false,
     }
 }
 
@@ -164,6 +165,7 @@ fn rows() -> Vec<(Case, Expect)> {
             cause: DriftCause::Modified,
             fingerprint: "x".into(),
             actor: None,
+            severity: Default::default(),
         }],
         ..ready_status()
     };
@@ -506,6 +508,7 @@ async fn run(c: Case) -> (super::record::Recorded, Vec<&'static str>) {
                 desired: desired.spec[*f].clone(),
                 actual: actual.clone(),
                 fix: fake_fix(f),
+                critical: false,
             })
             .collect(),
         _ => vec![],

@@ -8,6 +8,7 @@ use super::typed::prelude::*;
 use crate::aws::AwsError;
 use crate::schema::Checker;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, TagSpecification, UserIdGroupPair};
+use serde_json::Value as Json;
 
 /// EC2's rule for a group name (and a description): up to 255 characters, not `sg-…`.
 const GROUP_TEXT: StrRule = StrRule {
@@ -92,6 +93,14 @@ impl TypedKind for SecurityGroup {
                 c.error_at(&format!("{side}[{i}]"), "expected fromPort and toPort for tcp and udp");
             }
         }
+    }
+
+    /// A rule the spec does not have, added to either side, is critical: it opens the group
+    /// (port 22 from 0.0.0.0/0) or lets it reach what it should not.
+    fn critical(field: &str, desired: &Json, actual: &Json) -> bool {
+        let rules = |v: &Json| serde_json::from_value::<Vec<Rule>>(v.clone()).unwrap_or_default();
+        let (wanted, found) = (rules(desired), rules(actual));
+        ["ingress", "egress"].contains(&field) && found.iter().any(|r| !wanted.contains(r))
     }
 
     /// A rule for all protocols has no ports, as EC2 keeps it.

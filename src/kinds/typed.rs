@@ -171,6 +171,11 @@ pub trait TypedKind: Send + Sync + 'static {
     fn compared(spec: Self::Spec, _desired: &Desired) -> Self::Spec {
         spec
     }
+    /// Whether a drift of `field` is security-relevant (a rule opening a group): said as
+    /// `severity: critical`, and healed at once even while a heal window is shut.
+    fn critical(_field: &str, _desired: &Json, _actual: &Json) -> bool {
+        false
+    }
     /// An operation AWS rolled back on the object (a deployment whose canary failed), from what
     /// its observe learnt.
     fn failed_operation(_seen: &Seen<Self>) -> Option<FailedOperation> {
@@ -309,6 +314,10 @@ impl<K: TypedKind> Adapter for Typed<K> {
     fn fix_for(&self, field: &str) -> Fix {
         let create_only = K::Spec::fields().iter().any(|f| f.create_only && f.field.name == top_field(field));
         if create_only { Fix::Replace } else { Fix::InPlace }
+    }
+
+    fn critical(&self, field: &str, desired: &Json, actual: &Json) -> bool {
+        K::critical(field, desired, actual)
     }
 
     fn fix_for_change(&self, field: &str, desired: &Json, actual: &Json) -> Fix {

@@ -190,6 +190,9 @@ pub struct Drift {
     pub desired: Json,
     pub actual: Json,
     pub fix: Fix,
+    /// Security-relevant (the kind says: a rule opening a group): reported as `severity:
+    /// critical`, and healed at once even while a heal window is shut.
+    pub critical: bool,
 }
 
 /// Per-call context handed to adapters.
@@ -276,6 +279,12 @@ pub trait Adapter: Send + Sync {
     }
     /// Facts for the memo when the object is adopted, read from what was observed (a cache
     /// user's password parameter version: adopted, it is taken over as it is, not rotated).
+    /// Whether a drift of `field` (from `desired` to `actual`) is security-relevant: critical
+    /// drift is said as such and healed first. By default none is.
+    fn critical(&self, _field: &str, _desired: &Json, _actual: &Json) -> bool {
+        false
+    }
+
     fn adopted_memo(&self, _observed: &Observed) -> Option<Json> {
         None
     }

@@ -28,6 +28,8 @@ pub struct HealWindow {
     pub missing_waits: bool,
     /// `changes: window`: desired-state changes wait for the window too.
     pub changes_wait: bool,
+    /// `critical: window`: critical drift waits for the window too (it is healed at once by default).
+    pub critical_waits: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -149,7 +151,8 @@ impl HealWindow {
             }
         };
         let waits = |f: &str| text(f) == Some("window");
-        Ok(HealWindow { schedule, tz, missing_waits: waits("missing"), changes_wait: waits("changes") })
+        let (missing_waits, changes_wait, critical_waits) = (waits("missing"), waits("changes"), waits("critical"));
+        Ok(HealWindow { schedule, tz, missing_waits, changes_wait, critical_waits })
     }
 
     /// Whether steward may heal at `at`.

@@ -437,6 +437,7 @@ pub fn heal_window() -> Shape {
         opt("duration", string(WINDOW_LENGTH)),
         opt("missing", Shape::Enum(WINDOW_HOLDS)),
         opt("changes", Shape::Enum(WINDOW_HOLDS)),
+        opt("critical", Shape::Enum(WINDOW_HOLDS)),
     ])
 }
 

@@ -20,7 +20,7 @@ fn object(owned: bool, state: ObjectState) -> Observed {
 }
 
 fn drift(field: &str, fix: Fix) -> Drift {
-    Drift { field: field.into(), desired: json!(2), actual: json!(1), fix }
+    Drift { field: field.into(), desired: json!(2), actual: json!(1), fix, critical: false }
 }
 
 fn key(name: &str) -> ResourceKey {
@@ -346,7 +346,8 @@ fn each_field_says_what_happens_to_it() {
 fn outside_the_heal_window_drift_waits_and_changes_do_not() {
     let ready = object(true, ObjectState::Ready);
     let closed = |missing_waits, changes_wait| {
-        Some(ClosedWindow { window: "Mon 08:00-09:00 UTC".into(), opens_at: "T".into(), missing_waits, changes_wait })
+        let (window, opens_at) = ("Mon 08:00-09:00 UTC".into(), "T".into());
+        Some(ClosedWindow { window, opens_at, missing_waits, changes_wait, critical_waits: false })
     };
     let window_held = |w: &Option<ClosedWindow>, then: Verdict| {
         Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.clone().unwrap()), then: Box::new(then) })
@@ -398,4 +399,25 @@ fn outside_the_heal_window_drift_waits_and_changes_do_not() {
     // A backoff and a pause still come first.
     let paused = Facts { paused: true, ..with(vec![drift("env.A", Fix::InPlace)], w.clone()) };
     assert_eq!(decide(&paused).verdict.word(), "wait");
+}
+
+#[test]
+fn critical_drift_is_healed_at_once_while_the_window_is_shut_unless_the_spec_says_window() {
+    let ready = object(true, ObjectState::Ready);
+    let closed = |critical_waits| {
+        let (window, opens_at) = ("Mon 08:00-09:00 UTC".into(), "T".into());
+        Some(ClosedWindow { window, opens_at, missing_waits: false, changes_wait: false, critical_waits })
+    };
+    let opened = Drift { critical: true, ..drift("ingress", Fix::InPlace) };
+    let with = |drift: Vec<Drift>, window| Facts { drift, closed_window: window, ..facts(Some(&ready)) };
+    // A rule that opens the group is closed now; other drift beside it waits for the window.
+    let d = decide(&with(vec![opened.clone(), drift("description", Fix::InPlace)], closed(false)));
+    assert_eq!(d.verdict, Verdict::Update);
+    assert_eq!(d.fixable().iter().map(|x| x.field.as_str()).collect::<Vec<_>>(), ["ingress"]);
+    assert_eq!(d.drift[1].action, FieldAction::Deferred);
+    // critical: window: it waits like any drift.
+    let w = closed(true);
+    let d = decide(&with(vec![opened], w.clone()));
+    let held = Verdict::Wait(WaitReason::Held { hold: Hold::Window(w.unwrap()), then: Box::new(Verdict::Update) });
+    assert_eq!(d.verdict, held);
 }
