@@ -251,3 +251,34 @@ impl EvilSite {
         EvilSite { url }
     }
 }
+
+#[test]
+fn critical_drift_is_marked_and_listed_first_in_the_console() {
+    let live = Live::prepared();
+    live.world.ok(&["apply", "-f", repo_path("tests/fixtures/security_groups.yaml").to_str().unwrap()]);
+    live.converge();
+    // Paused, so that the drift stays: port 22 opened to the world beside a new tag.
+    live.world.ok(&["pause", "SecurityGroup/cache-clients"]);
+    let id = live.output("SecurityGroup/cache-clients", "id");
+    let range = aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build();
+    let ssh = aws_sdk_ec2::types::IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(range);
+    live.block(live.ec2().authorize_security_group_ingress().group_id(&id).ip_permissions(ssh.build()).send()).unwrap();
+    let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+    live.block(live.ec2().create_tags().resources(&id).tags(tag).send()).unwrap();
+
+    let console = Console::start(&live.world);
+    let browser = Browser::start();
+    browser.goto(&console.url);
+    browser.goto(&console.url_of("/stacks/mentor-match/r/SecurityGroup/cache-clients"));
+    // Paused, the pass records no drift; diff --live on the page shows it, critical first.
+    browser.click("#check-live");
+    browser.wait_for("the diff --live verdict", MINUTE, |b| {
+        b.script("const v = document.querySelector('#verdict'); return v ? v.dataset.verdict : '';") != ""
+    });
+    let rows = browser.script(
+        "return [...document.querySelectorAll('#verdict tbody tr')].map(r => r.querySelector('code').innerText + (r.classList.contains('critical') ? '!' : ''));",
+    );
+    let rows: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(rows, ["ingress!", "tags.Name"], "the critical row first and marked");
+    browser.element_screenshot("#verdict", &screenshot("critical-drift"));
+}

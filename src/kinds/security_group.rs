@@ -37,7 +37,8 @@ pub struct SecurityGroupSpec {
     pub egress: Option<Vec<Rule>>,
 }
 
-/// One rule: a protocol and port range, and one source or destination.
+/// One rule: a protocol and port range, and one source or destination (shown without the
+/// members it does not have).
 #[derive(Declared, Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rule {
@@ -45,13 +46,19 @@ pub struct Rule {
     #[field(shape = Shape::Enum(&["tcp", "udp", "icmp", "icmpv6", "-1"]))]
     pub ip_protocol: String,
     #[field(shape = int(-1, 65535))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_port: Option<i32>,
     #[field(shape = int(-1, 65535))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_port: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr_ipv4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cidr_ipv6: Option<String>,
     /// Another group, by id or `${SecurityGroup/name.id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub referenced_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 

@@ -255,19 +255,7 @@ pub async fn resource(
         })
         .collect();
     let drift: Vec<FieldRow> = match status.condition(ConditionType::Drifted) {
-        true => status
-            .last_drift
-            .iter()
-            .map(|d| {
-                field_row(
-                    &d.field,
-                    &d.desired,
-                    &d.actual,
-                    &format!("{:?}", d.cause).to_lowercase(),
-                    &serde_json::to_value(d.action).unwrap_or_default(),
-                )
-            })
-            .collect(),
+        true => critical_first(status.last_drift.iter().map(|d| (d, format!("{:?}", d.cause).to_lowercase()))),
         false => Vec::new(),
     };
     let immutable = status.last_drift.iter().any(|d| d.action == DriftAction::ReportedImmutable);
@@ -312,6 +300,22 @@ pub async fn resource(
     render(&page)
 }
 
+/// Drift records as rows (each with its cause), critical drift first: it is what a person looks
+/// at before anything else.
+fn critical_first<'a, A: serde::Serialize + 'a>(
+    records: impl Iterator<Item = (&'a crate::status::DriftRecord<A>, String)>,
+) -> Vec<FieldRow> {
+    let mut rows: Vec<FieldRow> = records
+        .map(|(d, cause)| {
+            let action = serde_json::to_value(&d.action).unwrap_or_default();
+            let row = field_row(&d.field, &d.desired, &d.actual, &cause, &action);
+            FieldRow { critical: !d.severity.is_normal(), ..row }
+        })
+        .collect();
+    rows.sort_by_key(|row| !row.critical);
+    rows
+}
+
 fn field_row(
     field: &str,
     desired: &serde_json::Value,
@@ -325,6 +329,7 @@ fn field_row(
         actual: short(actual),
         cause: cause.into(),
         action: short(action),
+        critical: false,
     }
 }
 
@@ -340,13 +345,7 @@ pub async fn live_diff(shared: Shared, Path((stack, kind, name)): Path<(String, 
             differs: entry.differs,
             reason: entry.reason.clone(),
             waiting_for: entry.waiting_for.join(", "),
-            fields: entry
-                .drift
-                .iter()
-                .map(|d| {
-                    field_row(&d.field, &d.desired, &d.actual, "", &serde_json::to_value(d.action).unwrap_or_default())
-                })
-                .collect(),
+            fields: critical_first(entry.drift.iter().map(|d| (d, String::new()))),
             at,
         },
         Err(e) => LiveView {

@@ -103,6 +103,8 @@ pub struct FieldRow {
     pub actual: String,
     pub cause: String,
     pub action: String,
+    /// Security-relevant drift (`severity: critical`): marked, and listed first.
+    pub critical: bool,
 }
 
 pub struct ChangeRow {
