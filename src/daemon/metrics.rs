@@ -14,6 +14,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("steward_passes_total", "counter", "Passes completed, by stack."),
     ("steward_pass_errors_total", "counter", "Passes that failed on steward's own store calls, by stack."),
     ("steward_drift_detected_total", "counter", "Drift found (changes made behind steward's back), by stack and kind."),
+    (
+        "steward_critical_drift_detected_total",
+        "counter",
+        "Security-relevant drift found (severity critical: healed at once), by stack and kind.",
+    ),
     ("steward_drift_corrected_total", "counter", "Drift seen healed, by stack and kind."),
     ("steward_changes_applied_total", "counter", "Desired-state changes seen carried out, by stack and kind."),
     ("steward_reconcile_errors_total", "counter", "Failed actions (reconcile_failed events), by stack and kind."),
@@ -53,7 +58,7 @@ struct Histogram {
 pub struct Metrics {
     counters: Mutex<BTreeMap<(String, Labels), f64>>,
     /// Per (stack, kind) counts of the pass in progress, for the EMF line at its end.
-    pass: Mutex<BTreeMap<(String, String), [u64; 3]>>,
+    pass: Mutex<BTreeMap<(String, String), [u64; 4]>>,
     durations: Mutex<Histogram>,
 }
 
@@ -93,28 +98,34 @@ impl Metrics {
             let name =
                 ["steward_drift_detected_total", "steward_drift_corrected_total", "steward_reconcile_errors_total"][i];
             self.add(name, &[("stack", &stack), ("kind", &kind)], 1.0);
-            self.pass.lock().unwrap().entry((stack, kind)).or_default()[i] += 1;
+            self.pass.lock().unwrap().entry((stack.clone(), kind.clone())).or_default()[i] += 1;
+        }
+        if text("event") == "drift_detected" && text("severity") == "critical" {
+            self.add("steward_critical_drift_detected_total", &[("stack", &stack), ("kind", &kind)], 1.0);
+            self.pass.lock().unwrap().entry((stack, kind)).or_default()[3] += 1;
         }
     }
 
     /// EMF lines for a finished pass of `stack`: CloudWatch turns them into metrics in namespace
     /// Steward with dimensions Stack and Kind, with no CloudWatch API call.
     pub fn emf_lines(&self, stack: &str, duration_ms: u64) -> Vec<Json> {
-        let counts: Vec<((String, String), [u64; 3])> = {
+        let counts: Vec<((String, String), [u64; 4])> = {
             let mut pass = self.pass.lock().unwrap();
             let mine: Vec<(String, String)> = pass.keys().filter(|(s, _)| s == stack).cloned().collect();
             mine.into_iter().filter_map(|k| pass.remove(&k).map(|v| (k, v))).collect()
         };
         let timestamp = chrono::Utc::now().timestamp_millis();
-        let line = |kind: &str, values: [u64; 3], duration: Option<u64>| {
+        let line = |kind: &str, values: [u64; 4], duration: Option<u64>| {
             let mut metrics = vec![
                 json!({ "Name": "DriftDetected", "Unit": "Count" }),
                 json!({ "Name": "DriftCorrected", "Unit": "Count" }),
                 json!({ "Name": "ReconcileErrors", "Unit": "Count" }),
+                json!({ "Name": "CriticalDrift", "Unit": "Count" }),
             ];
             let mut line = json!({
                 "Stack": stack, "Kind": kind,
                 "DriftDetected": values[0], "DriftCorrected": values[1], "ReconcileErrors": values[2],
+                "CriticalDrift": values[3],
             });
             if let Some(ms) = duration {
                 metrics.push(json!({ "Name": "ReconcileDurationMs", "Unit": "Milliseconds" }));
@@ -124,7 +135,7 @@ impl Metrics {
             line
         };
         let mut lines: Vec<Json> = counts.into_iter().map(|((_, kind), v)| line(&kind, v, None)).collect();
-        lines.push(line("All", [0, 0, 0], Some(duration_ms)));
+        lines.push(line("All", [0; 4], Some(duration_ms)));
         lines
     }
 
@@ -185,6 +196,7 @@ mod tests {
         let m = Metrics::default();
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
         m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "CacheCluster"}));
+        m.observe(&json!({"event": "drift_detected", "stack": "s", "kind": "SecurityGroup", "severity": "critical"}));
         m.observe(&json!({"event": "change_started", "stack": "s", "kind": "EcsService"}));
         m.observe(&json!({"event": "change_applied", "stack": "s", "kind": "EcsService"}));
         let calls = vec![(
@@ -197,6 +209,11 @@ mod tests {
         let text = m.render(&calls, &[("steward_queue_depth", vec![], 0.0)]);
         assert!(text.contains("steward_drift_detected_total{stack=\"s\",kind=\"CacheCluster\"} 2\n"), "{text}");
         assert!(text.contains("steward_changes_applied_total{stack=\"s\",kind=\"EcsService\"} 1\n"), "{text}");
+        let critical = "steward_critical_drift_detected_total{stack=\"s\",kind=\"SecurityGroup\"} 1\n";
+        assert!(
+            text.contains(critical)
+                && !text.contains("critical_drift_detected_total{stack=\"s\",kind=\"CacheCluster\"")
+        );
         assert!(!text.contains("steward_drift_detected_total{stack=\"s\",kind=\"EcsService\"}"), "{text}");
         assert!(text.contains("steward_aws_calls_total{service=\"EC2\",operation=\"DescribeVpcEndpoints\"} 1\n"));
         assert!(text.contains("# TYPE steward_queue_depth gauge\nsteward_queue_depth 0\n"), "{text}");
@@ -210,8 +227,9 @@ mod tests {
         assert!(text.contains("steward_pass_duration_seconds_count 2\n"), "{text}");
         let lines = m.emf_lines("s", 12);
         assert_eq!(lines[0]["DriftDetected"], 2);
+        assert_eq!((lines[0]["CriticalDrift"].as_u64(), lines[1]["CriticalDrift"].as_u64()), (Some(0), Some(1)));
         assert_eq!(lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Steward");
-        assert_eq!(lines[1]["ReconcileDurationMs"], 12);
+        assert_eq!(lines[2]["ReconcileDurationMs"], 12);
         assert!(m.emf_lines("s", 1)[0]["DriftDetected"] == 0, "counts reset per pass");
     }
 }
