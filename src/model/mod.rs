@@ -16,6 +16,7 @@ pub mod hash;
 pub mod heal_window;
 pub mod key;
 pub mod paths;
+pub mod policy;
 pub mod tags;
 
 pub use adapter::{Adapter, COMMON_FIELDS, Cx, Desired, Drift, FailedOperation, Fix, ObjectState, Observed};
