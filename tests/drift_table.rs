@@ -27,6 +27,7 @@ const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ("Route53Record records.*.type", "a record of another type is another record set: the wanted one is then missing"),
     ("LogGroup logGroupName", "immutable on AWS: a log group is not renamed"),
     ("SecurityGroup groupName, description", "immutable on AWS: a group is not renamed nor described again"),
+    ("Subnet cidrBlock, availabilityZone", "immutable on AWS: a subnet's addresses and zone are fixed"),
     ("LogGroup kmsKeyId", "moto's CloudWatch Logs has no AssociateKmsKey, so it cannot drift on moto"),
     (
         "SqsQueue queueName, fifoQueue",
@@ -238,6 +239,32 @@ const GROUPS: &[Case] = &[
             let id = l.output("SecurityGroup/peers", "id");
             l.block(l.ec2().delete_security_group().group_id(id).send()).unwrap();
         },
+    },
+];
+
+/// The subnet of tests/fixtures/subnets.yaml, applied beside the seed for this table.
+const SUBNETS: &[Case] = &[
+    Case {
+        target: "Subnet/spare-a",
+        fields: &["mapPublicIpOnLaunch"],
+        change: |l| {
+            let public = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
+            let id = l.output("Subnet/spare-a", "id");
+            l.block(l.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(public).send()).unwrap();
+        },
+    },
+    Case {
+        target: "Subnet/spare-a",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+            l.block(l.ec2().create_tags().resources(l.output("Subnet/spare-a", "id")).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "Subnet/spare-a",
+        fields: &["(missing)"],
+        change: |l| drop(l.block(l.ec2().delete_subnet().subnet_id(l.output("Subnet/spare-a", "id")).send()).unwrap()),
     },
 ];
 
@@ -712,9 +739,10 @@ fn run_table(cases: &[Case], beside_the_seed: &[&str]) {
 }
 
 #[test]
-fn network_cache_queue_and_group_fields_are_reported_and_healed() {
-    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).copied().collect();
-    run_table(&cases, &["tests/fixtures/queues.yaml", "tests/fixtures/security_groups.yaml"]);
+fn network_cache_queue_group_and_subnet_fields_are_reported_and_healed() {
+    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).chain(SUBNETS).copied().collect();
+    let fixtures = ["tests/fixtures/queues.yaml", "tests/fixtures/security_groups.yaml", "tests/fixtures/subnets.yaml"];
+    run_table(&cases, &fixtures);
 }
 
 #[test]
@@ -732,6 +760,7 @@ fn the_gap_list_names_only_fields_the_table_does_not_cover() {
                 .chain(WEB_AND_WORKER)
                 .chain(QUEUES)
                 .chain(GROUPS)
+                .chain(SUBNETS)
                 .any(|c| c.target.starts_with(&format!("{kind}/")) && c.fields.contains(&name));
             assert!(!covered, "{kind} {name} is in the table and in the gap list ({reason})");
         }

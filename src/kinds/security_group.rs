@@ -3,9 +3,9 @@
 //! and exact once it does. One DescribeSecurityGroups a pass finds every group of the pass's VPCs
 //! by name, so that a group of the same name steward does not own is reported, not duplicated.
 
+use super::ec2::in_use;
 use super::tagging::{ec2_tag_list, tag_map};
 use super::typed::prelude::*;
-use crate::aws::AwsError;
 use crate::schema::Checker;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, ResourceType, TagSpecification, UserIdGroupPair};
 use serde_json::Value as Json;
@@ -186,7 +186,9 @@ impl TypedKind for SecurityGroup {
         cx.may_mutate().await?;
         let deleted = cx.clients.ec2.delete_security_group().group_id(&seen.id).send().await;
         match unless(deleted.map_err(aws("DeleteSecurityGroup")), &["InvalidGroup.NotFound"]) {
-            Err(e) if e.code() == Some("DependencyViolation") => Err(in_use(cx, &seen.id).await?.into()),
+            Err(e) if e.code() == Some("DependencyViolation") => {
+                Err(in_use(cx, "DeleteSecurityGroup", "group-id", &seen.id).await?.into())
+            }
             other => other.map(drop),
         }
     }
@@ -220,25 +222,6 @@ async fn set_rules(cx: &Cx<'_>, id: &str, egress: bool, have: &[Rule], need: &[R
         unless(authorized, &["InvalidPermission.Duplicate"])?;
     }
     Ok(())
-}
-
-/// Why a group cannot go yet: the network interfaces that use it, by what they are for.
-async fn in_use(cx: &Cx<'_>, id: &str) -> Result<AwsError, ReconcileError> {
-    let request =
-        cx.clients.ec2.describe_network_interfaces().filters(Filter::builder().name("group-id").values(id).build());
-    let found = request.send().await.map_err(aws("DescribeNetworkInterfaces"))?;
-    let users: Vec<String> = found
-        .network_interfaces()
-        .iter()
-        .map(|n| {
-            format!(
-                "{} ({})",
-                n.network_interface_id().unwrap_or_default(),
-                n.description().unwrap_or("no description")
-            )
-        })
-        .collect();
-    Ok(AwsError::unexpected("DeleteSecurityGroup", format!("waiting: {id} is still used by {}", users.join(", "))))
 }
 
 /// The rules of EC2's permissions: one per source, each with its own description.

@@ -28,6 +28,7 @@ macro_rules! kind_list {
             LogGroup, "lg", "logs", typed::definition::<log_group::LogGroup>(), &log_group::ADAPTER;
             SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
             SecurityGroup, "sg", "ec2", typed::definition::<security_group::SecurityGroup>(), &security_group::ADAPTER;
+            Subnet, "subnet", "ec2", typed::definition::<subnet::Subnet>(), &subnet::ADAPTER;
         }
     };
 }
