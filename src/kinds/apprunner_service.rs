@@ -439,10 +439,6 @@ fn view_of(s: &Service) -> ServiceView {
     }
 }
 
-fn build_error(e: impl std::fmt::Display) -> ReconcileError {
-    ReconcileError::invalid_spec("build request", e)
-}
-
 fn source_of(spec: &AppRunnerServiceSpec) -> Result<SourceConfiguration, ReconcileError> {
     let image = &spec.image;
     let env: HashMap<String, String> = image.env.clone().into_iter().collect();

@@ -312,7 +312,7 @@ async fn parameter_facts(
     let keyed: Vec<String> = keyed.map(|w| w.spec.password_parameter.clone()).collect();
     for chunk in keyed.chunks(50) {
         let filter = ParameterStringFilter::builder().key("Name").option("Equals").set_values(Some(chunk.to_vec()));
-        let filter = filter.build().map_err(|e| ReconcileError::invalid_spec("build request", e))?;
+        let filter = filter.build().map_err(build_error)?;
         let pages = cx.clients.ssm.describe_parameters().parameter_filters(filter).into_paginator().send();
         let pages: Result<Vec<_>, _> = pages.collect().await;
         for p in pages.map_err(aws("DescribeParameters"))?.iter().flat_map(|page| page.parameters()) {

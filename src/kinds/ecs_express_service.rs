@@ -596,10 +596,6 @@ fn scaling_of(spec: &EcsExpressServiceSpec) -> Option<ExpressGatewayScalingTarge
     )
 }
 
-fn build_error(e: impl std::fmt::Display) -> ReconcileError {
-    ReconcileError::invalid_spec("build request", e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

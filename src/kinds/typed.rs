@@ -26,7 +26,7 @@ pub mod prelude {
     pub use crate::kinds::typed::{
         Declared, Discovery, KnownId, Memo, Observation, Seen, TagsAt, Typed, TypedKind, Want,
     };
-    pub use crate::kinds::typed::{from_attributes, to_attributes, unless};
+    pub use crate::kinds::typed::{build_error, from_attributes, to_attributes, unless};
     pub use crate::model::tags::Tagged;
     pub use crate::model::{Cx, Desired, Drift, FailedOperation, Fix, ObjectState, ReconcileError};
     pub use crate::schema::{StrRule, name_char};
@@ -123,8 +123,8 @@ pub trait TypedKind: Send + Sync + 'static {
     /// `network.subnets`), beside the spec's own set fields.
     const SETS: &'static [&'static str] = &[];
     /// Cross-field rules the declaration cannot say, on the spec as written: once it fits the
-    /// schema, before its references are resolved (a selector reads as `(selector)`; a spec with
-    /// a number given by reference is checked by AWS once resolved).
+    /// schema, before its references are resolved (a selector reads as an id; a spec with a
+    /// number given by reference is checked by AWS once resolved).
     fn check(_spec: &Self::Spec, _checker: &mut Checker) {}
     async fn observe(&self, cx: &Cx<'_>, wanted: &[Want<'_, Self>]) -> Observation<Self>;
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self>;
@@ -213,6 +213,12 @@ pub fn unless<T>(result: Result<T, AwsError>, codes: &[&str]) -> Result<Option<T
         Err(e) if e.is_code(codes) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// An SDK request that could not be built from the spec (a required member missing): the spec's
+/// fault, not AWS's.
+pub fn build_error(e: impl std::fmt::Display) -> ReconcileError {
+    ReconcileError::invalid_spec("build request", e)
 }
 
 /// The engine's adapter for a declared kind.
@@ -414,34 +420,14 @@ pub fn definition<K: TypedKind>() -> KindDef {
     }
 }
 
-/// A kind's cross-field rules on a spec that fits its schema, read into the kind's spec: its own
-/// fields (not the engine's common ones), each `{byTag: …}` selector as the text `(selector)`.
+/// A kind's cross-field rules on a spec that fits its schema, read into the kind's spec (its own
+/// fields, not the engine's common ones). The manifest layer gives it as resolution would leave
+/// it: each `{byTag: …}` selector an id.
 fn check_declared<K: TypedKind>(spec: &Json, checker: &mut Checker) {
     let Shape::Struct(fields) = K::Spec::shape() else { return };
-    let own = fields.iter().filter_map(|f| Some((f.name.to_string(), placeholders(spec.get(f.name)?, &f.shape))));
+    let own = fields.iter().filter_map(|f| Some((f.name.to_string(), spec.get(f.name)?.clone())));
     if let Ok(spec) = serde_json::from_value::<K::Spec>(Json::Object(own.collect())) {
         K::check(&spec, checker);
-    }
-}
-
-/// A value with its selectors as the text `(selector)`.
-fn placeholders(value: &Json, shape: &Shape) -> Json {
-    match (shape, value) {
-        (Shape::Selector { .. }, Json::Object(_)) => Json::from("(selector)"),
-        (Shape::List { item, .. }, Json::Array(items)) => items.iter().map(|v| placeholders(v, item)).collect(),
-        (Shape::Dict { value: shape, .. }, Json::Object(entries)) => {
-            Json::Object(entries.iter().map(|(k, v)| (k.clone(), placeholders(v, shape))).collect())
-        }
-        (Shape::Struct(fields), Json::Object(entries)) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| match fields.iter().find(|f| f.name == k) {
-                    Some(f) => (k.clone(), placeholders(v, &f.shape)),
-                    None => (k.clone(), v.clone()),
-                })
-                .collect(),
-        ),
-        _ => value.clone(),
     }
 }
 

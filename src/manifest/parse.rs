@@ -175,7 +175,7 @@ impl Errors<'_> {
         let mut checker = Checker::new(spec_node, "spec");
         let spec = checker.walk(spec_node, &Shape::Struct(fields), "spec");
         if let Some(spec) = &spec {
-            (def.check)(spec, &mut checker);
+            (def.check)(&as_resolved(spec), &mut checker);
             check_ignored_paths(kind, spec, &mut checker);
             check_heal_window(spec, &mut checker);
             let size = spec.to_string().len();
@@ -271,8 +271,8 @@ fn check_ignored_paths(kind: Kind, spec: &Json, checker: &mut Checker) {
     }
 }
 
-/// The spec as resolution would leave it, for a look at the kind's view: each `{byTag: …}`
-/// selector an id.
+/// The spec as resolution would leave it, for the kind's cross-field checks and a look at its
+/// view: each `{byTag: …}` selector an id.
 fn as_resolved(spec: &Json) -> Json {
     match spec {
         Json::Object(m) if m.len() == 1 && m.contains_key("byTag") => json!("id-selected-by-tag"),

@@ -259,7 +259,7 @@ fn network_config(spec: &EcsServiceSpec) -> Result<NetworkConfiguration, Reconci
         .set_security_groups(Some(n.security_groups.clone()))
         .assign_public_ip(public)
         .build()
-        .map_err(|e| ReconcileError::invalid_spec("build request", e))?;
+        .map_err(build_error)?;
     Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
 }
 

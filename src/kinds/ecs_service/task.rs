@@ -3,6 +3,7 @@
 //! and retired once the service runs a newer one.
 
 use super::spec::{ContainerSpec, LogsSpec, PlatformSpec, TaskSpec, TaskView};
+use crate::aws::AwsError;
 use crate::kinds::tagging::{ecs_tag_list, tag_map};
 use crate::kinds::typed::prelude::*;
 use crate::model::ResourceKey;
@@ -13,6 +14,9 @@ use aws_sdk_ecs::types::{
     OsFamily, RuntimePlatform, Secret, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 use std::time::Instant;
+
+/// An answer without the task definition asked for: AWS's to explain, tried again.
+const NO_TASK_DEFINITION: &str = "no task definition returned";
 
 /// A revision as the diff compares it.
 fn view_of(td: &TaskDefinition) -> TaskView {
@@ -70,7 +74,7 @@ pub async fn described(cx: &Cx<'_>, arn: &str) -> Result<TaskView, ReconcileErro
     }
     let request = cx.clients.ecs.describe_task_definition().task_definition(arn);
     let out = request.send().await.map_err(aws("DescribeTaskDefinition"))?;
-    let td = out.task_definition().ok_or_else(|| ReconcileError::invalid_spec("DescribeTaskDefinition", arn))?;
+    let td = out.task_definition().ok_or_else(|| AwsError::unexpected("DescribeTaskDefinition", NO_TASK_DEFINITION))?;
     Ok(keep(cx, arn, td))
 }
 
@@ -107,7 +111,7 @@ async fn register(cx: &Cx<'_>, t: &TaskSpec, tags: &BTreeMap<String, String>) ->
     for c in &t.containers {
         let env = c.env.iter().map(|(k, v)| KeyValuePair::builder().name(k).value(v).build());
         let secrets = c.secrets.iter().map(|(k, v)| Secret::builder().name(k).value_from(v).build());
-        let secrets = secrets.collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+        let secrets = secrets.collect::<Result<Vec<_>, _>>().map_err(build_error)?;
         let logs = match &c.logs {
             Some(l) => Some(
                 LogConfiguration::builder()
@@ -116,7 +120,7 @@ async fn register(cx: &Cx<'_>, t: &TaskSpec, tags: &BTreeMap<String, String>) ->
                     .options("awslogs-region", l.region.as_deref().unwrap_or_default())
                     .options("awslogs-stream-prefix", &l.stream_prefix)
                     .build()
-                    .map_err(invalid)?,
+                    .map_err(build_error)?,
             ),
             None => None,
         };
@@ -141,14 +145,10 @@ async fn register(cx: &Cx<'_>, t: &TaskSpec, tags: &BTreeMap<String, String>) ->
     let request = request.set_container_definitions(Some(containers)).set_tags(Some(ecs_tag_list(tags)));
     cx.may_mutate().await?;
     let out = request.send().await.map_err(aws("RegisterTaskDefinition"))?;
-    let td = out.task_definition().ok_or_else(|| invalid("RegisterTaskDefinition returned no task definition"))?;
+    let td = out.task_definition().ok_or_else(|| AwsError::unexpected("RegisterTaskDefinition", NO_TASK_DEFINITION))?;
     let arn = td.task_definition_arn().unwrap_or_default().to_string();
     keep(cx, &arn, td);
     Ok(arn)
-}
-
-fn invalid(e: impl std::fmt::Display) -> ReconcileError {
-    ReconcileError::invalid_spec("build request", e)
 }
 
 /// Deregisters the revisions of the family that steward registered for this service, except
