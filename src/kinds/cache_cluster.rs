@@ -91,6 +91,7 @@ impl TypedKind for CacheCluster {
     const NAME_RULE: StrRule = CLUSTER_ID;
     const RETAIN_BY_DEFAULT: bool = true;
     const TAGGED: TagsAt = Some(|arn| Tagged::ElastiCache(arn));
+    const REPLACED_BY_DELETING: bool = true;
     const TAGS_BY: Option<&'static str> = Some("arn");
     const ACTIONS: &'static [&'static str] = crate::actions!("elasticache": DescribeCacheClusters,
         ListTagsForResource, CreateCacheCluster, ModifyCacheCluster, DeleteCacheCluster, AddTagsToResource,
@@ -190,9 +191,6 @@ impl TypedKind for CacheCluster {
     }
 
     async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            return self.delete(cx, seen).await;
-        }
         let spec = want.spec.clone();
         let touches = |f: &str| drift.iter().any(|x| x.field == f || x.field.starts_with(&format!("{f}[")));
         let request = cx.clients.elasticache.modify_cache_cluster().cache_cluster_id(&seen.id).apply_immediately(true);

@@ -150,6 +150,7 @@ impl TypedKind for CacheUser {
     const NAME_RULE: StrRule = USER_ID;
     const RETAIN_BY_DEFAULT: bool = true;
     const TAGGED: TagsAt = Some(|arn| Tagged::ElastiCache(arn));
+    const REPLACED_BY_DELETING: bool = true;
     const TAGS_BY: Option<&'static str> = Some("arn");
     const STAND_FOR_SECRETS: &'static [&'static str] = &["password"];
     const ACTIONS: &'static [&'static str] = &[
@@ -240,11 +241,7 @@ impl TypedKind for CacheUser {
         Ok(PasswordMemo { password_version: Some(version) })
     }
 
-    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            self.delete(cx, seen).await?;
-            return Ok(PasswordMemo::default());
-        }
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, _: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
         let drifted = |fields: &[&str]| drift.iter().any(|x| fields.contains(&x.field.as_str()));
         let mut request = cx.clients.elasticache.modify_user().user_id(&want.key().name);
         let mut memo = PasswordMemo::default();

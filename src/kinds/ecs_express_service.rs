@@ -227,6 +227,8 @@ impl TypedKind for EcsExpressService {
     type Facts = Deployment;
     const NAME_RULE: StrRule = super::ecs_service::NAME;
     const TAGGED: TagsAt = Some(|arn| Tagged::Ecs(arn));
+    /// A cluster change makes the service anew in its new cluster.
+    const REPLACED_BY_DELETING: bool = true;
     const SETS: &'static [&'static str] = &["subnets", "securityGroups"];
     const ACTIONS: &'static [&'static str] = crate::actions!("ecs": DescribeClusters, DescribeExpressGatewayService,
         DescribeServiceRevisions, DescribeServiceDeployments, CreateExpressGatewayService,
@@ -297,11 +299,6 @@ impl TypedKind for EcsExpressService {
     }
 
     async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|f| f.field == "cluster") {
-            // The engine decided to replace it: deleted now, made in its new cluster once gone.
-            self.delete(cx, seen).await?;
-            return Ok(MadeAt::default());
-        }
         if drift.iter().any(|f| f.field == "expressManaged") {
             // Without its tag ECS no longer treats the service as Express: it is put back.
             let tag = Tag::builder().key(EXPRESS_TAG).value("true").build();

@@ -79,6 +79,7 @@ impl TypedKind for SecurityGroup {
     type Memo = ();
     type Facts = ();
     const TAGGED: TagsAt = Some(|id| Tagged::Ec2(id));
+    const REPLACED_BY_DELETING: bool = true;
     const ACTIONS: &'static [&'static str] = crate::actions!("ec2": DescribeSecurityGroups, CreateSecurityGroup,
         AuthorizeSecurityGroupIngress, AuthorizeSecurityGroupEgress, RevokeSecurityGroupIngress,
         RevokeSecurityGroupEgress, DeleteSecurityGroup, DescribeNetworkInterfaces, CreateTags, DeleteTags);
@@ -168,11 +169,7 @@ impl TypedKind for SecurityGroup {
         }
     }
 
-    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            // allowReplacement: delete now, the next pass creates the new group.
-            return self.delete(cx, seen).await;
-        }
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, _: &[Drift]) -> Memo<Self> {
         let spec = Self::compared(want.spec.clone(), want.desired);
         set_rules(cx, &seen.id, false, &seen.config.ingress, &spec.ingress).await?;
         if let (Some(have), Some(need)) = (&seen.config.egress, &spec.egress) {

@@ -54,6 +54,7 @@ impl TypedKind for Subnet {
     type Facts = ();
     const RETAIN_BY_DEFAULT: bool = true;
     const TAGGED: TagsAt = Some(|id| Tagged::Ec2(id));
+    const REPLACED_BY_DELETING: bool = true;
     const ACTIONS: &'static [&'static str] = crate::actions!("ec2": DescribeSubnets, CreateSubnet,
         ModifySubnetAttribute, DeleteSubnet, DescribeNetworkInterfaces, CreateTags, DeleteTags);
 
@@ -100,11 +101,7 @@ impl TypedKind for Subnet {
         }
     }
 
-    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            // allowReplacement: delete now, the next pass creates the new subnet.
-            return self.delete(cx, seen).await;
-        }
+    async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, _: &[Drift]) -> Memo<Self> {
         set_public(cx, &seen.id, want.spec.map_public_ip_on_launch).await
     }
 

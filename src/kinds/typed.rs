@@ -116,6 +116,10 @@ pub trait TypedKind: Send + Sync + 'static {
     const TAGGED: TagsAt;
     /// …or by this output, where the id is not what tags are kept by (a subnet group's ARN).
     const TAGS_BY: Option<&'static str> = None;
+    /// A replacement (create-only drift, under `allowReplacement` or `steward approve`) is made by
+    /// deleting the object now; the next pass creates the new one. A kind that replaces otherwise
+    /// (a connector made anew under a new name) leaves it false and does it in `update`.
+    const REPLACED_BY_DELETING: bool = false;
     /// Fields of a view made from the spec that stand for a secret without holding one (a
     /// user's password facts): shown, but never ignored by `ignoreChanges` nor accepted.
     const STAND_FOR_SECRETS: &'static [&'static str] = &[];
@@ -356,7 +360,13 @@ impl<K: TypedKind> Adapter for Typed<K> {
         o: &Observed,
         drift: &[Drift],
     ) -> Result<Json, ReconcileError> {
-        let memo = self.kind.update(cx, &Self::want(desired)?, &Self::seen(o)?, drift).await?;
+        let seen = Self::seen(o)?;
+        let memo = if K::REPLACED_BY_DELETING && drift.iter().any(|x| x.fix == Fix::Replace) {
+            self.kind.delete(cx, &seen).await?;
+            K::Memo::default()
+        } else {
+            self.kind.update(cx, &Self::want(desired)?, &seen, drift).await?
+        };
         Ok(serde_json::to_value(memo).unwrap_or(Json::Null))
     }
 

@@ -70,6 +70,7 @@ impl TypedKind for VpcEndpoint {
     type Memo = ();
     type Facts = ();
     const TAGGED: TagsAt = Some(|id| Tagged::Ec2(id));
+    const REPLACED_BY_DELETING: bool = true;
     const ACTIONS: &'static [&'static str] = crate::actions!("ec2": DescribeVpcEndpoints, CreateVpcEndpoint,
         ModifyVpcEndpoint, DeleteVpcEndpoints, CreateTags, DeleteTags);
 
@@ -165,10 +166,6 @@ impl TypedKind for VpcEndpoint {
     }
 
     async fn update(&self, cx: &Cx<'_>, want: &Want<'_, Self>, seen: &Seen<Self>, drift: &[Drift]) -> Memo<Self> {
-        if drift.iter().any(|x| x.fix == Fix::Replace) {
-            // allowReplacement: delete now, the next pass creates the new endpoint.
-            return self.delete(cx, seen).await;
-        }
         let need = Self::compared(want.spec.clone(), want.desired);
         let have = &seen.config;
         // What to add and what to remove, to go from what AWS has to what is wanted.
