@@ -28,6 +28,7 @@ const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ("LogGroup logGroupName", "immutable on AWS: a log group is not renamed"),
     ("SecurityGroup groupName, description", "immutable on AWS: a group is not renamed nor described again"),
     ("Subnet cidrBlock, availabilityZone", "immutable on AWS: a subnet's addresses and zone are fixed"),
+    ("Vpc cidrBlock", "immutable on AWS: a VPC's primary block is fixed"),
     ("LogGroup kmsKeyId", "moto's CloudWatch Logs has no AssociateKmsKey, so it cannot drift on moto"),
     (
         "SqsQueue queueName, fifoQueue",
@@ -265,6 +266,75 @@ const SUBNETS: &[Case] = &[
         target: "Subnet/spare-a",
         fields: &["(missing)"],
         change: |l| drop(l.block(l.ec2().delete_subnet().subnet_id(l.output("Subnet/spare-a", "id")).send()).unwrap()),
+    },
+];
+
+/// The VPC and route table of tests/fixtures/network.yaml, applied beside the seed for this table.
+const VPCS_AND_ROUTES: &[Case] = &[
+    Case {
+        target: "Vpc/spare",
+        fields: &["enableDnsHostnames"],
+        change: |l| {
+            let off = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(false).build();
+            let id = l.output("Vpc/spare", "id");
+            l.block(l.ec2().modify_vpc_attribute().vpc_id(id).enable_dns_hostnames(off).send()).unwrap();
+        },
+    },
+    Case {
+        target: "Vpc/spare",
+        fields: &["enableDnsSupport"],
+        change: |l| {
+            let off = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(false).build();
+            let id = l.output("Vpc/spare", "id");
+            l.block(l.ec2().modify_vpc_attribute().vpc_id(id).enable_dns_support(off).send()).unwrap();
+        },
+    },
+    Case {
+        target: "Vpc/spare",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+            l.block(l.ec2().create_tags().resources(l.output("Vpc/spare", "id")).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "RouteTable/isolated",
+        fields: &["routes"],
+        change: |l| {
+            let gateway = l.block(l.ec2().create_internet_gateway().send()).unwrap();
+            let gateway = gateway.internet_gateway.unwrap().internet_gateway_id.unwrap();
+            let vpc = l.output("Stack/mentor-match", "vpcId");
+            l.block(l.ec2().attach_internet_gateway().internet_gateway_id(&gateway).vpc_id(vpc).send()).unwrap();
+            let table = l.output("RouteTable/isolated", "id");
+            let route = l.ec2().create_route().route_table_id(table).destination_cidr_block("0.0.0.0/0");
+            l.block(route.gateway_id(gateway).send()).unwrap();
+        },
+    },
+    Case {
+        target: "RouteTable/isolated",
+        fields: &["associations"],
+        change: |l| {
+            let subnet = l.output("Subnet/spare-b", "id");
+            let tables = l.ec2().describe_route_tables().route_table_ids(l.output("RouteTable/isolated", "id"));
+            let tables = l.block(tables.send()).unwrap();
+            let associations = tables.route_tables().iter().flat_map(|t| t.associations());
+            let association =
+                associations.filter(|a| a.subnet_id() == Some(&subnet)).find_map(|a| a.route_table_association_id());
+            l.block(l.ec2().disassociate_route_table().association_id(association.unwrap()).send()).unwrap();
+        },
+    },
+    Case {
+        target: "RouteTable/isolated",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_ec2::types::Tag::builder().key("Name").value("renamed").build();
+            l.block(l.ec2().create_tags().resources(l.output("RouteTable/isolated", "id")).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "Vpc/spare",
+        fields: &["(missing)"],
+        change: |l| drop(l.block(l.ec2().delete_vpc().vpc_id(l.output("Vpc/spare", "id")).send()).unwrap()),
     },
 ];
 
@@ -739,9 +809,15 @@ fn run_table(cases: &[Case], beside_the_seed: &[&str]) {
 }
 
 #[test]
-fn network_cache_queue_group_and_subnet_fields_are_reported_and_healed() {
-    let cases: Vec<Case> = NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).chain(SUBNETS).copied().collect();
-    let fixtures = ["tests/fixtures/queues.yaml", "tests/fixtures/security_groups.yaml", "tests/fixtures/subnets.yaml"];
+fn network_cache_queue_group_subnet_and_route_fields_are_reported_and_healed() {
+    let cases: Vec<Case> =
+        NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).chain(SUBNETS).chain(VPCS_AND_ROUTES).copied().collect();
+    let fixtures = [
+        "tests/fixtures/queues.yaml",
+        "tests/fixtures/security_groups.yaml",
+        "tests/fixtures/subnets.yaml",
+        "tests/fixtures/network.yaml",
+    ];
     run_table(&cases, &fixtures);
 }
 
@@ -761,6 +837,7 @@ fn the_gap_list_names_only_fields_the_table_does_not_cover() {
                 .chain(QUEUES)
                 .chain(GROUPS)
                 .chain(SUBNETS)
+                .chain(VPCS_AND_ROUTES)
                 .any(|c| c.target.starts_with(&format!("{kind}/")) && c.fields.contains(&name));
             assert!(!covered, "{kind} {name} is in the table and in the gap list ({reason})");
         }

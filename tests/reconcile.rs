@@ -502,3 +502,65 @@ fn reconcile_prints_one_json_event_per_line_with_stable_fields() {
         assert!(pass.get(field).is_some(), "{field} missing in {pass}");
     }
 }
+
+/// A stack that keeps its own network starts from an empty account: its selector finds nothing
+/// until its Vpc exists, the Vpc alone goes ahead meanwhile, and the rest follows into it.
+#[test]
+fn a_stack_that_keeps_its_network_is_made_from_nothing() {
+    let world = common::World::new();
+    world.ok(&["bootstrap"]);
+    let folder = world.dir.path().join("own-network");
+    std::fs::create_dir_all(&folder).unwrap();
+    let manifests = r#"
+apiVersion: steward/v1
+kind: Stack
+metadata: { name: own-network }
+spec:
+  region: eu-west-1
+  vpc: { byTag: { Name: own-network-vpc } }
+---
+apiVersion: steward/v1
+kind: Vpc
+metadata: { name: main, stack: own-network }
+spec:
+  cidrBlock: 10.20.0.0/16
+  enableDnsHostnames: true
+  tags: { Name: own-network-vpc }
+---
+apiVersion: steward/v1
+kind: Subnet
+metadata: { name: intra-a, stack: own-network }
+spec: { cidrBlock: 10.20.1.0/24, availabilityZone: eu-west-1a }
+---
+apiVersion: steward/v1
+kind: RouteTable
+metadata: { name: intra, stack: own-network }
+spec:
+  associations: [{ subnetId: "${Subnet/intra-a.id}" }]
+"#;
+    std::fs::write(folder.join("network.yaml"), manifests).unwrap();
+    world.ok(&["apply", "-f", folder.to_str().unwrap()]);
+    world.ok(&["reconcile", "--wait", "--timeout", "120s"]);
+    let status: Value = serde_json::from_str(&world.ok(&["status", "-o", "json"])).unwrap();
+    let output = |target: &str, name: &str| {
+        let item = status
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| format!("{}/{}", i["kind"], i["name"]).replace('"', "") == target);
+        let item = item.unwrap_or_else(|| panic!("{target} in {status}"));
+        assert_eq!(item["status"]["phase"], "Ready", "{item}");
+        item["status"]["outputs"][name].as_str().unwrap().to_string()
+    };
+    let vpc = output("Vpc/main", "id");
+    assert_eq!(output("Stack/own-network", "vpcId"), vpc);
+    let ec2 = aws_sdk_ec2::Client::new(&world.sdk());
+    let subnets = common::runtime().block_on(ec2.describe_subnets().subnet_ids(output("Subnet/intra-a", "id")).send());
+    assert_eq!(subnets.unwrap().subnets()[0].vpc_id(), Some(vpc.as_str()));
+    let table = output("RouteTable/intra", "id");
+    let tables = common::runtime().block_on(ec2.describe_route_tables().route_table_ids(&table).send()).unwrap();
+    let associated: Vec<_> = tables.route_tables()[0].associations().iter().filter_map(|a| a.subnet_id()).collect();
+    assert_eq!(associated, [output("Subnet/intra-a", "id")]);
+    assert_ne!(output("Vpc/main", "mainRouteTable"), table, "the main table stays AWS's");
+    assert!(output("Vpc/main", "defaultSecurityGroup").starts_with("sg-"));
+}

@@ -94,9 +94,7 @@ impl Engine {
                 return Err(Unresolved::Not(Resolution::WaitingFor(waiting)));
             }
         }
-        let Some(vpc) = known.vpcs.get(&key.stack).cloned() else {
-            return Err(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])));
-        };
+        let vpc = vpc_of(key, known).ok_or(Unresolved::Not(Resolution::WaitingFor(vec![stack_key])))?;
         let params = &stack_spec.params;
         let outputs = &known.outputs;
         let lookup = |kind: Kind, name: &str, output: &str| -> Option<String> {
@@ -142,5 +140,14 @@ impl Engine {
         };
         desired.tags.extend(desired.ownership_tags());
         Ok((desired, settling))
+    }
+}
+
+/// The VPC a resource goes in: its stack's. The stack's own Vpc is what the stack's selector
+/// finds once it exists, so it alone goes ahead while the stack has none yet.
+fn vpc_of(key: &ResourceKey, known: &Known) -> Option<String> {
+    match known.vpcs.get(&key.stack) {
+        Some(vpc) => Some(vpc.clone()),
+        None => (key.kind == Kind::Vpc).then(String::new),
     }
 }

@@ -21,6 +21,7 @@ pub mod listener_rule;
 pub mod log_group;
 pub mod registry;
 pub mod route53_record;
+pub mod route_table;
 pub mod security_group;
 pub mod sqs_queue;
 pub mod stack;
@@ -28,6 +29,7 @@ pub mod subnet;
 pub mod tagging;
 pub mod typed;
 pub mod values;
+pub mod vpc;
 pub mod vpc_endpoint;
 
 pub use definition::FieldDecl;

@@ -4,7 +4,9 @@
 use super::definition::KindDef;
 use super::{acm_certificate, apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster};
 use super::{cache_subnet_group, cache_user, ecs_cluster, ecs_express_service, ecs_service, listener_rule};
-use super::{log_group, route53_record, security_group, sqs_queue, stack, subnet, typed, vpc_endpoint};
+use super::{
+    log_group, route_table, route53_record, security_group, sqs_queue, stack, subnet, typed, vpc, vpc_endpoint,
+};
 use crate::model::{Adapter, Kind};
 
 macro_rules! registry {
@@ -136,6 +138,8 @@ mod tests {
         agree::<super::super::sqs_queue::SqsQueueSpec>(Kind::SqsQueue);
         agree::<super::super::security_group::SecurityGroupSpec>(Kind::SecurityGroup);
         agree::<super::super::subnet::SubnetSpec>(Kind::Subnet);
+        agree::<super::super::vpc::VpcSpec>(Kind::Vpc);
+        agree::<super::super::route_table::RouteTableSpec>(Kind::RouteTable);
     }
 
     /// docs/kinds.md holds each declared kind's field table as its declaration makes it

@@ -2,21 +2,10 @@
 //! network). One DescribeSubnets a pass finds every subnet of the pass's VPCs by CIDR block, the
 //! identity EC2 keeps unique in a VPC, so that one steward does not own is reported, not doubled.
 
-use super::ec2::in_use;
+use super::ec2::{CIDR, in_use};
 use super::tagging::{ec2_tag_list, tag_map};
 use super::typed::prelude::*;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType, TagSpecification};
-
-const CIDR: StrRule = StrRule {
-    expected: "an IPv4 CIDR block such as 10.0.1.0/26 (a /16 to a /28)",
-    check: |s| {
-        let Some((address, bits)) = s.split_once('/') else { return false };
-        let octets: Vec<Option<u8>> = address.split('.').map(|o| o.parse().ok()).collect();
-        octets.len() == 4
-            && octets.iter().all(Option::is_some)
-            && bits.parse::<u8>().is_ok_and(|b| (16..=28).contains(&b))
-    },
-};
 
 #[derive(Declared, Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

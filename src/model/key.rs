@@ -29,6 +29,8 @@ macro_rules! kind_list {
             SqsQueue, "sqs", "sqs", typed::definition::<sqs_queue::SqsQueue>(), &sqs_queue::ADAPTER;
             SecurityGroup, "sg", "ec2", typed::definition::<security_group::SecurityGroup>(), &security_group::ADAPTER;
             Subnet, "subnet", "ec2", typed::definition::<subnet::Subnet>(), &subnet::ADAPTER;
+            Vpc, "vpc", "ec2", typed::definition::<vpc::Vpc>(), &vpc::ADAPTER;
+            RouteTable, "rtb", "ec2", typed::definition::<route_table::RouteTable>(), &route_table::ADAPTER;
         }
     };
 }
