@@ -29,6 +29,13 @@ const NOT_IN_THE_TABLE: &[(&str, &str)] = &[
     ("SecurityGroup groupName, description", "immutable on AWS: a group is not renamed nor described again"),
     ("Subnet cidrBlock, availabilityZone", "immutable on AWS: a subnet's addresses and zone are fixed"),
     ("Vpc cidrBlock", "immutable on AWS: a VPC's primary block is fixed"),
+    ("IamRole roleName, path", "immutable on AWS: a role is not renamed nor moved"),
+    ("IamPolicy policyName, description, path", "immutable on AWS: IAM has no call that changes them"),
+    ("EcrRepository repositoryName, encryption", "immutable on AWS: ECR has no call that changes them"),
+    (
+        "EcrRepository scanOnPush",
+        "the SDK leaves a default false out of PutImageScanningConfiguration, and moto reads the empty configuration as no change: turning it off cannot be done or healed on moto",
+    ),
     ("LogGroup kmsKeyId", "moto's CloudWatch Logs has no AssociateKmsKey, so it cannot drift on moto"),
     (
         "SqsQueue queueName, fifoQueue",
@@ -200,7 +207,7 @@ fn permission(protocol: &str, port: i32, cidr: &str) -> aws_sdk_ec2::types::IpPe
 const GROUPS: &[Case] = &[
     Case {
         target: "SecurityGroup/cache-clients",
-        fields: &["ingress"],
+        fields: &["ingress (critical)"],
         change: |l| {
             let id = l.output("SecurityGroup/cache-clients", "id");
             let opened = l.ec2().authorize_security_group_ingress().group_id(id).ip_permissions(permission(
@@ -213,7 +220,7 @@ const GROUPS: &[Case] = &[
     },
     Case {
         target: "SecurityGroup/cache-clients",
-        fields: &["egress"],
+        fields: &["egress (critical)"],
         change: |l| {
             let id = l.output("SecurityGroup/cache-clients", "id");
             let opened = l.ec2().authorize_security_group_egress().group_id(id).ip_permissions(permission(
@@ -299,7 +306,7 @@ const VPCS_AND_ROUTES: &[Case] = &[
     },
     Case {
         target: "RouteTable/isolated",
-        fields: &["routes"],
+        fields: &["routes (critical)"],
         change: |l| {
             let gateway = l.block(l.ec2().create_internet_gateway().send()).unwrap();
             let gateway = gateway.internet_gateway.unwrap().internet_gateway_id.unwrap();
@@ -335,6 +342,131 @@ const VPCS_AND_ROUTES: &[Case] = &[
         target: "Vpc/spare",
         fields: &["(missing)"],
         change: |l| drop(l.block(l.ec2().delete_vpc().vpc_id(l.output("Vpc/spare", "id")).send()).unwrap()),
+    },
+];
+
+fn iam(l: &Live) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&l.sdk)
+}
+
+const ROLE: &str = "mentor-match-celery-exec";
+const WIDE_OPEN: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The role and policy of tests/fixtures/iam.yaml, applied beside the seed for this table.
+const ROLES_AND_POLICIES: &[Case] = &[
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["managedPolicyArns (critical)"],
+        change: |l| {
+            let attach = iam(l).attach_role_policy().role_name(ROLE);
+            l.block(attach.policy_arn("arn:aws:iam::aws:policy/AdministratorAccess").send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["assumeRolePolicy (critical)"],
+        change: |l| {
+            let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":["ecs.amazonaws.com","ecs-tasks.amazonaws.com"],"AWS":"arn:aws:iam::999999999999:root"}}]}"#;
+            l.block(iam(l).update_assume_role_policy().role_name(ROLE).policy_document(trust).send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["inlinePolicies.break-glass (critical)"],
+        change: |l| {
+            let put = iam(l).put_role_policy().role_name(ROLE).policy_name("break-glass");
+            l.block(put.policy_document(WIDE_OPEN).send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["description", "maxSessionDuration"],
+        change: |l| {
+            let update = iam(l).update_role().role_name(ROLE).description("changed").max_session_duration(7200);
+            l.block(update.send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["permissionsBoundary"],
+        change: |l| {
+            let boundary = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+            l.block(iam(l).put_role_permissions_boundary().role_name(ROLE).permissions_boundary(boundary).send())
+                .unwrap();
+        },
+    },
+    Case {
+        target: "IamRole/celery-exec",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_iam::types::Tag::builder().key("Name").value("renamed").build().unwrap();
+            l.block(iam(l).tag_role().role_name(ROLE).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamPolicy/exec-policy",
+        fields: &["policyDocument (critical)"],
+        change: |l| {
+            let version = iam(l).create_policy_version().policy_arn(l.output("IamPolicy/exec-policy", "arn"));
+            l.block(version.policy_document(WIDE_OPEN).set_as_default(true).send()).unwrap();
+        },
+    },
+    Case {
+        target: "IamPolicy/exec-policy",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_iam::types::Tag::builder().key("Name").value("renamed").build().unwrap();
+            l.block(iam(l).tag_policy().policy_arn(l.output("IamPolicy/exec-policy", "arn")).tags(tag).send()).unwrap();
+        },
+    },
+];
+
+fn ecr(l: &Live) -> aws_sdk_ecr::Client {
+    aws_sdk_ecr::Client::new(&l.sdk)
+}
+
+const REPOSITORY: &str = "mentor-match-web-spare";
+
+/// The repository of tests/fixtures/iam.yaml.
+const REPOSITORIES: &[Case] = &[
+    Case {
+        target: "EcrRepository/web-images",
+        fields: &["imageTagMutability"],
+        change: |l| {
+            let put = ecr(l).put_image_tag_mutability().repository_name(REPOSITORY);
+            l.block(put.image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable).send()).unwrap();
+        },
+    },
+    Case {
+        target: "EcrRepository/web-images",
+        fields: &["lifecyclePolicy"],
+        change: |l| {
+            let policy = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}"#;
+            let put = ecr(l).put_lifecycle_policy().repository_name(REPOSITORY).lifecycle_policy_text(policy);
+            l.block(put.send()).unwrap();
+        },
+    },
+    Case {
+        target: "EcrRepository/web-images",
+        fields: &["repositoryPolicy (critical)"],
+        change: |l| {
+            let public = r#"{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Principal":"*","Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}"#;
+            l.block(ecr(l).set_repository_policy().repository_name(REPOSITORY).policy_text(public).send()).unwrap();
+        },
+    },
+    Case {
+        target: "EcrRepository/web-images",
+        fields: &["tags.Name"],
+        change: |l| {
+            let tag = aws_sdk_ecr::types::Tag::builder().key("Name").value("renamed").build().unwrap();
+            let arn = l.output("EcrRepository/web-images", "arn");
+            l.block(ecr(l).tag_resource().resource_arn(arn).tags(tag).send()).unwrap();
+        },
+    },
+    Case {
+        target: "EcrRepository/web-images",
+        fields: &["(missing)"],
+        change: |l| drop(l.block(ecr(l).delete_repository().repository_name(REPOSITORY).send()).unwrap()),
     },
 ];
 
@@ -809,14 +941,15 @@ fn run_table(cases: &[Case], beside_the_seed: &[&str]) {
 }
 
 #[test]
-fn network_cache_queue_group_subnet_and_route_fields_are_reported_and_healed() {
-    let cases: Vec<Case> =
-        NETWORK_AND_CACHE.iter().chain(QUEUES).chain(GROUPS).chain(SUBNETS).chain(VPCS_AND_ROUTES).copied().collect();
+fn network_cache_queue_and_access_fields_are_reported_and_healed() {
+    let network = NETWORK_AND_CACHE.iter().chain(GROUPS).chain(SUBNETS).chain(VPCS_AND_ROUTES);
+    let cases: Vec<Case> = network.chain(QUEUES).chain(ROLES_AND_POLICIES).chain(REPOSITORIES).copied().collect();
     let fixtures = [
         "tests/fixtures/queues.yaml",
         "tests/fixtures/security_groups.yaml",
         "tests/fixtures/subnets.yaml",
         "tests/fixtures/network.yaml",
+        "tests/fixtures/iam.yaml",
     ];
     run_table(&cases, &fixtures);
 }
@@ -838,7 +971,12 @@ fn the_gap_list_names_only_fields_the_table_does_not_cover() {
                 .chain(GROUPS)
                 .chain(SUBNETS)
                 .chain(VPCS_AND_ROUTES)
-                .any(|c| c.target.starts_with(&format!("{kind}/")) && c.fields.contains(&name));
+                .chain(ROLES_AND_POLICIES)
+                .chain(REPOSITORIES)
+                .any(|c| {
+                    let fields = c.fields.iter().map(|f| f.trim_end_matches(" (critical)"));
+                    c.target.starts_with(&format!("{kind}/")) && fields.into_iter().any(|f| f == name)
+                });
             assert!(!covered, "{kind} {name} is in the table and in the gap list ({reason})");
         }
     }

@@ -64,6 +64,8 @@ fn calls_in(sources: &str) -> BTreeSet<String> {
         ("clients.elbv2.", "elasticloadbalancing"),
         ("clients.logs.", "logs"),
         ("clients.sqs.", "sqs"),
+        ("clients.iam.", "iam"),
+        ("clients.ecr.", "ecr"),
         ("db.", "dynamodb"),
         ("self.sqs.", "sqs"),
         ("client.", "logs"),

@@ -164,6 +164,8 @@ impl Aws {
                 elbv2: client!(aws_sdk_elasticloadbalancingv2, &self.base, region, self.calls),
                 logs: client!(aws_sdk_cloudwatchlogs, &self.base, region, self.calls),
                 sqs: client!(aws_sdk_sqs, &self.base, region, self.calls),
+                iam: client!(aws_sdk_iam, &self.base, region, self.calls),
+                ecr: client!(aws_sdk_ecr, &self.base, region, self.calls),
             })
             .clone()
     }

@@ -153,7 +153,7 @@ impl Engine {
             let prev = pass.loaded.previous.get(key).cloned().unwrap_or_default();
             let stack_spec = pass.loaded.stack_spec(&key.stack);
             let resync = Resync::of(
-                r.manifest.spec.get("resync").and_then(Json::as_str),
+                r.manifest.spec.get("resync").and_then(Json::as_str).or(adapter.default_resync()),
                 stack_spec.and_then(|s| s.get("resync")).and_then(Json::as_str),
             );
             let window = (kind != Kind::Stack).then(|| heal_window::effective(&r.manifest.spec, stack_spec)).flatten();

@@ -122,6 +122,8 @@ pub enum Unkept {
     UnusedParameter,
     UnusedTaskDefinition,
     DomainOutsideZones,
+    /// A part of another object (a role's policy attachment) whose object is not imported.
+    PartWithoutItsObject,
 }
 
 impl fmt::Display for Unkept {
@@ -141,6 +143,9 @@ impl fmt::Display for Unkept {
                 "aws_ecs_task_definition is kept only as the task definition of an imported aws_ecs_service"
             }
             Unkept::DomainOutsideZones => "no hosted zone of this account holds it: its DNS records are kept elsewhere",
+            Unkept::PartWithoutItsObject => {
+                "a part of a role or repository this import does not write: it is kept with that object"
+            }
         })
     }
 }

@@ -221,6 +221,11 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
                 continue;
             }
             "aws_ssm_parameter" | "aws_ecs_task_definition" => continue,
+            // Parts of a role or a repository, folded into it once every object is read.
+            "aws_iam_role_policy_attachment"
+            | "aws_iam_role_policy"
+            | "aws_ecr_lifecycle_policy"
+            | "aws_ecr_repository_policy" => continue,
             "aws_vpc_endpoint" => vpc_endpoint(i),
             "aws_elasticache_cluster" => cache_cluster(i),
             "aws_elasticache_user" => cache_user(i, &parameters, &mut used_parameters),
@@ -244,6 +249,13 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
                 inv.found.push(found);
             }
             Err(reason) => inv.skip(i.address.clone(), reason),
+        }
+    }
+    for part in live.iter().filter(|i| {
+        i.kind.starts_with("aws_iam_role_polic") || i.kind.starts_with("aws_ecr_") && i.kind.ends_with("_policy")
+    }) {
+        if !fold(&mut inv.found, part) {
+            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
         }
     }
     for p in parameters.iter().filter(|p| !used_parameters.contains(&p.address)) {
@@ -275,9 +287,74 @@ fn declared_kind(i: &Instance) -> Option<Result<Found, Skip>> {
     let Some(name) = i.str(name_attribute) else {
         return Some(Err(Skip::Missing(name_attribute)));
     };
-    let spec = with_tags(declared::from_terraform(&(definition.declaration)(), &i.attributes), i.tags());
+    let mut spec = with_tags(declared::from_terraform(&(definition.declaration)(), &i.attributes), i.tags());
+    nested_blocks(kind, i, &mut spec);
     let outputs = declared::outputs_from_terraform(&(definition.output_declaration)(), &i.attributes);
     Some(Ok(Found { outputs, ..found(kind, name, spec, i) }))
+}
+
+/// What a declared kind keeps in a nested block Terraform writes as a list: a role's inline
+/// policies, a repository's scanning and encryption.
+fn nested_blocks(kind: Kind, i: &Instance, spec: &mut Json) {
+    match kind {
+        Kind::IamRole => {
+            let blocks = i.attributes["inline_policy"].as_array().cloned().unwrap_or_default();
+            let inline: serde_json::Map<String, Json> = blocks
+                .iter()
+                .filter_map(|b| Some((b["name"].as_str()?.to_string(), json!(b["policy"].as_str()?))))
+                .filter(|(name, _)| !name.is_empty())
+                .collect();
+            if !inline.is_empty() {
+                spec["inlinePolicies"] = Json::Object(inline);
+            }
+        }
+        Kind::EcrRepository => {
+            if i.block("image_scanning_configuration")["scan_on_push"] == json!(true) {
+                spec["scanOnPush"] = json!(true);
+            }
+            let encryption = i.block("encryption_configuration");
+            if encryption["encryption_type"] == "KMS" {
+                let kms = json!({ "encryptionType": "KMS", "kmsKey": encryption["kms_key"] });
+                spec["encryption"] = strip_nulls(kms);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Folds a part into the object it belongs to, found by name: a policy attachment or an inline
+/// policy into its role, a lifecycle or repository policy into its repository. False when that
+/// object is not imported.
+fn fold(found: &mut [Found], part: &Instance) -> bool {
+    let (kind, owner, field, name_field) = match part.kind.as_str() {
+        "aws_iam_role_policy_attachment" => (Kind::IamRole, "role", "managedPolicyArns", "roleName"),
+        "aws_iam_role_policy" => (Kind::IamRole, "role", "inlinePolicies", "roleName"),
+        "aws_ecr_lifecycle_policy" => (Kind::EcrRepository, "repository", "lifecyclePolicy", "repositoryName"),
+        _ => (Kind::EcrRepository, "repository", "repositoryPolicy", "repositoryName"),
+    };
+    let Some(owner) = part.str(owner) else { return false };
+    let Some(object) = found.iter_mut().find(|f| f.kind == kind && f.spec[name_field] == owner) else {
+        return false;
+    };
+    match field {
+        "managedPolicyArns" => {
+            let arn = part.str("policy_arn").unwrap_or_default();
+            let arns = object.spec["managedPolicyArns"].as_array().cloned().unwrap_or_default();
+            let mut arns: Vec<Json> = arns.into_iter().chain([json!(arn)]).collect();
+            arns.sort_by_key(Json::to_string);
+            arns.dedup();
+            object.spec["managedPolicyArns"] = Json::Array(arns);
+        }
+        "inlinePolicies" => {
+            let name = part.str("name").unwrap_or_default().to_string();
+            if !object.spec["inlinePolicies"].is_object() {
+                object.spec["inlinePolicies"] = json!({});
+            }
+            object.spec["inlinePolicies"][name] = json!(part.str("policy").unwrap_or_default());
+        }
+        _ => object.spec[field] = json!(part.str("policy").unwrap_or_default()),
+    }
+    true
 }
 
 fn found(kind: Kind, name: &str, spec: Json, i: &Instance) -> Found {

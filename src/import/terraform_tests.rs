@@ -149,3 +149,58 @@ fn real_states_import_without_a_secret_in_the_output() {
     }
     assert!(imported >= 10, "the fixtures hold endpoints, clusters and services: {imported}");
 }
+
+/// A role's attachments and inline policies, and a repository's lifecycle policy, are folded into
+/// them; a part whose object the state does not hold is said as such; an attached policy of the
+/// same import becomes a reference.
+#[test]
+fn roles_policies_and_repositories_come_with_their_parts_folded_in() {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ecs-tasks.amazonaws.com"}}]}"#;
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
+    let policy_arn = "arn:aws:iam::123456789012:policy/exec-policy";
+    let resource = |kind: &str, name: &str, attributes: Json| {
+        json!({ "mode": "managed", "type": kind, "name": name, "instances": [instance(attributes)] })
+    };
+    let state = json!({ "version": 4, "resources": [
+        resource("aws_iam_role", "exec", json!({ "name": "app-exec", "path": "/", "assume_role_policy": trust,
+            "max_session_duration": 3600, "arn": "arn:aws:iam::123456789012:role/app-exec",
+            "inline_policy": [{ "name": "from-block", "policy": document }], "managed_policy_arns": [] })),
+        resource("aws_iam_policy", "exec", json!({ "name": "exec-policy", "path": "/", "policy": document, "arn": policy_arn })),
+        resource("aws_iam_role_policy_attachment", "exec", json!({ "role": "app-exec", "policy_arn": policy_arn })),
+        resource("aws_iam_role_policy_attachment", "ecr", json!({ "role": "app-exec",
+            "policy_arn": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly" })),
+        resource("aws_iam_role_policy", "extra", json!({ "role": "app-exec", "name": "extra", "policy": document })),
+        resource("aws_iam_role_policy_attachment", "elsewhere", json!({ "role": "not-here", "policy_arn": policy_arn })),
+        resource("aws_ecr_repository", "web", json!({ "name": "app-web", "image_tag_mutability": "IMMUTABLE",
+            "image_scanning_configuration": [{ "scan_on_push": true }],
+            "encryption_configuration": [{ "encryption_type": "AES256", "kms_key": "" }],
+            "arn": "arn:aws:ecr:eu-west-1:123456789012:repository/app-web",
+            "repository_url": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-web" })),
+        resource("aws_ecr_lifecycle_policy", "web", json!({ "repository": "app-web", "policy": "{\"rules\":[]}" })),
+    ] });
+    let inventory = read(&state.to_string(), "iam.tfstate").unwrap();
+    let spec = |kind: Kind| inventory.found.iter().find(|f| f.kind == kind).unwrap().spec.clone();
+    let role = spec(Kind::IamRole);
+    assert_eq!(
+        role["managedPolicyArns"],
+        json!(["arn:aws:iam::123456789012:policy/exec-policy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"])
+    );
+    assert_eq!(role["inlinePolicies"], json!({ "from-block": document, "extra": document }));
+    assert_eq!(role.get("maxSessionDuration"), None, "AWS's default is left out");
+    let repository = spec(Kind::EcrRepository);
+    assert_eq!(repository["imageTagMutability"], "IMMUTABLE");
+    assert_eq!(repository["scanOnPush"], true);
+    assert_eq!(repository["lifecyclePolicy"], "{\"rules\":[]}");
+    assert_eq!(repository.get("encryption"), None, "AES256 is AWS's default");
+    let orphan = inventory.skipped.iter().find(|s| s.origin == "aws_iam_role_policy_attachment.elsewhere").unwrap();
+    assert_eq!(orphan.reason, Skip::Unkept(Unkept::PartWithoutItsObject));
+    let mut inventory = inventory;
+    inventory.region = Some("eu-west-1".into());
+    inventory.vpc = Some(NetworkObject { id: "vpc-0a1b2c3d".into(), name: None });
+    let planned = plan(inventory, "iam", "60s");
+    let everything: String = planned.files.iter().map(|(_, text)| text.as_str()).collect();
+    assert!(everything.contains("${IamPolicy/exec-policy.arn}"), "{everything}");
+    for (name, text) in &planned.files {
+        crate::manifest::parse_manifests(text, name, None).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+    }
+}

@@ -3,7 +3,8 @@
 
 use super::definition::KindDef;
 use super::{acm_certificate, apprunner_custom_domain, apprunner_service, apprunner_vpc_connector, cache_cluster};
-use super::{cache_subnet_group, cache_user, ecs_cluster, ecs_express_service, ecs_service, listener_rule};
+use super::{cache_subnet_group, cache_user, ecs_cluster, ecs_express_service, ecs_service, iam_policy, iam_role};
+use super::{ecr_repository, listener_rule};
 use super::{
     log_group, route_table, route53_record, security_group, sqs_queue, stack, subnet, typed, vpc, vpc_endpoint,
 };
@@ -140,6 +141,9 @@ mod tests {
         agree::<super::super::subnet::SubnetSpec>(Kind::Subnet);
         agree::<super::super::vpc::VpcSpec>(Kind::Vpc);
         agree::<super::super::route_table::RouteTableSpec>(Kind::RouteTable);
+        agree::<super::super::iam_policy::IamPolicySpec>(Kind::IamPolicy);
+        agree::<super::super::iam_role::IamRoleSpec>(Kind::IamRole);
+        agree::<super::super::ecr_repository::EcrRepositorySpec>(Kind::EcrRepository);
     }
 
     /// docs/kinds.md holds each declared kind's field table as its declaration makes it

@@ -11,7 +11,7 @@ pub(crate) fn tag_map<'a>(pairs: impl Iterator<Item = (Option<&'a str>, Option<&
 }
 
 /// Tags from the cache (if fetched since `cx.tags_fresh_since`), or from `fetch` (one ListTagsForResource call), remembered under `key`.
-async fn cached_tags(
+pub(crate) async fn cached_tags(
     cx: &Cx<'_>,
     key: String,
     fetch: impl std::future::Future<Output = Result<BTreeMap<String, String>, ReconcileError>>,
@@ -256,6 +256,29 @@ pub async fn retag(
             }
             cx.cache.forget_tags(url);
         }
+        Tagged::IamRole(_) | Tagged::IamPolicy(_) => super::iam::retag(cx, target, set, remove).await?,
+        Tagged::Ecr(arn) => ecr_retag(cx, arn, set, remove).await?,
     }
+    Ok(())
+}
+
+/// Sets and removes tags on a repository (`retag` for ECR's objects).
+async fn ecr_retag(
+    cx: &Cx<'_>,
+    arn: &str,
+    set: &BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<(), ReconcileError> {
+    let tags = set.iter().map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build());
+    let tags: Result<Vec<_>, _> = tags.collect();
+    let request =
+        cx.clients.ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.map_err(super::typed::build_error)?));
+    request.send().await.map_err(crate::aws::aws("TagResource"))?;
+    if !remove.is_empty() {
+        cx.may_mutate().await?;
+        let request = cx.clients.ecr.untag_resource().resource_arn(arn).set_tag_keys(Some(remove.to_vec()));
+        request.send().await.map_err(crate::aws::aws("UntagResource"))?;
+    }
+    cx.cache.forget_tags(arn);
     Ok(())
 }

@@ -120,6 +120,8 @@ pub trait TypedKind: Send + Sync + 'static {
     /// deleting the object now; the next pass creates the new one. A kind that replaces otherwise
     /// (a connector made anew under a new name) leaves it false and does it in `update`.
     const REPLACED_BY_DELETING: bool = false;
+    /// The resync of its resources that give none (see `Adapter::default_resync`).
+    const RESYNC: Option<&'static str> = None;
     /// Fields of a view made from the spec that stand for a secret without holding one (a
     /// user's password facts): shown, but never ignored by `ignoreChanges` nor accepted.
     const STAND_FOR_SECRETS: &'static [&'static str] = &[];
@@ -328,6 +330,10 @@ impl<K: TypedKind> Adapter for Typed<K> {
 
     fn critical(&self, field: &str, desired: &Json, actual: &Json) -> bool {
         K::critical(field, desired, actual)
+    }
+
+    fn default_resync(&self) -> Option<&'static str> {
+        K::RESYNC
     }
 
     fn fix_for_change(&self, field: &str, desired: &Json, actual: &Json) -> Fix {

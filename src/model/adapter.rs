@@ -277,14 +277,18 @@ pub trait Adapter: Send + Sync {
     fn tagged<'a>(&self, _observed: &'a Observed) -> Option<Tagged<'a>> {
         None
     }
-    /// Facts for the memo when the object is adopted, read from what was observed (a cache
-    /// user's password parameter version: adopted, it is taken over as it is, not rotated).
     /// Whether a drift of `field` (from `desired` to `actual`) is security-relevant: critical
     /// drift is said as such and healed first. By default none is.
     fn critical(&self, _field: &str, _desired: &Json, _actual: &Json) -> bool {
         false
     }
-
+    /// The resync of the kind's resources that give none (`1h` where observing is costly, as
+    /// IAM's is); None: the stack's.
+    fn default_resync(&self) -> Option<&'static str> {
+        None
+    }
+    /// Facts for the memo when the object is adopted, read from what was observed (a cache
+    /// user's password parameter version: adopted, it is taken over as it is, not rotated).
     fn adopted_memo(&self, _observed: &Observed) -> Option<Json> {
         None
     }

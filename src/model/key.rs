@@ -31,6 +31,9 @@ macro_rules! kind_list {
             Subnet, "subnet", "ec2", typed::definition::<subnet::Subnet>(), &subnet::ADAPTER;
             Vpc, "vpc", "ec2", typed::definition::<vpc::Vpc>(), &vpc::ADAPTER;
             RouteTable, "rtb", "ec2", typed::definition::<route_table::RouteTable>(), &route_table::ADAPTER;
+            IamPolicy, "policy", "iam", typed::definition::<iam_policy::IamPolicy>(), &iam_policy::ADAPTER;
+            IamRole, "role", "iam", typed::definition::<iam_role::IamRole>(), &iam_role::ADAPTER;
+            EcrRepository, "ecr", "ecr", typed::definition::<ecr_repository::EcrRepository>(), &ecr_repository::ADAPTER;
         }
     };
 }

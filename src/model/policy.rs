@@ -2,6 +2,7 @@
 //! permissions, a bucket's or a queue's policy next): equivalent spellings are one document.
 
 use serde_json::{Value as Json, json};
+use std::collections::BTreeSet;
 
 /// A policy as compared: canonical, or its text where it does not read as a document.
 pub fn policy_as_compared(text: &str) -> String {
@@ -53,6 +54,12 @@ fn as_sorted_list(value: Json) -> Json {
     Json::Array(list)
 }
 
+/// JSON text in one form (keys in order, compact), or None when it is not JSON: for documents
+/// that are not IAM policies (an ECR lifecycle policy).
+pub fn canonical_json(text: &str) -> Option<String> {
+    serde_json::from_str(text).ok().map(|doc| keys_in_order(doc).to_string())
+}
+
 /// A value with the keys of every mapping in order.
 fn keys_in_order(value: Json) -> Json {
     match value {
@@ -64,6 +71,46 @@ fn keys_in_order(value: Json) -> Json {
         Json::Array(items) => Json::Array(items.into_iter().map(keys_in_order).collect()),
         other => other,
     }
+}
+
+/// The Allow statements of a document as canonical values (none when it is not a document).
+fn allowed(text: &str) -> Vec<Json> {
+    let doc: Option<Json> = canonical_policy(text).and_then(|c| serde_json::from_str(&c).ok());
+    let statements = doc.and_then(|mut d| d.get_mut("Statement").map(Json::take));
+    let statements = statements.and_then(|s| s.as_array().cloned()).unwrap_or_default();
+    statements.into_iter().filter(|s| s.get("Effect").and_then(Json::as_str) == Some("Allow")).collect()
+}
+
+/// Whether `actual` allows, in a statement `desired` does not have, every action of a service
+/// or on every resource: an Action or Resource of `*` or `service:*`.
+pub fn wildcard_added(desired: &str, actual: &str) -> bool {
+    let wanted = allowed(desired);
+    let wide = |s: &Json, key: &str| {
+        let values = s.get(key).and_then(Json::as_array).cloned().unwrap_or_default();
+        values.iter().filter_map(Json::as_str).any(|v| v == "*" || v.ends_with(":*"))
+    };
+    allowed(actual).iter().any(|s| !wanted.contains(s) && (wide(s, "Action") || wide(s, "Resource")))
+}
+
+/// Whether `actual` lets a principal in that `desired` does not name (a trust policy gained one).
+pub fn principal_added(desired: &str, actual: &str) -> bool {
+    let principals = |text: &str| -> BTreeSet<String> {
+        let mut all = BTreeSet::new();
+        for statement in allowed(text) {
+            match statement.get("Principal") {
+                Some(Json::Object(by_type)) => {
+                    for (kind, names) in by_type {
+                        let names = names.as_array().into_iter().flatten().filter_map(Json::as_str);
+                        all.extend(names.map(|n| format!("{kind}:{n}")));
+                    }
+                }
+                Some(other) => drop(all.insert(other.to_string())),
+                None => {}
+            }
+        }
+        all
+    };
+    !principals(actual).is_subset(&principals(desired))
 }
 
 /// Text with its `%XX` escapes (and `+` for a space) decoded, as a URL's query or IAM's documents
@@ -108,5 +155,43 @@ mod tests {
         assert_eq!(canonical_policy("[]"), None);
         assert_eq!(canonical_policy(r#"{"Version":"2012-10-17"}"#), None);
         assert_eq!(percent_decoded("ab%2Fc+d%zz%4"), "ab/c d%zz%4");
+    }
+
+    #[test]
+    fn a_wildcard_or_a_principal_gained_is_told_apart_from_a_narrow_change() {
+        let doc = |statements: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+        let read = r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}"#;
+        let admin = r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#;
+        let all_s3 = r#"{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b"}"#;
+        let deny_all = r#"{"Effect":"Deny","Action":"*","Resource":"*"}"#;
+        let cases = [
+            (doc(read), doc(&format!("{read},{admin}")), true, "every action on everything"),
+            (doc(read), doc(&format!("{read},{all_s3}")), true, "every action of a service"),
+            (doc(read), doc(&format!("{read},{deny_all}")), false, "a Deny takes away"),
+            (doc(admin), doc(admin), false, "a wildcard the spec has"),
+            (
+                doc(read),
+                doc(r#"{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*"}"#),
+                false,
+                "narrow",
+            ),
+        ];
+        for (desired, actual, critical, why) in cases {
+            assert_eq!(wildcard_added(&desired, &actual), critical, "{why}");
+        }
+        let trust = |principal: &str| {
+            doc(&format!(r#"{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{principal}}}"#))
+        };
+        let ecs = r#"{"Service":"ecs-tasks.amazonaws.com"}"#;
+        assert!(principal_added(
+            &trust(ecs),
+            &trust(r#"{"Service":"ecs-tasks.amazonaws.com","AWS":"arn:aws:iam::999999999999:root"}"#)
+        ));
+        assert!(principal_added(&trust(ecs), &trust(r#""*""#)));
+        assert!(!principal_added(&trust(ecs), &trust(r#"{"Service":["ecs-tasks.amazonaws.com"]}"#)));
+        assert!(!principal_added(
+            &trust(r#"{"Service":["ecs-tasks.amazonaws.com","build.apprunner.amazonaws.com"]}"#),
+            &trust(ecs)
+        ));
     }
 }

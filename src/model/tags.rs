@@ -54,4 +54,10 @@ pub enum Tagged<'a> {
     Logs(&'a str),
     /// An SQS queue, by URL.
     Sqs(&'a str),
+    /// An IAM role, by name.
+    IamRole(&'a str),
+    /// An IAM managed policy, by ARN.
+    IamPolicy(&'a str),
+    /// An ECR repository, by ARN.
+    Ecr(&'a str),
 }

@@ -14,7 +14,7 @@ pub struct Case {
 }
 
 /// `diff --live`: its exit code and every `KIND/NAME field` it reports, sorted (`(missing)` for
-/// an object it would create).
+/// an object it would create, `field (critical)` for critical drift).
 pub fn reported(live: &Live) -> (i32, Vec<String>) {
     let (code, plan) = live.plan();
     let mut fields: Vec<String> = plan
@@ -26,7 +26,10 @@ pub fn reported(live: &Live) -> (i32, Vec<String>) {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|d| format!("{target} {}", d["field"].as_str().unwrap()))
+                .map(|d| {
+                    let critical = if d["severity"] == "critical" { " (critical)" } else { "" };
+                    format!("{target} {}{critical}", d["field"].as_str().unwrap())
+                })
                 .collect();
             if missing { vec![format!("{target} (missing)")] } else { drift }
         })

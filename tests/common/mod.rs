@@ -59,10 +59,15 @@ pub fn moto_url() -> &'static str {
         let log = std::env::temp_dir().join(format!("steward-test-moto-{port}.log"));
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         // MOTO_ECS_SERVICE_RUNNING: without it moto keeps every ECS service at runningCount 0.
+        // MOTO_IAM_LOAD_MANAGED_POLICIES: without it AWS's managed policies (arn:aws:iam::aws:…)
+        // do not exist, and attaching one fails with NoSuchEntity.
         // bootstrap/moto-server.py serves one request at a time (see there why).
         let server = repo_path("bootstrap/moto-server.py");
         spawn_with_watchdog(
-            &format!("env MOTO_ECS_SERVICE_RUNNING=1 {python} {}", server.display()),
+            &format!(
+                "env MOTO_ECS_SERVICE_RUNNING=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true {python} {}",
+                server.display()
+            ),
             &["127.0.0.1".into(), port.to_string()],
             &log,
         );
