@@ -144,7 +144,7 @@ impl fmt::Display for Unkept {
             }
             Unkept::DomainOutsideZones => "no hosted zone of this account holds it: its DNS records are kept elsewhere",
             Unkept::PartWithoutItsObject => {
-                "a part of a role or repository this import does not write: it is kept with that object"
+                "a part of an object this import does not write (a role, repository, security group or route table): it is kept with that object"
             }
         })
     }

@@ -15,6 +15,7 @@ pub mod live;
 pub mod live_ecs;
 pub mod shape;
 pub mod terraform;
+mod terraform_folds;
 
 pub use error::{ImportError, Skip, Unkept};
 pub use inventory::{Found, Inventory, NetworkObject, Skipped};

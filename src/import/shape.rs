@@ -90,6 +90,11 @@ fn concern(kind: Kind) -> (&'static str, &'static str) {
         Kind::AppRunnerVpcConnector | Kind::AppRunnerService | Kind::AppRunnerCustomDomain | Kind::Route53Record => {
             ("web.yaml", "The web tier (App Runner) and its DNS records")
         }
+        Kind::Vpc | Kind::Subnet | Kind::RouteTable | Kind::SecurityGroup => {
+            ("network.yaml", "The network: VPC, subnets, route tables and security groups")
+        }
+        Kind::IamRole | Kind::IamPolicy => ("access.yaml", "IAM roles and policies"),
+        Kind::EcrRepository => ("registries.yaml", "ECR repositories"),
         _ => ("worker.yaml", "The worker (ECS)"),
     }
 }
@@ -107,10 +112,14 @@ pub fn plan(inventory: Inventory, stack: &str, resync: &str) -> Plan {
     found = fold_validation_records(found);
     unique_names(&mut found);
     summary.default_tags = lift_default_tags(&mut found);
+    // Network objects the import keeps as kinds are referred to; the others are selected.
+    let kept: BTreeSet<String> = found.iter().filter_map(|f| f.outputs.get("id").cloned()).collect();
+    let selectable: Vec<NetworkObject> = network.into_iter().filter(|o| !kept.contains(&o.id)).collect();
     for f in &mut found {
-        select_by_tag(&mut f.spec, &network, &mut summary);
+        select_by_tag(&mut f.spec, &selectable, &kept, &mut summary);
     }
     summary.references = refer(&mut found);
+    break_group_cycles(&mut found);
     for f in &mut found {
         drop_defaults(f);
         f.spec["adopt"] = json!(true);
@@ -231,11 +240,11 @@ fn lift_default_tags(found: &mut [Found]) -> BTreeMap<String, String> {
 
 /// Network ids in lists become `{byTag: {Name: …}}` where that Name is unique among the VPC's
 /// objects of the same type.
-fn select_by_tag(value: &mut Json, network: &[NetworkObject], summary: &mut Summary) {
+fn select_by_tag(value: &mut Json, network: &[NetworkObject], kept: &BTreeSet<String>, summary: &mut Summary) {
     match value {
         Json::Array(items) => {
             for item in items {
-                match item.as_str().filter(|s| is_network_id(s)) {
+                match item.as_str().filter(|s| is_network_id(s) && !kept.contains(*s)) {
                     Some(id) => {
                         let object = network
                             .iter()
@@ -244,12 +253,13 @@ fn select_by_tag(value: &mut Json, network: &[NetworkObject], summary: &mut Summ
                             .unwrap_or(NetworkObject { id: id.into(), name: None });
                         *item = selector_for(&object, network, summary);
                     }
-                    None => select_by_tag(item, network, summary),
+                    None => select_by_tag(item, network, kept, summary),
                 }
             }
         }
         Json::Object(map) => {
-            map.iter_mut().filter(|(k, _)| *k != "tags").for_each(|(_, v)| select_by_tag(v, network, summary))
+            let values = map.iter_mut().filter(|(k, _)| *k != "tags");
+            values.for_each(|(_, v)| select_by_tag(v, network, kept, summary))
         }
         _ => {}
     }
@@ -289,11 +299,13 @@ struct Target {
 fn refer(found: &mut [Found]) -> usize {
     let mut targets: Vec<Target> = Vec::new();
     for f in found.iter() {
-        // A kind in the declared shape names its outputs for references: all are referable.
+        // A kind imported by its declaration, or a network kind, names its outputs for
+        // references: all are referable.
         let definition = crate::kinds::definition(f.kind);
-        let declared: Vec<(Kind, &str)> = match definition.terraform {
-            Some(_) => definition.outputs.into_iter().map(|o| (f.kind, o)).collect(),
-            None => Vec::new(),
+        let network = matches!(f.kind, Kind::Vpc | Kind::Subnet | Kind::SecurityGroup | Kind::RouteTable);
+        let declared: Vec<(Kind, &str)> = match definition.terraform.is_some() || network {
+            true => definition.outputs.into_iter().map(|o| (f.kind, o)).collect(),
+            false => Vec::new(),
         };
         for (kind, output) in REFERABLE.iter().copied().chain(declared).filter(|(k, _)| *k == f.kind) {
             if let Some(value) = f.outputs.get(output).filter(|v| !v.is_empty()) {
@@ -322,6 +334,45 @@ fn refer(found: &mut [Found]) -> usize {
         made += refer_in(&mut f.spec, &usable, false);
     }
     made
+}
+
+/// Groups that allow each other (A's rule names B and B's names A) cannot both refer: the
+/// reference that would close a cycle is written as the group's id instead.
+fn break_group_cycles(found: &mut [Found]) {
+    let reference = |name: &str| format!("${{SecurityGroup/{name}.id}}");
+    let ids: BTreeMap<String, String> = found
+        .iter()
+        .filter(|f| f.kind == Kind::SecurityGroup)
+        .filter_map(|f| Some((reference(&f.name), f.outputs.get("id")?.clone())))
+        .collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let reaches = |edges: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str| {
+        let (mut stack, mut seen) = (vec![from.to_string()], BTreeSet::new());
+        while let Some(at) = stack.pop() {
+            if at == to {
+                return true;
+            }
+            if seen.insert(at.clone()) {
+                stack.extend(edges.get(&at).into_iter().flatten().cloned());
+            }
+        }
+        false
+    };
+    for f in found.iter_mut().filter(|f| f.kind == Kind::SecurityGroup) {
+        let me = reference(&f.name);
+        for side in ["ingress", "egress"] {
+            for rule in f.spec.get_mut(side).and_then(Json::as_array_mut).into_iter().flatten() {
+                let Some(other) = rule.get("referencedGroupId").and_then(Json::as_str).map(str::to_string) else {
+                    continue;
+                };
+                match ids.get(&other) {
+                    Some(id) if other == me || reaches(&edges, &other, &me) => rule["referencedGroupId"] = json!(id),
+                    Some(_) => drop(edges.entry(me.clone()).or_default().insert(other)),
+                    None => {}
+                }
+            }
+        }
+    }
 }
 
 fn refer_in(value: &mut Json, targets: &[&Target], in_tags: bool) -> usize {

@@ -8,28 +8,29 @@ use super::declared;
 use super::error::{ImportError, Skip, Unkept};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, NetworkObject, is_reserved_tag, looks_secret, manifest_name, region_of_arn};
+use super::terraform_folds::{fold, fold_network, is_network_part, nested_blocks, network_object, settle_egress};
 use crate::model::Kind;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One resource instance of the state.
 #[derive(Debug, Clone)]
-struct Instance {
-    address: String,
-    kind: String,
+pub(super) struct Instance {
+    pub(super) address: String,
+    pub(super) kind: String,
     data: bool,
     /// `tainted`, or `deposed` (an object Terraform is replacing).
     status: Option<String>,
-    attributes: Json,
+    pub(super) attributes: Json,
     /// Top-level attributes the provider (or a sensitive variable) marked sensitive.
     sensitive: BTreeSet<String>,
 }
 
 impl Instance {
-    fn str(&self, name: &str) -> Option<&str> {
+    pub(super) fn str(&self, name: &str) -> Option<&str> {
         self.attributes.get(name).and_then(Json::as_str).filter(|s| !s.is_empty())
     }
-    fn strings(&self, name: &str) -> Vec<String> {
+    pub(super) fn strings(&self, name: &str) -> Vec<String> {
         let mut out: Vec<String> = self
             .attributes
             .get(name)
@@ -42,10 +43,10 @@ impl Instance {
         out
     }
     /// The first block of a nested block list (`source_configuration[0]`).
-    fn block(&self, name: &str) -> Json {
+    pub(super) fn block(&self, name: &str) -> Json {
         first(&self.attributes[name])
     }
-    fn tags(&self) -> BTreeMap<String, String> {
+    pub(super) fn tags(&self) -> BTreeMap<String, String> {
         tags_of(&self.attributes["tags"])
     }
     /// `attribute` when the provider did not mark it sensitive.
@@ -206,19 +207,20 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
     let mut used_task_definitions: BTreeSet<String> = BTreeSet::new();
     for i in &live {
         let made = match i.kind.as_str() {
-            "aws_vpc" => {
-                inv.vpc = Some(NetworkObject {
-                    id: i.str("id").unwrap_or_default().into(),
-                    name: i.tags().get("Name").cloned(),
-                });
-                continue;
-            }
-            "aws_subnet" | "aws_security_group" | "aws_route_table" => {
-                inv.network.push(NetworkObject {
-                    id: i.str("id").unwrap_or_default().into(),
-                    name: i.tags().get("Name").cloned(),
-                });
-                continue;
+            "aws_vpc" | "aws_subnet" | "aws_security_group" | "aws_route_table" => {
+                let object =
+                    NetworkObject { id: i.str("id").unwrap_or_default().into(), name: i.tags().get("Name").cloned() };
+                match i.kind.as_str() {
+                    "aws_vpc" => inv.vpc = Some(object),
+                    _ => inv.network.push(object),
+                }
+                // Kept as its kind where the state holds what the kind needs; named by a
+                // selector (or its id) otherwise.
+                let terraform_name = i.address.rsplit('.').next().unwrap_or_default();
+                match network_object(i, terraform_name.split('[').next().unwrap_or_default()) {
+                    Some(found) => Ok(found),
+                    None => continue,
+                }
             }
             "aws_ssm_parameter" | "aws_ecs_task_definition" => continue,
             // Parts of a role or a repository, folded into it once every object is read.
@@ -226,6 +228,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             | "aws_iam_role_policy"
             | "aws_ecr_lifecycle_policy"
             | "aws_ecr_repository_policy" => continue,
+            kind if is_network_part(kind) => continue,
             "aws_vpc_endpoint" => vpc_endpoint(i),
             "aws_elasticache_cluster" => cache_cluster(i),
             "aws_elasticache_user" => cache_user(i, &parameters, &mut used_parameters),
@@ -258,6 +261,12 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
         }
     }
+    for part in live.iter().filter(|i| is_network_part(&i.kind)) {
+        if !fold_network(&mut inv.found, part) {
+            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
+        }
+    }
+    settle_egress(&mut inv.found);
     for p in parameters.iter().filter(|p| !used_parameters.contains(&p.address)) {
         inv.skip(p.address.clone(), Unkept::UnusedParameter);
     }
@@ -291,70 +300,6 @@ fn declared_kind(i: &Instance) -> Option<Result<Found, Skip>> {
     nested_blocks(kind, i, &mut spec);
     let outputs = declared::outputs_from_terraform(&(definition.output_declaration)(), &i.attributes);
     Some(Ok(Found { outputs, ..found(kind, name, spec, i) }))
-}
-
-/// What a declared kind keeps in a nested block Terraform writes as a list: a role's inline
-/// policies, a repository's scanning and encryption.
-fn nested_blocks(kind: Kind, i: &Instance, spec: &mut Json) {
-    match kind {
-        Kind::IamRole => {
-            let blocks = i.attributes["inline_policy"].as_array().cloned().unwrap_or_default();
-            let inline: serde_json::Map<String, Json> = blocks
-                .iter()
-                .filter_map(|b| Some((b["name"].as_str()?.to_string(), json!(b["policy"].as_str()?))))
-                .filter(|(name, _)| !name.is_empty())
-                .collect();
-            if !inline.is_empty() {
-                spec["inlinePolicies"] = Json::Object(inline);
-            }
-        }
-        Kind::EcrRepository => {
-            if i.block("image_scanning_configuration")["scan_on_push"] == json!(true) {
-                spec["scanOnPush"] = json!(true);
-            }
-            let encryption = i.block("encryption_configuration");
-            if encryption["encryption_type"] == "KMS" {
-                let kms = json!({ "encryptionType": "KMS", "kmsKey": encryption["kms_key"] });
-                spec["encryption"] = strip_nulls(kms);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Folds a part into the object it belongs to, found by name: a policy attachment or an inline
-/// policy into its role, a lifecycle or repository policy into its repository. False when that
-/// object is not imported.
-fn fold(found: &mut [Found], part: &Instance) -> bool {
-    let (kind, owner, field, name_field) = match part.kind.as_str() {
-        "aws_iam_role_policy_attachment" => (Kind::IamRole, "role", "managedPolicyArns", "roleName"),
-        "aws_iam_role_policy" => (Kind::IamRole, "role", "inlinePolicies", "roleName"),
-        "aws_ecr_lifecycle_policy" => (Kind::EcrRepository, "repository", "lifecyclePolicy", "repositoryName"),
-        _ => (Kind::EcrRepository, "repository", "repositoryPolicy", "repositoryName"),
-    };
-    let Some(owner) = part.str(owner) else { return false };
-    let Some(object) = found.iter_mut().find(|f| f.kind == kind && f.spec[name_field] == owner) else {
-        return false;
-    };
-    match field {
-        "managedPolicyArns" => {
-            let arn = part.str("policy_arn").unwrap_or_default();
-            let arns = object.spec["managedPolicyArns"].as_array().cloned().unwrap_or_default();
-            let mut arns: Vec<Json> = arns.into_iter().chain([json!(arn)]).collect();
-            arns.sort_by_key(Json::to_string);
-            arns.dedup();
-            object.spec["managedPolicyArns"] = Json::Array(arns);
-        }
-        "inlinePolicies" => {
-            let name = part.str("name").unwrap_or_default().to_string();
-            if !object.spec["inlinePolicies"].is_object() {
-                object.spec["inlinePolicies"] = json!({});
-            }
-            object.spec["inlinePolicies"][name] = json!(part.str("policy").unwrap_or_default());
-        }
-        _ => object.spec[field] = json!(part.str("policy").unwrap_or_default()),
-    }
-    true
 }
 
 fn found(kind: Kind, name: &str, spec: Json, i: &Instance) -> Found {

@@ -156,11 +156,10 @@ fn real_states_import_without_a_secret_in_the_output() {
 #[test]
 fn roles_policies_and_repositories_come_with_their_parts_folded_in() {
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ecs-tasks.amazonaws.com"}}]}"#;
-    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
+    let document =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
     let policy_arn = "arn:aws:iam::123456789012:policy/exec-policy";
-    let resource = |kind: &str, name: &str, attributes: Json| {
-        json!({ "mode": "managed", "type": kind, "name": name, "instances": [instance(attributes)] })
-    };
+    let resource = |kind: &str, name: &str, attributes: Json| json!({ "mode": "managed", "type": kind, "name": name, "instances": [instance(attributes)] });
     let state = json!({ "version": 4, "resources": [
         resource("aws_iam_role", "exec", json!({ "name": "app-exec", "path": "/", "assume_role_policy": trust,
             "max_session_duration": 3600, "arn": "arn:aws:iam::123456789012:role/app-exec",
@@ -183,7 +182,10 @@ fn roles_policies_and_repositories_come_with_their_parts_folded_in() {
     let role = spec(Kind::IamRole);
     assert_eq!(
         role["managedPolicyArns"],
-        json!(["arn:aws:iam::123456789012:policy/exec-policy", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"])
+        json!([
+            "arn:aws:iam::123456789012:policy/exec-policy",
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"
+        ])
     );
     assert_eq!(role["inlinePolicies"], json!({ "from-block": document, "extra": document }));
     assert_eq!(role.get("maxSessionDuration"), None, "AWS's default is left out");
@@ -200,6 +202,83 @@ fn roles_policies_and_repositories_come_with_their_parts_folded_in() {
     let planned = plan(inventory, "iam", "60s");
     let everything: String = planned.files.iter().map(|(_, text)| text.as_str()).collect();
     assert!(everything.contains("${IamPolicy/exec-policy.arn}"), "{everything}");
+    for (name, text) in &planned.files {
+        crate::manifest::parse_manifests(text, name, None).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+    }
+}
+
+/// The network comes as kinds: a VPC, subnets, groups with their inline and separate rules (one
+/// rule per source, AWS's allow-all egress left out), a route table with its associations and
+/// routes (the local route left out); what names them refers to them.
+#[test]
+fn the_network_comes_as_kinds_with_rules_and_associations_folded_in() {
+    let resource = |kind: &str, name: &str, attributes: Json| json!({ "mode": "managed", "type": kind, "name": name, "instances": [instance(attributes)] });
+    let allow_all = json!([{ "protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"],
+        "ipv6_cidr_blocks": [], "security_groups": [], "self": false, "description": "" }]);
+    let state = json!({ "version": 4, "resources": [
+        resource("aws_vpc", "main", json!({ "id": "vpc-1", "cidr_block": "10.0.0.0/16", "enable_dns_support": true,
+            "enable_dns_hostnames": true, "tags": { "Name": "app-vpc" } })),
+        resource("aws_subnet", "intra", json!({ "id": "subnet-1", "vpc_id": "vpc-1", "cidr_block": "10.0.1.0/26",
+            "availability_zone": "eu-west-1a", "map_public_ip_on_launch": false, "tags": { "Name": "intra-a" } })),
+        resource("aws_security_group", "redis", json!({ "id": "sg-1", "name": "allow_redis", "description": "redis",
+            "vpc_id": "vpc-1", "egress": allow_all, "tags": { "Name": "allow_redis" },
+            "ingress": [{ "protocol": "tcp", "from_port": 6379, "to_port": 6379, "cidr_blocks": ["10.0.1.0/26", "10.0.1.64/26"],
+                "ipv6_cidr_blocks": [], "security_groups": ["sg-2"], "self": false, "description": "" }] })),
+        resource("aws_security_group", "clients", json!({ "id": "sg-2", "name": "clients", "description": "clients",
+            "vpc_id": "vpc-1", "ingress": [], "egress": [] })),
+        resource("aws_vpc_security_group_ingress_rule", "https", json!({ "security_group_id": "sg-2",
+            "ip_protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_ipv4": "10.0.0.0/16" })),
+        resource("aws_security_group_rule", "out", json!({ "type": "egress", "security_group_id": "sg-2",
+            "protocol": "6", "from_port": 6379, "to_port": 6379, "source_security_group_id": "sg-1", "cidr_blocks": [] })),
+        resource("aws_route_table", "intra", json!({ "id": "rtb-1", "vpc_id": "vpc-1", "tags": { "Name": "intra" },
+            "route": [{ "cidr_block": "0.0.0.0/0", "gateway_id": "igw-1" }, { "cidr_block": "10.0.0.0/16", "gateway_id": "local" }] })),
+        resource("aws_route_table_association", "intra", json!({ "route_table_id": "rtb-1", "subnet_id": "subnet-1" })),
+        resource("aws_route_table_association", "other", json!({ "route_table_id": "rtb-9", "subnet_id": "subnet-1" })),
+    ] });
+    let inventory = read(&state.to_string(), "network.tfstate").unwrap();
+    let spec = |kind: Kind, name: &str| {
+        inventory
+            .found
+            .iter()
+            .find(|f| f.kind == kind && f.name == name)
+            .unwrap_or_else(|| panic!("{kind}/{name}"))
+            .spec
+            .clone()
+    };
+    assert_eq!(spec(Kind::Vpc, "app-vpc")["cidrBlock"], "10.0.0.0/16");
+    assert_eq!(spec(Kind::Subnet, "intra-a")["availabilityZone"], "eu-west-1a");
+    let redis = spec(Kind::SecurityGroup, "allow-redis");
+    let rule = |source: (&str, &str)| {
+        let mut rule = json!({ "ipProtocol": "tcp", "fromPort": 6379, "toPort": 6379 });
+        rule[source.0] = json!(source.1);
+        rule
+    };
+    let ingress = redis["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 3, "{redis}");
+    for source in [("cidrIpv4", "10.0.1.0/26"), ("cidrIpv4", "10.0.1.64/26"), ("referencedGroupId", "sg-2")] {
+        assert!(ingress.contains(&rule(source)), "{source:?} in {redis}");
+    }
+    assert_eq!(redis.get("egress"), None, "AWS's allow-all is left out");
+    let clients = spec(Kind::SecurityGroup, "clients");
+    assert_eq!(
+        clients["ingress"],
+        json!([{ "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "10.0.0.0/16" }])
+    );
+    assert_eq!(clients["egress"], json!([rule(("referencedGroupId", "sg-1"))]));
+    let table = spec(Kind::RouteTable, "intra");
+    assert_eq!(table["routes"], json!([{ "destinationCidrBlock": "0.0.0.0/0", "gatewayId": "igw-1" }]));
+    assert_eq!(table["associations"], json!([{ "subnetId": "subnet-1" }]));
+    assert!(inventory.skipped.iter().any(|s| s.origin == "aws_route_table_association.other"));
+    let mut inventory = inventory;
+    inventory.region = Some("eu-west-1".into());
+    let planned = plan(inventory, "app", "60s");
+    let network = &planned.files.iter().find(|(name, _)| name == "network.yaml").unwrap().1;
+    assert!(network.contains("${Subnet/intra-a.id}") && network.contains("${SecurityGroup/clients.id}"), "{network}");
+    // The two groups allow each other: one of the two refers, the other keeps the id.
+    assert!(
+        !network.contains("${SecurityGroup/allow-redis.id}") && network.contains("referencedGroupId: sg-1"),
+        "{network}"
+    );
     for (name, text) in &planned.files {
         crate::manifest::parse_manifests(text, name, None).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
     }
