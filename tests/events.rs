@@ -27,6 +27,8 @@ fn counter(metrics: &str, result: &str) -> u64 {
 #[test]
 fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them() {
     let live = Live::prepared();
+    // A role beside the seed: IAM's events arrive through us-east-1 (emulator/QUIRKS.md row 28).
+    live.world.ok(&["apply", "-f", common::repo_path("tests/fixtures/iam.yaml").to_str().unwrap()]);
     let (daemon, proxy, queue) = live.daemon_with_events();
     eventually("the stack converges", 3 * MINUTE, || live.is_converged());
     let metrics = || common::http_text("GET", &format!("{}/metrics", daemon.http), "").unwrap_or_default();
@@ -93,8 +95,22 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
             && live.web_env().get("FLASK_ENV").map(String::as_str) == Some("development")
     });
 
+    settle();
+    // 5. AdministratorAccess attached to the worker's role: critical, and healed at once.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    live.block(iam.attach_role_policy().role_name("mentor-match-celery-exec").policy_arn(admin).send()).unwrap();
+    eventually("the role is healed", bound, || {
+        let alerts = drifts(&daemon, "IamRole");
+        let attached =
+            aws_sdk_iam::Client::new(&live.sdk).list_attached_role_policies().role_name("mentor-match-celery-exec");
+        let attached = live.block(attached.send()).unwrap();
+        alerts.iter().any(|e| e["field"] == "managedPolicyArns" && e["severity"] == "critical")
+            && attached.attached_policies().iter().all(|p| p.policy_arn() != Some(admin))
+    });
+
     // Every alert names the person, with the CloudTrail fields.
-    for kind in ["EcsService", "VpcEndpoint", "CacheCluster", "AppRunnerService"] {
+    for kind in ["EcsService", "VpcEndpoint", "CacheCluster", "AppRunnerService", "IamRole"] {
         let alert = drifts(&daemon, kind).into_iter().next().unwrap();
         let actor = &alert["actor"];
         assert_eq!(actor["principal"], person_arn.as_str(), "{kind}: {alert}");
@@ -104,9 +120,9 @@ fn out_of_band_changes_are_seen_through_the_events_queue_and_name_who_made_them(
             assert!(actor[field].is_string(), "{kind}: {field} in {alert}");
         }
     }
-    // Four changes by the person were mapped; steward's heals were its own, not passes.
+    // Five changes by the person were mapped; steward's heals were its own, not passes.
     let m = metrics();
-    assert_eq!(counter(&m, "mapped") - mapped_before, 4, "{m}");
+    assert_eq!(counter(&m, "mapped") - mapped_before, 5, "{m}");
     // The status keeps who made the last drift.
     let worker = live.status("EcsService/mentor-match-worker");
     assert!(worker.to_string().contains(&person_arn), "{worker}");

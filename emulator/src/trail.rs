@@ -17,7 +17,16 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Services whose writes become events (the ones steward manages objects of).
-const TRAILED: [&str; 8] = ["ec2", "ecs", "elasticache", "apprunner", "ssm", "route53", "logs", "sqs"];
+const TRAILED: [&str; 10] = ["ec2", "ecs", "elasticache", "apprunner", "ssm", "route53", "logs", "sqs", "iam", "ecr"];
+
+/// Global services: AWS records their calls in us-east-1 and delivers them to EventBridge there
+/// only, whatever region the caller named (CloudTrail user guide, "global service events").
+const GLOBAL: [&str; 2] = ["iam", "route53"];
+
+/// The region a call's CloudTrail record is in.
+fn event_region<'a>(call: &Call<'a>) -> &'a str {
+    if GLOBAL.contains(&call.service) { "us-east-1" } else { call.region }
+}
 
 /// Calls CloudTrail records only as data events (off by default), never as management events:
 /// messages on a queue and events into a log stream.
@@ -76,7 +85,7 @@ impl Trail {
             "Resources": [],
         });
         let body = json!({ "Entries": [entry] }).to_string();
-        match post_json(moto, key, "events", call.region, "AWSEvents.PutEvents", body).await {
+        match post_json(moto, key, "events", event_region(&call), "AWSEvents.PutEvents", body).await {
             Ok(()) => self.published.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.failed.fetch_add(1, Ordering::Relaxed),
         };
@@ -117,7 +126,7 @@ fn detail(call: &Call, key: &str, arn: &str, account: &str, principal: &str) -> 
         "eventTime": now,
         "eventSource": format!("{}.amazonaws.com", call.service),
         "eventName": call.operation,
-        "awsRegion": call.region,
+        "awsRegion": event_region(call),
         "sourceIPAddress": "127.0.0.1",
         "userAgent": header("user-agent"),
         "requestParameters": request_parameters(call),
@@ -217,5 +226,11 @@ mod tests {
         assert_eq!(d["requestParameters"], json!({ "VpcEndpointId": "vpce-1", "RemoveSubnetId.1": "subnet-a" }));
         assert_eq!(d["userAgent"], "aws-cli/2");
         assert!(is_read("DescribeVpcEndpoints") && !is_read("ModifyVpcEndpoint"));
+        assert_eq!(d["awsRegion"], "eu-west-1");
+        let iam = Call { service: "iam", operation: "AttachRolePolicy", ..call };
+        assert_eq!(
+            detail(&iam, "AKID", "arn:aws:iam::123456789012:user/bob", "123456789012", "AIDA")["awsRegion"],
+            "us-east-1"
+        );
     }
 }
