@@ -255,7 +255,10 @@ impl EvilSite {
 #[test]
 fn critical_drift_is_marked_and_listed_first_in_the_console() {
     let live = Live::prepared();
-    live.world.ok(&["apply", "-f", repo_path("tests/fixtures/security_groups.yaml").to_str().unwrap()]);
+    // The seed with the drift table's network, access, registry and queue objects beside it.
+    for fixture in ["security_groups", "subnets", "network", "iam", "queues"] {
+        live.world.ok(&["apply", "-f", repo_path(&format!("tests/fixtures/{fixture}.yaml")).to_str().unwrap()]);
+    }
     live.converge();
     // Paused, so that the drift stays: port 22 opened to the world beside a new tag.
     live.world.ok(&["pause", "SecurityGroup/cache-clients"]);
@@ -281,4 +284,16 @@ fn critical_drift_is_marked_and_listed_first_in_the_console() {
     let rows: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
     assert_eq!(rows, ["ingress!", "tags.Name"], "the critical row first and marked");
     browser.element_screenshot("#verdict", &screenshot("critical-drift"));
+
+    // The graph of the larger stack stays about a screen high: long levels wrap, kinds together.
+    browser.goto(&console.url_of("/stacks/mentor-match"));
+    browser.wait_for("the stack page", MINUTE, |b| b.text().contains("Dependency graph"));
+    let resources = live.world.get_json(&[]).as_array().unwrap().len();
+    let nodes = browser.script("return document.querySelectorAll('#graph a.node').length;");
+    assert_eq!(nodes.as_u64().unwrap() as usize, resources);
+    assert!(resources >= 30, "{resources} resources");
+    let height = browser.script("return document.querySelector('#graph').getAttribute('height');");
+    let height: u32 = height.as_str().unwrap().parse().unwrap();
+    assert!(height <= 8 * 60 + 10, "a graph {height} px high for {resources} resources");
+    browser.element_screenshot("#graph", &screenshot("graph-larger-stack"));
 }

@@ -1,6 +1,8 @@
 //! The dependency graph of a stack, laid out for an SVG: one column per level of the pass
 //! (what is referenced comes first, so edges run left to right), resources removed from the
-//! desired state in a last column. Pure: positions and paths only, no layout engine.
+//! desired state in a last column. A level of more than `MOST_ROWS` resources (a whole seed's
+//! network, some twenty objects) wraps into side-by-side columns, its kinds kept together, so
+//! that the graph stays about a screen high. Pure: positions and paths only, no layout engine.
 
 use crate::model::ResourceKey;
 use crate::status::Phase;
@@ -10,6 +12,8 @@ pub const NODE_HEIGHT: u32 = 46;
 const COLUMN_GAP: u32 = 46;
 const ROW_GAP: u32 = 14;
 const MARGIN: u32 = 10;
+/// The most resources one column holds before its level wraps into another.
+const MOST_ROWS: usize = 8;
 
 /// One resource as the graph shows it.
 #[derive(Debug, Clone)]
@@ -52,7 +56,15 @@ pub struct Graph {
 /// Lays out `levels` (each a column, top to bottom in the given order).
 pub fn layout(levels: &[Vec<GraphInput>]) -> Graph {
     let mut graph = Graph::default();
-    let columns: Vec<&Vec<GraphInput>> = levels.iter().filter(|l| !l.is_empty()).collect();
+    let columns: Vec<Vec<&GraphInput>> = levels
+        .iter()
+        .flat_map(|level| {
+            let mut level: Vec<&GraphInput> = level.iter().collect();
+            // Kinds together (in the pass's order), so that a wrapped level reads by kind.
+            level.sort_by_key(|i| i.key.kind);
+            level.chunks(MOST_ROWS).map(<[_]>::to_vec).collect::<Vec<_>>()
+        })
+        .collect();
     for (c, level) in columns.iter().enumerate() {
         let x = MARGIN + c as u32 * (NODE_WIDTH + COLUMN_GAP);
         for (r, input) in level.iter().enumerate() {
@@ -69,7 +81,7 @@ pub fn layout(levels: &[Vec<GraphInput>]) -> Graph {
     }
     let at = |key: &ResourceKey| graph.nodes.iter().find(|n| &n.key == key).map(|n| (n.x, n.y));
     let mut edges = Vec::new();
-    for input in columns.iter().flat_map(|l| l.iter()) {
+    for input in columns.iter().flatten() {
         let Some((tx, ty)) = at(&input.key) else { continue };
         for dep in &input.depends_on {
             let Some((fx, fy)) = at(dep) else { continue };
@@ -120,6 +132,18 @@ mod tests {
         assert!(graph.edges.iter().all(|e| e.to.name == "c"));
         assert_eq!((graph.width, graph.height), (466, 126));
         assert_eq!(layout(&[]), Graph { width: 10, height: 10, ..Graph::default() });
+    }
+
+    #[test]
+    fn a_long_level_wraps_into_columns_of_at_most_eight_with_its_kinds_together() {
+        let mut level: Vec<GraphInput> = (0..10).map(|i| input(&format!("n{i}"), &[])).collect();
+        level.insert(3, GraphInput { key: ResourceKey::new("s", Kind::Stack, "s"), ..input("x", &[]) });
+        let graph = layout(&[level, vec![input("c", &["n9"])]]);
+        let xs: Vec<u32> = graph.nodes.iter().map(|n| n.x).collect();
+        assert_eq!(xs, [[10; 8].as_slice(), &[256; 3], &[502]].concat());
+        assert_eq!(graph.nodes[0].key.kind, Kind::Stack, "kinds in the pass's order");
+        assert_eq!(graph.height, 10 + 8 * 60 - 14 + 10);
+        assert_eq!(graph.edges.len(), 1);
     }
 
     #[test]
