@@ -564,3 +564,29 @@ spec:
     assert_ne!(output("Vpc/main", "mainRouteTable"), table, "the main table stays AWS's");
     assert!(output("Vpc/main", "defaultSecurityGroup").starts_with("sg-"));
 }
+
+/// The seed with the drift table's network, access and registry objects beside it (33
+/// resources): a steady pass's calls by operation, printed for BENCHMARKS.md and bounded.
+#[test]
+fn a_steady_pass_over_the_seed_with_network_access_and_registry_kinds_stays_small() {
+    let live = Live::prepared();
+    for fixture in ["security_groups", "subnets", "network", "iam"] {
+        let path = common::repo_path(&format!("tests/fixtures/{fixture}.yaml"));
+        live.world.ok(&["apply", "-f", path.to_str().unwrap()]);
+    }
+    live.converge();
+    let events = events(&live.world.ok(&["reconcile", "--passes", "3"]));
+    let steady = named(&events, "pass_completed")[2];
+    assert_eq!(steady["mutatingCalls"], 0, "{steady}");
+    let mut by_operation = Vec::new();
+    for (service, ops) in steady["awsCalls"].as_object().unwrap() {
+        for (op, n) in ops.as_object().unwrap() {
+            by_operation.push((format!("{service}:{op}"), n.as_u64().unwrap()));
+        }
+    }
+    let total: u64 = by_operation.iter().map(|(_, n)| n).sum();
+    println!("steady pass: {total} calls: {by_operation:?}");
+    // One call per EC2 kind for the pass, the Vpc's two attribute reads and two for its outputs,
+    // the repository's listing and its two policies, and IAM's reads of one role and one policy.
+    assert!(total <= 32, "{total} calls: {by_operation:?}");
+}

@@ -16,6 +16,7 @@ pub mod live_ecs;
 pub mod shape;
 pub mod terraform;
 mod terraform_folds;
+mod terraform_instance;
 
 pub use error::{ImportError, Skip, Unkept};
 pub use inventory::{Found, Inventory, NetworkObject, Skipped};

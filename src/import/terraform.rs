@@ -7,70 +7,12 @@
 use super::declared;
 use super::error::{ImportError, Skip, Unkept};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls, task_spec};
-use super::inventory::{Found, Inventory, NetworkObject, is_reserved_tag, looks_secret, manifest_name, region_of_arn};
-use super::terraform_folds::{fold, fold_network, is_network_part, nested_blocks, network_object, settle_egress};
+use super::inventory::{Found, Inventory, NetworkObject, looks_secret, manifest_name, region_of_arn};
+use super::terraform_folds::{fold_parts, is_network_part, nested_blocks, network_object};
+use super::terraform_instance::{Instance, first, tags_of};
 use crate::model::Kind;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One resource instance of the state.
-#[derive(Debug, Clone)]
-pub(super) struct Instance {
-    pub(super) address: String,
-    pub(super) kind: String,
-    data: bool,
-    /// `tainted`, or `deposed` (an object Terraform is replacing).
-    status: Option<String>,
-    pub(super) attributes: Json,
-    /// Top-level attributes the provider (or a sensitive variable) marked sensitive.
-    sensitive: BTreeSet<String>,
-}
-
-impl Instance {
-    pub(super) fn str(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).and_then(Json::as_str).filter(|s| !s.is_empty())
-    }
-    pub(super) fn strings(&self, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .attributes
-            .get(name)
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
-        out.sort();
-        out
-    }
-    /// The first block of a nested block list (`source_configuration[0]`).
-    pub(super) fn block(&self, name: &str) -> Json {
-        first(&self.attributes[name])
-    }
-    pub(super) fn tags(&self) -> BTreeMap<String, String> {
-        tags_of(&self.attributes["tags"])
-    }
-    /// `attribute` when the provider did not mark it sensitive.
-    fn readable(&self, attribute: &str) -> Result<(), Skip> {
-        match self.sensitive.contains(attribute) {
-            true => Err(Skip::Sensitive(attribute.into())),
-            false => Ok(()),
-        }
-    }
-}
-
-fn first(value: &Json) -> Json {
-    value.as_array().and_then(|a| a.first()).cloned().unwrap_or(Json::Null)
-}
-
-fn tags_of(value: &Json) -> BTreeMap<String, String> {
-    value
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, _)| !is_reserved_tag(k))
-        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-        .collect()
-}
 
 /// Reads `text` (the contents of `file`). The error names the file and what was expected; it
 /// never quotes the state, which holds secrets.
@@ -214,8 +156,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
                     "aws_vpc" => inv.vpc = Some(object),
                     _ => inv.network.push(object),
                 }
-                // Kept as its kind where the state holds what the kind needs; named by a
-                // selector (or its id) otherwise.
+                // Kept as its kind where the state holds what it needs; selected otherwise.
                 let terraform_name = i.address.rsplit('.').next().unwrap_or_default();
                 match network_object(i, terraform_name.split('[').next().unwrap_or_default()) {
                     Some(found) => Ok(found),
@@ -254,19 +195,7 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
             Err(reason) => inv.skip(i.address.clone(), reason),
         }
     }
-    for part in live.iter().filter(|i| {
-        i.kind.starts_with("aws_iam_role_polic") || i.kind.starts_with("aws_ecr_") && i.kind.ends_with("_policy")
-    }) {
-        if !fold(&mut inv.found, part) {
-            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
-        }
-    }
-    for part in live.iter().filter(|i| is_network_part(&i.kind)) {
-        if !fold_network(&mut inv.found, part) {
-            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
-        }
-    }
-    settle_egress(&mut inv.found);
+    fold_parts(&mut inv, &live);
     for p in parameters.iter().filter(|p| !used_parameters.contains(&p.address)) {
         inv.skip(p.address.clone(), Unkept::UnusedParameter);
     }

@@ -3,9 +3,10 @@
 //! and its separate rules, a route table and its associations and routes; and the network kinds
 //! read from Terraform's names for their attributes.
 
+use super::error::Unkept;
 use super::fields::strip_nulls;
-use super::inventory::{Found, manifest_name};
-use super::terraform::Instance;
+use super::inventory::{Found, Inventory, manifest_name};
+use super::terraform_instance::Instance;
 use crate::model::Kind;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
@@ -39,10 +40,27 @@ pub(super) fn nested_blocks(kind: Kind, i: &Instance, spec: &mut Json) {
     }
 }
 
+/// Folds every part of the state into its object (`fold`, `fold_network`); a part whose object
+/// is not imported is skipped, saying so.
+pub(super) fn fold_parts(inv: &mut Inventory, live: &[Instance]) {
+    let parts = ["aws_iam_role_policy_attachment", "aws_iam_role_policy", "aws_ecr_lifecycle_policy"];
+    for part in live.iter().filter(|i| parts.contains(&i.kind.as_str()) || i.kind == "aws_ecr_repository_policy") {
+        if !fold(&mut inv.found, part) {
+            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
+        }
+    }
+    for part in live.iter().filter(|i| is_network_part(&i.kind)) {
+        if !fold_network(&mut inv.found, part) {
+            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
+        }
+    }
+    settle_egress(&mut inv.found);
+}
+
 /// Folds a part into the object it belongs to, found by name: a policy attachment or an inline
 /// policy into its role, a lifecycle or repository policy into its repository. False when that
 /// object is not imported.
-pub(super) fn fold(found: &mut [Found], part: &Instance) -> bool {
+fn fold(found: &mut [Found], part: &Instance) -> bool {
     let (kind, owner, field, name_field) = match part.kind.as_str() {
         "aws_iam_role_policy_attachment" => (Kind::IamRole, "role", "managedPolicyArns", "roleName"),
         "aws_iam_role_policy" => (Kind::IamRole, "role", "inlinePolicies", "roleName"),
@@ -130,7 +148,7 @@ pub(super) fn is_network_part(kind: &str) -> bool {
 
 /// Folds a separate rule into its group, an association or a route into its table (found by
 /// id). False when that object is not imported.
-pub(super) fn fold_network(found: &mut [Found], part: &Instance) -> bool {
+fn fold_network(found: &mut [Found], part: &Instance) -> bool {
     let owner = part.str("security_group_id").or(part.str("route_table_id")).unwrap_or_default();
     let Some(object) = found.iter_mut().find(|f| f.outputs.get("id").is_some_and(|id| id == owner)) else {
         return false;
@@ -162,7 +180,7 @@ pub(super) fn fold_network(found: &mut [Found], part: &Instance) -> bool {
 }
 
 /// A group's egress as the kind keeps it: left out (AWS's allow-all) when it is just that.
-pub(super) fn settle_egress(found: &mut [Found]) {
+fn settle_egress(found: &mut [Found]) {
     let allow_all = [json!([{ "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0" }]), json!([])];
     for f in found.iter_mut().filter(|f| f.kind == Kind::SecurityGroup) {
         if let Some(spec) = f.spec.as_object_mut()
