@@ -8,7 +8,7 @@ use super::declared;
 use super::error::{ImportError, Skip, Unkept};
 use super::fields::{engine_version, health_check, is_full_access, size, strip_nulls, task_spec};
 use super::inventory::{Found, Inventory, NetworkObject, looks_secret, manifest_name, region_of_arn};
-use super::terraform_folds::{fold_parts, is_network_part, nested_blocks, network_object};
+use super::terraform_folds::{fold_parts, is_part, nested_blocks, network_object};
 use super::terraform_instance::{Instance, first, tags_of};
 use crate::model::Kind;
 use serde_json::{Value as Json, json};
@@ -164,12 +164,8 @@ fn inventory(instances: Vec<Instance>) -> Inventory {
                 }
             }
             "aws_ssm_parameter" | "aws_ecs_task_definition" => continue,
-            // Parts of a role or a repository, folded into it once every object is read.
-            "aws_iam_role_policy_attachment"
-            | "aws_iam_role_policy"
-            | "aws_ecr_lifecycle_policy"
-            | "aws_ecr_repository_policy" => continue,
-            kind if is_network_part(kind) => continue,
+            // Parts of another object, folded into it once every object is read.
+            kind if is_part(kind) => continue,
             "aws_vpc_endpoint" => vpc_endpoint(i),
             "aws_elasticache_cluster" => cache_cluster(i),
             "aws_elasticache_user" => cache_user(i, &parameters, &mut used_parameters),

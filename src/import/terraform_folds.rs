@@ -43,14 +43,12 @@ pub(super) fn nested_blocks(kind: Kind, i: &Instance, spec: &mut Json) {
 /// Folds every part of the state into its object (`fold`, `fold_network`); a part whose object
 /// is not imported is skipped, saying so.
 pub(super) fn fold_parts(inv: &mut Inventory, live: &[Instance]) {
-    let parts = ["aws_iam_role_policy_attachment", "aws_iam_role_policy", "aws_ecr_lifecycle_policy"];
-    for part in live.iter().filter(|i| parts.contains(&i.kind.as_str()) || i.kind == "aws_ecr_repository_policy") {
-        if !fold(&mut inv.found, part) {
-            inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
-        }
-    }
-    for part in live.iter().filter(|i| is_network_part(&i.kind)) {
-        if !fold_network(&mut inv.found, part) {
+    for part in live.iter().filter(|i| is_part(&i.kind)) {
+        let folded = match NETWORK_PARTS.contains(&part.kind.as_str()) {
+            true => fold_network(&mut inv.found, part),
+            false => fold(&mut inv.found, part),
+        };
+        if !folded {
             inv.skip(part.address.clone(), Unkept::PartWithoutItsObject);
         }
     }
@@ -134,16 +132,22 @@ pub(super) fn network_object(i: &Instance, terraform_name: &str) -> Option<Found
     Some(Found { kind, name, spec, outputs, origin: i.address.clone() })
 }
 
-/// Whether a resource is a part of a security group or a route table (folded by `fold_network`).
-pub(super) fn is_network_part(kind: &str) -> bool {
-    [
-        "aws_security_group_rule",
-        "aws_vpc_security_group_ingress_rule",
-        "aws_vpc_security_group_egress_rule",
-        "aws_route_table_association",
-        "aws_route",
-    ]
-    .contains(&kind)
+/// The parts of a role or a repository (folded by `fold`).
+const PARTS: [&str; 4] =
+    ["aws_iam_role_policy_attachment", "aws_iam_role_policy", "aws_ecr_lifecycle_policy", "aws_ecr_repository_policy"];
+
+/// The parts of a security group or a route table (folded by `fold_network`).
+const NETWORK_PARTS: [&str; 5] = [
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+    "aws_vpc_security_group_egress_rule",
+    "aws_route_table_association",
+    "aws_route",
+];
+
+/// Whether a resource is a part of another object, read once every object is (`fold_parts`).
+pub(super) fn is_part(kind: &str) -> bool {
+    PARTS.contains(&kind) || NETWORK_PARTS.contains(&kind)
 }
 
 /// Folds a separate rule into its group, an association or a route into its table (found by

@@ -5,10 +5,11 @@
 //! policies are read only for repositories whose spec gives them.
 
 use super::iam::POLICY_DOCUMENT;
-use super::tagging::cached_tags;
+use super::iam::lets_more_in;
+use super::tagging::{cached_tags, ecr_tag_list};
 use super::typed::prelude::*;
 use crate::model::AwsError;
-use crate::model::policy::{canonical_json, policy_as_compared, principal_added, wildcard_added};
+use crate::model::policy::{canonical_json, policy_as_compared};
 use aws_sdk_ecr::types::{EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability};
 use serde_json::Value as Json;
 
@@ -88,9 +89,7 @@ impl TypedKind for EcrRepository {
 
     /// A repository policy that lets a new principal in, or allows `*`, is critical.
     fn critical(field: &str, desired: &Json, actual: &Json) -> bool {
-        let text = |v: &Json| v.as_str().unwrap_or(r#"{"Statement":[]}"#).to_string();
-        field == "repositoryPolicy"
-            && (principal_added(&text(desired), &text(actual)) || wildcard_added(&text(desired), &text(actual)))
+        field == "repositoryPolicy" && actual.as_str().is_some_and(|actual| lets_more_in(desired.as_str(), actual))
     }
 
     fn compared(mut spec: EcrRepositorySpec, _desired: &Desired) -> EcrRepositorySpec {
@@ -136,13 +135,11 @@ impl TypedKind for EcrRepository {
 
     async fn create(&self, cx: &Cx<'_>, want: &Want<'_, Self>) -> Memo<Self> {
         let spec = &want.spec;
-        let tags = want.desired.tags.iter().map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build());
-        let tags: Result<Vec<_>, _> = tags.collect();
         let request = cx.clients.ecr.create_repository().repository_name(&spec.repository_name);
         let request = request.image_tag_mutability(ImageTagMutability::from(spec.image_tag_mutability.as_str()));
         let request = request.image_scanning_configuration(scanning(spec.scan_on_push));
         let request = request.set_encryption_configuration(spec.encryption.as_ref().map(encryption).transpose()?);
-        let request = request.set_tags(Some(tags.map_err(build_error)?));
+        let request = request.set_tags(Some(ecr_tag_list(&want.desired.tags)?));
         cx.may_mutate().await?;
         // Made before a crash, it is found by name next pass, and its policies follow as drift.
         unless(request.send().await.map_err(aws("CreateRepository")), &["RepositoryAlreadyExistsException"])?;

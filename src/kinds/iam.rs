@@ -42,15 +42,24 @@ pub fn administrative(arn: &str) -> bool {
         && ADMINISTRATIVE.iter().any(|p| arn.ends_with(&format!("/{p}")))
 }
 
+/// A document that allows nothing: what a policy the spec does not have is compared with.
+const NO_DOCUMENT: &str = r#"{"Statement":[]}"#;
+
+/// Whether a document (None: one the spec does not have) newly allows `*` or `service:*`.
+pub fn document_widened(desired: Option<&str>, actual: &str) -> bool {
+    wildcard_added(desired.unwrap_or(NO_DOCUMENT), actual)
+}
+
 /// Whether documents by name (inline policies) gained a wildcard: a new document, or a changed
 /// one, that allows `*` or `service:*`.
 pub fn documents_widened(desired: &BTreeMap<String, String>, actual: &BTreeMap<String, String>) -> bool {
-    const NONE: &str = r#"{"Statement":[]}"#;
-    actual.iter().any(|(name, doc)| wildcard_added(desired.get(name).map_or(NONE, String::as_str), doc))
+    actual.iter().any(|(name, doc)| document_widened(desired.get(name).map(String::as_str), doc))
 }
 
-/// Whether a trust policy lets someone new in.
-pub fn trust_widened(desired: &str, actual: &str) -> bool {
+/// Whether a trust or resource policy (None: one the spec does not have) lets someone new in,
+/// or allows a wildcard.
+pub fn lets_more_in(desired: Option<&str>, actual: &str) -> bool {
+    let desired = desired.unwrap_or(NO_DOCUMENT);
     principal_added(desired, actual) || wildcard_added(desired, actual)
 }
 

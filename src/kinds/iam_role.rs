@@ -4,7 +4,8 @@
 //! inline policy, so the kind's resync is an hour by default, with events in between.
 
 use super::iam::{
-    IAM_NAME, IAM_PATH, POLICY_DOCUMENT, administrative, documents_widened, iam_tags, root_path, trust_widened,
+    IAM_NAME, IAM_PATH, POLICY_DOCUMENT, administrative, document_widened, documents_widened, iam_tags, lets_more_in,
+    root_path,
 };
 use super::typed::prelude::*;
 use crate::model::AwsError;
@@ -76,13 +77,12 @@ impl TypedKind for IamRole {
         let arns = |v: &Json| serde_json::from_value::<Vec<String>>(v.clone()).unwrap_or_default();
         let documents = |v: &Json| serde_json::from_value::<BTreeMap<String, String>>(v.clone()).unwrap_or_default();
         match field {
-            "assumeRolePolicy" => trust_widened(&text(desired), &text(actual)),
+            "assumeRolePolicy" => lets_more_in(Some(&text(desired)), &text(actual)),
             "managedPolicyArns" => arns(actual).iter().any(|a| administrative(a) && !arns(desired).contains(a)),
             "inlinePolicies" => documents_widened(&documents(desired), &documents(actual)),
             // One policy, by name, as the diff of a mapping reports it.
             _ if field.starts_with("inlinePolicies.") => {
-                let one = |v: &Json| v.as_str().map(|d| BTreeMap::from([(String::new(), d.to_string())]));
-                documents_widened(&one(desired).unwrap_or_default(), &one(actual).unwrap_or_default())
+                actual.as_str().is_some_and(|actual| document_widened(desired.as_str(), actual))
             }
             _ => false,
         }
@@ -181,7 +181,7 @@ impl TypedKind for IamRole {
             cx.may_mutate().await?;
             request.send().await.map_err(aws("PutRolePermissionsBoundary"))?;
         }
-        set_policies(cx, have, &Self::compared_raw(want)).await
+        set_policies(cx, have, &want.spec).await
     }
 
     /// Its own policies go with it; a role an instance profile still holds waits, naming it.
@@ -200,15 +200,6 @@ impl TypedKind for IamRole {
         cx.may_mutate().await?;
         let deleted = cx.clients.iam.delete_role().role_name(name).send().await;
         unless(deleted.map_err(aws("DeleteRole")), &["NoSuchEntity"]).map(drop)
-    }
-}
-
-impl IamRole {
-    /// The spec with its policies in order, documents as written (IAM takes them so).
-    fn compared_raw(want: &Want<'_, Self>) -> IamRoleSpec {
-        let mut spec = want.spec.clone();
-        spec.managed_policy_arns.sort();
-        spec
     }
 }
 

@@ -262,6 +262,11 @@ pub async fn retag(
     Ok(())
 }
 
+pub(crate) fn ecr_tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_ecr::types::Tag>, ReconcileError> {
+    let tags = tags.iter().map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build());
+    tags.collect::<Result<_, _>>().map_err(super::typed::build_error)
+}
+
 /// Sets and removes tags on a repository (`retag` for ECR's objects).
 async fn ecr_retag(
     cx: &Cx<'_>,
@@ -269,10 +274,7 @@ async fn ecr_retag(
     set: &BTreeMap<String, String>,
     remove: &[String],
 ) -> Result<(), ReconcileError> {
-    let tags = set.iter().map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build());
-    let tags: Result<Vec<_>, _> = tags.collect();
-    let request =
-        cx.clients.ecr.tag_resource().resource_arn(arn).set_tags(Some(tags.map_err(super::typed::build_error)?));
+    let request = cx.clients.ecr.tag_resource().resource_arn(arn).set_tags(Some(ecr_tag_list(set)?));
     request.send().await.map_err(crate::aws::aws("TagResource"))?;
     if !remove.is_empty() {
         cx.may_mutate().await?;
